@@ -1,0 +1,76 @@
+/* workload.h - the contract between the benchmark driver and a workload.
+ *
+ * A workload is one file, bench/workloads/NAME.c, that defines
+ *
+ *     const struct workload workload_NAME = { ... };
+ *
+ * and nothing else visible.  The Makefile finds it and the driver runs it: adding a workload
+ * never means editing the driver's loop.  The split follows perfbook's harness: the workload
+ * says what to run and checks its own answer; the driver decides where (which CPUs), how often
+ * (warm-up, repetitions), measures wall and CPU time, reduces, writes CSV and plots.
+ *
+ * A workload describes its measurements as points.  Each point belongs to a series (one line on
+ * a plot) and has an x value.  Two shapes of workload exist:
+ *
+ *   SHAPE_SCALING  the workload lists its variants (a series name and a param each); the
+ *                  driver crosses each with the core counts k = 1, 2, ..., pins the point to k
+ *                  CPUs with `workers` = k, and adds an oversubscribed point with 2k workers
+ *                  (series "NAME, 2 per CPU").  The figure is the wall time; the plots show
+ *                  speedup over k = 1 and parallel efficiency against k.
+ *   SHAPE_SERIES   the workload lists its own points (a message size, a parent size, ...) and
+ *                  reports a per-operation figure; the plot shows figure against x, log-log.
+ */
+#ifndef FORKLORE_WORKLOAD_H
+#define FORKLORE_WORKLOAD_H
+
+#include <stdint.h>
+
+enum workload_shape { SHAPE_SCALING, SHAPE_SERIES };
+
+enum { MAX_WORKERS = 512, MAX_POINTS = 256, LABEL_SIZE = 64, DETAIL_SIZE = 160 };
+
+/* What the driver asks a workload to run once. */
+struct point {
+    char series[LABEL_SIZE]; /* e.g. "fork+exit+wait"; scaling workloads: filled by the driver */
+    double x;                /* the series' parameter (SERIES) or the core count k (SCALING) */
+    long param;              /* a workload-private parameter, e.g. a size in bytes */
+    int cpus;                /* CPUs the run is pinned to (the driver pins before calling run) */
+    int workers;             /* processes (or threads) the workload should use */
+    int quick;               /* 1 under QUICK=1: use the smaller problem size */
+};
+
+/* When one worker ran, measured by the worker itself (monotonic clock, thread CPU clock). */
+struct worker_span {
+    int64_t start_ns, end_ns; /* monotonic_ns() at the worker's first and last instruction */
+    int64_t cpu_ns;           /* CPU time the worker used in between */
+};
+
+/* What one run reports back. */
+struct run_result {
+    int ok;                          /* 1 if the answer was checked and right */
+    char detail[DETAIL_SIZE];        /* on failure: what was wrong; else a short note or "" */
+    double ops;                      /* operations done (SERIES: the figure is ns per op) */
+    int nspans;                      /* worker spans filled in (0: no overlap measurement) */
+    struct worker_span spans[MAX_WORKERS];
+};
+
+struct workload {
+    const char *name;   /* file-name friendly: "fork_join", "fork_cost" */
+    const char *title;  /* for plot titles and the summary */
+    enum workload_shape shape;
+    const char *x_label;      /* SERIES: the x axis, e.g. "parent's touched memory (bytes)" */
+    const char *figure_label; /* SERIES: the y axis, e.g. "time per fork (ns)" */
+    /* Fill points[0..max-1] and return how many.  SERIES: series, x and param of every point;
+     * cpus and workers may be left 0, meaning 1 worker on 1 CPU.  SCALING: one point per
+     * variant (series, param); the driver fills x, cpus and workers.  `quick` asks for a
+     * shorter plan (fewer or smaller points). */
+    int (*plan)(struct point *points, int max, int quick);
+    /* Run once at the given point and fill *result.  Return 0, or -1 if the run could not be
+     * done at all (a system call failed): the driver stops with the detail. */
+    int (*run)(const struct point *point, struct run_result *result);
+};
+
+/* Filled in by the Makefile from bench/workloads/*.c; ends with a null pointer. */
+extern const struct workload *const workload_table[];
+
+#endif

@@ -1,0 +1,158 @@
+/* cleanup.c - see cleanup.h. */
+#define _GNU_SOURCE
+#include "support/cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/error.h"
+
+enum { MAX_NAMES = 64, MAX_CHILDREN = 1024, NAME_SIZE = 96 };
+
+struct name_entry {
+    enum ipc_kind kind;
+    volatile sig_atomic_t used;
+    char name[NAME_SIZE];
+};
+
+static struct name_entry names[MAX_NAMES];
+static volatile pid_t children[MAX_CHILDREN];
+static pid_t owner;                       /* the process that installed the registry */
+static volatile sig_atomic_t interrupted; /* set by the signal handler */
+
+void unique_ipc_name(char *buf, size_t size, const char *tag)
+{
+    static unsigned counter;
+    int n = snprintf(buf, size, "/forklore-%s-%ld-%u", tag, (long)getpid(), counter++);
+    if (n < 0 || (size_t)n >= size)
+        die("unique_ipc_name: buffer too small for tag \"%s\"", tag);
+}
+
+/* Unlink one name with the system call underneath each POSIX call (async-signal-safe). */
+static void unlink_entry(const struct name_entry *e)
+{
+    char path[NAME_SIZE + 16];
+    switch (e->kind) {
+    case IPC_SHM: /* shm_unlink("/x") removes /dev/shm/x */
+        strcpy(path, "/dev/shm");
+        strcat(path, e->name);
+        unlink(path);
+        break;
+    case IPC_SEMAPHORE: /* sem_unlink("/x") removes /dev/shm/sem.x */
+        strcpy(path, "/dev/shm/sem.");
+        strcat(path, e->name + 1);
+        unlink(path);
+        break;
+    case IPC_MQUEUE: /* mq_unlink takes the name without the slash at the system call */
+        syscall(SYS_mq_unlink, e->name + 1);
+        break;
+    case IPC_PATH:
+        unlink(e->name);
+        break;
+    }
+}
+
+static void clear_registry(void)
+{
+    if (getpid() != owner)
+        return; /* a child inherited the registry: the objects are not its to remove */
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        pid_t pid = children[i];
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+                continue;
+            children[i] = 0;
+        }
+    }
+    for (int i = 0; i < MAX_NAMES; i++)
+        if (names[i].used) {
+            unlink_entry(&names[i]);
+            names[i].used = 0;
+        }
+}
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    interrupted = 1;
+    clear_registry();
+    /* Die of the same signal, so the parent shell sees "killed by SIGINT" (status 130). */
+    signal(sig, SIG_DFL);
+    raise(sig);
+    errno = saved;
+}
+
+static void on_exit_normally(void) { clear_registry(); }
+
+void cleanup_install(void)
+{
+    owner = getpid();
+    if (atexit(on_exit_normally) != 0)
+        die("atexit");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    if (sigfillset(&sa.sa_mask) == -1)
+        die("sigfillset");
+    const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        if (sigaction(signals[i], &sa, NULL) == -1)
+            die("sigaction");
+}
+
+void cleanup_add_name(enum ipc_kind kind, const char *name)
+{
+    if (strlen(name) >= NAME_SIZE)
+        die("cleanup_add_name: name too long: %s", name);
+    for (int i = 0; i < MAX_NAMES; i++)
+        if (!names[i].used) {
+            names[i].kind = kind;
+            strcpy(names[i].name, name);
+            names[i].used = 1; /* last: the handler never sees a half-written entry */
+            return;
+        }
+    die("cleanup_add_name: more than %d names registered", MAX_NAMES);
+}
+
+void cleanup_forget_name(const char *name)
+{
+    for (int i = 0; i < MAX_NAMES; i++)
+        if (names[i].used && strcmp(names[i].name, name) == 0)
+            names[i].used = 0;
+}
+
+void cleanup_add_child(pid_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == 0) {
+            children[i] = pid;
+            return;
+        }
+    die("cleanup_add_child: more than %d children registered", MAX_CHILDREN);
+}
+
+void cleanup_forget_child(pid_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
+void die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+        die_in_child("prctl(PR_SET_PDEATHSIG)");
+    if (getppid() != parent) /* the parent died before prctl: nobody will send the signal */
+        _exit(EXIT_FAILURE);
+}
+
+int cleanup_interrupted(void) { return interrupted; }

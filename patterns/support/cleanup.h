@@ -1,0 +1,49 @@
+/* cleanup.h - per-run names for IPC objects, and leaving nothing behind on any exit path.
+ *
+ * A named IPC object (POSIX shared memory, a named semaphore, a message queue, a FIFO) outlives
+ * the process that made it: if the program dies before unlinking it, the name stays in
+ * /dev/shm or /dev/mqueue until reboot.  A child process left running becomes an orphan.
+ * This module keeps a small registry of both and clears it:
+ *   - on a normal exit (an atexit handler), and
+ *   - on SIGINT, SIGTERM and SIGHUP (Ctrl-C, kill, a closed terminal): the handler kills and
+ *     reaps the registered children, unlinks the registered names, then re-raises the signal
+ *     so the shell still sees "killed by SIGINT".
+ * Only the process that installed the registry acts on it: a forked child inherits the
+ * registry but must leave its parent's objects alone (and leaves with _exit, never exit).
+ *
+ * The handler uses only async-signal-safe calls (kill, waitpid, unlink, mq_unlink's system
+ * call); this is why a shared-memory name is unlinked as the file /dev/shm/NAME, which is what
+ * shm_unlink() does on Linux.
+ */
+#ifndef FORKLORE_CLEANUP_H
+#define FORKLORE_CLEANUP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write a name unique to this run into buf: "/forklore-TAG-PID-N" (N counts up per call).
+ * The leading slash is what shm_open, sem_open and mq_open expect. */
+void unique_ipc_name(char *buf, size_t size, const char *tag);
+
+/* Install the atexit handler and the signal handlers. Call once, early in main. */
+void cleanup_install(void);
+
+enum ipc_kind { IPC_SHM, IPC_SEMAPHORE, IPC_MQUEUE, IPC_PATH };
+
+/* Remember an object to unlink; forget it once the program has unlinked it itself. */
+void cleanup_add_name(enum ipc_kind kind, const char *name);
+void cleanup_forget_name(const char *name);
+
+/* Remember a child to kill and reap if the program is interrupted; forget it once reaped. */
+void cleanup_add_child(pid_t pid);
+void cleanup_forget_child(pid_t pid);
+
+/* In a child, right after fork(): die with SIGKILL when the parent dies, so an interrupted
+ * or crashed parent never leaves this child running as an orphan.  parent is the pid the
+ * parent had before fork (if the parent died before prctl took effect, exit at once). */
+void die_with_parent(pid_t parent);
+
+/* Has SIGINT, SIGTERM or SIGHUP arrived?  (For programs that poll instead of dying at once.) */
+int cleanup_interrupted(void);
+
+#endif

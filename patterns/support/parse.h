@@ -1,0 +1,24 @@
+/* parse.h - checked number parsing for command-line options.
+ *
+ * atoi("12x") returns 12 and atoi("lots") returns 0: a typo becomes a silent, wrong run.
+ * These functions accept the whole string or nothing, check the range, and on failure call
+ * usage_error(), which names the option, prints the usage and exits with status 2:
+ *
+ *     fork_join: --workers: expected a whole number from 1 to 4096, got "two"
+ */
+#ifndef FORKLORE_PARSE_H
+#define FORKLORE_PARSE_H
+
+/* A whole number in [min, max]. */
+long parse_long(const char *text, const char *option, long min, long max, const char *usage);
+
+/* A size in bytes: a whole number with an optional suffix K, M or G (powers of 1024),
+ * in [min, max]. "64K" is 65536. */
+long long parse_size(const char *text, const char *option, long long min, long long max,
+                     const char *usage);
+
+/* A decimal number in [min, max], such as "0.5". */
+double parse_double(const char *text, const char *option, double min, double max,
+                    const char *usage);
+
+#endif

@@ -1,0 +1,76 @@
+/* test_support.c - the support module: checked parsing, IPC names, CPU counting. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "support/cleanup.h"
+#include "support/cpus.h"
+#include "support/parse.h"
+
+static const char *const usage = "Usage: test\n";
+
+Test(support, parse_long_accepts_whole_numbers_in_range)
+{
+    cr_assert_eq(parse_long("42", "--n", 1, 100, usage), 42);
+    cr_assert_eq(parse_long("-3", "--n", -5, 5, usage), -3);
+}
+
+/* A bad value must end the process with status 2: run it in a child and read the status. */
+static int exit_status_of_parse(const char *text)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDERR_FILENO);
+        parse_long(text, "--n", 1, 100, usage);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(support, parse_long_rejects_junk_and_range_with_status_2)
+{
+    cr_assert_eq(exit_status_of_parse("12x"), 2);
+    cr_assert_eq(exit_status_of_parse(""), 2);
+    cr_assert_eq(exit_status_of_parse("0"), 2);
+    cr_assert_eq(exit_status_of_parse("101"), 2);
+    cr_assert_eq(exit_status_of_parse("99999999999999999999999"), 2);
+    cr_assert_eq(exit_status_of_parse("7"), 0);
+}
+
+Test(support, parse_size_understands_suffixes)
+{
+    cr_assert_eq(parse_size("64K", "--size", 1, 1LL << 40, usage), 65536);
+    cr_assert_eq(parse_size("1M", "--size", 1, 1LL << 40, usage), 1048576);
+    cr_assert_eq(parse_size("2G", "--size", 1, 1LL << 40, usage), 2147483648LL);
+    cr_assert_eq(parse_size("100", "--size", 1, 1LL << 40, usage), 100);
+}
+
+Test(support, unique_ipc_names_differ_and_carry_the_pid)
+{
+    char a[64], b[64], pid[32];
+    unique_ipc_name(a, sizeof a, "queue");
+    unique_ipc_name(b, sizeof b, "queue");
+    snprintf(pid, sizeof pid, "-%d-", (int)getpid());
+    cr_assert_str_neq(a, b);
+    cr_assert(a[0] == '/' && strchr(a + 1, '/') == NULL, "one leading slash: %s", a);
+    cr_assert(strstr(a, pid) != NULL, "%s holds the pid", a);
+}
+
+Test(support, usable_cpus_agree_with_the_id_list)
+{
+    int ids[1024];
+    int n = usable_cpu_ids(ids, 1024);
+    cr_assert_eq(n, usable_cpu_count());
+    cr_assert_geq(n, 1);
+    for (int i = 1; i < n; i++)
+        cr_assert_lt(ids[i - 1], ids[i]);
+}

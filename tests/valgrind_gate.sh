@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# valgrind_gate.sh OUT - memcheck over the test suite and over every program's default run.
+#
+# valgrind's exit code does not survive Criterion's forking, so the gate reads valgrind's own
+# per-process log files instead: --trace-children=yes follows every fork and exec, %p gives
+# each process its own log, and any log whose ERROR SUMMARY is not 0 fails the gate.  Definite
+# leaks count as errors; memory still reachable at exit (stdio buffers, a child that _exits
+# holding its parent's heap) does not.  System tools started by a program are not traced.
+#
+# What valgrind cannot see: races between processes.  It serialises threads and watches one
+# process at a time, so a lost update between two processes looks fine to it; forklore's race
+# programs check their own invariants instead.
+set -uo pipefail
+out=${1:?usage: valgrind_gate.sh OUT}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+vg=(valgrind --trace-children=yes --trace-children-skip='/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*'
+    --child-silent-after-fork=no --leak-check=full --errors-for-leak-kinds=definite
+    --show-leak-kinds=definite --log-file="$logs/%p.log")
+
+# Programs run several times slower under valgrind: the tests scale their time limits by this.
+export FORKLORE_TIMEOUT_SCALE=20
+programs=0
+for program in "$out"/bin/*; do
+    [ "$(basename "$program")" = bench ] && continue
+    programs=$((programs + 1))
+    # The default run of each program, unattended; its own exit status is the tests' business
+    # (some programs end with a demonstration of a failure), memory errors are this gate's.
+    timeout 300 "${vg[@]}" "$program" >/dev/null 2>&1 </dev/null
+    rc=$?
+    if [ "$rc" -eq 124 ]; then
+        echo "valgrind: $(basename "$program") did not finish within 300 s under valgrind" >&2
+        echo "valgrind: FAILED (a program timed out)"
+        exit 1
+    fi
+done
+"${vg[@]}" "$out/tests/forklore-tests" --jobs=1 >/dev/null 2>&1 </dev/null
+suite_status=$?
+
+processes=$(find "$logs" -name '*.log' | wc -l)
+bad=$(grep -L 'ERROR SUMMARY: 0 errors' "$logs"/*.log 2>/dev/null | xargs -r grep -l 'ERROR SUMMARY' || true)
+if [ -n "$bad" ]; then
+    for f in $bad; do
+        echo "--- $(basename "$f"): $(grep -m1 'Command:' "$f")" >&2
+        grep -E '^==[0-9]+== (Invalid|Conditional|Syscall|Mismatched|Source|[0-9,]+ bytes in .* definitely)|ERROR SUMMARY' "$f" | head -20 >&2
+    done
+    echo "valgrind: FAILED: $(wc -w <<<"$bad") of $processes processes reported errors"
+    exit 1
+fi
+if [ "$suite_status" -ne 0 ]; then
+    echo "valgrind: FAILED: the test suite itself failed under valgrind (status $suite_status)"
+    exit 1
+fi
+echo "valgrind: clean: 0 errors, 0 definite leaks in $processes processes ($programs programs, the test suite, children included)"
