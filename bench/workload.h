@@ -24,6 +24,7 @@
 #define FORKLORE_WORKLOAD_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 enum workload_shape { SHAPE_SCALING, SHAPE_SERIES };
 
@@ -54,6 +55,19 @@ struct run_result {
     struct worker_span spans[MAX_WORKERS];
 };
 
+/* One point after the repetitions, as the driver reduced it (what the CSV files hold). */
+struct reduced_point {
+    struct point point;
+    int samples;             /* runs that count (overlap good enough, or the repeat bound hit) */
+    int low_overlap;         /* 1: the workers kept taking turns although the repeats ran out */
+    double wall_median_ns, wall_min_ns, wall_max_ns;
+    double cpu_median_ns;    /* CPU time (user + system, children included) of the median run */
+    double figure_median, figure_min, figure_max; /* SERIES: ns per op; SCALING: wall seconds */
+    double speedup, speedup_min, speedup_max;     /* SCALING: over k = 1 of the same series */
+    double efficiency;       /* SCALING: speedup / k */
+    double overlap;          /* median achieved parallelism / expected parallelism, or 1 */
+};
+
 struct workload {
     const char *name;   /* file-name friendly: "fork_join", "fork_cost" */
     const char *title;  /* for plot titles and the summary */
@@ -68,9 +82,15 @@ struct workload {
     /* Run once at the given point and fill *result.  Return 0, or -1 if the run could not be
      * done at all (a system call failed): the driver stops with the detail. */
     int (*run)(const struct point *point, struct run_result *result);
+    /* Optional: print lines of ratios to the summary (targets are stated as ratios measured
+     * side by side in one run, never as absolute times).  May be null. */
+    void (*summarize)(const struct reduced_point *points, int count, FILE *out);
+    /* Optional: called once after the workload's last point, to release what run() kept
+     * between points (a large buffer, a running pool).  May be null. */
+    void (*finish)(void);
 };
 
-/* Filled in by the Makefile from bench/workloads/*.c; ends with a null pointer. */
+/* Filled in by the Makefile from the files in bench/workloads; ends with a null pointer. */
 extern const struct workload *const workload_table[];
 
 #endif

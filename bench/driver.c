@@ -1,0 +1,519 @@
+#define _GNU_SOURCE
+/* driver.c - forklore's benchmark driver: runs every workload, checks it, reduces, writes CSV.
+ *
+ * Usage: bench [--data DIR] [--quick] [--repeats N] [--only NAME[,NAME...]] [--list]
+ *   --data DIR     where the CSV files and the machine description go (default plots/data)
+ *   --quick        the same plan cut short: smaller problems, fewer repetitions (QUICK=1)
+ *   --repeats N    runs that count per point (default 5; 3 with --quick), after one warm-up
+ *   --only NAMES   run only these workloads (comma-separated; see --list)
+ *   --list         list the workloads and exit
+ *
+ * How a point is measured (the lesson on benchmarking explains why):
+ *   1. The driver pins itself to k of the CPUs it may use; the workload's children inherit that.
+ *   2. One warm-up run (page cache, caches, lazy binding), then the repetitions.
+ *   3. Each run is timed on the monotonic clock (wall) and by getrusage (CPU, children
+ *      included), and its answer is checked by the workload: a wrong answer stops the driver.
+ *   4. Workers report when they started and stopped and how much CPU they used.  If they
+ *      achieved less than 90% of the parallelism the point should have, they mostly took turns
+ *      (a busy or virtual machine), and the run is repeated, up to a bound; a point that stays
+ *      low is marked in the CSV and the summary.
+ *   5. Reduction: median, minimum and maximum.  Absolute times move by 2x between runs on a
+ *      shared machine, so the summary leads with ratios: speedup and efficiency.
+ *
+ * Output in DIR: machine.txt; samples.csv (every run); NAME.csv (reduced points); NAME.dat (the
+ * same for gnuplot, one block per series); index.tsv (what bench/plot.sh draws).
+ *
+ * See also: bench/workload.h (the contract), bench/plot.sh, lessons/09-benchmarking.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/cleanup.h"
+#include "support/clock.h"
+#include "support/cpus.h"
+#include "support/error.h"
+#include "support/parse.h"
+#include "workload.h"
+
+/* Below this share of the expected parallelism, the workers were mostly taking turns. */
+#define OVERLAP_GOOD 0.90
+enum { MAX_CPUS = 1024, MAX_SWEEP = 64, MAX_TRIES_FACTOR = 3 };
+
+static const char usage[] =
+    "Usage: bench [--data DIR] [--quick] [--repeats N] [--only NAME[,NAME...]] [--list]\n"
+    "Runs forklore's benchmark workloads and writes CSV data for bench/plot.sh.\n"
+    "  --data DIR    output folder (default plots/data)\n"
+    "  --quick       smaller problems and fewer repetitions\n"
+    "  --repeats N   counted runs per point after one warm-up (default 5, quick 3)\n"
+    "  --only NAMES  comma-separated workload names (see --list)\n"
+    "  --list        list the workloads and exit\n";
+
+struct options {
+    const char *data_dir;
+    int quick, repeats;
+    const char *only;
+};
+
+struct sample {
+    double wall_ns, cpu_ns, ops, overlap;
+};
+
+static int cpu_ids[MAX_CPUS];
+static int cpu_total;
+static FILE *samples_csv;
+
+/* --- the plan -------------------------------------------------------------------------- */
+
+/* Core counts to sweep: every k up to 8, then powers of two, then all usable CPUs. */
+static int core_sweep(int *ks, int n_cpus)
+{
+    int count = 0;
+    for (int k = 1; k <= n_cpus && count < MAX_SWEEP; k = k < 8 ? k + 1 : k * 2)
+        ks[count++] = k;
+    if (ks[count - 1] != n_cpus && count < MAX_SWEEP)
+        ks[count++] = n_cpus;
+    return count;
+}
+
+/* Expand a workload's plan into the points to run. */
+static int expand_plan(const struct workload *w, int quick, struct point *out, int max)
+{
+    struct point variants[MAX_POINTS];
+    memset(variants, 0, sizeof variants);
+    int n = w->plan(variants, MAX_POINTS, quick);
+    int count = 0;
+    for (int v = 0; v < n; v++) {
+        variants[v].quick = quick;
+        if (w->shape == SHAPE_SERIES) {
+            if (variants[v].cpus <= 0)
+                variants[v].cpus = 1;
+            if (variants[v].cpus > cpu_total)
+                continue; /* e.g. "different CPUs" on a one-CPU machine */
+            if (variants[v].workers <= 0)
+                variants[v].workers = 1;
+            if (count < max)
+                out[count++] = variants[v];
+            continue;
+        }
+        int ks[MAX_SWEEP];
+        int nk = core_sweep(ks, cpu_total);
+        for (int oversubscribe = 0; oversubscribe <= 1; oversubscribe++)
+            for (int i = 0; i < nk && count < max; i++) {
+                struct point p = variants[v];
+                p.x = ks[i];
+                p.cpus = ks[i];
+                p.workers = oversubscribe ? 2 * ks[i] : ks[i];
+                if (oversubscribe)
+                    snprintf(p.series, sizeof p.series, "%.40s, 2 per CPU", variants[v].series);
+                out[count++] = p;
+            }
+    }
+    return count;
+}
+
+/* --- measuring one point --------------------------------------------------------------- */
+
+/* Achieved parallelism over what the point should reach; 1 when there is nothing to compare. */
+static double overlap_of(const struct point *p, const struct run_result *r)
+{
+    if (r->nspans < 2)
+        return 1.0;
+    int64_t first = r->spans[0].start_ns, last = r->spans[0].end_ns, cpu = 0;
+    for (int i = 0; i < r->nspans; i++) {
+        if (r->spans[i].start_ns < first)
+            first = r->spans[i].start_ns;
+        if (r->spans[i].end_ns > last)
+            last = r->spans[i].end_ns;
+        cpu += r->spans[i].cpu_ns;
+    }
+    int expected = p->workers < p->cpus ? p->workers : p->cpus;
+    if (last <= first || expected < 2)
+        return 1.0;
+    double achieved = (double)cpu / (double)(last - first);
+    double share = achieved / expected;
+    return share > 1.0 ? 1.0 : share;
+}
+
+static struct run_result result; /* large (worker spans): kept off the stack */
+
+static struct sample run_once(const struct workload *w, const struct point *p)
+{
+    memset(&result, 0, sizeof result);
+    int64_t cpu0 = process_cpu_ns() + children_cpu_ns();
+    int64_t t0 = monotonic_ns();
+    if (w->run(p, &result) != 0) {
+        fprintf(stderr, "%s: %s (%s, %d workers on %d CPUs): run failed: %s\n", program_name(),
+                w->name, p->series, p->workers, p->cpus, result.detail);
+        exit(EXIT_FAILURE);
+    }
+    int64_t t1 = monotonic_ns();
+    int64_t cpu1 = process_cpu_ns() + children_cpu_ns();
+    if (!result.ok) {
+        fprintf(stderr, "%s: %s (%s, x=%g, %d workers on %d CPUs): WRONG RESULT: %s\n",
+                program_name(), w->name, p->series, p->x, p->workers, p->cpus, result.detail);
+        fprintf(stderr, "%s: refusing to report a wrong answer; stopping\n", program_name());
+        exit(EXIT_FAILURE);
+    }
+    struct sample s = {(double)(t1 - t0), (double)(cpu1 - cpu0),
+                       result.ops > 0 ? result.ops : 1, overlap_of(p, &result)};
+    return s;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(double *values, int n)
+{
+    qsort(values, (size_t)n, sizeof *values, compare_double);
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+static void csv_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* Warm up, repeat, reduce.  Runs with poor overlap are recorded but do not count, until the
+ * try bound is reached; then the point keeps what it has and is marked. */
+static struct reduced_point measure_point(const struct workload *w, const struct point *p,
+                                          const struct options *o)
+{
+    pin_to_cpus(cpu_ids, p->cpus);
+    run_once(w, p); /* warm-up, not recorded */
+    struct sample kept[64], all[64 * MAX_TRIES_FACTOR];
+    int nkept = 0, nall = 0, max_tries = o->repeats * MAX_TRIES_FACTOR;
+    /* With more workers than CPUs, taking turns is the point being measured, not a fault. */
+    int oversubscribed = p->workers > p->cpus;
+    while (nkept < o->repeats && nall < max_tries) {
+        struct sample s = run_once(w, p);
+        int good = oversubscribed || s.overlap >= OVERLAP_GOOD;
+        all[nall++] = s;
+        if (good)
+            kept[nkept++] = s;
+        csv_string(samples_csv, w->name);
+        fputc(',', samples_csv);
+        csv_string(samples_csv, p->series);
+        fprintf(samples_csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d\n", p->x, p->cpus, p->workers,
+                nall, s.wall_ns, s.cpu_ns, s.ops, s.overlap, good);
+    }
+    pin_to_cpus(cpu_ids, cpu_total);
+
+    struct reduced_point r;
+    memset(&r, 0, sizeof r);
+    r.point = *p;
+    const struct sample *use = nkept == o->repeats ? kept : all;
+    int n = nkept == o->repeats ? nkept : nall;
+    r.low_overlap = nkept < o->repeats;
+    r.samples = n;
+    double wall[64 * MAX_TRIES_FACTOR], cpu[64 * MAX_TRIES_FACTOR],
+        figure[64 * MAX_TRIES_FACTOR], overlap[64 * MAX_TRIES_FACTOR];
+    for (int i = 0; i < n; i++) {
+        wall[i] = use[i].wall_ns;
+        cpu[i] = use[i].cpu_ns;
+        figure[i] = w->shape == SHAPE_SERIES ? use[i].wall_ns / use[i].ops : use[i].wall_ns / 1e9;
+        overlap[i] = use[i].overlap;
+    }
+    r.wall_median_ns = median_of(wall, n);
+    r.wall_min_ns = wall[0];
+    r.wall_max_ns = wall[n - 1];
+    r.cpu_median_ns = median_of(cpu, n);
+    r.figure_median = median_of(figure, n);
+    r.figure_min = figure[0];
+    r.figure_max = figure[n - 1];
+    r.overlap = median_of(overlap, n);
+    return r;
+}
+
+/* Reorder the points so each series is contiguous, in the order the series first appear, and
+ * the points of a series keep their order (the plot draws one block per series). */
+static void group_by_series(struct reduced_point *r, int n)
+{
+    static struct reduced_point sorted[MAX_POINTS];
+    static char done[MAX_POINTS];
+    memset(done, 0, sizeof done);
+    int out = 0;
+    for (int i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        for (int j = i; j < n; j++)
+            if (!done[j] && strcmp(r[j].point.series, r[i].point.series) == 0) {
+                sorted[out++] = r[j];
+                done[j] = 1;
+            }
+    }
+    memcpy(r, sorted, sizeof *r * (size_t)n);
+}
+
+/* Is `series` the plain series `base`, or its oversubscribed twin "base, 2 per CPU"? */
+static int same_family(const char *series, const char *base)
+{
+    size_t n = strlen(base);
+    return strncmp(series, base, n) == 0 &&
+           (series[n] == '\0' || strcmp(series + n, ", 2 per CPU") == 0);
+}
+
+/* Speedup of each scaling point over the k = 1 point of its series (the oversubscribed series
+ * is compared with the plain series' k = 1, so 2 workers per CPU is judged against 1 on 1).
+ * The error bars combine the extremes: best over worst and worst over best. */
+static void add_speedups(struct reduced_point *r, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const struct reduced_point *base = NULL;
+        for (int j = 0; j < n && !base; j++)
+            if (r[j].point.cpus == 1 && r[j].point.workers == 1 &&
+                same_family(r[i].point.series, r[j].point.series))
+                base = &r[j];
+        if (!base)
+            continue;
+        r[i].speedup = base->wall_median_ns / r[i].wall_median_ns;
+        r[i].speedup_min = base->wall_min_ns / r[i].wall_max_ns;
+        r[i].speedup_max = base->wall_max_ns / r[i].wall_min_ns;
+        r[i].efficiency = r[i].speedup / r[i].point.cpus;
+    }
+}
+
+/* --- output ---------------------------------------------------------------------------- */
+
+static FILE *open_output(const char *dir, const char *name, const char *suffix)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s%s", dir, name, suffix);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die("fopen %s", path);
+    return f;
+}
+
+static void close_output(FILE *f, const char *what)
+{
+    if (ferror(f) | fclose(f))
+        die("writing %s", what);
+}
+
+static void write_reduced(const char *dir, const struct workload *w,
+                          const struct reduced_point *r, int n)
+{
+    FILE *csv = open_output(dir, w->name, ".csv");
+    FILE *dat = open_output(dir, w->name, ".dat");
+    fprintf(csv, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
+                 "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
+                 "speedup_max,efficiency,overlap,low_overlap,param\n");
+    const char *current = "";
+    for (int i = 0; i < n; i++) {
+        const struct reduced_point *p = &r[i];
+        csv_string(csv, p->point.series);
+        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld\n",
+                p->point.x, p->point.cpus, p->point.workers, p->samples, p->wall_median_ns,
+                p->wall_min_ns, p->wall_max_ns, p->cpu_median_ns, p->figure_median, p->figure_min,
+                p->figure_max, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
+                p->overlap, p->low_overlap, p->point.param);
+        /* gnuplot: one block per series, two blank lines apart, the name in a comment. */
+        if (strcmp(current, p->point.series) != 0) {
+            fprintf(dat, "%s# series: %s\n", i ? "\n\n" : "", p->point.series);
+            fprintf(dat, "# x figure_median figure_min figure_max speedup speedup_min "
+                         "speedup_max efficiency cpu_per_wall\n");
+            current = p->point.series;
+        }
+        fprintf(dat, "%g %.6g %.6g %.6g %.4f %.4f %.4f %.4f %.4f\n", p->point.x, p->figure_median,
+                p->figure_min, p->figure_max, p->speedup, p->speedup_min, p->speedup_max,
+                p->efficiency, p->cpu_median_ns / p->wall_median_ns);
+    }
+    close_output(csv, "reduced CSV");
+    close_output(dat, "gnuplot data");
+}
+
+static void read_first_line(const char *path, const char *key, char *out, size_t size)
+{
+    snprintf(out, size, "unknown");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (key && strncmp(line, key, strlen(key)) != 0)
+            continue;
+        char *value = key ? strchr(line, ':') : line;
+        if (!value)
+            continue;
+        value += key ? 1 : 0;
+        value += strspn(value, " \t");
+        value[strcspn(value, "\n")] = '\0';
+        snprintf(out, size, "%s", value);
+        break;
+    }
+    fclose(f);
+}
+
+static void write_machine(const char *dir, const struct options *o)
+{
+    FILE *f = open_output(dir, "machine", ".txt");
+    struct utsname u;
+    if (uname(&u) == -1)
+        die("uname");
+    char model[256], thp[256], revision[64] = "unknown";
+    read_first_line("/proc/cpuinfo", "model name", model, sizeof model);
+    read_first_line("/sys/kernel/mm/transparent_hugepage/enabled", NULL, thp, sizeof thp);
+    FILE *git = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    if (git) {
+        if (fgets(revision, sizeof revision, git))
+            revision[strcspn(revision, "\n")] = '\0';
+        else
+            snprintf(revision, sizeof revision, "unknown");
+        pclose(git);
+    }
+    time_t now = time(NULL);
+    char date[64];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
+    fprintf(f, "date: %s\ncpu model: %s\nusable cpus: %d (of %ld online)\nkernel: %s %s %s\n"
+               "compiler: %s\ngit revision: %s\ntransparent hugepages: %s\n"
+               "plan: %s, %d counted runs per point after 1 warm-up\n",
+            date, model, cpu_total, sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release,
+            u.machine, __VERSION__, revision, thp, o->quick ? "quick" : "default", o->repeats);
+    close_output(f, "machine.txt");
+}
+
+static void print_summary(const struct workload *w, const struct reduced_point *r, int n)
+{
+    printf("\n== %s (%s)\n", w->title, w->name);
+    if (w->shape == SHAPE_SCALING) {
+        printf("  %-34s %5s %7s %11s %8s %10s %8s\n", "series", "cpus", "workers", "median s",
+               "speedup", "efficiency", "overlap");
+        for (int i = 0; i < n; i++)
+            printf("  %-34s %5d %7d %11.4f %8.2f %10.2f %7.0f%%%s\n", r[i].point.series,
+                   r[i].point.cpus, r[i].point.workers, r[i].figure_median, r[i].speedup,
+                   r[i].efficiency, 100 * r[i].overlap, r[i].low_overlap ? "  LOW OVERLAP" : "");
+    } else {
+        printf("  %-34s %14s %14s %10s\n", "series", "x", w->figure_label, "cpu/wall");
+        for (int i = 0; i < n; i++)
+            printf("  %-34s %14g %14.1f %10.2f\n", r[i].point.series, r[i].point.x,
+                   r[i].figure_median, r[i].cpu_median_ns / r[i].wall_median_ns);
+    }
+    if (w->summarize)
+        w->summarize(r, n, stdout);
+}
+
+/* --- main ------------------------------------------------------------------------------ */
+
+static int selected(const struct workload *w, const char *only)
+{
+    if (!only)
+        return 1;
+    size_t len = strlen(w->name);
+    for (const char *s = only; *s;) {
+        size_t n = strcspn(s, ",");
+        if (n == len && strncmp(s, w->name, len) == 0)
+            return 1;
+        s += n + (s[n] == ',');
+    }
+    return 0;
+}
+
+static void run_workload(const struct workload *w, const struct options *o, FILE *index)
+{
+    static struct point points[MAX_POINTS];
+    static struct reduced_point reduced[MAX_POINTS];
+    int n = expand_plan(w, o->quick, points, MAX_POINTS);
+    int64_t started = monotonic_ns();
+    for (int i = 0; i < n; i++) {
+        fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1,
+                n, points[i].series, points[i].x, points[i].workers, points[i].cpus);
+        reduced[i] = measure_point(w, &points[i], o);
+        fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%)%s\n", reduced[i].figure_median,
+                w->shape == SHAPE_SERIES ? "ns/op" : "s", reduced[i].samples,
+                100 * reduced[i].overlap, reduced[i].low_overlap ? " LOW OVERLAP" : "");
+    }
+    if (w->finish)
+        w->finish();
+    group_by_series(reduced, n);
+    if (w->shape == SHAPE_SCALING)
+        add_speedups(reduced, n);
+    write_reduced(o->data_dir, w, reduced, n);
+    fprintf(index, "%s\t%s\t%s\t%s\t%s\n", w->name,
+            w->shape == SHAPE_SCALING ? "scaling" : "series", w->title,
+            w->x_label ? w->x_label : "cores", w->figure_label ? w->figure_label : "seconds");
+    print_summary(w, reduced, n);
+    fprintf(stderr, "bench: %s took %.1f s\n", w->name, (monotonic_ns() - started) / 1e9);
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        {"data", required_argument, 0, 'd'}, {"quick", no_argument, 0, 'q'},
+        {"repeats", required_argument, 0, 'r'}, {"only", required_argument, 0, 'o'},
+        {"list", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    o->data_dir = "plots/data";
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:qr:o:lh", longs, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data_dir = optarg; break;
+        case 'q': o->quick = 1; break;
+        case 'r': o->repeats = (int)parse_long(optarg, "--repeats", 1, 64, usage); break;
+        case 'o': o->only = optarg; break;
+        case 'l':
+            for (int i = 0; workload_table[i]; i++)
+                printf("%-20s %s\n", workload_table[i]->name, workload_table[i]->title);
+            exit(EXIT_SUCCESS);
+        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
+        default: usage_error(usage, "unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    if (o->repeats == 0)
+        o->repeats = o->quick ? 3 : 5;
+    if (o->only)
+        for (const char *s = o->only; *s;) {
+            size_t n = strcspn(s, ",");
+            int found = 0;
+            for (int i = 0; workload_table[i]; i++)
+                found |= strlen(workload_table[i]->name) == n &&
+                         strncmp(workload_table[i]->name, s, n) == 0;
+            if (!found)
+                usage_error(usage, "--only: no workload named \"%.*s\" (see --list)", (int)n, s);
+            s += n + (s[n] == ',');
+        }
+}
+
+int main(int argc, char **argv)
+{
+    set_program_name(argv[0]);
+    cleanup_install(); /* Ctrl-C: workloads' registered children are killed and reaped */
+    struct options o = {0};
+    parse_options(argc, argv, &o);
+    cpu_total = usable_cpu_ids(cpu_ids, MAX_CPUS);
+    if (mkdir(o.data_dir, 0755) == -1 && errno != EEXIST)
+        die("mkdir %s", o.data_dir);
+    write_machine(o.data_dir, &o);
+    samples_csv = open_output(o.data_dir, "samples", ".csv");
+    fprintf(samples_csv, "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted\n");
+    FILE *index = open_output(o.data_dir, "index", ".tsv");
+
+    printf("forklore bench: %d usable CPUs, %s plan, %d runs per point (+1 warm-up)\n", cpu_total,
+           o.quick ? "quick" : "default", o.repeats);
+    int64_t started = monotonic_ns();
+    for (int i = 0; workload_table[i]; i++)
+        if (selected(workload_table[i], o.only))
+            run_workload(workload_table[i], &o, index);
+    close_output(index, "index.tsv");
+    close_output(samples_csv, "samples.csv");
+    printf("\nbench: done in %.1f s; data in %s\n", (monotonic_ns() - started) / 1e9, o.data_dir);
+    return EXIT_SUCCESS;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# plot.sh DATA_DIR PLOTS_DIR - draw every plot from the benchmark's last data; runs nothing.
+#
+# DATA_DIR/index.tsv lists the workloads (name, shape, title, x label, figure label) and
+# DATA_DIR/NAME.dat holds one gnuplot block per series.  Each plot is written as PNG (pngcairo)
+# and SVG.  Scaling workloads get two plots, on log-log axes so that ideal scaling is a straight
+# line of slope 1 whatever the core count:
+#   NAME-speedup    speedup over 1 core, min-max error bars, the ideal line y = x
+#   NAME-efficiency speedup / cores (1 is perfect)
+# Series workloads get NAME: the figure against x, log-log, min-max error bars.
+set -euo pipefail
+data=${1:?usage: plot.sh DATA_DIR PLOTS_DIR}
+plots=${2:?usage: plot.sh DATA_DIR PLOTS_DIR}
+if [ ! -f "$data/index.tsv" ]; then
+    echo "plots: no benchmark data in $data: run 'make bench' first" >&2
+    exit 1
+fi
+command -v gnuplot >/dev/null || { echo "plots: gnuplot not found: run 'make deps'" >&2; exit 1; }
+mkdir -p "$plots"
+
+# The gnuplot `plot` clauses, one per series block of a .dat file.
+#   $1 file, $2 using-spec, $3 style
+clauses() {
+    local file=$1 using=$2 style=$3 i=0 sep=""
+    while IFS= read -r name; do
+        name=${name//\"/\'}
+        printf '%s"%s" index %d using %s with %s title "%s"' "$sep" "$file" "$i" "$using" "$style" "$name"
+        sep=", "
+        i=$((i + 1))
+    done < <(sed -n 's/^# series: //p' "$file")
+}
+
+# Draw one plot to PNG and SVG.  $1 output base name, $2 setup commands, $3 plot clauses
+draw() {
+    local out=$1 setup=$2 body=$3
+    for term in "pngcairo size 960,640 font 'sans,11'|png" "svg size 960,640 dynamic font 'sans,11'|svg"; do
+        gnuplot <<GP
+set terminal ${term%|*}
+set termoption noenhanced
+set output "$plots/$out.${term#*|}"
+set key top left box opaque
+set grid
+set datafile commentschars "#"
+$setup
+plot $body
+GP
+    done
+    echo "plots: $plots/$out.png and .svg"
+}
+
+count=0
+while IFS=$'\t' read -r name shape title xlabel figure; do
+    dat="$data/$name.dat"
+    [ -f "$dat" ] || continue
+    title=${title//\"/\'}
+    if [ "$shape" = scaling ]; then
+        maxx=$(awk '!/^#/ && NF { if ($1 > m) m = $1 } END { print (m > 1 ? m : 2) }' "$dat")
+        common="set logscale xy 2; set xlabel 'cores (k CPUs; the oversubscribed series runs 2k workers)'; set xrange [0.8:$maxx*1.25]"
+        draw "$name-speedup" "$common; set title \"$title: speedup\"; set ylabel 'speedup over 1 core'; set yrange [0.4:$maxx*1.6]" \
+            "x with lines dashtype 2 linecolor 'gray40' title 'ideal (linear)', $(clauses "$dat" '1:5:6:7' 'yerrorlines pointtype 7')"
+        draw "$name-efficiency" "$common; set title \"$title: parallel efficiency\"; set ylabel 'efficiency (speedup / cores)'; set yrange [0:1.2]" \
+            "1 with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$dat" '1:8' 'linespoints pointtype 7')"
+    else
+        fmt=""; [[ $xlabel == *bytes* ]] && fmt="set logscale x 4; set format x '%.0b %BB';"
+        draw "$name" "set logscale xy; $fmt set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title\"" \
+            "$(clauses "$dat" '1:2:3:4' 'yerrorlines pointtype 7')"
+    fi
+    count=$((count + 1))
+done < "$data/index.tsv"
+echo "plots: drew $count workloads from $data"
