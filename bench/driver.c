@@ -63,7 +63,7 @@ struct options {
 };
 
 struct sample {
-    double wall_ns, cpu_ns, ops, overlap;
+    double wall_ns, cpu_ns, ops, overlap, extra;
 };
 
 static int cpu_ids[MAX_CPUS];
@@ -163,7 +163,7 @@ static struct sample run_once(const struct workload *w, const struct point *p)
         exit(EXIT_FAILURE);
     }
     struct sample s = {(double)(t1 - t0), (double)(cpu1 - cpu0),
-                       result.ops > 0 ? result.ops : 1, overlap_of(p, &result)};
+                       result.ops > 0 ? result.ops : 1, overlap_of(p, &result), result.extra};
     return s;
 }
 
@@ -190,6 +190,19 @@ static void csv_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The number a point is plotted by, for one run. */
+static double figure_of(const struct workload *w, const struct sample *s)
+{
+    if (w->shape == SHAPE_SCALING)
+        return s->wall_ns / 1e9;
+    switch (w->figure) {
+    case FIGURE_OPS_PER_S: return s->ops / (s->wall_ns / 1e9);
+    case FIGURE_EXTRA: return s->extra;
+    case FIGURE_NS_PER_OP: break;
+    }
+    return s->wall_ns / s->ops;
+}
+
 /* Warm up, repeat, reduce.  Runs with poor overlap are recorded but do not count, until the
  * try bound is reached; then the point keeps what it has and is marked. */
 static struct reduced_point measure_point(const struct workload *w, const struct point *p,
@@ -210,8 +223,8 @@ static struct reduced_point measure_point(const struct workload *w, const struct
         csv_string(samples_csv, w->name);
         fputc(',', samples_csv);
         csv_string(samples_csv, p->series);
-        fprintf(samples_csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d\n", p->x, p->cpus, p->workers,
-                nall, s.wall_ns, s.cpu_ns, s.ops, s.overlap, good);
+        fprintf(samples_csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g\n", p->x, p->cpus,
+                p->workers, nall, s.wall_ns, s.cpu_ns, s.ops, s.overlap, good, s.extra);
     }
     pin_to_cpus(cpu_ids, cpu_total);
 
@@ -223,12 +236,13 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     r.low_overlap = nkept < o->repeats;
     r.samples = n;
     double wall[64 * MAX_TRIES_FACTOR], cpu[64 * MAX_TRIES_FACTOR],
-        figure[64 * MAX_TRIES_FACTOR], overlap[64 * MAX_TRIES_FACTOR];
+        figure[64 * MAX_TRIES_FACTOR], overlap[64 * MAX_TRIES_FACTOR], extra[64 * MAX_TRIES_FACTOR];
     for (int i = 0; i < n; i++) {
         wall[i] = use[i].wall_ns;
         cpu[i] = use[i].cpu_ns;
-        figure[i] = w->shape == SHAPE_SERIES ? use[i].wall_ns / use[i].ops : use[i].wall_ns / 1e9;
+        figure[i] = figure_of(w, &use[i]);
         overlap[i] = use[i].overlap;
+        extra[i] = use[i].extra;
     }
     r.wall_median_ns = median_of(wall, n);
     r.wall_min_ns = wall[0];
@@ -238,6 +252,7 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     r.figure_min = figure[0];
     r.figure_max = figure[n - 1];
     r.overlap = median_of(overlap, n);
+    r.extra_median = median_of(extra, n);
     return r;
 }
 
@@ -314,26 +329,27 @@ static void write_reduced(const char *dir, const struct workload *w,
     FILE *dat = open_output(dir, w->name, ".dat");
     fprintf(csv, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
                  "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
-                 "speedup_max,efficiency,overlap,low_overlap,param\n");
+                 "speedup_max,efficiency,overlap,low_overlap,param,extra_median\n");
     const char *current = "";
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         csv_string(csv, p->point.series);
-        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld\n",
+        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld,%g\n",
                 p->point.x, p->point.cpus, p->point.workers, p->samples, p->wall_median_ns,
                 p->wall_min_ns, p->wall_max_ns, p->cpu_median_ns, p->figure_median, p->figure_min,
                 p->figure_max, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
-                p->overlap, p->low_overlap, p->point.param);
+                p->overlap, p->low_overlap, p->point.param, p->extra_median);
         /* gnuplot: one block per series, two blank lines apart, the name in a comment. */
         if (strcmp(current, p->point.series) != 0) {
             fprintf(dat, "%s# series: %s\n", i ? "\n\n" : "", p->point.series);
             fprintf(dat, "# x figure_median figure_min figure_max speedup speedup_min "
-                         "speedup_max efficiency cpu_per_wall\n");
+                         "speedup_max efficiency cpu_per_wall extra\n");
             current = p->point.series;
         }
-        fprintf(dat, "%g %.6g %.6g %.6g %.4f %.4f %.4f %.4f %.4f\n", p->point.x, p->figure_median,
-                p->figure_min, p->figure_max, p->speedup, p->speedup_min, p->speedup_max,
-                p->efficiency, p->cpu_median_ns / p->wall_median_ns);
+        fprintf(dat, "%g %.6g %.6g %.6g %.4f %.4f %.4f %.4f %.4f %g\n", p->point.x,
+                p->figure_median, p->figure_min, p->figure_max, p->speedup, p->speedup_min,
+                p->speedup_max, p->efficiency, p->cpu_median_ns / p->wall_median_ns,
+                p->extra_median);
     }
     close_output(csv, "reduced CSV");
     close_output(dat, "gnuplot data");
@@ -400,10 +416,17 @@ static void print_summary(const struct workload *w, const struct reduced_point *
                    r[i].point.cpus, r[i].point.workers, r[i].figure_median, r[i].speedup,
                    r[i].efficiency, 100 * r[i].overlap, r[i].low_overlap ? "  LOW OVERLAP" : "");
     } else {
-        printf("  %-34s %14s %14s %10s\n", "series", "x", w->figure_label, "cpu/wall");
-        for (int i = 0; i < n; i++)
-            printf("  %-34s %14g %14.1f %10.2f\n", r[i].point.series, r[i].point.x,
-                   r[i].figure_median, r[i].cpu_median_ns / r[i].wall_median_ns);
+        printf("  %-34s %12s %7s %16s %9s %s\n", "series", "x", "workers", "figure", "cpu/wall",
+               w->extra_label ? w->extra_label : "");
+        for (int i = 0; i < n; i++) {
+            printf("  %-34s %12g %7d %16.4g %9.2f", r[i].point.series, r[i].point.x,
+                   r[i].point.workers, r[i].figure_median,
+                   r[i].cpu_median_ns / r[i].wall_median_ns);
+            if (w->extra_label)
+                printf(" %.4g", r[i].extra_median);
+            putchar('\n');
+        }
+        printf("  (figure: %s)\n", w->figure_label);
     }
     if (w->summarize)
         w->summarize(r, n, stdout);
@@ -436,7 +459,7 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
                 n, points[i].series, points[i].x, points[i].workers, points[i].cpus);
         reduced[i] = measure_point(w, &points[i], o);
         fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%)%s\n", reduced[i].figure_median,
-                w->shape == SHAPE_SERIES ? "ns/op" : "s", reduced[i].samples,
+                w->shape == SHAPE_SERIES ? "" : "s", reduced[i].samples,
                 100 * reduced[i].overlap, reduced[i].low_overlap ? " LOW OVERLAP" : "");
     }
     if (w->finish)
@@ -445,9 +468,11 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
     if (w->shape == SHAPE_SCALING)
         add_speedups(reduced, n);
     write_reduced(o->data_dir, w, reduced, n);
-    fprintf(index, "%s\t%s\t%s\t%s\t%s\n", w->name,
+    static const char *const kinds[] = {"ns_per_op", "ops_per_s", "extra"};
+    fprintf(index, "%s\t%s\t%s\t%s\t%s\t%s\n", w->name,
             w->shape == SHAPE_SCALING ? "scaling" : "series", w->title,
-            w->x_label ? w->x_label : "cores", w->figure_label ? w->figure_label : "seconds");
+            w->x_label ? w->x_label : "cores", w->figure_label ? w->figure_label : "seconds",
+            kinds[w->figure]);
     print_summary(w, reduced, n);
     fprintf(stderr, "bench: %s took %.1f s\n", w->name, (monotonic_ns() - started) / 1e9);
 }
@@ -503,7 +528,8 @@ int main(int argc, char **argv)
         die("mkdir %s", o.data_dir);
     write_machine(o.data_dir, &o);
     samples_csv = open_output(o.data_dir, "samples", ".csv");
-    fprintf(samples_csv, "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted\n");
+    fprintf(samples_csv,
+            "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted,extra\n");
     FILE *index = open_output(o.data_dir, "index", ".tsv");
 
     printf("forklore bench: %d usable CPUs, %s plan, %d runs per point (+1 warm-up)\n", cpu_total,

@@ -7,7 +7,8 @@
 # line of slope 1 whatever the core count:
 #   NAME-speedup    speedup over 1 core, min-max error bars, the ideal line y = x
 #   NAME-efficiency speedup / cores (1 is perfect)
-# Series workloads get NAME: the figure against x, log-log, min-max error bars.
+# Series workloads get NAME: the figure against x, log-log (a share such as lost updates on a
+# linear y axis, since it can be 0), with min-max error bars.
 set -euo pipefail
 data=${1:?usage: plot.sh DATA_DIR PLOTS_DIR}
 plots=${2:?usage: plot.sh DATA_DIR PLOTS_DIR}
@@ -20,11 +21,17 @@ mkdir -p "$plots"
 
 # The gnuplot `plot` clauses, one per series block of a .dat file.
 #   $1 file, $2 using-spec, $3 style
+# A series named "reference: ..." is drawn as a dashed horizontal line at its first figure.
 clauses() {
-    local file=$1 using=$2 style=$3 i=0 sep=""
+    local file=$1 using=$2 style=$3 i=0 sep="" value
     while IFS= read -r name; do
         name=${name//\"/\'}
-        printf '%s"%s" index %d using %s with %s title "%s"' "$sep" "$file" "$i" "$using" "$style" "$name"
+        if [[ $name == reference:* ]]; then
+            value=$(awk -v block="$i" '/^# series:/ { b++ } !/^#/ && NF && b == block + 1 { print $2; exit }' "$file")
+            printf '%s%s with lines dashtype 2 linewidth 2 linecolor "gray30" title "%s"' "$sep" "$value" "$name"
+        else
+            printf '%s"%s" index %d using %s with %s title "%s"' "$sep" "$file" "$i" "$using" "$style" "$name"
+        fi
         sep=", "
         i=$((i + 1))
     done < <(sed -n 's/^# series: //p' "$file")
@@ -33,7 +40,7 @@ clauses() {
 # Draw one plot to PNG and SVG.  $1 output base name, $2 setup commands, $3 plot clauses
 draw() {
     local out=$1 setup=$2 body=$3
-    for term in "pngcairo size 960,640 font 'sans,11'|png" "svg size 960,640 dynamic font 'sans,11'|svg"; do
+    for term in "pngcairo size 1100,640 font 'sans,11'|png" "svg size 1100,640 dynamic font 'sans,11'|svg"; do
         gnuplot <<GP
 set terminal ${term%|*}
 set termoption noenhanced
@@ -49,7 +56,7 @@ GP
 }
 
 count=0
-while IFS=$'\t' read -r name shape title xlabel figure; do
+while IFS=$'\t' read -r name shape title xlabel figure kind; do
     dat="$data/$name.dat"
     [ -f "$dat" ] || continue
     title=${title//\"/\'}
@@ -61,8 +68,14 @@ while IFS=$'\t' read -r name shape title xlabel figure; do
         draw "$name-efficiency" "$common; set title \"$title: parallel efficiency\"; set ylabel 'efficiency (speedup / cores)'; set yrange [0:1.2]" \
             "1 with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$dat" '1:8' 'linespoints pointtype 7')"
     else
-        fmt=""; [[ $xlabel == *bytes* ]] && fmt="set logscale x 4; set format x '%.0b %BB';"
-        draw "$name" "set logscale xy; $fmt set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title\"" \
+        # Bytes get binary prefixes; x spanning decades gets tics at powers of 10, else of 2.
+        span=$(awk '!/^#/ && NF { if (min == "" || $1 < min) min = $1; if ($1 > max) max = $1 } END { print (min > 0 ? max / min : 1) }' "$dat")
+        if [[ $xlabel == *bytes* ]]; then fmt="set logscale x 4; set format x '%.0b %BB';"
+        elif awk -v s="$span" 'BEGIN { exit !(s >= 1000) }'; then fmt="set logscale x 10; set format x '10^%T';"
+        else fmt="set logscale x 2; set format x '%g';"; fi
+        # A share (lost updates, fairness) can be 0: a log axis would drop it.
+        yscale="set logscale y"; [ "${kind:-}" = extra ] && yscale="set yrange [0:*]"
+        draw "$name" "set key outside right top; set autoscale xfix; set offsets graph 0.04, graph 0.04, 0, 0; $yscale; $fmt set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title\"" \
             "$(clauses "$dat" '1:2:3:4' 'yerrorlines pointtype 7')"
     fi
     count=$((count + 1))

@@ -28,6 +28,13 @@
 
 enum workload_shape { SHAPE_SCALING, SHAPE_SERIES };
 
+/* What a SERIES point's figure is (SCALING points always use the wall time). */
+enum figure_kind {
+    FIGURE_NS_PER_OP, /* wall time / ops: latency, cost per item (the default) */
+    FIGURE_OPS_PER_S, /* ops / wall time: throughput, rate */
+    FIGURE_EXTRA,     /* the run's own `extra` value: a rate of lost updates, a share */
+};
+
 enum { MAX_WORKERS = 512, MAX_POINTS = 256, LABEL_SIZE = 64, DETAIL_SIZE = 160 };
 
 /* What the driver asks a workload to run once. */
@@ -51,6 +58,8 @@ struct run_result {
     int ok;                          /* 1 if the answer was checked and right */
     char detail[DETAIL_SIZE];        /* on failure: what was wrong; else a short note or "" */
     double ops;                      /* operations done (SERIES: the figure is ns per op) */
+    double extra;                    /* one more figure of the workload's, reduced to its
+                                        median (e.g. fairness); named by extra_label */
     int nspans;                      /* worker spans filled in (0: no overlap measurement) */
     struct worker_span spans[MAX_WORKERS];
 };
@@ -66,6 +75,7 @@ struct reduced_point {
     double speedup, speedup_min, speedup_max;     /* SCALING: over k = 1 of the same series */
     double efficiency;       /* SCALING: speedup / k */
     double overlap;          /* median achieved parallelism / expected parallelism, or 1 */
+    double extra_median;     /* median of the runs' `extra` */
 };
 
 struct workload {
@@ -74,6 +84,8 @@ struct workload {
     enum workload_shape shape;
     const char *x_label;      /* SERIES: the x axis, e.g. "parent's touched memory (bytes)" */
     const char *figure_label; /* SERIES: the y axis, e.g. "time per fork (ns)" */
+    enum figure_kind figure;  /* SERIES: what the figure is (default FIGURE_NS_PER_OP) */
+    const char *extra_label;  /* what result->extra means, or null if unused */
     /* Fill points[0..max-1] and return how many.  SERIES: series, x and param of every point;
      * cpus and workers may be left 0, meaning 1 worker on 1 CPU.  SCALING: one point per
      * variant (series, param); the driver fills x, cpus and workers.  `quick` asks for a

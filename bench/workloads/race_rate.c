@@ -1,0 +1,117 @@
+#define _GNU_SOURCE
+/* race_rate.c - workload: how many updates a race loses, against processes and iterations.
+ *
+ * P processes each add 1 to a shared counter N times with a plain read-modify-write (no lock,
+ * no atomic).  Two processes that read the same old value both write old + 1: one update is
+ * lost.  The figure is the share of updates lost, in percent, against N, one series per P.
+ * Short runs lose little or nothing, not because they are safe but because the processes hardly
+ * overlap: the first may finish before the second has started.  The `overlap` column of the
+ * data says how much they ran together.  On a machine with one usable CPU the race can only
+ * show at a preemption, so the loss is close to zero whatever N is: lessons/04-races.md shows
+ * how to widen the window.
+ *
+ * Correctness: the final count is at most P x N and at least N (no update of the last
+ * process to finish can be lost after it has finished).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/cleanup.h"
+#include "support/clock.h"
+#include "support/cpus.h"
+#include "workload.h"
+
+struct shared {
+    volatile long counter; /* volatile: one load and one store per update, as written */
+    atomic_int ready, go;
+    struct worker_span spans[MAX_WORKERS];
+};
+
+static _Noreturn void worker(struct shared *sh, int index, long iterations, pid_t parent)
+{
+    die_with_parent(parent);
+    atomic_fetch_add(&sh->ready, 1);
+    while (!atomic_load(&sh->go))
+        continue; /* spin, not yield: start as close together as the scheduler allows */
+    int64_t cpu0 = thread_cpu_ns();
+    sh->spans[index].start_ns = monotonic_ns();
+    for (long i = 0; i < iterations; i++)
+        sh->counter = sh->counter + 1; /* the race: load, add, store */
+    sh->spans[index].end_ns = monotonic_ns();
+    sh->spans[index].cpu_ns = thread_cpu_ns() - cpu0;
+    _exit(0);
+}
+
+static int run(const struct point *p, struct run_result *r)
+{
+    struct shared *sh =
+        mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        return snprintf(r->detail, DETAIL_SIZE, "mmap: %s", strerror(errno)), -1;
+    long iterations = p->param;
+    pid_t parent = getpid();
+    int started = 0, failed = 0;
+    for (; started < p->workers; started++) {
+        pid_t pid = fork();
+        if (pid == -1)
+            break;
+        if (pid == 0)
+            worker(sh, started, iterations, parent);
+        cleanup_add_child(pid);
+    }
+    while (atomic_load(&sh->ready) < started)
+        sched_yield();
+    atomic_store(&sh->go, 1);
+    int status;
+    pid_t pid;
+    while ((pid = wait(&status)) > 0) {
+        cleanup_forget_child(pid);
+        failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    long expected = iterations * p->workers, got = sh->counter;
+    r->nspans = started;
+    memcpy(r->spans, sh->spans, sizeof sh->spans[0] * (size_t)started);
+    munmap(sh, sizeof *sh);
+    if (started < p->workers)
+        return snprintf(r->detail, DETAIL_SIZE, "fork: %s", strerror(errno)), -1;
+    r->ops = (double)expected;
+    r->extra = 100.0 * (double)(expected - got) / (double)expected;
+    r->ok = !failed && got <= expected && got >= iterations;
+    snprintf(r->detail, DETAIL_SIZE, "counter %ld of %ld updates", got, expected);
+    return 0;
+}
+
+static int plan(struct point *points, int max, int quick)
+{
+    int cpus = usable_cpu_count(), count = 0;
+    int procs[3] = {2, cpus, 2 * cpus};
+    for (int i = 0; i < 3; i++) {
+        if (procs[i] > MAX_WORKERS || (i > 0 && procs[i] == procs[i - 1]))
+            continue;
+        for (long n = 1000; n <= (quick ? 100000 : 1000000) && count < max; n *= 10) {
+            struct point *p = &points[count++];
+            snprintf(p->series, sizeof p->series, "%d processes", procs[i]);
+            p->x = (double)n;
+            p->param = n;
+            p->cpus = cpus < procs[i] ? cpus : procs[i];
+            p->workers = procs[i];
+        }
+    }
+    return count;
+}
+
+const struct workload workload_race_rate = {
+    .name = "race_rate",
+    .title = "The lost update: share of updates lost without a lock",
+    .shape = SHAPE_SERIES,
+    .x_label = "updates per process",
+    .figure_label = "updates lost (%)",
+    .figure = FIGURE_EXTRA,
+    .plan = plan,
+    .run = run,
+};
