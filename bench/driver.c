@@ -469,10 +469,10 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         add_speedups(reduced, n);
     write_reduced(o->data_dir, w, reduced, n);
     static const char *const kinds[] = {"ns_per_op", "ops_per_s", "extra"};
-    fprintf(index, "%s\t%s\t%s\t%s\t%s\t%s\n", w->name,
+    fprintf(index, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w->name,
             w->shape == SHAPE_SCALING ? "scaling" : "series", w->title,
             w->x_label ? w->x_label : "cores", w->figure_label ? w->figure_label : "seconds",
-            kinds[w->figure]);
+            kinds[w->figure], w->extra_label ? w->extra_label : "-");
     print_summary(w, reduced, n);
     fprintf(stderr, "bench: %s took %.1f s\n", w->name, (monotonic_ns() - started) / 1e9);
 }

@@ -7,6 +7,7 @@
 # line of slope 1 whatever the core count:
 #   NAME-speedup    speedup over 1 core, min-max error bars, the ideal line y = x
 #   NAME-efficiency speedup / cores (1 is perfect)
+# A series workload with an extra figure (fairness) also gets NAME-EXTRA, on a linear y axis.
 # Series workloads get NAME: the figure against x, log-log (a share such as lost updates on a
 # linear y axis, since it can be 0), with min-max error bars.
 set -euo pipefail
@@ -21,12 +22,16 @@ mkdir -p "$plots"
 
 # The gnuplot `plot` clauses, one per series block of a .dat file.
 #   $1 file, $2 using-spec, $3 style
-# A series named "reference: ..." is drawn as a dashed horizontal line at its first figure.
+# A series named "reference: ..." is drawn as a dashed horizontal line at its first figure,
+# or left out when $4 is "no-reference".
 clauses() {
-    local file=$1 using=$2 style=$3 i=0 sep="" value
+    local file=$1 using=$2 style=$3 references=${4:-} i=0 sep="" value
     while IFS= read -r name; do
         name=${name//\"/\'}
-        if [[ $name == reference:* ]]; then
+        if [[ $name == reference:* && $references == no-reference ]]; then
+            i=$((i + 1))
+            continue
+        elif [[ $name == reference:* ]]; then
             value=$(awk -v block="$i" '/^# series:/ { b++ } !/^#/ && NF && b == block + 1 { print $2; exit }' "$file")
             printf '%s%s with lines dashtype 2 linewidth 2 linecolor "gray30" title "%s"' "$sep" "$value" "$name"
         else
@@ -56,7 +61,7 @@ GP
 }
 
 count=0
-while IFS=$'\t' read -r name shape title xlabel figure kind; do
+while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
     dat="$data/$name.dat"
     [ -f "$dat" ] || continue
     title=${title//\"/\'}
@@ -77,6 +82,11 @@ while IFS=$'\t' read -r name shape title xlabel figure kind; do
         yscale="set logscale y"; [ "${kind:-}" = extra ] && yscale="set yrange [0:*]"
         draw "$name" "set key outside right top; set autoscale xfix; set offsets graph 0.04, graph 0.04, 0, 0; $yscale; $fmt set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title\"" \
             "$(clauses "$dat" '1:2:3:4' 'yerrorlines pointtype 7')"
+        # The workload's extra figure (such as fairness), when it has one, on a plot of its own.
+        if [ -n "${extra:-}" ] && [ "$extra" != - ]; then
+            draw "$name-${extra// /-}" "set key outside right top; set autoscale xfix; set offsets graph 0.04, graph 0.04, 0, 0; $fmt set yrange [0:1.1]; set xlabel \"$xlabel\"; set ylabel \"$extra\"; set title \"$title: $extra\"" \
+                "1 with lines dashtype 2 linecolor 'gray40' title 'even shares', $(clauses "$dat" '1:10' 'linespoints pointtype 7' no-reference)"
+        fi
     fi
     count=$((count + 1))
 done < "$data/index.tsv"

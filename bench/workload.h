@@ -85,7 +85,8 @@ struct workload {
     const char *x_label;      /* SERIES: the x axis, e.g. "parent's touched memory (bytes)" */
     const char *figure_label; /* SERIES: the y axis, e.g. "time per fork (ns)" */
     enum figure_kind figure;  /* SERIES: what the figure is (default FIGURE_NS_PER_OP) */
-    const char *extra_label;  /* what result->extra means, or null if unused */
+    const char *extra_label;  /* what result->extra means, or null if unused; when set, plot.sh
+                                 draws it as a share, on 0..1 beside a line at 1 (fairness) */
     /* Fill points[0..max-1] and return how many.  SERIES: series, x and param of every point;
      * cpus and workers may be left 0, meaning 1 worker on 1 CPU.  SCALING: one point per
      * variant (series, param); the driver fills x, cpus and workers.  `quick` asks for a
