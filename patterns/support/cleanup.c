@@ -15,7 +15,7 @@
 
 #include "support/error.h"
 
-enum { MAX_NAMES = 64, MAX_CHILDREN = 1024, NAME_SIZE = 96 };
+enum { MAX_NAMES = 256, MAX_CHILDREN = 1024, NAME_SIZE = 96 };
 
 struct name_entry {
     enum ipc_kind kind;
@@ -57,6 +57,9 @@ static void unlink_entry(const struct name_entry *e)
     case IPC_PATH:
         unlink(e->name);
         break;
+    case IPC_DIRECTORY:
+        rmdir(e->name);
+        break;
     }
 }
 
@@ -73,11 +76,12 @@ static void clear_registry(void)
             children[i] = 0;
         }
     }
-    for (int i = 0; i < MAX_NAMES; i++)
-        if (names[i].used) {
-            unlink_entry(&names[i]);
-            names[i].used = 0;
-        }
+    for (int pass = 0; pass < 2; pass++) /* directories last: their files go first */
+        for (int i = 0; i < MAX_NAMES; i++)
+            if (names[i].used && (names[i].kind == IPC_DIRECTORY) == pass) {
+                unlink_entry(&names[i]);
+                names[i].used = 0;
+            }
 }
 
 static void on_signal(int sig)

@@ -28,7 +28,9 @@ void unique_ipc_name(char *buf, size_t size, const char *tag);
 /* Install the atexit handler and the signal handlers. Call once, early in main. */
 void cleanup_install(void);
 
-enum ipc_kind { IPC_SHM, IPC_SEMAPHORE, IPC_MQUEUE, IPC_PATH };
+/* IPC_PATH is a file (a FIFO, a lock file); IPC_DIRECTORY an empty directory, removed after
+ * every other name (so the files in it go first). */
+enum ipc_kind { IPC_SHM, IPC_SEMAPHORE, IPC_MQUEUE, IPC_PATH, IPC_DIRECTORY };
 
 /* Remember an object to unlink; forget it once the program has unlinked it itself. */
 void cleanup_add_name(enum ipc_kind kind, const char *name);
