@@ -1,0 +1,110 @@
+/* test_stdio_flush.c - without fflush before fork a buffered line is repeated by every child;
+ * with it, the line appears once. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* The marked line of each mode; narration never contains these exact words. */
+#define BROKEN_LINE "before fork() [broken]"
+#define FIXED_LINE "before fork() [fixed]"
+
+static void run(struct program_run *r, char *const argv[])
+{
+    cr_assert_eq(run_program(argv, 30, r), 0, "could not start %s", argv[0]);
+    cr_assert_not(r->timed_out, "%s timed out; stdout:\n%s", argv[0], r->out);
+    cr_assert(exited_with(r, 0), "status %#x\n%s%s", r->status, r->out, r->err);
+}
+
+Test(stdio_flush, broken_mode_repeats_the_line_once_per_child)
+{
+    struct program_run r;
+    run(&r, (char *[]){"stdio_flush", "--mode", "broken", NULL});
+    cr_assert_eq(count_lines_containing(r.out, BROKEN_LINE), 2, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, FIXED_LINE), 0, "%s", r.out);
+    /* The child's own line is not duplicated: only what was buffered before fork is. */
+    cr_assert_eq(count_lines_containing(r.out, "my own line"), 1, "%s", r.out);
+    program_run_free(&r);
+
+    run(&r, (char *[]){"stdio_flush", "--mode", "broken", "--children", "3", NULL});
+    cr_assert_eq(count_lines_containing(r.out, BROKEN_LINE), 4, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "my own line"), 3, "%s", r.out);
+    program_run_free(&r);
+}
+
+Test(stdio_flush, fixed_mode_prints_each_line_once)
+{
+    struct program_run r;
+    run(&r, (char *[]){"stdio_flush", "--mode", "fixed", NULL});
+    cr_assert_eq(count_lines_containing(r.out, FIXED_LINE), 1, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, BROKEN_LINE), 0, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "my own line"), 1, "%s", r.out);
+    program_run_free(&r);
+
+    run(&r, (char *[]){"stdio_flush", "--mode", "fixed", "--children", "3", NULL});
+    cr_assert_eq(count_lines_containing(r.out, FIXED_LINE), 1, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "my own line"), 3, "%s", r.out);
+    program_run_free(&r);
+}
+
+Test(stdio_flush, default_run_shows_the_bug_then_the_fix)
+{
+    struct program_run r;
+    run(&r, (char *[]){"stdio_flush", NULL});
+    cr_assert_eq(count_lines_containing(r.out, BROKEN_LINE), 2, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, FIXED_LINE), 1, "%s", r.out);
+    const char *broken = strstr(r.out, BROKEN_LINE), *fixed = strstr(r.out, FIXED_LINE);
+    cr_assert(broken && fixed && broken < fixed, "the bug comes first:\n%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "exited with 0"), 2, "%s", r.out);
+    program_run_free(&r);
+    cr_assert_eq(count_my_zombies(), 0);
+}
+
+/* Through a pipe (how the tests run it) stdio buffers fully on its own: no setvbuf needed. */
+Test(stdio_flush, a_pipe_is_fully_buffered_without_setvbuf)
+{
+    struct program_run r;
+    run(&r, (char *[]){"stdio_flush", "--buffering", "default", NULL});
+    cr_assert_not_null(strstr(r.out, "fully buffered (stdio's choice: not a terminal)"), "%s",
+                       r.out);
+    cr_assert_eq(count_lines_containing(r.out, BROKEN_LINE), 2, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, FIXED_LINE), 1, "%s", r.out);
+    program_run_free(&r);
+}
+
+Test(stdio_flush, help_prints_usage_and_exits_0)
+{
+    struct program_run r;
+    run(&r, (char *[]){"stdio_flush", "--help", NULL});
+    cr_assert_not_null(strstr(r.out, "Usage:"), "%s", r.out);
+    program_run_free(&r);
+}
+
+static void check_usage_error(char *const argv[], const char *reason)
+{
+    struct program_run r;
+    cr_assert_eq(run_program(argv, 30, &r), 0);
+    cr_assert(exited_with(&r, 2), "%s: status %#x", argv[1], r.status);
+    cr_assert_not_null(strstr(r.err, "Usage:"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, reason), "expected \"%s\" in:\n%s", reason, r.err);
+    cr_assert_eq(r.out_len, 0, "nothing on stdout: %s", r.out);
+    program_run_free(&r);
+}
+
+Test(stdio_flush, bad_arguments_exit_2_with_usage)
+{
+    check_usage_error((char *[]){"stdio_flush", "--mode", "sometimes", NULL}, "--mode");
+    check_usage_error((char *[]){"stdio_flush", "--buffering", "none", NULL}, "--buffering");
+    check_usage_error((char *[]){"stdio_flush", "--children", "0", NULL}, "--children");
+    check_usage_error((char *[]){"stdio_flush", "--children", "17", NULL}, "--children");
+    check_usage_error((char *[]){"stdio_flush", "--mode", NULL}, "needs a value");
+    check_usage_error((char *[]){"stdio_flush", "extra", NULL}, "unexpected argument");
+}
+
+Test(stdio_flush, unknown_option_exits_2)
+{
+    check_usage_error((char *[]){"stdio_flush", "--flush-never", NULL}, "unknown option");
+}
