@@ -5,6 +5,8 @@
 #   patterns/FAMILY/NAME.c + NAME.h    reusable code (the support module, the shared-memory
 #                                      queue, the pool): compiled into build/libforklore.a
 #   bench/*.c, bench/workloads/*.c     the benchmark driver and its workloads -> build/bin/bench
+#                                      (bench/NAME.c + NAME.h: the driver's modules, such as
+#                                      the model fits, also linked into the tests)
 #   tests/*.c                          one Criterion runner -> build/tests/forklore-tests
 # Adding a program, a test file or a workload needs no edit here.
 
@@ -25,10 +27,13 @@ ALL_PATTERN_C := $(sort $(wildcard patterns/*/*.c))
 LIB_C := $(foreach c,$(ALL_PATTERN_C),$(if $(wildcard $(c:.c=.h)),$(c)))
 PROGRAM_C := $(filter-out $(LIB_C),$(ALL_PATTERN_C))
 PROGRAMS := $(patsubst %.c,$(OUT)/bin/%,$(notdir $(PROGRAM_C)))
-BENCH_C := $(sort $(wildcard bench/*.c))
+BENCH_ALL_C := $(sort $(wildcard bench/*.c))
+BENCH_LIB_C := $(foreach c,$(BENCH_ALL_C),$(if $(wildcard $(c:.c=.h)),$(c)))
+BENCH_C := $(filter-out $(BENCH_LIB_C),$(BENCH_ALL_C))
 WORKLOAD_C := $(sort $(wildcard bench/workloads/*.c))
 TEST_C := $(sort $(wildcard tests/*.c))
 LIBRARY := $(OUT)/libforklore.a
+BENCH_LIBRARY := $(OUT)/libbench.a
 BENCH := $(OUT)/bin/bench
 TESTS := $(OUT)/tests/forklore-tests
 
@@ -43,7 +48,7 @@ help:
 	@echo 'make            build every program into $(OUT)/bin (CC=clang works too)'
 	@echo 'make test       install missing tools, build, run the Criterion suite, then the valgrind gate'
 	@echo 'make bench      install missing tools, build, run the benchmark, write plots/ (QUICK=1: under 30 s)'
-	@echo 'make plots      redraw every plot in plots/ from the last benchmark data, running nothing'
+	@echo 'make plots      redraw every plot and plots/report.md from the last benchmark data, running nothing'
 	@echo 'make sanitize   build into $(OUT)/sanitize with ASan+UBSan and run the Criterion suite'
 	@echo 'make valgrind   run only the valgrind gate (tests and every program under memcheck)'
 	@echo 'make deps       check for Criterion, gnuplot and valgrind; install what is missing'
@@ -57,6 +62,12 @@ $(OUT)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIBRARY): $(call obj,$(LIB_C))
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+# The driver's own modules (analysis), also linked into the tests that check them.
+$(BENCH_LIBRARY): $(call obj,$(BENCH_LIB_C))
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
@@ -84,7 +95,7 @@ $(OUT)/obj/gen/workload_table.o: $(OUT)/gen/workload_table.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BENCH): $(call obj,$(BENCH_C) $(WORKLOAD_C)) $(OUT)/obj/gen/workload_table.o $(LIBRARY)
+$(BENCH): $(call obj,$(BENCH_C) $(WORKLOAD_C)) $(OUT)/obj/gen/workload_table.o $(BENCH_LIBRARY) $(LIBRARY)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -93,7 +104,7 @@ $(OUT)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' -c $< -o $@
 
-$(TESTS): $(call obj,$(TEST_C)) $(LIBRARY)
+$(TESTS): $(call obj,$(TEST_C)) $(BENCH_LIBRARY) $(LIBRARY)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(CRITERION_LIBS) $(LDLIBS)
 
@@ -117,16 +128,17 @@ sanitize: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	$(BENCH) --data plots/data $(if $(QUICK),--quick)
+	$(BENCH) --data plots/data --plots plots $(if $(QUICK),--quick)
 	@bash bench/plot.sh plots/data plots
 
-plots:
+plots: $(BENCH)
+	@$(BENCH) --report-only --data plots/data --plots plots
 	@bash bench/plot.sh plots/data plots
 
 deps:
 	@bash tests/ensure_deps.sh
 
 clean:
-	rm -rf $(OUT) plots/data plots/*.png plots/*.svg
+	rm -rf $(OUT) plots/data plots/*.png plots/*.svg plots/report.md
 
 -include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

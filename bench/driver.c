@@ -1,8 +1,11 @@
 #define _GNU_SOURCE
 /* driver.c - forklore's benchmark driver: runs every workload, checks it, reduces, writes CSV.
  *
- * Usage: bench [--data DIR] [--quick] [--repeats N] [--only NAME[,NAME...]] [--list]
+ * Usage: bench [--data DIR] [--plots DIR] [--quick] [--repeats N] [--only NAME[,NAME...]]
+ *              [--report-only] [--list]
  *   --data DIR     where the CSV files and the machine description go (default plots/data)
+ *   --plots DIR    where the report (report.md) goes, beside the plots (default plots)
+ *   --report-only  rewrite the report and the fits from the last data, running nothing
  *   --quick        the same plan cut short: smaller problems, fewer repetitions (QUICK=1)
  *   --repeats N    runs that count per point (default 5; 3 with --quick), after one warm-up
  *   --only NAMES   run only these workloads (comma-separated; see --list)
@@ -21,7 +24,8 @@
  *      shared machine, so the summary leads with ratios: speedup and efficiency.
  *
  * Output in DIR: machine.txt; samples.csv (every run); NAME.csv (reduced points); NAME.dat (the
- * same for gnuplot, one block per series); index.tsv (what bench/plot.sh draws).
+ * same for gnuplot, one block per series); index.tsv (what bench/plot.sh draws); NAME.fits (the
+ * fitted models, for the plots).  In PLOTS: report.md (bench/report.c).
  *
  * See also: bench/workload.h (the contract), bench/plot.sh, lessons/09-benchmarking.md.
  */
@@ -41,6 +45,7 @@
 #include "support/cpus.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "report.h"
 #include "workload.h"
 
 /* Below this share of the expected parallelism, the workers were mostly taking turns. */
@@ -48,17 +53,20 @@
 enum { MAX_CPUS = 1024, MAX_SWEEP = 64, MAX_TRIES_FACTOR = 3 };
 
 static const char usage[] =
-    "Usage: bench [--data DIR] [--quick] [--repeats N] [--only NAME[,NAME...]] [--list]\n"
-    "Runs forklore's benchmark workloads and writes CSV data for bench/plot.sh.\n"
+    "Usage: bench [--data DIR] [--plots DIR] [--quick] [--repeats N] [--only NAME[,NAME...]]\n"
+    "             [--report-only] [--list]\n"
+    "Runs forklore's benchmark workloads, writes CSV data for bench/plot.sh and a report.\n"
     "  --data DIR    output folder (default plots/data)\n"
+    "  --plots DIR   where the report goes, beside the plots (default plots)\n"
+    "  --report-only rewrite the report from the last data; run nothing\n"
     "  --quick       smaller problems and fewer repetitions\n"
     "  --repeats N   counted runs per point after one warm-up (default 5, quick 3)\n"
     "  --only NAMES  comma-separated workload names (see --list)\n"
     "  --list        list the workloads and exit\n";
 
 struct options {
-    const char *data_dir;
-    int quick, repeats;
+    const char *data_dir, *plots_dir;
+    int quick, repeats, report_only;
     const char *only;
 };
 
@@ -405,33 +413,6 @@ static void write_machine(const char *dir, const struct options *o)
     close_output(f, "machine.txt");
 }
 
-static void print_summary(const struct workload *w, const struct reduced_point *r, int n)
-{
-    printf("\n== %s (%s)\n", w->title, w->name);
-    if (w->shape == SHAPE_SCALING) {
-        printf("  %-34s %5s %7s %11s %8s %10s %8s\n", "series", "cpus", "workers", "median s",
-               "speedup", "efficiency", "overlap");
-        for (int i = 0; i < n; i++)
-            printf("  %-34s %5d %7d %11.4f %8.2f %10.2f %7.0f%%%s\n", r[i].point.series,
-                   r[i].point.cpus, r[i].point.workers, r[i].figure_median, r[i].speedup,
-                   r[i].efficiency, 100 * r[i].overlap, r[i].low_overlap ? "  LOW OVERLAP" : "");
-    } else {
-        printf("  %-34s %12s %7s %16s %9s %s\n", "series", "x", "workers", "figure", "cpu/wall",
-               w->extra_label ? w->extra_label : "");
-        for (int i = 0; i < n; i++) {
-            printf("  %-34s %12g %7d %16.4g %9.2f", r[i].point.series, r[i].point.x,
-                   r[i].point.workers, r[i].figure_median,
-                   r[i].cpu_median_ns / r[i].wall_median_ns);
-            if (w->extra_label)
-                printf(" %.4g", r[i].extra_median);
-            putchar('\n');
-        }
-        printf("  (figure: %s)\n", w->figure_label);
-    }
-    if (w->summarize)
-        w->summarize(r, n, stdout);
-}
-
 /* --- main ------------------------------------------------------------------------------ */
 
 static int selected(const struct workload *w, const char *only)
@@ -473,7 +454,8 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
             w->shape == SHAPE_SCALING ? "scaling" : "series", w->title,
             w->x_label ? w->x_label : "cores", w->figure_label ? w->figure_label : "seconds",
             kinds[w->figure], w->extra_label ? w->extra_label : "-");
-    print_summary(w, reduced, n);
+    printf("\n== %s (%s)\n", w->title, w->name);
+    print_summary(stdout, w, reduced, n, 0);
     fprintf(stderr, "bench: %s took %.1f s\n", w->name, (monotonic_ns() - started) / 1e9);
 }
 
@@ -482,13 +464,18 @@ static void parse_options(int argc, char **argv, struct options *o)
     static const struct option longs[] = {
         {"data", required_argument, 0, 'd'}, {"quick", no_argument, 0, 'q'},
         {"repeats", required_argument, 0, 'r'}, {"only", required_argument, 0, 'o'},
-        {"list", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"list", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
+        {"plots", required_argument, 0, 'p'}, {"report-only", no_argument, 0, 'R'},
+        {0, 0, 0, 0}};
     o->data_dir = "plots/data";
+    o->plots_dir = "plots";
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "d:qr:o:lh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:p:qr:o:lhR", longs, NULL)) != -1) {
         switch (c) {
         case 'd': o->data_dir = optarg; break;
+        case 'p': o->plots_dir = optarg; break;
+        case 'R': o->report_only = 1; break;
         case 'q': o->quick = 1; break;
         case 'r': o->repeats = (int)parse_long(optarg, "--repeats", 1, 64, usage); break;
         case 'o': o->only = optarg; break;
@@ -523,6 +510,9 @@ int main(int argc, char **argv)
     cleanup_install(); /* Ctrl-C: workloads' registered children are killed and reaped */
     struct options o = {0};
     parse_options(argc, argv, &o);
+    if (o.report_only)
+        return write_report(o.data_dir, o.plots_dir, workload_table) == 0 ? EXIT_SUCCESS
+                                                                          : EXIT_FAILURE;
     cpu_total = usable_cpu_ids(cpu_ids, MAX_CPUS);
     if (mkdir(o.data_dir, 0755) == -1 && errno != EEXIST)
         die("mkdir %s", o.data_dir);
@@ -540,6 +530,11 @@ int main(int argc, char **argv)
             run_workload(workload_table[i], &o, index);
     close_output(index, "index.tsv");
     close_output(samples_csv, "samples.csv");
-    printf("\nbench: done in %.1f s; data in %s\n", (monotonic_ns() - started) / 1e9, o.data_dir);
+    if (mkdir(o.plots_dir, 0755) == -1 && errno != EEXIST)
+        die("mkdir %s", o.plots_dir);
+    if (write_report(o.data_dir, o.plots_dir, workload_table) != 0)
+        return EXIT_FAILURE;
+    printf("\nbench: done in %.1f s; data in %s, report in %s/report.md\n",
+           (monotonic_ns() - started) / 1e9, o.data_dir, o.plots_dir);
     return EXIT_SUCCESS;
 }

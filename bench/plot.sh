@@ -5,7 +5,8 @@
 # DATA_DIR/NAME.dat holds one gnuplot block per series.  Each plot is written as PNG (pngcairo)
 # and SVG.  Scaling workloads get two plots, on log-log axes so that ideal scaling is a straight
 # line of slope 1 whatever the core count:
-#   NAME-speedup    speedup over 1 core, min-max error bars, the ideal line y = x
+#   NAME-speedup    speedup over 1 core, min-max error bars, the ideal line y = x, and the
+#                   Amdahl and USL fits from DATA/NAME.fits when there were enough core counts
 #   NAME-efficiency speedup / cores (1 is perfect)
 # A series workload with an extra figure (fairness) also gets NAME-EXTRA, on a linear y axis.
 # Series workloads get NAME: the figure against x, log-log (a share such as lost updates on a
@@ -42,6 +43,15 @@ clauses() {
     done < <(sed -n 's/^# series: //p' "$file")
 }
 
+# The fitted models the report wrote (DATA/NAME.fits: series, model, p1, p2), as curves.
+fitted_curves() {
+    [ -f "$1" ] || return 0
+    awk -F'\t' '
+        $2 == "amdahl" { printf ", 1/(%s + (1 - %s)/x) with lines dashtype 3 linewidth 2 title \"%s: Amdahl fit, s = %.3g\"", $3, $3, $1, $3 }
+        $2 == "usl" { printf ", x/(1 + %s*(x - 1) + %s*x*(x - 1)) with lines dashtype 4 linewidth 2 title \"%s: USL fit, sigma = %.3g, kappa = %.2g\"", $3, $4, $1, $3, $4 }
+    ' "$1"
+}
+
 # Draw one plot to PNG and SVG.  $1 output base name, $2 setup commands, $3 plot clauses
 draw() {
     local out=$1 setup=$2 body=$3
@@ -69,7 +79,7 @@ while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
         maxx=$(awk '!/^#/ && NF { if ($1 > m) m = $1 } END { print (m > 1 ? m : 2) }' "$dat")
         common="set logscale xy 2; set xlabel 'cores (k CPUs; the oversubscribed series runs 2k workers)'; set xrange [0.8:$maxx*1.25]"
         draw "$name-speedup" "$common; set title \"$title: speedup\"; set ylabel 'speedup over 1 core'; set yrange [0.4:$maxx*1.6]" \
-            "x with lines dashtype 2 linecolor 'gray40' title 'ideal (linear)', $(clauses "$dat" '1:5:6:7' 'yerrorlines pointtype 7')"
+            "x with lines dashtype 2 linecolor 'gray40' title 'ideal (linear)', $(clauses "$dat" '1:5:6:7' 'yerrorlines pointtype 7')$(fitted_curves "$data/$name.fits")"
         draw "$name-efficiency" "$common; set title \"$title: parallel efficiency\"; set ylabel 'efficiency (speedup / cores)'; set yrange [0:1.2]" \
             "1 with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$dat" '1:8' 'linespoints pointtype 7')"
     else

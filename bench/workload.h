@@ -98,6 +98,8 @@ struct workload {
     /* Optional: print lines of ratios to the summary (targets are stated as ratios measured
      * side by side in one run, never as absolute times).  May be null. */
     void (*summarize)(const struct reduced_point *points, int count, FILE *out);
+    /* Two or three sentences for the report: what to observe in this workload's plots. */
+    const char *observe;
     /* Optional: called once after the workload's last point, to release what run() kept
      * between points (a large buffer, a running pool).  May be null. */
     void (*finish)(void);

@@ -34,7 +34,9 @@ int count_lines_containing(const char *text, const char *needle);
 /* Entries in a directory whose name contains needle (for /dev/shm leak checks). */
 int count_dir_entries_containing(const char *dir, const char *needle);
 
-/* Child processes of this process that are zombies right now (from /proc). */
+/* Child processes of this process that are zombies right now (from /proc).  After a
+ * run_program() call this includes anything the program orphaned: run_program makes the test
+ * process a subreaper, so orphans are re-parented to it rather than to init. */
 int count_my_zombies(void);
 
 #endif

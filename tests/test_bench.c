@@ -92,3 +92,88 @@ Test(bench, quick_run_writes_checked_data_for_every_point)
     snprintf(command, sizeof command, "rm -rf '%s'", dir);
     cr_assert_eq(system(command), 0);
 }
+
+/* Write a scaling workload's data as the driver would, for a curve with known USL parameters,
+ * measured at the given core counts. */
+static void write_fake_scaling_data(const char *dir, const int *cores, int n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/index.tsv", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "fork_join\tscaling\tFake\tcores\tseconds\tns_per_op\t-\n");
+    fclose(f);
+    snprintf(path, sizeof path, "%s/machine.txt", dir);
+    f = fopen(path, "w");
+    fprintf(f, "cpu model: synthetic\n");
+    fclose(f);
+    snprintf(path, sizeof path, "%s/fork_join.csv", dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
+               "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
+               "speedup_max,efficiency,overlap,low_overlap,param,extra_median\n");
+    for (int i = 0; i < n; i++) {
+        double k = cores[i], s = k / (1 + 0.05 * (k - 1) + 0.002 * k * (k - 1)), t = 1 / s;
+        fprintf(f, "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0\n",
+                k, cores[i], cores[i], t * 1e9, t * 1e9, t * 1e9, t * 1e9, t, t, t, s, s, s, s / k);
+    }
+    fclose(f);
+}
+
+static char *report_for(const char *dir)
+{
+    char *argv[] = {"bench", "--report-only", "--data", (char *)dir, "--plots", (char *)dir, NULL};
+    struct program_run run;
+    cr_assert_eq(run_program(argv, 30, &run), 0);
+    cr_assert(exited_with(&run, 0), "report failed: %s", run.err);
+    program_run_free(&run);
+    char path[256];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *text = slurp(path);
+    cr_assert_not_null(text);
+    return text;
+}
+
+Test(bench, report_fits_the_models_when_there_are_enough_core_counts)
+{
+    char dir[] = "/tmp/forklore-report-test-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const int cores[] = {1, 2, 4, 8, 16, 32};
+    write_fake_scaling_data(dir, cores, 6);
+    char *report = report_for(dir);
+    cr_assert(strstr(report, "Universal Scalability Law: contention sigma = 0.0500, coherency "
+                             "kappa = 0.002000") != NULL, "%s", report);
+    cr_assert(strstr(report, "Amdahl's law: serial fraction") != NULL);
+    cr_assert(strstr(report, "Karp-Flatt") != NULL);
+    free(report);
+    char path[256];
+    snprintf(path, sizeof path, "%s/fork_join.fits", dir);
+    char *fits = slurp(path);
+    /* The CSV keeps 6 significant digits: the parameters come back to about that. */
+    const char *usl = strstr(fits, "synthetic\tusl\t");
+    cr_assert_not_null(usl, "%s", fits);
+    double sigma, kappa;
+    cr_assert_eq(sscanf(usl, "synthetic\tusl\t%lf\t%lf", &sigma, &kappa), 2);
+    cr_assert_float_eq(sigma, 0.05, 1e-5);
+    cr_assert_float_eq(kappa, 0.002, 1e-6);
+    free(fits);
+    char command[512];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    cr_assert_eq(system(command), 0);
+}
+
+Test(bench, report_says_plainly_when_there_are_too_few_core_counts)
+{
+    char dir[] = "/tmp/forklore-report-test-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const int cores[] = {1, 2};
+    write_fake_scaling_data(dir, cores, 2);
+    char *report = report_for(dir);
+    cr_assert(strstr(report, "Too few core counts to fit a model") != NULL, "%s", report);
+    cr_assert(strstr(report, "sigma =") == NULL, "no number pretends to be a fit");
+    free(report);
+    char command[512];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    cr_assert_eq(system(command), 0);
+}

@@ -1,0 +1,283 @@
+/* report.c - see report.h. */
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+
+/* --- reading the data back ------------------------------------------------------------- */
+
+/* Parse one CSV line of NAME.csv (see write_reduced in driver.c) into *p. */
+static int parse_reduced_line(char *line, struct reduced_point *p)
+{
+    memset(p, 0, sizeof *p);
+    if (*line != '"')
+        return -1;
+    char *out = p->point.series, *end = p->point.series + LABEL_SIZE - 1;
+    char *c = line + 1;
+    for (; *c; c++) { /* a quoted field: "" stands for one quote */
+        if (*c == '"' && c[1] == '"')
+            c++;
+        else if (*c == '"')
+            break;
+        if (out < end)
+            *out++ = *c;
+    }
+    *out = '\0';
+    if (*c != '"' || c[1] != ',')
+        return -1;
+    int n = sscanf(c + 2, "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d,%ld,%lf",
+                   &p->point.x, &p->point.cpus, &p->point.workers, &p->samples,
+                   &p->wall_median_ns, &p->wall_min_ns, &p->wall_max_ns, &p->cpu_median_ns,
+                   &p->figure_median, &p->figure_min, &p->figure_max, &p->speedup,
+                   &p->speedup_min, &p->speedup_max, &p->efficiency, &p->overlap,
+                   &p->low_overlap, &p->point.param, &p->extra_median);
+    return n == 19 ? 0 : -1;
+}
+
+int load_reduced(const char *data_dir, const char *name, struct reduced_point *points, int max)
+{
+    char path[4096], line[1024];
+    snprintf(path, sizeof path, "%s/%s.csv", data_dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = 0;
+    if (!fgets(line, sizeof line, f)) { /* the header */
+        fclose(f);
+        return -1;
+    }
+    while (n < max && fgets(line, sizeof line, f))
+        if (parse_reduced_line(line, &points[n]) == 0)
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* --- the summary table ----------------------------------------------------------------- */
+
+static void scaling_summary(FILE *out, const struct reduced_point *r, int n, int md)
+{
+    if (md)
+        fprintf(out, "| series | cpus | workers | median s | speedup (min-max) | efficiency | "
+                     "CPU/wall | overlap |\n|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    else
+        fprintf(out, "  %-34s %5s %7s %10s %8s %10s %8s %8s\n", "series", "cpus", "workers",
+                "median s", "speedup", "efficiency", "cpu/wall", "overlap");
+    for (int i = 0; i < n; i++) {
+        const struct reduced_point *p = &r[i];
+        const char *mark = p->low_overlap ? " LOW OVERLAP" : "";
+        double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
+        if (md)
+            fprintf(out, "| %s | %d | %d | %.4f | %.2f (%.2f-%.2f) | %.2f | %.2f | %.0f%%%s |\n",
+                    p->point.series, p->point.cpus, p->point.workers, p->figure_median,
+                    p->speedup, p->speedup_min, p->speedup_max, p->efficiency, cpu_per_wall,
+                    100 * p->overlap, mark);
+        else
+            fprintf(out, "  %-34s %5d %7d %10.4f %8.2f %10.2f %8.2f %7.0f%%%s\n",
+                    p->point.series, p->point.cpus, p->point.workers, p->figure_median,
+                    p->speedup, p->efficiency, cpu_per_wall, 100 * p->overlap, mark);
+    }
+}
+
+static void series_summary(FILE *out, const struct workload *w, const struct reduced_point *r,
+                           int n, int md)
+{
+    const char *extra = w->extra_label;
+    if (md)
+        fprintf(out, "| series | x | workers | %s (min-max) | CPU/wall |%s%s%s\n"
+                     "|---|--:|--:|--:|--:|%s\n",
+                w->figure_label, extra ? " " : "", extra ? extra : "", extra ? " |" : "",
+                extra ? "--:|" : "");
+    else
+        fprintf(out, "  %-34s %12s %7s %14s %9s %s\n  (figure: %s)\n", "series", "x", "workers",
+                "figure", "cpu/wall", extra ? extra : "", w->figure_label);
+    for (int i = 0; i < n; i++) {
+        const struct reduced_point *p = &r[i];
+        double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
+        if (md) {
+            fprintf(out, "| %s | %g | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series,
+                    p->point.x, p->point.workers, p->figure_median, p->figure_min,
+                    p->figure_max, cpu_per_wall);
+            if (extra)
+                fprintf(out, " %.3g |", p->extra_median);
+        } else {
+            fprintf(out, "  %-34s %12g %7d %14.4g %9.2f", p->point.series, p->point.x,
+                    p->point.workers, p->figure_median, cpu_per_wall);
+            if (extra)
+                fprintf(out, " %.3g", p->extra_median);
+        }
+        fputc('\n', out);
+    }
+}
+
+void print_summary(FILE *out, const struct workload *w, const struct reduced_point *r, int n,
+                   int markdown)
+{
+    if (w->shape == SHAPE_SCALING)
+        scaling_summary(out, r, n, markdown);
+    else
+        series_summary(out, w, r, n, markdown);
+    if (w->summarize) {
+        if (markdown)
+            fputs("\n```\n", out);
+        w->summarize(r, n, out);
+        if (markdown)
+            fputs("```\n", out);
+    }
+}
+
+/* --- the fits -------------------------------------------------------------------------- */
+
+/* The plain (not oversubscribed) series of a scaling workload, one at a time. */
+static int is_oversubscribed(const char *series)
+{
+    return strstr(series, ", 2 per CPU") != NULL;
+}
+
+static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (is_oversubscribed(r[i].point.series) || (i > 0 && strcmp(r[i].point.series,
+                                                                      r[i - 1].point.series) == 0))
+            continue;
+        double cores[MAX_POINTS], speedup[MAX_POINTS];
+        int m = 0;
+        for (int j = i; j < n && strcmp(r[j].point.series, r[i].point.series) == 0; j++) {
+            cores[m] = r[j].point.cpus;
+            speedup[m++] = r[j].speedup;
+        }
+        fprintf(md, "\n**%s**\n\n", r[i].point.series);
+        fprintf(md, "| cores | speedup | efficiency | Karp-Flatt serial fraction |\n"
+                    "|--:|--:|--:|--:|\n");
+        for (int j = 0; j < m; j++)
+            if (cores[j] > 1)
+                fprintf(md, "| %g | %.2f | %.2f | %.3f |\n", cores[j], speedup[j],
+                        speedup[j] / cores[j], karp_flatt(speedup[j], cores[j]));
+        struct amdahl_fit a = fit_amdahl(cores, speedup, m);
+        struct usl_fit u = fit_usl(cores, speedup, m);
+        if (a.ok) {
+            fprintf(md, "\nAmdahl's law: serial fraction s = %.4f, so the speedup can never pass "
+                        "%.1f (RMS error %.3f).\n", a.serial_fraction, a.max_speedup, a.rms_error);
+            fprintf(fits, "%s\tamdahl\t%.8g\t0\n", r[i].point.series, a.serial_fraction);
+        } else {
+            fprintf(md, "\nToo few core counts to fit a model: %d measured above 1 core, and "
+                        "Amdahl's law needs %d, the Universal Scalability Law %d. Run the "
+                        "benchmark on a machine with more CPUs to see the fits; the Karp-Flatt "
+                        "column above is what these points can say.\n", a.points,
+                    AMDAHL_MIN_POINTS, USL_MIN_POINTS);
+        }
+        if (u.ok) {
+            fprintf(md, "Universal Scalability Law: contention sigma = %.4f, coherency kappa = "
+                        "%.6f (RMS error %.3f). ", u.sigma, u.kappa, u.rms_error);
+            if (u.peak_cores > 0)
+                fprintf(md, "Throughput would peak at about %.0f cores (speedup %.1f) and fall "
+                            "beyond.\n", u.peak_cores, u.peak_speedup);
+            else
+                fprintf(md, "With no coherency cost the curve never peaks; it flattens "
+                            "towards %.1f.\n", u.sigma > 0 ? 1 / u.sigma : INFINITY);
+            fprintf(fits, "%s\tusl\t%.8g\t%.8g\n", r[i].point.series, u.sigma, u.kappa);
+        } else if (a.ok) {
+            fprintf(md, "The Universal Scalability Law needs %d core counts above 1; %d were "
+                        "measured.\n", USL_MIN_POINTS, u.points);
+        }
+    }
+}
+
+/* --- the report ------------------------------------------------------------------------ */
+
+static const struct workload *find_workload(const struct workload *const *table, const char *name)
+{
+    for (int i = 0; table[i]; i++)
+        if (strcmp(table[i]->name, name) == 0)
+            return table[i];
+    return NULL;
+}
+
+static void copy_file(FILE *out, const char *path)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, in))
+        fprintf(out, "    %s", line);
+    fclose(in);
+}
+
+static void report_plots(FILE *md, const struct workload *w)
+{
+    if (w->shape == SHAPE_SCALING) {
+        fprintf(md, "\n![%s: speedup](%s-speedup.png)\n", w->title, w->name);
+        fprintf(md, "\n![%s: efficiency](%s-efficiency.png)\n", w->title, w->name);
+    } else {
+        fprintf(md, "\n![%s](%s.png)\n", w->title, w->name);
+        if (w->extra_label) {
+            char extra[LABEL_SIZE];
+            snprintf(extra, sizeof extra, "%s", w->extra_label);
+            for (char *c = extra; *c; c++)
+                if (*c == ' ')
+                    *c = '-';
+            fprintf(md, "\n![%s: %s](%s-%s.png)\n", w->title, w->extra_label, w->name, extra);
+        }
+    }
+    if (w->observe)
+        fprintf(md, "\n%s\n", w->observe);
+}
+
+int write_report(const char *data_dir, const char *plots_dir,
+                 const struct workload *const *table)
+{
+    char path[4096], line[1024];
+    snprintf(path, sizeof path, "%s/index.tsv", data_dir);
+    FILE *index = fopen(path, "r");
+    if (!index) {
+        fprintf(stderr, "report: no benchmark data in %s: run 'make bench' first\n", data_dir);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/report.md", plots_dir);
+    FILE *md = fopen(path, "w");
+    if (!md) {
+        fclose(index);
+        fprintf(stderr, "report: cannot write %s\n", path);
+        return -1;
+    }
+    fprintf(md, "# forklore benchmark report\n\nWritten by `make bench` from the data in "
+                "`plots/data/` (`make plots` rewrites it from the same data). Absolute times "
+                "vary from run to run on a shared machine: compare the ratios, which were "
+                "measured side by side in one run.\n\n## The machine\n\n");
+    snprintf(path, sizeof path, "%s/machine.txt", data_dir);
+    copy_file(md, path);
+    static struct reduced_point r[MAX_POINTS];
+    while (fgets(line, sizeof line, index)) {
+        char *name = strtok(line, "\t\n");
+        const struct workload *w = name ? find_workload(table, name) : NULL;
+        int n = w ? load_reduced(data_dir, w->name, r, MAX_POINTS) : -1;
+        if (n <= 0)
+            continue;
+        fprintf(md, "\n## %s\n\n`%s`: ", w->title, w->name);
+        fprintf(md, w->shape == SHAPE_SCALING ? "strong scaling across core counts, median of "
+                                                "the counted runs.\n\n"
+                                              : "medians of the counted runs.\n\n");
+        print_summary(md, w, r, n, 1);
+        report_plots(md, w);
+        if (w->shape == SHAPE_SCALING) {
+            snprintf(path, sizeof path, "%s/%s.fits", data_dir, w->name);
+            FILE *fits = fopen(path, "w");
+            if (!fits)
+                continue;
+            fprintf(md, "\n### Models\n");
+            report_fits(md, fits, r, n);
+            fclose(fits);
+        }
+    }
+    fclose(index);
+    if (ferror(md) | fclose(md)) {
+        fprintf(stderr, "report: writing the report failed\n");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* report.h - the benchmark report: one Markdown file beside the plots.
+ *
+ * Written from the data files alone (DATA/index.tsv, DATA/NAME.csv, DATA/machine.txt), so that
+ * `make bench` (after a run) and `make plots` (redrawing the last run) produce the same report.
+ * It holds the machine, each workload's summary table, its plots with what to observe in them,
+ * and for scaling workloads the fitted models (Amdahl, USL) and the Karp-Flatt serial fraction
+ * per core count, or a plain note when there are too few core counts to fit.  The fitted
+ * parameters also go to DATA/NAME.fits, which bench/plot.sh reads to draw the fitted curves.
+ */
+#ifndef FORKLORE_REPORT_H
+#define FORKLORE_REPORT_H
+
+#include <stdio.h>
+
+#include "workload.h"
+
+/* Load a workload's reduced points from DATA/NAME.csv; returns how many, or -1 if none. */
+int load_reduced(const char *data_dir, const char *name, struct reduced_point *points, int max);
+
+/* Print a workload's summary: a plain-text table (markdown = 0) or a Markdown table. */
+void print_summary(FILE *out, const struct workload *w, const struct reduced_point *r, int n,
+                   int markdown);
+
+/* Write DATA/NAME.fits for every scaling workload in the index, and PLOTS/report.md.
+ * Returns 0, or -1 with a message on stderr. */
+int write_report(const char *data_dir, const char *plots_dir,
+                 const struct workload *const *table);
+
+#endif
