@@ -140,6 +140,11 @@ const struct workload workload_fork_join = {
     .name = "fork_join",
     .title = "Fork-join: counting primes (strong scaling)",
     .shape = SHAPE_SCALING,
+    .observe = "On the speedup plot, the plain series should sit on the ideal line: the children share "
+        "nothing while they work, so k cores give close to k times the speed. A point below it "
+        "with low overlap means the workers took turns (a busy machine), not that fork-join "
+        "stopped scaling. The oversubscribed series (2 workers per CPU) gains nothing over one "
+        "per CPU: more processes than cores only add switching.",
     .plan = plan,
     .run = run,
 };
