@@ -1,0 +1,454 @@
+#define _GNU_SOURCE
+/* readers_writers.c - many readers or one writer at a time, across processes, in two flavours:
+ * reader preference and writer preference, with each side's waiting time measured.
+ *
+ * Usage: readers_writers [--policy readers|writers|both|none] [--readers R] [--writers W]
+ *                        [--ops N] [--hold-us T] [--think-us S]
+ *   --policy P    readers: readers never wait for a waiting writer (writers may starve);
+ *                 writers: a waiting writer stops new readers (readers wait longer);
+ *                 both: run one, then the other (default);
+ *                 none: no lock at all, the broken baseline that shows what the lock prevents
+ *   --readers R   reader processes (default 4, 1..32)
+ *   --writers W   writer processes (default 2, 1..32)
+ *   --ops N       reads or writes per process (default 40)
+ *   --hold-us T   microseconds inside the critical section per operation (default 1000)
+ *   --think-us S  microseconds between two operations of one process (default 200)
+ *   -h, --help    this text
+ *
+ * What to observe:
+ *   - "violations 0": never a writer together with a reader, never two writers.  Every
+ *     process checks this from inside the critical section with two shared atomic counters,
+ *     and readers also check that they never see a half-written record.
+ *   - The waiting times (they vary from run to run; compare orders of magnitude): with
+ *     reader preference, readers that overlap keep the room occupied and a writer's longest
+ *     wait grows towards the readers' whole run; with writer preference, writers get in after
+ *     about one reader's hold and the readers wait instead.
+ *   - --policy none: violations become many, and readers see torn records.
+ *
+ * Python counterpart: none built in; multiprocessing gives Lock, Condition and Value, from
+ *   which this program's lock is built the same way (one Lock, two Conditions, three counts).
+ *
+ * See also: producer_consumer.c, condition_variable.c, pthread_rwlock_rdlock(3p) (whose
+ *   PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP attribute chooses a policy),
+ *   lessons/07-classic-problems.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/cleanup.h"
+#include "support/clock.h"
+#include "support/error.h"
+#include "support/parse.h"
+
+static const char usage[] =
+    "Usage: readers_writers [--policy readers|writers|both|none] [--readers R] [--writers W]\n"
+    "                       [--ops N] [--hold-us T] [--think-us S]\n"
+    "  --policy P    readers: readers never wait for a waiting writer (writers may starve);\n"
+    "                writers: a waiting writer stops new readers (readers wait longer);\n"
+    "                both: run one, then the other (default);\n"
+    "                none: no lock at all, the broken baseline that shows what the lock prevents\n"
+    "  --readers R   reader processes (default 4, 1..32)\n"
+    "  --writers W   writer processes (default 2, 1..32)\n"
+    "  --ops N       reads or writes per process (default 40)\n"
+    "  --hold-us T   microseconds inside the critical section per operation (default 1000)\n"
+    "  --think-us S  microseconds between two operations of one process (default 200)\n"
+    "  -h, --help    this text\n";
+
+enum { MAX_PROCESSES = 32 };
+/* A record long enough that a reader overlapping a writer can catch it half-written. */
+enum { RECORD_WORDS = 64 };
+/* A wait longer than this is reported and ends the run: with the default sizes it can only
+ * be a lost wakeup or a dead partner; with huge --ops it may be starvation itself. */
+enum { WATCHDOG_MS = 30000 };
+
+enum policy { PREFER_READERS, PREFER_WRITERS, NO_LOCK };
+static const char *const policy_names[] = {"reader preference", "writer preference",
+                                           "no lock (broken)"};
+
+/* The lock: one mutex guarding three counts, and a condition for each side to wait on. */
+struct rw_lock {
+    pthread_mutex_t mutex;
+    pthread_cond_t readers_may_enter;
+    pthread_cond_t writer_may_enter;
+    int active_readers, active_writers, waiting_writers;
+    enum policy policy;
+};
+
+/* Waiting times of one side: count, total and maximum in nanoseconds. */
+struct wait_stats {
+    atomic_long count;
+    atomic_llong total_ns, max_ns;
+};
+
+/* Everything shared.  The two "inside" counters are the invariant checkers: they are not part
+ * of the lock, only witnesses of who is in the critical section. */
+struct shared {
+    struct rw_lock lock;
+    atomic_int readers_inside, writers_inside;
+    atomic_long violations, torn_reads;
+    struct wait_stats reader_waits, writer_waits;
+    long record[RECORD_WORDS]; /* the protected data: a writer sets every word to one value */
+};
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
+               "atomics shared between processes must be lock-free");
+
+/* The process that started the program: the only one that may call exit() (see error.h). */
+static pid_t main_process;
+
+/* End after a failed call whose error number is err: exit in the main process, _exit in a
+ * child (the lock functions run in both). */
+static _Noreturn void fail(int err, const char *what)
+{
+    if (getpid() == main_process)
+        die_with_code(err, "%s", what);
+    errno = err;
+    die_in_child("%s", what);
+}
+
+/* For the pthread calls that return an error number: end the process if it is not 0. */
+static void check(int err, const char *what)
+{
+    if (err != 0)
+        fail(err, what);
+}
+
+/* One line on stdout with one write(2), tagged with the pid. */
+static void say(const char *fmt, ...)
+{
+    char line[256];
+    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(line);
+    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
+        return; /* stdout closed: nothing useful left to do with the line */
+}
+
+/* Process-shared mutex and conditions, the conditions timed on CLOCK_MONOTONIC. */
+static void rw_init(struct rw_lock *rw, enum policy policy)
+{
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+    int err;
+    if ((err = pthread_mutexattr_init(&ma)) != 0 ||
+        (err = pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED)) != 0 ||
+        (err = pthread_mutex_init(&rw->mutex, &ma)) != 0)
+        die_with_code(err, "pthread mutex setup");
+    if ((err = pthread_condattr_init(&ca)) != 0 ||
+        (err = pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED)) != 0 ||
+        (err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
+        (err = pthread_cond_init(&rw->readers_may_enter, &ca)) != 0 ||
+        (err = pthread_cond_init(&rw->writer_may_enter, &ca)) != 0)
+        die_with_code(err, "pthread condition setup");
+    pthread_mutexattr_destroy(&ma);
+    pthread_condattr_destroy(&ca);
+    rw->active_readers = rw->active_writers = rw->waiting_writers = 0;
+    rw->policy = policy;
+}
+
+static void rw_destroy(struct rw_lock *rw)
+{
+    pthread_cond_destroy(&rw->readers_may_enter);
+    pthread_cond_destroy(&rw->writer_may_enter);
+    pthread_mutex_destroy(&rw->mutex);
+}
+
+static void lock_mutex(struct rw_lock *rw)
+{
+    int err = pthread_mutex_lock(&rw->mutex);
+    if (err != 0)
+        fail(err, "pthread_mutex_lock");
+}
+
+/* One timed wait (mutex held); the deadline is the watchdog.  The caller loops. */
+static void wait_on(pthread_cond_t *cond, struct rw_lock *rw, const struct timespec *deadline,
+                    const char *who)
+{
+    int err = pthread_cond_timedwait(cond, &rw->mutex, deadline);
+    if (err == ETIMEDOUT) {
+        say("%s waited %d ms: readers %d, writers %d, waiting writers %d\n", who, WATCHDOG_MS,
+            rw->active_readers, rw->active_writers, rw->waiting_writers);
+        fail(ETIMEDOUT, "watchdog: starved this long, or a wakeup was lost, or a partner died");
+    }
+    if (err != 0)
+        fail(err, "pthread_cond_timedwait");
+}
+
+static struct timespec watchdog_deadline(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+        fail(errno, "clock_gettime");
+    ts.tv_sec += WATCHDOG_MS / 1000;
+    return ts;
+}
+
+/* A reader may enter when no writer is inside, and, under writer preference, when no writer
+ * is waiting either: that one extra condition is the whole difference between the policies. */
+static void read_lock(struct rw_lock *rw)
+{
+    if (rw->policy == NO_LOCK)
+        return;
+    struct timespec deadline = watchdog_deadline();
+    lock_mutex(rw);
+    while (rw->active_writers > 0 || (rw->policy == PREFER_WRITERS && rw->waiting_writers > 0))
+        wait_on(&rw->readers_may_enter, rw, &deadline, "reader");
+    rw->active_readers++;
+    check(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
+}
+
+static void read_unlock(struct rw_lock *rw)
+{
+    if (rw->policy == NO_LOCK)
+        return;
+    lock_mutex(rw);
+    /* Readers never wait for readers, so only a writer can be waiting for this moment. */
+    if (--rw->active_readers == 0)
+        check(pthread_cond_signal(&rw->writer_may_enter), "pthread_cond_signal"); /* last out */
+    check(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
+}
+
+/* A writer announces itself (waiting_writers) and waits for an empty room. */
+static void write_lock(struct rw_lock *rw)
+{
+    if (rw->policy == NO_LOCK)
+        return;
+    struct timespec deadline = watchdog_deadline();
+    lock_mutex(rw);
+    rw->waiting_writers++;
+    while (rw->active_writers > 0 || rw->active_readers > 0)
+        wait_on(&rw->writer_may_enter, rw, &deadline, "writer");
+    rw->waiting_writers--;
+    rw->active_writers = 1;
+    check(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
+}
+
+/* Leaving, a writer hands over: under writer preference to the next writer if one waits;
+ * otherwise everyone is woken and the conditions above decide who goes first. */
+static void write_unlock(struct rw_lock *rw)
+{
+    if (rw->policy == NO_LOCK)
+        return;
+    lock_mutex(rw);
+    rw->active_writers = 0;
+    if (rw->policy == PREFER_WRITERS && rw->waiting_writers > 0) {
+        check(pthread_cond_signal(&rw->writer_may_enter), "pthread_cond_signal");
+    } else {
+        check(pthread_cond_broadcast(&rw->readers_may_enter), "pthread_cond_broadcast");
+        check(pthread_cond_signal(&rw->writer_may_enter), "pthread_cond_signal");
+    }
+    check(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
+}
+
+/* Add one waiting time to a side's statistics; the maximum is raised by compare-and-swap. */
+static void record_wait(struct wait_stats *stats, long long waited_ns)
+{
+    atomic_fetch_add(&stats->count, 1);
+    atomic_fetch_add(&stats->total_ns, waited_ns);
+    long long seen = atomic_load(&stats->max_ns);
+    while (waited_ns > seen && !atomic_compare_exchange_weak(&stats->max_ns, &seen, waited_ns))
+        continue;
+}
+
+/* A reader: inside, no writer may be present, and the record must be all one value. */
+static void reader(struct shared *shm, int me, long ops, long hold_us, long think_us)
+{
+    (void)me;
+    for (long i = 0; i < ops; i++) {
+        int64_t asked = monotonic_ns(); /* a wait runs from asking to getting in */
+        read_lock(&shm->lock);
+        record_wait(&shm->reader_waits, monotonic_ns() - asked);
+        /* Announce, then look: of a reader and a writer entering together, at least one sees
+         * the other, because both atomics are sequentially consistent. */
+        atomic_fetch_add(&shm->readers_inside, 1);
+        if (atomic_load(&shm->writers_inside) != 0) /* a writer in here with me */
+            atomic_fetch_add(&shm->violations, 1);
+        long first = shm->record[0];
+        sleep_ns(hold_us * 500); /* half the hold before reading on: a writer may slip in */
+        for (int w = 1; w < RECORD_WORDS; w++)
+            if (shm->record[w] != first) {
+                atomic_fetch_add(&shm->torn_reads, 1);
+                break;
+            }
+        sleep_ns(hold_us * 500);
+        atomic_fetch_sub(&shm->readers_inside, 1);
+        read_unlock(&shm->lock);
+        sleep_ns(think_us * 1000);
+    }
+}
+
+/* A writer: inside, it must be alone; it writes its stamp into every word, slowly. */
+static void writer(struct shared *shm, int me, long ops, long hold_us, long think_us)
+{
+    for (long i = 0; i < ops; i++) {
+        int64_t asked = monotonic_ns();
+        write_lock(&shm->lock);
+        record_wait(&shm->writer_waits, monotonic_ns() - asked);
+        int writers = atomic_fetch_add(&shm->writers_inside, 1) + 1;
+        if (writers != 1 || atomic_load(&shm->readers_inside) != 0)
+            atomic_fetch_add(&shm->violations, 1);
+        long stamp = (long)me * 1000000 + i + 1; /* unique per write: a torn record mixes two */
+        for (int w = 0; w < RECORD_WORDS; w++) {
+            shm->record[w] = stamp;
+            if (w == RECORD_WORDS / 2)
+                sleep_ns(hold_us * 1000); /* half-written for a while: a torn record if read */
+        }
+        atomic_fetch_sub(&shm->writers_inside, 1);
+        write_unlock(&shm->lock);
+        sleep_ns(think_us * 1000);
+    }
+}
+
+/* Parameters of one run, passed to every process. */
+struct plan {
+    int readers, writers;
+    long ops, hold_us, think_us;
+};
+
+/* Fork a reader or a writer; it leaves with _exit. */
+static pid_t start_child(void (*body)(struct shared *, int, long, long, long), struct shared *shm,
+                         int me, const struct plan *plan)
+{
+    pid_t parent = getpid();
+    fflush(stdout); /* or the child would repeat the parent's unwritten output */
+    pid_t pid = fork();
+    if (pid == -1)
+        die("fork");
+    if (pid == 0) {
+        die_with_parent(parent);
+        body(shm, me, plan->ops, plan->hold_us, plan->think_us);
+        _exit(EXIT_SUCCESS);
+    }
+    cleanup_add_child(pid);
+    return pid;
+}
+
+/* Reap one child; print how it ended if it failed. Returns 1 if it failed. */
+static int reap(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR)
+            die("waitpid");
+    cleanup_forget_child(pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status))
+        printf("child %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        printf("child %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
+               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    return 1;
+}
+
+/* A side with no operations has an average of 0, not a division by zero. */
+static double average_ms(const struct wait_stats *s)
+{
+    long count = atomic_load(&s->count);
+    return count ? (double)atomic_load(&s->total_ns) / count / 1e6 : 0.0;
+}
+
+static double max_ms(const struct wait_stats *s)
+{
+    return (double)atomic_load(&s->max_ns) / 1e6;
+}
+
+/* One run under one policy, on freshly zeroed shared state.  Returns 1 when the invariant
+ * held (for the lock policies) and every child succeeded. */
+static int run_policy(struct shared *shm, enum policy policy, const struct plan *plan)
+{
+    memset(shm, 0, sizeof *shm); /* no counts or waits carried over from the previous policy */
+    rw_init(&shm->lock, policy);
+    pid_t pids[2 * MAX_PROCESSES];
+    int n = 0;
+    /* Readers first: they fill the room before any writer asks, which is the hard case for
+     * writers under reader preference. */
+    for (int i = 0; i < plan->readers; i++)
+        pids[n++] = start_child(reader, shm, i, plan);
+    for (int i = 0; i < plan->writers; i++)
+        pids[n++] = start_child(writer, shm, i, plan);
+    int failed = 0;
+    for (int i = 0; i < n; i++)
+        failed += reap(pids[i]);
+    long violations = atomic_load(&shm->violations), torn = atomic_load(&shm->torn_reads);
+    printf("%-18s writers wait avg %7.2f ms, max %7.2f ms | readers wait avg %7.2f ms, "
+           "max %7.2f ms | violations %ld, torn reads %ld\n",
+           policy_names[policy], average_ms(&shm->writer_waits), max_ms(&shm->writer_waits),
+           average_ms(&shm->reader_waits), max_ms(&shm->reader_waits), violations, torn);
+    rw_destroy(&shm->lock);
+    if (policy == NO_LOCK) /* the broken baseline "succeeds" by showing its violations */
+        return failed == 0;
+    return failed == 0 && violations == 0 && torn == 0;
+}
+
+int main(int argc, char *argv[])
+{
+    set_program_name(argv[0]);
+    cleanup_install();
+    main_process = getpid();
+    const char *policy = "both";
+    struct plan plan = {4, 2, 40, 1000, 200};
+    static const struct option options[] = {
+        {"policy", required_argument, NULL, 'p'},  {"readers", required_argument, NULL, 'r'},
+        {"writers", required_argument, NULL, 'w'}, {"ops", required_argument, NULL, 'n'},
+        {"hold-us", required_argument, NULL, 't'}, {"think-us", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":p:r:w:n:t:s:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'p': policy = optarg; break;
+        case 'r':
+            plan.readers = (int)parse_long(optarg, "--readers", 1, MAX_PROCESSES, usage);
+            break;
+        case 'w':
+            plan.writers = (int)parse_long(optarg, "--writers", 1, MAX_PROCESSES, usage);
+            break;
+        case 'n': plan.ops = parse_long(optarg, "--ops", 1, 1000000, usage); break;
+        case 't': plan.hold_us = parse_long(optarg, "--hold-us", 0, 1000000, usage); break;
+        case 's': plan.think_us = parse_long(optarg, "--think-us", 0, 1000000, usage); break;
+        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
+        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
+        case '?':
+        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    int both = strcmp(policy, "both") == 0;
+    int prefer_readers = both || strcmp(policy, "readers") == 0;
+    int prefer_writers = both || strcmp(policy, "writers") == 0;
+    int none = strcmp(policy, "none") == 0;
+    if (!prefer_readers && !prefer_writers && !none)
+        usage_error(usage, "--policy: expected readers, writers, both or none, got \"%s\"", policy);
+
+    struct shared *shm =
+        mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shm == MAP_FAILED)
+        die("mmap");
+    printf("readers_writers: policy %s, %d readers, %d writers, %ld ops each, hold %ld us, "
+           "think %ld us\n",
+           policy, plan.readers, plan.writers, plan.ops, plan.hold_us, plan.think_us);
+    int ok = 1;
+    if (prefer_readers)
+        ok &= run_policy(shm, PREFER_READERS, &plan);
+    if (prefer_writers)
+        ok &= run_policy(shm, PREFER_WRITERS, &plan);
+    if (none)
+        ok &= run_policy(shm, NO_LOCK, &plan);
+    if (munmap(shm, sizeof *shm) == -1)
+        die("munmap");
+    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,224 @@
+#define _GNU_SOURCE
+/* barrier.c - a pthread barrier in shared memory, marked PTHREAD_PROCESS_SHARED, holding N
+ * processes together round after round: nobody starts round r+1 before everyone ends round r.
+ *
+ * Usage: barrier [--workers N] [--rounds R] [--work-us T]
+ *   --workers N   processes meeting at the barrier (default 4, 1..64)
+ *   --rounds R    rounds of work, each closed by the barrier (default 5)
+ *   --work-us T   most microseconds of work per round; each process picks its own amount so
+ *                 they arrive at different times (default 2000)
+ *   -h, --help    this text
+ *
+ * What to observe:
+ *   - After each barrier_wait, every worker checks that all N arrived in that round: the
+ *     "ran ahead" count stays 0.
+ *   - Exactly one process per round gets PTHREAD_BARRIER_SERIAL_THREAD back (not always the
+ *     same one): the natural place for once-per-round work such as printing a summary.
+ *   - pthread_barrier_wait has no timeout: each worker arms alarm() as its watchdog, and the
+ *     parent reports a worker killed by SIGALRM as stuck at the barrier.
+ *
+ * Python counterpart: multiprocessing.Barrier(N); its wait() returns an index, and index 0
+ *   plays the role of PTHREAD_BARRIER_SERIAL_THREAD.
+ *
+ * See also: reusable_barrier.c (a barrier built from a mutex and a condition),
+ *   pthread_barrier_wait(3p), lessons/06-semaphores-and-conditions.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/cleanup.h"
+#include "support/clock.h"
+#include "support/error.h"
+#include "support/parse.h"
+
+static const char usage[] =
+    "Usage: barrier [--workers N] [--rounds R] [--work-us T]\n"
+    "  --workers N   processes meeting at the barrier (default 4, 1..64)\n"
+    "  --rounds R    rounds of work, each closed by the barrier (default 5)\n"
+    "  --work-us T   most microseconds of work per round; each process picks its own amount so\n"
+    "                they arrive at different times (default 2000)\n"
+    "  -h, --help    this text\n";
+
+enum { MAX_WORKERS = 64, MAX_ROUNDS = 10000 };
+/* A worker still in one round after this many seconds is stuck at the barrier. */
+enum { WATCHDOG_SECONDS = 20 };
+
+/* Shared by every process.  arrived[r] counts who reached round r's barrier; serial[r] counts
+ * who got PTHREAD_BARRIER_SERIAL_THREAD in round r (exactly one, if the barrier works). */
+struct shared {
+    pthread_barrier_t barrier;
+    atomic_int ran_ahead; /* times a worker passed a barrier before everyone arrived */
+    atomic_int arrived[MAX_ROUNDS];
+    atomic_int serial[MAX_ROUNDS];
+};
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomics shared between processes must be lock-free");
+
+/* One line on stdout with one write(2), tagged with the pid. */
+static void say(const char *fmt, ...)
+{
+    char line[256];
+    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(line);
+    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
+        return; /* stdout closed: nothing useful left to do with the line */
+}
+
+/* The barrier's memory is shared; PTHREAD_PROCESS_SHARED tells the implementation so (a
+ * private barrier may assume all its waiters live in one address space). */
+static void init_barrier(pthread_barrier_t *barrier, int workers)
+{
+    pthread_barrierattr_t attr;
+    int err;
+    if ((err = pthread_barrierattr_init(&attr)) != 0 ||
+        (err = pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0 ||
+        (err = pthread_barrier_init(barrier, &attr, (unsigned)workers)) != 0)
+        die_with_code(err, "pthread barrier setup");
+    pthread_barrierattr_destroy(&attr);
+}
+
+/* One worker's life: work a different amount each round, arrive, wait, check. */
+static void worker(struct shared *shm, int me, int workers, int rounds, long work_us)
+{
+    for (int r = 0; r < rounds; r++) {
+        /* Re-armed every round, so it limits one round, not the whole run; the default
+         * action of SIGALRM ends a worker stuck that long. */
+        alarm(WATCHDOG_SECONDS);
+        /* Different work per worker and per round, so the arrival order keeps changing. */
+        sleep_ns(work_us * 1000 * ((me * 7 + r * 3) % 10 + 1) / 10);
+        atomic_fetch_add(&shm->arrived[r], 1);
+        int result = pthread_barrier_wait(&shm->barrier);
+        if (result != 0 && result != PTHREAD_BARRIER_SERIAL_THREAD) {
+            errno = result;
+            die_in_child("pthread_barrier_wait");
+        }
+        /* Past the barrier: every worker must have arrived in this round. */
+        int seen = atomic_load(&shm->arrived[r]);
+        if (seen != workers) {
+            atomic_fetch_add(&shm->ran_ahead, 1);
+            say("worker %d passed round %d's barrier with only %d of %d arrived\n", me, r, seen,
+                workers);
+        }
+        if (result == PTHREAD_BARRIER_SERIAL_THREAD) {
+            atomic_fetch_add(&shm->serial[r], 1);
+            say("round %d: all %d arrived; worker %d got PTHREAD_BARRIER_SERIAL_THREAD\n", r, seen,
+                me);
+        }
+    }
+}
+
+/* Fork one worker; it leaves with _exit after its last round. */
+static pid_t start_worker(struct shared *shm, int me, int workers, int rounds, long work_us)
+{
+    pid_t parent = getpid();
+    fflush(stdout); /* or the child would repeat the parent's unwritten output */
+    pid_t pid = fork();
+    if (pid == -1)
+        die("fork");
+    if (pid == 0) {
+        die_with_parent(parent); /* the others would wait at the barrier for it forever */
+        worker(shm, me, workers, rounds, work_us);
+        _exit(EXIT_SUCCESS);
+    }
+    cleanup_add_child(pid);
+    return pid;
+}
+
+/* Reap one worker; print how it ended if it failed. Returns 1 if it failed. */
+static int reap(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR)
+            die("waitpid");
+    cleanup_forget_child(pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status))
+        printf("worker %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+        printf("worker %ld: watchdog fired after %d s, stuck at the barrier\n", (long)pid,
+               WATCHDOG_SECONDS);
+    else if (WIFSIGNALED(status))
+        printf("worker %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
+               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    return 1;
+}
+
+/* Every round must have exactly one serial worker. Returns the number of rounds that don't. */
+static int count_bad_serial(const struct shared *shm, int rounds)
+{
+    int bad = 0;
+    for (int r = 0; r < rounds; r++)
+        if (atomic_load(&shm->serial[r]) != 1) {
+            printf("round %d: %d workers got PTHREAD_BARRIER_SERIAL_THREAD (expected 1)\n", r,
+                   atomic_load(&shm->serial[r]));
+            bad++;
+        }
+    return bad;
+}
+
+int main(int argc, char *argv[])
+{
+    set_program_name(argv[0]);
+    cleanup_install();
+    int workers = 4, rounds = 5;
+    long work_us = 2000;
+    static const struct option options[] = {{"workers", required_argument, NULL, 'w'},
+                                            {"rounds", required_argument, NULL, 'r'},
+                                            {"work-us", required_argument, NULL, 't'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":w:r:t:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
+        case 'r': rounds = (int)parse_long(optarg, "--rounds", 1, MAX_ROUNDS, usage); break;
+        case 't': work_us = parse_long(optarg, "--work-us", 0, 1000000, usage); break;
+        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
+        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
+        case '?':
+        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+
+    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                              -1, 0); /* zero-filled */
+    if (shm == MAP_FAILED)
+        die("mmap");
+    init_barrier(&shm->barrier, workers);
+    printf("barrier: %d workers, %d rounds, up to %ld us of work per round\n", workers, rounds,
+           work_us);
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < workers; i++)
+        pids[i] = start_worker(shm, i, workers, rounds, work_us);
+    int failed = 0;
+    for (int i = 0; i < workers; i++)
+        failed += reap(pids[i]);
+    int bad_serial = count_bad_serial(shm, rounds);
+    int ran_ahead = atomic_load(&shm->ran_ahead);
+    printf("%d rounds completed; ran ahead: %d; rounds without exactly one serial worker: %d\n",
+           rounds, ran_ahead, bad_serial);
+    int err = pthread_barrier_destroy(&shm->barrier); /* nobody is waiting: all are reaped */
+    if (err != 0)
+        die_with_code(err, "pthread_barrier_destroy");
+    if (munmap(shm, sizeof *shm) == -1)
+        die("munmap");
+    return failed == 0 && ran_ahead == 0 && bad_serial == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

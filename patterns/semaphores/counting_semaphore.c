@@ -1,0 +1,268 @@
+#define _GNU_SOURCE
+/* counting_semaphore.c - a semaphore that starts at K lets at most K of N processes use a
+ * resource at once; the program measures the real peak, and shows a timed wait giving up.
+ *
+ * Usage: counting_semaphore [--workers N] [--limit K] [--uses U] [--hold-us T] [--timeout-ms M]
+ *   --workers N     processes competing for the resource (default 6, 1..64)
+ *   --limit K       the semaphore's initial value: users allowed at once (default 2, 1..64)
+ *   --uses U        times each process acquires the resource (default 20)
+ *   --hold-us T     microseconds a process keeps the resource each time (default 500)
+ *   --timeout-ms M  how long the timed-wait demonstration waits (default 100)
+ *   -h, --help      this text
+ *
+ * What to observe:
+ *   - "peak concurrent users" never exceeds K (with N > K and a hold time, it usually reaches K).
+ *     The peak is measured with an atomic counter in shared memory, incremented on entry.
+ *   - The timed-wait demonstration: all K slots are taken, one more process calls
+ *     sem_timedwait, and after about M ms it gets ETIMEDOUT instead of the resource.
+ *
+ * Python counterpart: multiprocessing.Semaphore(K); with block=True, timeout=M/1000 acquire
+ *   returns False where C's sem_timedwait fails with ETIMEDOUT.
+ *
+ * See also: named_semaphore.c, bounded_semaphore.c, sem_timedwait(3), sem_clockwait(3),
+ *   lessons/06-semaphores-and-conditions.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/cleanup.h"
+#include "support/clock.h"
+#include "support/error.h"
+#include "support/parse.h"
+
+static const char usage[] =
+    "Usage: counting_semaphore [--workers N] [--limit K] [--uses U] [--hold-us T] "
+    "[--timeout-ms M]\n"
+    "  --workers N     processes competing for the resource (default 6, 1..64)\n"
+    "  --limit K       the semaphore's initial value: users allowed at once (default 2, 1..64)\n"
+    "  --uses U        times each process acquires the resource (default 20)\n"
+    "  --hold-us T     microseconds a process keeps the resource each time (default 500)\n"
+    "  --timeout-ms M  how long the timed-wait demonstration waits (default 100)\n"
+    "  -h, --help      this text\n";
+
+enum { MAX_WORKERS = 64 };
+/* A worker blocked longer than this is stuck, not slow: it says so and fails. */
+enum { WATCHDOG_SECONDS = 10 };
+
+/* Shared by every process. The atomics must be lock-free to work across processes: a lock
+ * hidden inside a non-lock-free atomic would live in one process's memory only. */
+struct shared {
+    sem_t slots;            /* the counting semaphore: free places at the resource */
+    atomic_int in_use;      /* processes inside right now */
+    atomic_int peak;        /* the most ever seen inside at once */
+    atomic_long total_uses; /* every completed use, to check nobody skipped one */
+};
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2,
+               "atomics shared between processes must be lock-free");
+
+/* One line on stdout with one write(2), tagged with the pid. */
+static void say(const char *fmt, ...)
+{
+    char line[256];
+    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(line);
+    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
+        return; /* stdout closed: nothing useful left to do with the line */
+}
+
+/* sem_timedwait takes an absolute time on CLOCK_REALTIME (sem_clockwait, glibc 2.30+, can
+ * use CLOCK_MONOTONIC, which a clock step cannot disturb). */
+static struct timespec realtime_deadline_ms(long ms)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+        die_in_child("clock_gettime");
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* Wait for a slot for at most ms milliseconds. Returns 0 with the slot, or ETIMEDOUT. */
+static int acquire_within(sem_t *sem, long ms)
+{
+    struct timespec deadline = realtime_deadline_ms(ms);
+    while (sem_timedwait(sem, &deadline) == -1) {
+        if (errno == EINTR)
+            continue; /* a signal is not a timeout: wait again for the same deadline */
+        if (errno == ETIMEDOUT)
+            return ETIMEDOUT;
+        die_in_child("sem_timedwait");
+    }
+    return 0;
+}
+
+/* Raise peak to at least now, safely against other processes doing the same. */
+static void record_peak(atomic_int *peak, int now)
+{
+    int seen = atomic_load(peak);
+    while (now > seen && !atomic_compare_exchange_weak(peak, &seen, now))
+        continue; /* on failure, seen holds the newer peak: retry only if ours is higher */
+}
+
+/* One worker: acquire, count itself in, hold the resource, count itself out, release. */
+static void use_resource(struct shared *shm, int uses, long hold_us)
+{
+    for (int i = 0; i < uses; i++) {
+        if (acquire_within(&shm->slots, WATCHDOG_SECONDS * 1000L) == ETIMEDOUT)
+            die_in_child("no slot in %d s (in use: %d): a slot was never released",
+                         WATCHDOG_SECONDS, atomic_load(&shm->in_use));
+        int now = atomic_fetch_add(&shm->in_use, 1) + 1; /* inside: count me */
+        record_peak(&shm->peak, now);
+        sleep_ns(hold_us * 1000);          /* the "work": long enough for others to pile up */
+        atomic_fetch_sub(&shm->in_use, 1); /* leaving: before the post */
+        atomic_fetch_add(&shm->total_uses, 1);
+        if (sem_post(&shm->slots) == -1)
+            die_in_child("sem_post");
+    }
+}
+
+/* Fork a child that runs body(shm, a, b) and leaves with _exit. */
+static pid_t start_child(void (*body)(struct shared *, int, long), struct shared *shm, int a,
+                         long b)
+{
+    pid_t parent = getpid();
+    fflush(stdout); /* or the child would repeat the parent's unwritten output */
+    pid_t pid = fork();
+    if (pid == -1)
+        die("fork");
+    if (pid == 0) {
+        die_with_parent(parent);
+        body(shm, a, b);
+        _exit(EXIT_SUCCESS);
+    }
+    cleanup_add_child(pid);
+    return pid;
+}
+
+/* Reap one child; print how it ended if it failed. Returns 1 if it failed. */
+static int reap(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR)
+            die("waitpid");
+    cleanup_forget_child(pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status))
+        printf("child %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        printf("child %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
+               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    return 1;
+}
+
+/* Part 1: N workers share K slots; the measured peak must never exceed K. */
+static int demonstrate_limit(struct shared *shm, int workers, int limit, int uses, long hold_us)
+{
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < workers; i++)
+        pids[i] = start_child(use_resource, shm, uses, hold_us);
+    int failed = 0;
+    for (int i = 0; i < workers; i++)
+        failed += reap(pids[i]);
+    int peak = atomic_load(&shm->peak);
+    long total = atomic_load(&shm->total_uses);
+    printf("peak concurrent users = %d (limit %d): %s\n", peak, limit,
+           peak <= limit ? "within the limit" : "LIMIT EXCEEDED");
+    printf("completed uses = %ld, expected %d x %d = %d\n", total, workers, uses, workers * uses);
+    return failed == 0 && peak <= limit && total == (long)workers * uses;
+}
+
+/* The latecomer in part 2: every slot is taken, so its timed wait must run out. */
+static void wait_in_vain(struct shared *shm, int unused, long timeout_ms)
+{
+    (void)unused;
+    int64_t start = monotonic_ns(); /* measure on the monotonic clock, never the wall clock */
+    int result = acquire_within(&shm->slots, timeout_ms);
+    double waited_ms = (double)(monotonic_ns() - start) / 1e6;
+    if (result == ETIMEDOUT) {
+        say("sem_timedwait gave up after %.0f ms: ETIMEDOUT (%s)\n", waited_ms,
+            strerror(ETIMEDOUT));
+        _exit(EXIT_SUCCESS);
+    }
+    say("sem_timedwait got a slot after %.0f ms, but every slot was taken\n", waited_ms);
+    _exit(EXIT_FAILURE);
+}
+
+/* Part 2: the parent takes all K slots itself, then one child tries with a time limit. */
+static int demonstrate_timeout(struct shared *shm, int limit, long timeout_ms)
+{
+    for (int i = 0; i < limit; i++)
+        if (sem_wait(&shm->slots) == -1) /* all slots are free after part 1: no blocking */
+            die("sem_wait");
+    printf("timed wait: the parent holds all %d slots; a child waits at most %ld ms\n", limit,
+           timeout_ms);
+    int failed = reap(start_child(wait_in_vain, shm, 0, timeout_ms));
+    for (int i = 0; i < limit; i++)
+        if (sem_post(&shm->slots) == -1)
+            die("sem_post");
+    return !failed;
+}
+
+int main(int argc, char *argv[])
+{
+    set_program_name(argv[0]);
+    cleanup_install();
+    int workers = 6, limit = 2, uses = 20;
+    long hold_us = 500, timeout_ms = 100;
+    static const struct option options[] = {{"workers", required_argument, NULL, 'w'},
+                                            {"limit", required_argument, NULL, 'k'},
+                                            {"uses", required_argument, NULL, 'u'},
+                                            {"hold-us", required_argument, NULL, 't'},
+                                            {"timeout-ms", required_argument, NULL, 'm'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":w:k:u:t:m:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
+        case 'k': limit = (int)parse_long(optarg, "--limit", 1, MAX_WORKERS, usage); break;
+        case 'u': uses = (int)parse_long(optarg, "--uses", 1, 1000000, usage); break;
+        case 't': hold_us = parse_long(optarg, "--hold-us", 0, 1000000, usage); break;
+        case 'm': timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
+        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
+        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
+        case '?':
+        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+
+    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                              -1, 0); /* zero-filled */
+    if (shm == MAP_FAILED)
+        die("mmap");
+    if (sem_init(&shm->slots, 1, (unsigned)limit) == -1) /* pshared=1, K free slots */
+        die("sem_init");
+    printf("counting_semaphore: %d workers, limit %d, %d uses each, hold %ld us, "
+           "timeout %ld ms\n",
+           workers, limit, uses, hold_us, timeout_ms);
+    int ok = demonstrate_limit(shm, workers, limit, uses, hold_us);
+    ok &= demonstrate_timeout(shm, limit, timeout_ms);
+    if (sem_destroy(&shm->slots) == -1)
+        die("sem_destroy");
+    if (munmap(shm, sizeof *shm) == -1)
+        die("munmap");
+    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
