@@ -1,0 +1,211 @@
+#define _GNU_SOURCE
+/* pshared_mutex.c - a pthread mutex placed in shared memory and marked PTHREAD_PROCESS_SHARED
+ * protects a counter that several processes increment: the count is exact.
+ *
+ * Usage: pshared_mutex [options]
+ *   -w, --workers P      processes (default: usable CPUs, at least 2)
+ *   -n, --iterations N   locked increments per process (default 200000)
+ *   -r, --runs K         repeat K times; every run must be exact (default 1)
+ *   -h, --help           this text
+ *
+ * What to observe:
+ *   - "verdict: exact" on every run, however many workers and CPUs.
+ *   - "busy": how often a worker found the mutex held by another process (pthread_mutex_trylock
+ *     failed) and had to sleep in the kernel (a futex wait) until the holder unlocked.
+ *   - The mutex is an ordinary struct in the shared mapping.  Its attribute PROCESS_SHARED
+ *     tells glibc to use a shared futex, which the kernel identifies by the physical page, so
+ *     an unlock in one process can wake a waiter in another.
+ *
+ * Python counterpart: multiprocessing.Lock() (a POSIX semaphore underneath), or the lock that
+ * comes with Value('i', 0): "with v.get_lock(): v.value += 1".
+ *
+ * See also: lessons/05-locks.md, ../races/lost_update.c (--sync=mutex is this fix in the
+ * race harness), robust_mutex.c, init_race.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/cleanup.h"
+#include "support/clock.h"
+#include "support/cpus.h"
+#include "support/error.h"
+#include "support/parse.h"
+
+static const char usage[] =
+    "Usage: pshared_mutex [options]\n"
+    "  -w, --workers P      processes (default: usable CPUs, at least 2)\n"
+    "  -n, --iterations N   locked increments per process (default 200000)\n"
+    "  -r, --runs K         repeat K times; every run must be exact (default 1)\n"
+    "  -h, --help           this text\n";
+
+enum { MAX_WORKERS = 256 };
+enum { WATCHDOG_SECONDS = 120 }; /* a worker that never gets the lock ends the run, loudly */
+
+/* The shared page: the lock, the data it protects, and a starting line. */
+struct shared {
+    pthread_mutex_t mutex; /* guards counter */
+    long counter;          /* touched only with mutex held: no volatile, no atomics needed */
+    atomic_long busy;      /* how many times a worker found the mutex held */
+    atomic_int ready, go;  /* start everybody together, so they really contend */
+};
+
+/* The mutex must be created with the PROCESS_SHARED attribute by ONE process, before the
+ * others use it: here the parent, before fork(). */
+static void init_shared_mutex(pthread_mutex_t *mutex)
+{
+    pthread_mutexattr_t attr;
+    if ((errno = pthread_mutexattr_init(&attr)) != 0)
+        die("pthread_mutexattr_init");
+    if ((errno = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0)
+        die("pthread_mutexattr_setpshared");
+    if ((errno = pthread_mutex_init(mutex, &attr)) != 0)
+        die("pthread_mutex_init");
+    if ((errno = pthread_mutexattr_destroy(&attr)) != 0)
+        die("pthread_mutexattr_destroy");
+}
+
+/* Lock, noting whether we had to wait: trylock first, and only if that fails, block. */
+static void lock_counting_waits(struct shared *sh)
+{
+    int err = pthread_mutex_trylock(&sh->mutex);
+    if (err == EBUSY) {
+        atomic_fetch_add_explicit(&sh->busy, 1, memory_order_relaxed);
+        err = pthread_mutex_lock(&sh->mutex); /* sleeps in the kernel until the holder unlocks */
+    }
+    if (err != 0) {
+        errno = err;
+        die_in_child("pthread_mutex_lock");
+    }
+}
+
+static _Noreturn void worker(struct shared *sh, long iterations)
+{
+    atomic_fetch_add(&sh->ready, 1); /* at the starting line */
+    while (!atomic_load(&sh->go))
+        sched_yield(); /* everyone starts together, so they really contend */
+    for (long i = 0; i < iterations; i++) {
+        lock_counting_waits(sh);
+        sh->counter++; /* the critical section: one process at a time */
+        if ((errno = pthread_mutex_unlock(&sh->mutex)) != 0)
+            die_in_child("pthread_mutex_unlock");
+    }
+    _exit(0);
+}
+
+/* Decode a child's end; 1 if it failed.  A worker that died holding the mutex would leave it
+ * locked for good (see robust_mutex.c); the watchdog then ends the run. */
+static int reap(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR)
+            die("waitpid");
+    cleanup_forget_child(pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status))
+        warn("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        warn("worker %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
+             strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    return 1;
+}
+
+/* One run: fresh mutex and counter, P workers, a verdict.  Returns 0 if exact. */
+static int run_once(struct shared *sh, int workers, long iterations, int run)
+{
+    memset((void *)sh, 0, sizeof *sh); /* fresh counter and mutex for every run */
+    init_shared_mutex(&sh->mutex);     /* before fork(): the children inherit it set up */
+    pid_t pids[MAX_WORKERS], parent = getpid();
+    int64_t t0 = monotonic_ns();
+    fflush(stdout);
+    for (int i = 0; i < workers; i++) {
+        if ((pids[i] = fork()) == -1)
+            die("fork");
+        if (pids[i] == 0) {
+            die_with_parent(parent);
+            worker(sh, iterations);
+        }
+        cleanup_add_child(pids[i]);
+    }
+    while (atomic_load(&sh->ready) < workers)
+        sched_yield();
+    atomic_store(&sh->go, 1);
+    int failed = 0;
+    for (int i = 0; i < workers; i++)
+        failed += reap(pids[i]);
+    double ms = (monotonic_ns() - t0) / 1e6;
+    /* Destroy only when no process can touch it any more: all workers are reaped. */
+    if ((errno = pthread_mutex_destroy(&sh->mutex)) != 0)
+        die("pthread_mutex_destroy");
+    if (failed)
+        return 1;
+    long expected = workers * iterations;
+    printf("run %d: verdict: %s (counter = %ld of %ld); busy on %.1f%% of lock attempts; %.1f ms\n",
+           run, sh->counter == expected ? "exact" : "WRONG", sh->counter, expected,
+           100.0 * atomic_load(&sh->busy) / (double)expected, ms);
+    return sh->counter != expected;
+}
+
+static void on_watchdog(int sig)
+{
+    (void)sig;
+    static const char msg[] = "pshared_mutex: watchdog: a worker is still waiting for the "
+                              "mutex after the time limit; stopping\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    raise(SIGTERM); /* the cleanup module kills and reaps the workers */
+}
+
+int main(int argc, char **argv)
+{
+    set_program_name(argv[0]);
+    int cpus = usable_cpu_count(), workers = cpus < 2 ? 2 : cpus, runs = 1;
+    long iterations = 200000;
+    static const struct option longs[] = {
+        {"workers", required_argument, 0, 'w'}, {"iterations", required_argument, 0, 'n'},
+        {"runs", required_argument, 0, 'r'},    {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":w:n:r:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
+        case 'n': iterations = parse_long(optarg, "--iterations", 1, 100000000, usage); break;
+        case 'r': runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
+        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
+        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
+        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    cleanup_install(); /* Ctrl-C kills and reaps the workers */
+    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
+        die("signal");
+    alarm(WATCHDOG_SECONDS);
+    printf("pshared_mutex: %d workers x %ld locked increments, %d usable CPU(s), %d run(s)\n",
+           workers, iterations, cpus, runs);
+    /* MAP_SHARED before fork(): one physical page for all, not a private copy each. */
+    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
+                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        die("mmap");
+    int bad = 0;
+    for (int r = 1; r <= runs; r++)
+        bad += run_once(sh, workers, iterations, r);
+    if (munmap(sh, sizeof *sh) == -1)
+        die("munmap");
+    printf("summary: %d of %d run(s) exact\n", runs - bad, runs);
+    return bad ? EXIT_FAILURE : EXIT_SUCCESS;
+}
