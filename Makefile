@@ -123,8 +123,9 @@ valgrind: deps
 
 sanitize: deps
 	@$(MAKE) --no-print-directory OUT=$(OUT)/sanitize EXTRA_CFLAGS='$(SANITIZE_FLAGS)' \
-	    $(OUT)/sanitize/tests/forklore-tests $(patsubst $(OUT)/%,$(OUT)/sanitize/%,$(PROGRAMS))
-	@bash tests/run_tests.sh $(OUT)/sanitize --no-valgrind
+	    $(OUT)/sanitize/tests/forklore-tests $(patsubst $(OUT)/%,$(OUT)/sanitize/%,$(PROGRAMS) $(BENCH))
+	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	    bash tests/run_tests.sh $(OUT)/sanitize --no-valgrind
 
 bench: deps
 	@$(MAKE) --no-print-directory all

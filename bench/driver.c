@@ -72,6 +72,7 @@ struct options {
 
 struct sample {
     double wall_ns, cpu_ns, ops, overlap, extra;
+    char note[DETAIL_SIZE];
 };
 
 static int cpu_ids[MAX_CPUS];
@@ -171,7 +172,9 @@ static struct sample run_once(const struct workload *w, const struct point *p)
         exit(EXIT_FAILURE);
     }
     struct sample s = {(double)(t1 - t0), (double)(cpu1 - cpu0),
-                       result.ops > 0 ? result.ops : 1, overlap_of(p, &result), result.extra};
+                       result.ops > 0 ? result.ops : 1, overlap_of(p, &result), result.extra,
+                       ""};
+    snprintf(s.note, sizeof s.note, "%s", result.detail);
     return s;
 }
 
@@ -218,7 +221,7 @@ static struct reduced_point measure_point(const struct workload *w, const struct
 {
     pin_to_cpus(cpu_ids, p->cpus);
     run_once(w, p); /* warm-up, not recorded */
-    struct sample kept[64], all[64 * MAX_TRIES_FACTOR];
+    static struct sample kept[64], all[64 * MAX_TRIES_FACTOR];
     int nkept = 0, nall = 0, max_tries = o->repeats * MAX_TRIES_FACTOR;
     /* With more workers than CPUs, taking turns is the point being measured, not a fault. */
     int oversubscribed = p->workers > p->cpus;
@@ -261,6 +264,7 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     r.figure_max = figure[n - 1];
     r.overlap = median_of(overlap, n);
     r.extra_median = median_of(extra, n);
+    snprintf(r.note, sizeof r.note, "%s", use[n - 1].note);
     return r;
 }
 
@@ -337,16 +341,19 @@ static void write_reduced(const char *dir, const struct workload *w,
     FILE *dat = open_output(dir, w->name, ".dat");
     fprintf(csv, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
                  "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
-                 "speedup_max,efficiency,overlap,low_overlap,param,extra_median\n");
+                 "speedup_max,efficiency,overlap,low_overlap,param,extra_median,note\n");
     const char *current = "";
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         csv_string(csv, p->point.series);
-        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld,%g\n",
+        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld,%g",
                 p->point.x, p->point.cpus, p->point.workers, p->samples, p->wall_median_ns,
                 p->wall_min_ns, p->wall_max_ns, p->cpu_median_ns, p->figure_median, p->figure_min,
                 p->figure_max, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
                 p->overlap, p->low_overlap, p->point.param, p->extra_median);
+        fputc(',', csv);
+        csv_string(csv, p->note);
+        fputc('\n', csv);
         /* gnuplot: one block per series, two blank lines apart, the name in a comment. */
         if (strcmp(current, p->point.series) != 0) {
             fprintf(dat, "%s# series: %s\n", i ? "\n\n" : "", p->point.series);
@@ -439,9 +446,10 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1,
                 n, points[i].series, points[i].x, points[i].workers, points[i].cpus);
         reduced[i] = measure_point(w, &points[i], o);
-        fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%)%s\n", reduced[i].figure_median,
+        fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%)%s%s%s\n", reduced[i].figure_median,
                 w->shape == SHAPE_SERIES ? "" : "s", reduced[i].samples,
-                100 * reduced[i].overlap, reduced[i].low_overlap ? " LOW OVERLAP" : "");
+                100 * reduced[i].overlap, reduced[i].low_overlap ? " LOW OVERLAP" : "",
+                reduced[i].note[0] ? "; " : "", reduced[i].note);
     }
     if (w->finish)
         w->finish();

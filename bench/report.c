@@ -35,7 +35,23 @@ static int parse_reduced_line(char *line, struct reduced_point *p)
                    &p->figure_median, &p->figure_min, &p->figure_max, &p->speedup,
                    &p->speedup_min, &p->speedup_max, &p->efficiency, &p->overlap,
                    &p->low_overlap, &p->point.param, &p->extra_median);
-    return n == 19 ? 0 : -1;
+    if (n != 19)
+        return -1;
+    /* The note, the last field, quoted. */
+    char *quote = strrchr(c + 2, ',');
+    if (quote && quote[1] == '"') {
+        char *to = p->note, *stop = p->note + DETAIL_SIZE - 1;
+        for (char *q = quote + 2; *q && *q != '\n'; q++) {
+            if (*q == '"' && q[1] == '"')
+                q++;
+            else if (*q == '"')
+                break;
+            if (to < stop)
+                *to++ = *q;
+        }
+        *to = '\0';
+    }
+    return 0;
 }
 
 int load_reduced(const char *data_dir, const char *name, struct reduced_point *points, int max)
@@ -114,6 +130,25 @@ static void series_summary(FILE *out, const struct workload *w, const struct red
     }
 }
 
+/* The runs' notes, each distinct one once: what a run really used when it differs from what
+ * was asked (a message split by a system limit, a point skipped on one CPU). */
+static void print_notes(FILE *out, const struct reduced_point *r, int n, int markdown)
+{
+    int printed = 0;
+    for (int i = 0; i < n; i++) {
+        if (!r[i].note[0])
+            continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(r[j].note, r[i].note) == 0;
+        if (seen)
+            continue;
+        if (!printed++)
+            fputs(markdown ? "\nNotes from the runs:\n\n" : "  notes:\n", out);
+        fprintf(out, markdown ? "- %s: %s\n" : "    %s: %s\n", r[i].point.series, r[i].note);
+    }
+}
+
 void print_summary(FILE *out, const struct workload *w, const struct reduced_point *r, int n,
                    int markdown)
 {
@@ -121,6 +156,7 @@ void print_summary(FILE *out, const struct workload *w, const struct reduced_poi
         scaling_summary(out, r, n, markdown);
     else
         series_summary(out, w, r, n, markdown);
+    print_notes(out, r, n, markdown);
     if (w->summarize) {
         if (markdown)
             fputs("\n```\n", out);

@@ -56,7 +56,9 @@ struct worker_span {
 /* What one run reports back. */
 struct run_result {
     int ok;                          /* 1 if the answer was checked and right */
-    char detail[DETAIL_SIZE];        /* on failure: what was wrong; else a short note or "" */
+    char detail[DETAIL_SIZE];        /* on failure: what was wrong; else a note on what the run
+                                        really used (a size a system limit split, say), or "":
+                                        the driver prints it and keeps it in the data */
     double ops;                      /* operations done (SERIES: the figure is ns per op) */
     double extra;                    /* one more figure of the workload's, reduced to its
                                         median (e.g. fairness); named by extra_label */
@@ -76,6 +78,7 @@ struct reduced_point {
     double efficiency;       /* SCALING: speedup / k */
     double overlap;          /* median achieved parallelism / expected parallelism, or 1 */
     double extra_median;     /* median of the runs' `extra` */
+    char note[DETAIL_SIZE];  /* the last counted run's detail: what it really used */
 };
 
 struct workload {

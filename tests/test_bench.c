@@ -60,7 +60,7 @@ Test(bench, quick_run_writes_checked_data_for_every_point)
     char dir[] = "/tmp/forklore-bench-test-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     char *argv[] = {"bench", "--quick", "--repeats", "1", "--only", "fork_join", "--data", dir,
-                    NULL};
+                    "--plots", dir, NULL};
     struct program_run run;
     cr_assert_eq(run_program(argv, 120, &run), 0);
     cr_assert(exited_with(&run, 0), "bench failed: %s", run.err);
@@ -76,8 +76,9 @@ Test(bench, quick_run_writes_checked_data_for_every_point)
     cr_assert_geq(count_lines_containing(csv, "2 per CPU"), 1);
     free(csv);
 
-    const char *expected[] = {"machine.txt", "samples.csv", "fork_join.dat", "index.tsv"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *expected[] = {"machine.txt", "samples.csv", "fork_join.dat", "index.tsv",
+                              "report.md", "fork_join.fits"};
+    for (size_t i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, expected[i]);
         cr_assert_eq(access(path, R_OK), 0, "%s was written", expected[i]);
     }
@@ -112,10 +113,10 @@ static void write_fake_scaling_data(const char *dir, const int *cores, int n)
     cr_assert_not_null(f);
     fprintf(f, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
                "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
-               "speedup_max,efficiency,overlap,low_overlap,param,extra_median\n");
+               "speedup_max,efficiency,overlap,low_overlap,param,extra_median,note\n");
     for (int i = 0; i < n; i++) {
         double k = cores[i], s = k / (1 + 0.05 * (k - 1) + 0.002 * k * (k - 1)), t = 1 / s;
-        fprintf(f, "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0\n",
+        fprintf(f, "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0,\"\"\n",
                 k, cores[i], cores[i], t * 1e9, t * 1e9, t * 1e9, t * 1e9, t, t, t, s, s, s, s / k);
     }
     fclose(f);

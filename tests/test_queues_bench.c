@@ -1,0 +1,82 @@
+/* test_queues_bench.c - the ipc_latency and ipc_throughput workloads run, check their own
+ * answers (the driver stops on a wrong one), cover every mechanism, and leave nothing behind.
+ * Timings are not asserted: only that each point was measured and checked. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *text = calloc(1, 1 << 20);
+    if (text != NULL && fread(text, 1, (1 << 20) - 1, f) == 0)
+        text[0] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* Run one workload's quick plan once into a fresh directory; return its CSV text. */
+static char *run_workload(const char *name, char *dir)
+{
+    cr_assert_not_null(mkdtemp(dir));
+    char *argv[] = {"bench",  "--quick", "--repeats", "1", "--only", (char *)name,
+                    "--data", dir,       "--plots",   dir, NULL}; /* the report too: never over the
+                                                                     real plots/ */
+    struct program_run run;
+    cr_assert_eq(run_program(argv, 120, &run), 0);
+    cr_assert_not(run.timed_out, "%s timed out", name);
+    cr_assert(exited_with(&run, 0), "bench --only %s failed:\n%s", name, run.err);
+    program_run_free(&run);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.csv", dir, name);
+    char *csv = slurp(path);
+    cr_assert_not_null(csv, "%s was not written", path);
+    return csv;
+}
+
+static void remove_dir(const char *dir)
+{
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    cr_assert_eq(system(command), 0);
+}
+
+static const char *const mechanisms[] = {"\"pipe", "\"FIFO", "\"socket pair",
+                                         "\"POSIX message queue", "\"shm queue"};
+
+Test(queues_bench, ipc_latency_measures_every_mechanism_and_leaves_nothing)
+{
+    int shm_before = count_dir_entries_containing("/dev/shm", "forklore-bench");
+    int fifos_before = count_dir_entries_containing("/tmp", "forklore-bench-fifo");
+    char dir[] = "/tmp/forklore-ipc-latency-XXXXXX";
+    char *csv = run_workload("ipc_latency", dir);
+    for (int i = 0; i < 5; i++)
+        cr_assert_geq(count_lines_containing(csv, mechanisms[i]), 1, "%s measured",
+                      mechanisms[i] + 1);
+    cr_assert_eq(count_lines_containing(csv, ", same CPU\""), 5, "one quick point each");
+    free(csv);
+    remove_dir(dir);
+    cr_assert_eq(count_dir_entries_containing("/dev/shm", "forklore-bench"), shm_before);
+    cr_assert_eq(count_dir_entries_containing("/tmp", "forklore-bench-fifo"), fifos_before);
+    cr_assert_eq(count_my_zombies(), 0);
+}
+
+Test(queues_bench, ipc_throughput_checks_every_mechanism_and_the_reference)
+{
+    char dir[] = "/tmp/forklore-ipc-throughput-XXXXXX";
+    char *csv = run_workload("ipc_throughput", dir);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(count_lines_containing(csv, mechanisms[i]), 4, "%s: 4 sizes in quick",
+                     mechanisms[i] + 1);
+    cr_assert_eq(count_lines_containing(csv, "\"memcpy, one core (reference)\""), 4);
+    free(csv);
+    remove_dir(dir);
+    cr_assert_eq(count_my_zombies(), 0);
+}
