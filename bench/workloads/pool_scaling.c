@@ -1,0 +1,477 @@
+#define _GNU_SOURCE
+/* pool_scaling.c - workload: counting primes with a process pool, a thread pool, a fork-join
+ * static split and Python's multiprocessing.Pool, across core counts (strong scaling).
+ *
+ * The job is the same for every series: the primes below N, [0, N) cut into 100 equal
+ * ranges, one task per range, handed out one at a time (chunk 1: a task takes hundreds of
+ * microseconds, a hand-over well under one, and the last task to finish is 1% of the job,
+ * where the automatic chunk, a quarter of a worker's share, could leave one worker idle for
+ * several percent).  Equal ranges are unequal work (testing n costs up to sqrt(n)); the
+ * fork-join series forks P children per run, each taking a contiguous block of ranges
+ * decided in advance, and so pays for both the forks and the imbalance.
+ *
+ * The pools are created in the point's warm-up run and kept for its timed runs ("pool
+ * already running"); Python runs bench/python_pool.py as a co-process started per point,
+ * which times the job itself (result->extra holds every series' own job time, in seconds).
+ * The answer is checked against a sieve.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pool/pool.h"
+#include "pool/thread_pool.h"
+#include "support/cleanup.h"
+#include "support/clock.h"
+#include "support/cpus.h"
+#include "workload.h"
+
+enum variant { PROCESS_POOL, THREAD_POOL, FORK_JOIN, PYTHON_POOL };
+static const char *const variant_names[] = {"process pool", "thread pool",
+                                            "fork-join, static split",
+                                            "Python multiprocessing.Pool"};
+enum { RANGES = 100, CHUNK = 1 };
+
+struct range {
+    int64_t first, end;
+};
+
+/* What a task (or a fork-join child) reports: its count, and when and where it ran, so that
+ * the driver can see whether the workers really ran side by side (worker spans). */
+struct range_result {
+    int64_t count;
+    int64_t start_ns, end_ns, cpu_ns;
+    int32_t worker; /* thread id: the pid for a process, distinct per thread for threads */
+};
+
+/* --- the task (the same trial division as pool_primes.c and the Python script) ----------- */
+
+static int is_prime(int64_t n)
+{
+    if (n < 2)
+        return 0;
+    if (n % 2 == 0)
+        return n == 2;
+    for (int64_t d = 3; d <= n / d; d += 2)
+        if (n % d == 0)
+            return 0;
+    return 1;
+}
+
+static int64_t count_range(struct range r)
+{
+    int64_t count = 0;
+    for (int64_t n = r.first; n < r.end; n++)
+        count += is_prime(n);
+    return count;
+}
+
+static int64_t clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts); /* cannot fail for these two clocks */
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Count ranges[0..n-1] and say when, for how much CPU, and in which thread. */
+static void count_with_span(const struct range *ranges, int n, struct range_result *out)
+{
+    out->start_ns = clock_ns(CLOCK_MONOTONIC);
+    int64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    out->count = 0;
+    for (int i = 0; i < n; i++)
+        out->count += count_range(ranges[i]);
+    out->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    out->end_ns = clock_ns(CLOCK_MONOTONIC);
+    out->worker = (int32_t)syscall(SYS_gettid);
+}
+
+static int count_range_task(const void *arg, size_t arg_size, void *result, size_t *result_size)
+{
+    struct range r;
+    struct range_result out;
+    if (arg_size != sizeof r || *result_size < sizeof out)
+        return EINVAL;
+    memcpy(&r, arg, sizeof r);
+    count_with_span(&r, 1, &out);
+    memcpy(result, &out, sizeof out);
+    *result_size = sizeof out;
+    return 0;
+}
+
+/* Fold task reports into one span per worker: first start, last end, CPU summed. */
+static void add_spans(struct run_result *r, const struct range_result *results, int n)
+{
+    int32_t ids[MAX_WORKERS];
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < r->nspans && ids[k] != results[i].worker)
+            k++;
+        if (k == r->nspans) {
+            if (k == MAX_WORKERS)
+                continue;
+            ids[k] = results[i].worker;
+            r->spans[k] = (struct worker_span){results[i].start_ns, results[i].end_ns, 0};
+            r->nspans++;
+        }
+        struct worker_span *s = &r->spans[k];
+        s->start_ns = results[i].start_ns < s->start_ns ? results[i].start_ns : s->start_ns;
+        s->end_ns = results[i].end_ns > s->end_ns ? results[i].end_ns : s->end_ns;
+        s->cpu_ns += results[i].cpu_ns;
+    }
+}
+
+static long sieve_count(long limit)
+{
+    char *composite = calloc((size_t)limit + 1, 1);
+    if (!composite)
+        return -1;
+    long count = 0;
+    for (long i = 2; i < limit; i++) {
+        if (composite[i])
+            continue;
+        count++;
+        for (long j = i * i; j < limit; j += i)
+            composite[j] = 1;
+    }
+    free(composite);
+    return count;
+}
+
+/* --- Python as a co-process: started once per point, one command per run -------------------- */
+
+struct coprocess {
+    pid_t pid;
+    FILE *to, *from;
+};
+
+static const char *python_script(void)
+{
+    static char path[4096];
+    if (access("bench/python_pool.py", R_OK) == 0)
+        return "bench/python_pool.py";
+    /* Run from elsewhere: the script sits at ../../bench/ from build/bin/bench. */
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    if (n <= 0)
+        return NULL;
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    if (!slash)
+        return NULL;
+    strcpy(slash, "/../../bench/python_pool.py");
+    return access(path, R_OK) == 0 ? path : NULL;
+}
+
+/* 1 if python3 with multiprocessing runs here (asked once). */
+static int python_available(void)
+{
+    static int known = -1;
+    if (known >= 0)
+        return known;
+    known = 0;
+    if (!python_script())
+        return 0;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1)
+        return 0;
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+        }
+        execlp("python3", "python3", "-c", "import multiprocessing, concurrent.futures", (char *)0);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR)
+            return 0;
+    known = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return known;
+}
+
+static int coprocess_start(struct coprocess *c, const char *kind, int workers)
+{
+    int in[2], out[2];
+    if (pipe(in) == -1)
+        return -1;
+    if (pipe(out) == -1) {
+        close(in[0]);
+        close(in[1]);
+        return -1;
+    }
+    char nworkers[16];
+    snprintf(nworkers, sizeof nworkers, "%d", workers);
+    const char *script = python_script();
+    pid_t parent = getpid();
+    fflush(NULL);
+    c->pid = fork();
+    if (c->pid == -1)
+        return -1;
+    if (c->pid == 0) {
+        die_with_parent(parent); /* kept across exec: Python dies with the benchmark */
+        dup2(in[0], STDIN_FILENO);
+        dup2(out[1], STDOUT_FILENO);
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        execlp("python3", "python3", script, "--kind", kind, "--workers", nworkers, (char *)0);
+        _exit(127);
+    }
+    cleanup_add_child(c->pid);
+    close(in[0]);
+    close(out[1]);
+    c->to = fdopen(in[1], "w");
+    c->from = fdopen(out[0], "r");
+    char line[128];
+    if (!c->to || !c->from || !fgets(line, sizeof line, c->from) || strncmp(line, "ready", 5))
+        return -1;
+    return 0;
+}
+
+/* Send one command; parse "seconds S value V". */
+static int coprocess_ask(struct coprocess *c, const char *command, double *seconds, long *value)
+{
+    char line[256];
+    if (fprintf(c->to, "%s\n", command) < 0 || fflush(c->to) == EOF)
+        return -1;
+    if (!fgets(line, sizeof line, c->from))
+        return -1;
+    return sscanf(line, "seconds %lf value %ld", seconds, value) == 2 ? 0 : -1;
+}
+
+static void coprocess_stop(struct coprocess *c)
+{
+    if (c->pid <= 0)
+        return;
+    if (c->to)
+        fclose(c->to); /* end of input: the script leaves its `with` block and exits */
+    if (c->from)
+        fclose(c->from);
+    while (waitpid(c->pid, NULL, 0) == -1 && errno == EINTR)
+        continue;
+    cleanup_forget_child(c->pid);
+    *c = (struct coprocess){0};
+}
+
+/* --- what is kept between the runs of one point -------------------------------------------- */
+
+static struct pool *process_pool;
+static struct thread_pool *thread_pool;
+static struct coprocess python;
+static char kept_for[LABEL_SIZE + 32]; /* series/cpus/workers the above were made for */
+
+static void release(void)
+{
+    if (process_pool) {
+        pool_close(process_pool);
+        pool_destroy(process_pool);
+        process_pool = NULL;
+    }
+    if (thread_pool) {
+        thread_pool_close(thread_pool);
+        thread_pool_destroy(thread_pool);
+        thread_pool = NULL;
+    }
+    coprocess_stop(&python);
+    kept_for[0] = '\0';
+}
+
+/* Make (or keep) what this point needs.  The driver pinned us already: workers inherit it. */
+static int prepare(const struct point *p)
+{
+    char key[sizeof kept_for];
+    snprintf(key, sizeof key, "%s/%d/%d", p->series, p->cpus, p->workers);
+    if (strcmp(key, kept_for) == 0)
+        return 0;
+    release();
+    struct pool_options o = {.workers = p->workers};
+    int err = 0;
+    switch ((enum variant)p->param) {
+    case PROCESS_POOL: err = pool_create(&process_pool, &o); break;
+    case THREAD_POOL: err = thread_pool_create(&thread_pool, &o); break;
+    case PYTHON_POOL: err = coprocess_start(&python, "pool", p->workers) ? EIO : 0; break;
+    case FORK_JOIN: break;
+    }
+    if (err)
+        return err;
+    snprintf(kept_for, sizeof kept_for, "%s", key);
+    return 0;
+}
+
+/* --- fork-join: P children, contiguous blocks of ranges fixed in advance -------------------- */
+
+static int fork_join(const struct range *ranges, int workers, struct range_result *results)
+{
+    int fds[2];
+    pid_t pids[MAX_WORKERS];
+    if (workers > MAX_WORKERS || pipe(fds) == -1)
+        return -1;
+    pid_t parent = getpid();
+    fflush(NULL);
+    for (int w = 0; w < workers; w++) {
+        pid_t pid = fork();
+        if (pid == -1)
+            return -1;
+        if (pid == 0) {
+            die_with_parent(parent);
+            close(fds[0]);
+            struct range_result out; /* one record each, far below PIPE_BUF: never torn */
+            int first = RANGES * w / workers, end = RANGES * (w + 1) / workers;
+            count_with_span(&ranges[first], end - first, &out);
+            _exit(write(fds[1], &out, sizeof out) == (ssize_t)sizeof out ? 0 : 1);
+        }
+        cleanup_add_child(pid);
+        pids[w] = pid;
+    }
+    close(fds[1]);
+    int got = 0;
+    while (got < workers && read(fds[0], &results[got], sizeof *results) == (ssize_t)sizeof *results)
+        got++;
+    close(fds[0]);
+    int failed = got != workers, status;
+    for (int w = 0; w < workers; w++) { /* by pid: never reap a child that is not ours */
+        while (waitpid(pids[w], &status, 0) == -1 && errno == EINTR)
+            continue;
+        cleanup_forget_child(pids[w]);
+        failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    return failed ? -1 : 0;
+}
+
+/* --- the workload ------------------------------------------------------------------------------- */
+
+static long limit_for(const struct point *p) { return p->quick ? 100000 : 400000; }
+
+static int run(const struct point *p, struct run_result *r)
+{
+    static long expected = -1, expected_for = -1;
+    long limit = limit_for(p);
+    if (expected_for != limit) {
+        expected = sieve_count(limit);
+        expected_for = limit;
+    }
+    int err = prepare(p);
+    if (err) {
+        snprintf(r->detail, sizeof r->detail, "starting the %s: %s", p->series, strerror(err));
+        return -1;
+    }
+    struct range ranges[RANGES];
+    struct range_result results[RANGES];
+    int64_t total = 0;
+    int nresults = 0;
+    for (int i = 0; i < RANGES; i++)
+        ranges[i] = (struct range){limit * i / RANGES, limit * (i + 1) / RANGES};
+    int64_t start = monotonic_ns();
+    switch ((enum variant)p->param) {
+    case PROCESS_POOL:
+        err = pool_map(process_pool, count_range_task, ranges, sizeof *ranges, RANGES, results,
+                       sizeof *results, CHUNK, NULL);
+        nresults = RANGES;
+        break;
+    case THREAD_POOL:
+        err = thread_pool_map(thread_pool, count_range_task, ranges, sizeof *ranges, RANGES,
+                              results, sizeof *results, CHUNK, NULL);
+        nresults = RANGES;
+        break;
+    case FORK_JOIN:
+        err = fork_join(ranges, p->workers, results) ? EIO : 0;
+        nresults = p->workers;
+        break;
+    case PYTHON_POOL: {
+        char command[96];
+        double seconds;
+        long value;
+        snprintf(command, sizeof command, "primes %ld %d %d", limit, RANGES, CHUNK);
+        err = coprocess_ask(&python, command, &seconds, &value) ? EIO : 0;
+        total = value;
+        r->extra = seconds; /* Python's own time for the job, pool already running */
+        break;
+    }
+    }
+    if (p->param != PYTHON_POOL)
+        r->extra = (monotonic_ns() - start) / 1e9;
+    if (err) {
+        snprintf(r->detail, sizeof r->detail, "%s: %s", p->series, strerror(err));
+        return -1;
+    }
+    for (int i = 0; i < nresults; i++)
+        total += results[i].count;
+    add_spans(r, results, nresults); /* lets the driver repeat a run the machine disturbed */
+    r->ops = (double)limit;
+    r->ok = total == expected;
+    snprintf(r->detail, sizeof r->detail, "primes below %ld: %lld (sieve: %ld)", limit,
+             (long long)total, expected);
+    return 0;
+}
+
+static int plan(struct point *points, int max, int quick)
+{
+    (void)quick;
+    int n = 0;
+    for (int v = PROCESS_POOL; v <= PYTHON_POOL && n < max; v++) {
+        if (v == PYTHON_POOL && !python_available())
+            continue; /* the summary says so */
+        snprintf(points[n].series, sizeof points[n].series, "%s", variant_names[v]);
+        points[n++].param = v;
+    }
+    return n;
+}
+
+static const struct reduced_point *find(const struct reduced_point *r, int n, const char *series,
+                                        int cpus, int workers)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(r[i].point.series, series) == 0 && r[i].point.cpus == cpus &&
+            r[i].point.workers == workers)
+            return &r[i];
+    return NULL;
+}
+
+static void summarize(const struct reduced_point *r, int n, FILE *out)
+{
+    const struct reduced_point *pool2 = find(r, n, variant_names[PROCESS_POOL], 2, 2);
+    if (pool2)
+        fprintf(out, "  parallel efficiency of prime counting, process pool, 2 workers on 2 CPUs: "
+                     "%.2f (target >= 0.95) -- %s\n", pool2->efficiency,
+                pool2->efficiency >= 0.95 ? "met" : "NOT MET");
+    else
+        fprintf(out, "  parallel efficiency at 2 workers on 2 CPUs: not measured (fewer than 2 "
+                     "usable CPUs)\n");
+    for (int v = THREAD_POOL; v <= PYTHON_POOL; v++) {
+        const struct reduced_point *q = find(r, n, variant_names[v], 2, 2);
+        if (q)
+            fprintf(out, "  %s, 2 workers on 2 CPUs: efficiency %.2f\n", variant_names[v],
+                    q->efficiency);
+    }
+    const struct reduced_point *py = find(r, n, variant_names[PYTHON_POOL], 1, 1);
+    const struct reduced_point *c1 = find(r, n, variant_names[PROCESS_POOL], 1, 1);
+    if (py && c1)
+        fprintf(out, "  the same job, 1 worker: Python's pool takes %.0fx the C process pool's "
+                     "time (interpreted trial division, not the pool, is most of it)\n",
+                py->wall_median_ns / c1->wall_median_ns);
+    if (!python_available())
+        fprintf(out, "  Python series skipped: python3 (with multiprocessing) not found\n");
+}
+
+const struct workload workload_pool_scaling = {
+    .name = "pool_scaling",
+    .title = "Process pool: counting primes (strong scaling)",
+    .shape = SHAPE_SCALING,
+    .extra_label = NULL,
+    .plan = plan,
+    .run = run,
+    .summarize = summarize,
+    .observe = "The process pool and the thread pool scale alike: for CPU-bound tasks with small "
+               "arguments, a process costs nothing more than a thread once it exists. The "
+               "fork-join split pays for its forks on every run and for its fixed blocks, whose "
+               "costs differ; Python's pool scales too, from a far higher base.",
+    .finish = release,
+};
