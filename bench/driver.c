@@ -14,12 +14,13 @@
  * How a point is measured (the lesson on benchmarking explains why):
  *   1. The driver pins itself to k of the CPUs it may use; the workload's children inherit that.
  *   2. One warm-up run (page cache, caches, lazy binding), then the repetitions.
- *   3. Each run is timed on the monotonic clock (wall) and by getrusage (CPU, children
- *      included), and its answer is checked by the workload: a wrong answer stops the driver.
- *   4. Workers report when they started and stopped and how much CPU they used.  If they
- *      achieved less than 90% of the parallelism the point should have, they mostly took turns
- *      (a busy or virtual machine), and the run is repeated, up to a bound; a point that stays
- *      low is marked in the CSV and the summary.
+ *   3. Each run is timed on the monotonic clock (wall) and on the CPU clocks of the whole
+ *      process tree (getrusage, plus /proc for workers that outlive the run), and its answer is
+ *      checked by the workload: a wrong answer stops the driver.
+ *   4. Workers report when they started and stopped and how much CPU they used.  If they used
+ *      less than 90% of the CPU time they could have (see overlap_of), they took turns (a busy
+ *      or virtual machine) and did not really run together: the run is repeated, up to a bound,
+ *      and a point that stays low is marked in the CSV and the summary.
  *   5. Reduction: median, minimum and maximum.  Absolute times move by 2x between runs on a
  *      shared machine, so the summary leads with ratios: speedup and efficiency.
  *
@@ -29,6 +30,7 @@
  *
  * See also: bench/workload.h (the contract), bench/plot.sh, lessons/09-benchmarking.md.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -130,25 +132,74 @@ static int expand_plan(const struct workload *w, int quick, struct point *out, i
 
 /* --- measuring one point --------------------------------------------------------------- */
 
-/* Achieved parallelism over what the point should reach; 1 when there is nothing to compare. */
+/* How much the workers really ran together.  Each worker says how long it lived (start to end)
+ * and how much CPU it used meanwhile.  A CPU-bound worker that had a CPU to itself used its
+ * whole life; two workers taking turns on one CPU each used half of theirs.  So the overlap is
+ * the CPU the workers used over the CPU they could have used: the sum of their lifetimes times
+ * min(P, k) / P, the share of the time a worker can have a CPU when P share k.  Uneven work does
+ * not lower it (a worker that finishes early simply lives less), only turn-taking does.
+ * 1 when there is nothing to compare. */
 static double overlap_of(const struct point *p, const struct run_result *r)
 {
     if (r->nspans < 2)
         return 1.0;
-    int64_t first = r->spans[0].start_ns, last = r->spans[0].end_ns, cpu = 0;
+    int64_t lived = 0, cpu = 0;
     for (int i = 0; i < r->nspans; i++) {
-        if (r->spans[i].start_ns < first)
-            first = r->spans[i].start_ns;
-        if (r->spans[i].end_ns > last)
-            last = r->spans[i].end_ns;
+        lived += r->spans[i].end_ns - r->spans[i].start_ns;
         cpu += r->spans[i].cpu_ns;
     }
-    int expected = p->workers < p->cpus ? p->workers : p->cpus;
-    if (last <= first || expected < 2)
+    int sharing = p->workers < p->cpus ? p->workers : p->cpus;
+    double possible = (double)lived * sharing / p->workers;
+    if (possible <= 0)
         return 1.0;
-    double achieved = (double)cpu / (double)(last - first);
-    double share = achieved / expected;
+    double share = (double)cpu / possible;
     return share > 1.0 ? 1.0 : share;
+}
+
+/* CPU time of this process, of the children it has reaped, and of every descendant still
+ * running.  getrusage alone misses workers that outlive a run (a pre-forked pool, a Python
+ * co-process): they are only counted once reaped.  A live task's CPU time, in nanoseconds,
+ * is the first field of /proc/PID/task/TID/schedstat.  Taken before and after a run, the
+ * difference is the CPU the whole tree used during the run, whether its processes were born,
+ * reaped, or neither in between. */
+static int64_t descendants_cpu_ns(pid_t pid, int depth)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (!tasks)
+        return 0; /* gone meanwhile: its CPU went to its parent's reaped-children count */
+    int64_t total = 0;
+    struct dirent *e;
+    while ((e = readdir(tasks)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[sizeof path + 300];
+        FILE *f;
+        if (depth > 0) { /* this process's own CPU is getrusage's: count only descendants */
+            snprintf(file, sizeof file, "%s/%s/schedstat", path, e->d_name);
+            if ((f = fopen(file, "r")) != NULL) {
+                long long ns;
+                if (fscanf(f, "%lld", &ns) == 1)
+                    total += ns;
+                fclose(f);
+            }
+        }
+        snprintf(file, sizeof file, "%s/%s/children", path, e->d_name);
+        if (depth < 16 && (f = fopen(file, "r")) != NULL) {
+            int child;
+            while (fscanf(f, "%d", &child) == 1)
+                total += descendants_cpu_ns(child, depth + 1);
+            fclose(f);
+        }
+    }
+    closedir(tasks);
+    return total;
+}
+
+static int64_t tree_cpu_ns(void)
+{
+    return process_cpu_ns() + children_cpu_ns() + descendants_cpu_ns(getpid(), 0);
 }
 
 static struct run_result result; /* large (worker spans): kept off the stack */
@@ -156,7 +207,7 @@ static struct run_result result; /* large (worker spans): kept off the stack */
 static struct sample run_once(const struct workload *w, const struct point *p)
 {
     memset(&result, 0, sizeof result);
-    int64_t cpu0 = process_cpu_ns() + children_cpu_ns();
+    int64_t cpu0 = tree_cpu_ns();
     int64_t t0 = monotonic_ns();
     if (w->run(p, &result) != 0) {
         fprintf(stderr, "%s: %s (%s, %d workers on %d CPUs): run failed: %s\n", program_name(),
@@ -164,7 +215,7 @@ static struct sample run_once(const struct workload *w, const struct point *p)
         exit(EXIT_FAILURE);
     }
     int64_t t1 = monotonic_ns();
-    int64_t cpu1 = process_cpu_ns() + children_cpu_ns();
+    int64_t cpu1 = tree_cpu_ns();
     if (!result.ok) {
         fprintf(stderr, "%s: %s (%s, x=%g, %d workers on %d CPUs): WRONG RESULT: %s\n",
                 program_name(), w->name, p->series, p->x, p->workers, p->cpus, result.detail);
@@ -464,6 +515,7 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
             kinds[w->figure], w->extra_label ? w->extra_label : "-");
     printf("\n== %s (%s)\n", w->title, w->name);
     print_summary(stdout, w, reduced, n, 0);
+    fflush(stdout); /* before the next progress line on stderr */
     fprintf(stderr, "bench: %s took %.1f s\n", w->name, (monotonic_ns() - started) / 1e9);
 }
 

@@ -115,13 +115,13 @@ static void series_summary(FILE *out, const struct workload *w, const struct red
         const struct reduced_point *p = &r[i];
         double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
         if (md) {
-            fprintf(out, "| %s | %g | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series,
+            fprintf(out, "| %s | %.10g | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series,
                     p->point.x, p->point.workers, p->figure_median, p->figure_min,
                     p->figure_max, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g |", p->extra_median);
         } else {
-            fprintf(out, "  %-34s %12g %7d %14.4g %9.2f", p->point.series, p->point.x,
+            fprintf(out, "  %-34s %12.10g %7d %14.4g %9.2f", p->point.series, p->point.x,
                     p->point.workers, p->figure_median, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g", p->extra_median);

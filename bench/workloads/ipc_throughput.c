@@ -427,6 +427,8 @@ static void describe(enum mechanism m, const struct channels *c, size_t size, in
                      size);
     if (shared_cpu && n >= 0 && (size_t)n < detail_size)
         snprintf(detail + n, detail_size - (size_t)n, "one usable CPU: both processes share it");
+    else if (n >= 2 && (size_t)n < detail_size && detail[n - 2] == ';')
+        detail[n - 2] = '\0'; /* no trailing separator when nothing follows */
 }
 
 static int run(const struct point *p, struct run_result *r)

@@ -206,8 +206,9 @@ static int run(const struct point *p, struct run_result *r)
     r->ok = !failed && total > 0 && counted == total;
     r->ops = (double)total;
     r->extra = total > 0 ? (double)least * procs / (double)total : 0;
-    snprintf(r->detail, DETAIL_SIZE, "%s: counter %ld, processes report %ld%s", kind_names[c.kind],
-             counted, total, failed ? ", a worker failed" : "");
+    if (!r->ok)
+        snprintf(r->detail, DETAIL_SIZE, "counter %ld, processes report %ld%s", counted, total,
+                 failed ? ", a worker failed" : "");
     return 0;
 }
 

@@ -92,8 +92,9 @@ static int run(const struct point *p, struct run_result *r)
         short_tasks += burned[i] < cost[i];
     r->ops = TASKS;
     r->ok = err == 0 && short_tasks == 0;
-    snprintf(r->detail, sizeof r->detail, "%d tasks, chunk %zu, %d burned less than asked%s",
-             TASKS, chunk, short_tasks, err ? ", a task failed" : "");
+    if (!r->ok) /* the detail is for what went wrong; a right run needs no note */
+        snprintf(r->detail, sizeof r->detail, "%d tasks, chunk %zu, %d burned less than asked%s",
+                 TASKS, chunk, short_tasks, err ? ", a task failed" : "");
     return 0;
 }
 
