@@ -192,6 +192,27 @@ int count_dir_entries_containing(const char *dir, const char *needle)
     return count;
 }
 
+int count_abandoned_ipc(const char *dir, const char *tag)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "forklore-%s-", tag);
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *at = strstr(e->d_name, prefix);
+        if (!at)
+            continue;
+        long pid = strtol(at + strlen(prefix), NULL, 10);
+        if (pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+            count++;
+    }
+    closedir(d);
+    return count;
+}
+
 int count_my_zombies(void)
 {
     char path[64];

@@ -34,6 +34,11 @@ int count_lines_containing(const char *text, const char *needle);
 /* Entries in a directory whose name contains needle (for /dev/shm leak checks). */
 int count_dir_entries_containing(const char *dir, const char *needle);
 
+/* Entries in dir named by unique_ipc_name() with this tag ("forklore-TAG-PID-N") whose
+ * process PID no longer exists: left behind, whatever other tests running at the same time
+ * create meanwhile. */
+int count_abandoned_ipc(const char *dir, const char *tag);
+
 /* Child processes of this process that are zombies right now (from /proc).  After a
  * run_program() call this includes anything the program orphaned: run_program makes the test
  * process a subreaper, so orphans are re-parented to it rather than to init. */
