@@ -13,6 +13,9 @@
 CC ?= cc
 OUT ?= build
 QUICK ?=
+# The run `make compare` sets the last one beside: a reference shipped in bench/reference/, or
+# any earlier run's data folder (copy plots/data away to keep one).
+REF ?= bench/reference/2cpu-amd-epyc-vm
 WARNINGS = -std=c11 -Wall -Wextra -Wpedantic -Werror
 CFLAGS ?= -O2 -g
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -39,7 +42,7 @@ TESTS := $(OUT)/tests/forklore-tests
 
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 
-.PHONY: all help test test-run valgrind sanitize bench plots deps clean
+.PHONY: all help test test-run valgrind sanitize bench plots compare deps clean
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) $(BENCH)
@@ -49,6 +52,7 @@ help:
 	@echo 'make test       install missing tools, build, run the Criterion suite, then the valgrind gate'
 	@echo 'make bench      install missing tools, build, run the benchmark, write plots/ (QUICK=1: under 30 s)'
 	@echo 'make plots      redraw every plot and plots/report.md from the last benchmark data, running nothing'
+	@echo 'make compare    overlay the last run on a reference run (REF=DIR) and list the points that differ'
 	@echo 'make sanitize   build into $(OUT)/sanitize with ASan+UBSan and run the Criterion suite'
 	@echo 'make valgrind   run only the valgrind gate (tests and every program under memcheck)'
 	@echo 'make deps       check for Criterion, gnuplot and valgrind; install what is missing'
@@ -135,6 +139,10 @@ bench: deps
 plots: $(BENCH)
 	@$(BENCH) --report-only --data plots/data --plots plots
 	@bash bench/plot.sh plots/data plots
+
+compare: $(BENCH)
+	@$(BENCH) --compare $(REF) --data plots/data
+	@bash bench/plot.sh --compare $(REF) plots/data plots
 
 deps:
 	@bash tests/ensure_deps.sh

@@ -2,10 +2,12 @@
 /* driver.c - forklore's benchmark driver: runs every workload, checks it, reduces, writes CSV.
  *
  * Usage: bench [--data DIR] [--plots DIR] [--quick] [--repeats N] [--only NAME[,NAME...]]
- *              [--report-only] [--list]
+ *              [--report-only] [--compare DIR] [--list]
  *   --data DIR     where the CSV files and the machine description go (default plots/data)
  *   --plots DIR    where the report (report.md) goes, beside the plots (default plots)
  *   --report-only  rewrite the report and the fits from the last data, running nothing
+ *   --compare DIR  say which points of the last data differ from an earlier run's beyond their
+ *                  spread (bench/plot.sh --compare draws the two together), running nothing
  *   --quick        the same plan cut short: smaller problems, fewer repetitions (QUICK=1)
  *   --repeats N    runs that count per point (default 5; 3 with --quick), after one warm-up
  *   --only NAMES   run only these workloads (comma-separated; see --list)
@@ -52,22 +54,26 @@
 
 /* Below this share of the expected parallelism, the workers were mostly taking turns. */
 #define OVERLAP_GOOD 0.90
+/* Above this interquartile range (over the median) a point's runs disagree too much to trust
+ * its median: it gets more runs, up to the same bound. */
+#define SPREAD_WIDE 0.20
 enum { MAX_CPUS = 1024, MAX_SWEEP = 64, MAX_TRIES_FACTOR = 3 };
 
 static const char usage[] =
     "Usage: bench [--data DIR] [--plots DIR] [--quick] [--repeats N] [--only NAME[,NAME...]]\n"
-    "             [--report-only] [--list]\n"
+    "             [--report-only] [--compare DIR] [--list]\n"
     "Runs forklore's benchmark workloads, writes CSV data for bench/plot.sh and a report.\n"
     "  --data DIR    output folder (default plots/data)\n"
     "  --plots DIR   where the report goes, beside the plots (default plots)\n"
     "  --report-only rewrite the report from the last data; run nothing\n"
+    "  --compare DIR compare the last data with an earlier run's data in DIR; run nothing\n"
     "  --quick       smaller problems and fewer repetitions\n"
     "  --repeats N   counted runs per point after one warm-up (default 5, quick 3)\n"
     "  --only NAMES  comma-separated workload names (see --list)\n"
     "  --list        list the workloads and exit\n";
 
 struct options {
-    const char *data_dir, *plots_dir;
+    const char *data_dir, *plots_dir, *compare_dir;
     int quick, repeats, report_only;
     const char *only;
 };
@@ -241,6 +247,26 @@ static double median_of(double *values, int n)
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
+/* The q-quantile of sorted values, interpolating between neighbours. */
+static double quantile(const double *sorted, int n, double q)
+{
+    double at = q * (n - 1);
+    int below = (int)at;
+    if (below + 1 >= n)
+        return sorted[n - 1];
+    return sorted[below] + (at - below) * (sorted[below + 1] - sorted[below]);
+}
+
+/* Interquartile range over the median of the wall times: robust to one outlier run. */
+static double spread_of(const struct sample *s, int n)
+{
+    double wall[64 * 3];
+    for (int i = 0; i < n; i++)
+        wall[i] = s[i].wall_ns;
+    double median = median_of(wall, n); /* sorts */
+    return median > 0 ? (quantile(wall, n, 0.75) - quantile(wall, n, 0.25)) / median : 0;
+}
+
 static void csv_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -272,11 +298,12 @@ static struct reduced_point measure_point(const struct workload *w, const struct
 {
     pin_to_cpus(cpu_ids, p->cpus);
     run_once(w, p); /* warm-up, not recorded */
-    static struct sample kept[64], all[64 * MAX_TRIES_FACTOR];
+    static struct sample kept[64 * MAX_TRIES_FACTOR], all[64 * MAX_TRIES_FACTOR];
     int nkept = 0, nall = 0, max_tries = o->repeats * MAX_TRIES_FACTOR;
     /* With more workers than CPUs, taking turns is the point being measured, not a fault. */
     int oversubscribed = p->workers > p->cpus;
-    while (nkept < o->repeats && nall < max_tries) {
+    /* Enough good runs, and they agree; or the try bound is reached. */
+    while ((nkept < o->repeats || spread_of(kept, nkept) > SPREAD_WIDE) && nall < max_tries) {
         struct sample s = run_once(w, p);
         int good = oversubscribed || s.overlap >= OVERLAP_GOOD;
         all[nall++] = s;
@@ -293,9 +320,11 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     struct reduced_point r;
     memset(&r, 0, sizeof r);
     r.point = *p;
-    const struct sample *use = nkept == o->repeats ? kept : all;
-    int n = nkept == o->repeats ? nkept : nall;
+    const struct sample *use = nkept >= o->repeats ? kept : all;
+    int n = nkept >= o->repeats ? nkept : nall;
     r.low_overlap = nkept < o->repeats;
+    r.spread = spread_of(use, n);
+    r.wide_spread = r.spread > SPREAD_WIDE;
     r.samples = n;
     double wall[64 * MAX_TRIES_FACTOR], cpu[64 * MAX_TRIES_FACTOR],
         figure[64 * MAX_TRIES_FACTOR], overlap[64 * MAX_TRIES_FACTOR], extra[64 * MAX_TRIES_FACTOR];
@@ -315,6 +344,8 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     r.figure_max = figure[n - 1];
     r.overlap = median_of(overlap, n);
     r.extra_median = median_of(extra, n);
+    double busy = r.cpu_median_ns / (r.wall_median_ns * p->cpus);
+    r.idle = busy < 1 ? 1 - busy : 0;
     snprintf(r.note, sizeof r.note, "%s", use[n - 1].note);
     return r;
 }
@@ -349,6 +380,8 @@ static int same_family(const char *series, const char *base)
 
 /* Speedup of each scaling point over the k = 1 point of its series (the oversubscribed series
  * is compared with the plain series' k = 1, so 2 workers per CPU is judged against 1 on 1).
+ * A weak-scaling point's work grows with its workers, so oversubscribed weak points do twice
+ * the work of plain ones at the same k: their scaled speedup counts that.
  * The error bars combine the extremes: best over worst and worst over best. */
 static void add_speedups(struct reduced_point *r, int n)
 {
@@ -360,9 +393,12 @@ static void add_speedups(struct reduced_point *r, int n)
                 base = &r[j];
         if (!base)
             continue;
-        r[i].speedup = base->wall_median_ns / r[i].wall_median_ns;
-        r[i].speedup_min = base->wall_min_ns / r[i].wall_max_ns;
-        r[i].speedup_max = base->wall_max_ns / r[i].wall_min_ns;
+        /* Weak scaling: k workers do k times the work, so the time should stay flat; the
+         * scaled speedup k * T(1) / T(k) is then comparable with the strong one. */
+        double scale = r[i].point.weak ? r[i].point.workers : 1;
+        r[i].speedup = scale * base->wall_median_ns / r[i].wall_median_ns;
+        r[i].speedup_min = scale * base->wall_min_ns / r[i].wall_max_ns;
+        r[i].speedup_max = scale * base->wall_max_ns / r[i].wall_min_ns;
         r[i].efficiency = r[i].speedup / r[i].point.cpus;
     }
 }
@@ -392,16 +428,19 @@ static void write_reduced(const char *dir, const struct workload *w,
     FILE *dat = open_output(dir, w->name, ".dat");
     fprintf(csv, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
                  "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
-                 "speedup_max,efficiency,overlap,low_overlap,param,extra_median,note\n");
+                 "speedup_max,efficiency,overlap,low_overlap,param,extra_median,weak,spread,"
+                 "wide_spread,idle,note\n");
     const char *current = "";
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         csv_string(csv, p->point.series);
-        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld,%g",
+        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld,"
+                     "%g,%d,%.4f,%d,%.4f",
                 p->point.x, p->point.cpus, p->point.workers, p->samples, p->wall_median_ns,
                 p->wall_min_ns, p->wall_max_ns, p->cpu_median_ns, p->figure_median, p->figure_min,
                 p->figure_max, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
-                p->overlap, p->low_overlap, p->point.param, p->extra_median);
+                p->overlap, p->low_overlap, p->point.param, p->extra_median, p->point.weak,
+                p->spread, p->wide_spread, p->idle);
         fputc(',', csv);
         csv_string(csv, p->note);
         fputc('\n', csv);
@@ -497,9 +536,11 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1,
                 n, points[i].series, points[i].x, points[i].workers, points[i].cpus);
         reduced[i] = measure_point(w, &points[i], o);
-        fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%)%s%s%s\n", reduced[i].figure_median,
-                w->shape == SHAPE_SERIES ? "" : "s", reduced[i].samples,
-                100 * reduced[i].overlap, reduced[i].low_overlap ? " LOW OVERLAP" : "",
+        fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%, spread %.0f%%)%s%s%s%s\n",
+                reduced[i].figure_median, w->shape == SHAPE_SERIES ? "" : "s",
+                reduced[i].samples, 100 * reduced[i].overlap, 100 * reduced[i].spread,
+                reduced[i].low_overlap ? " LOW OVERLAP" : "",
+                reduced[i].wide_spread ? " WIDE SPREAD" : "",
                 reduced[i].note[0] ? "; " : "", reduced[i].note);
     }
     if (w->finish)
@@ -526,16 +567,18 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"repeats", required_argument, 0, 'r'}, {"only", required_argument, 0, 'o'},
         {"list", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
         {"plots", required_argument, 0, 'p'}, {"report-only", no_argument, 0, 'R'},
+        {"compare", required_argument, 0, 'C'},
         {0, 0, 0, 0}};
     o->data_dir = "plots/data";
     o->plots_dir = "plots";
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "d:p:qr:o:lhR", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:p:qr:o:lhRC:", longs, NULL)) != -1) {
         switch (c) {
         case 'd': o->data_dir = optarg; break;
         case 'p': o->plots_dir = optarg; break;
         case 'R': o->report_only = 1; break;
+        case 'C': o->compare_dir = optarg; break;
         case 'q': o->quick = 1; break;
         case 'r': o->repeats = (int)parse_long(optarg, "--repeats", 1, 64, usage); break;
         case 'o': o->only = optarg; break;
@@ -570,6 +613,10 @@ int main(int argc, char **argv)
     cleanup_install(); /* Ctrl-C: workloads' registered children are killed and reaped */
     struct options o = {0};
     parse_options(argc, argv, &o);
+    if (o.compare_dir)
+        return write_comparison(o.data_dir, o.compare_dir, workload_table, stdout) == 0
+                   ? EXIT_SUCCESS
+                   : EXIT_FAILURE;
     if (o.report_only)
         return write_report(o.data_dir, o.plots_dir, workload_table) == 0 ? EXIT_SUCCESS
                                                                           : EXIT_FAILURE;

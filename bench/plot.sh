@@ -11,9 +11,17 @@
 # A series workload with an extra figure (fairness) also gets NAME-EXTRA, on a linear y axis.
 # Series workloads get NAME: the figure against x, log-log (a share such as lost updates on a
 # linear y axis, since it can be 0), with min-max error bars.
+#
+# plot.sh --compare REFERENCE_DIR DATA_DIR PLOTS_DIR draws, for every workload measured in both
+# runs, PLOTS_DIR/compare-NAME: this run's series solid, the reference run's dashed, same axes.
 set -euo pipefail
-data=${1:?usage: plot.sh DATA_DIR PLOTS_DIR}
-plots=${2:?usage: plot.sh DATA_DIR PLOTS_DIR}
+reference=""
+if [ "${1:-}" = --compare ]; then
+    reference=${2:?usage: plot.sh --compare REFERENCE_DIR DATA_DIR PLOTS_DIR}
+    shift 2
+fi
+data=${1:?usage: plot.sh [--compare REFERENCE_DIR] DATA_DIR PLOTS_DIR}
+plots=${2:?usage: plot.sh [--compare REFERENCE_DIR] DATA_DIR PLOTS_DIR}
 if [ ! -f "$data/index.tsv" ]; then
     echo "plots: no benchmark data in $data: run 'make bench' first" >&2
     exit 1
@@ -24,11 +32,11 @@ mkdir -p "$plots"
 # The gnuplot `plot` clauses, one per series block of a .dat file.
 #   $1 file, $2 using-spec, $3 style
 # A series named "reference: ..." is drawn as a dashed horizontal line at its first figure,
-# or left out when $4 is "no-reference".
+# or left out when $4 is "no-reference".  $5, if given, is added to every title.
 clauses() {
-    local file=$1 using=$2 style=$3 references=${4:-} i=0 sep="" value
+    local file=$1 using=$2 style=$3 references=${4:-} suffix=${5:-} i=0 sep="" value
     while IFS= read -r name; do
-        name=${name//\"/\'}
+        name=${name//\"/\'}$suffix
         if [[ $name == reference:* && $references == no-reference ]]; then
             i=$((i + 1))
             continue
@@ -70,6 +78,36 @@ GP
     echo "plots: $plots/$out.png and .svg"
 }
 
+# The x axis of a series workload: bytes get binary prefixes; x spanning decades gets tics at
+# powers of 10, else of 2.  $1 the .dat file, $2 the x label.
+x_axis() {
+    local span
+    span=$(awk '!/^#/ && NF { if (min == "" || $1 < min) min = $1; if ($1 > max) max = $1 } END { print (min > 0 ? max / min : 1) }' "$1")
+    if [[ $2 == *bytes* ]]; then echo "set logscale x 4; set format x '%.0b %BB';"
+    elif awk -v s="$span" 'BEGIN { exit !(s >= 1000) }'; then echo "set logscale x 10; set format x '10^%T';"
+    else echo "set logscale x 2; set format x '%g';"; fi
+}
+
+if [ -n "$reference" ]; then
+    count=0
+    while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
+        mine="$data/$name.dat" theirs="$reference/$name.dat"
+        [ -f "$mine" ] && [ -f "$theirs" ] || continue
+        title=${title//\"/\'}
+        if [ "$shape" = scaling ]; then
+            draw "compare-$name" "set logscale xy 2; set key outside right top; set xlabel 'cores'; set ylabel 'speedup over 1 core'; set title \"$title: this run (solid) and the reference (dashed)\"" \
+                "x with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$mine" '1:5:6:7' 'yerrorlines pointtype 7'), $(clauses "$theirs" '1:5' 'linespoints dashtype 2 pointtype 6' '' ' (reference)')"
+        else
+            yscale="set logscale y"; [ "${kind:-}" = extra ] && yscale="set yrange [0:*]"
+            draw "compare-$name" "set key outside right top; $yscale; $(x_axis "$mine" "$xlabel") set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title: this run (solid) and the reference (dashed)\"" \
+                "$(clauses "$mine" '1:2:3:4' 'yerrorlines pointtype 7' no-reference), $(clauses "$theirs" '1:2' 'linespoints dashtype 2 pointtype 6' no-reference ' (reference)')"
+        fi
+        count=$((count + 1))
+    done < "$data/index.tsv"
+    echo "plots: drew $count comparisons of $data with $reference"
+    exit 0
+fi
+
 count=0
 while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
     dat="$data/$name.dat"
@@ -83,11 +121,7 @@ while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
         draw "$name-efficiency" "$common; set title \"$title: parallel efficiency\"; set ylabel 'efficiency (speedup / cores)'; set yrange [0:1.2]" \
             "1 with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$dat" '1:8' 'linespoints pointtype 7')"
     else
-        # Bytes get binary prefixes; x spanning decades gets tics at powers of 10, else of 2.
-        span=$(awk '!/^#/ && NF { if (min == "" || $1 < min) min = $1; if ($1 > max) max = $1 } END { print (min > 0 ? max / min : 1) }' "$dat")
-        if [[ $xlabel == *bytes* ]]; then fmt="set logscale x 4; set format x '%.0b %BB';"
-        elif awk -v s="$span" 'BEGIN { exit !(s >= 1000) }'; then fmt="set logscale x 10; set format x '10^%T';"
-        else fmt="set logscale x 2; set format x '%g';"; fi
+        fmt=$(x_axis "$dat" "$xlabel")
         # A share (lost updates, fairness) can be 0: a log axis would drop it.
         yscale="set logscale y"; [ "${kind:-}" = extra ] && yscale="set yrange [0:*]"
         draw "$name" "set key outside right top; set autoscale xfix; set offsets graph 0.04, graph 0.04, 0, 0; $yscale; $fmt set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title\"" \

@@ -29,13 +29,16 @@ static int parse_reduced_line(char *line, struct reduced_point *p)
     *out = '\0';
     if (*c != '"' || c[1] != ',')
         return -1;
-    int n = sscanf(c + 2, "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d,%ld,%lf",
+    int n = sscanf(c + 2,
+                   "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d,%ld,%lf,%d,"
+                   "%lf,%d,%lf",
                    &p->point.x, &p->point.cpus, &p->point.workers, &p->samples,
                    &p->wall_median_ns, &p->wall_min_ns, &p->wall_max_ns, &p->cpu_median_ns,
                    &p->figure_median, &p->figure_min, &p->figure_max, &p->speedup,
                    &p->speedup_min, &p->speedup_max, &p->efficiency, &p->overlap,
-                   &p->low_overlap, &p->point.param, &p->extra_median);
-    if (n != 19)
+                   &p->low_overlap, &p->point.param, &p->extra_median, &p->point.weak,
+                   &p->spread, &p->wide_spread, &p->idle);
+    if (n != 23)
         return -1;
     /* The note, the last field, quoted. */
     char *quote = strrchr(c + 2, ',');
@@ -75,28 +78,44 @@ int load_reduced(const char *data_dir, const char *name, struct reduced_point *p
 
 /* --- the summary table ----------------------------------------------------------------- */
 
+/* The marks a point can carry, for both kinds of summary. */
+static const char *marks(const struct reduced_point *p)
+{
+    if (p->low_overlap && p->wide_spread)
+        return " LOW OVERLAP, WIDE SPREAD";
+    return p->low_overlap ? " LOW OVERLAP" : p->wide_spread ? " WIDE SPREAD" : "";
+}
+
 static void scaling_summary(FILE *out, const struct reduced_point *r, int n, int md)
 {
     if (md)
-        fprintf(out, "| series | cpus | workers | median s | speedup (min-max) | efficiency | "
-                     "CPU/wall | overlap |\n|---|--:|--:|--:|--:|--:|--:|--:|\n");
+        fprintf(out, "| series | cpus | workers | median s | spread | speedup (min-max) | "
+                     "efficiency | CPU/wall | idle | overlap |\n"
+                     "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     else
-        fprintf(out, "  %-34s %5s %7s %10s %8s %10s %8s %8s\n", "series", "cpus", "workers",
-                "median s", "speedup", "efficiency", "cpu/wall", "overlap");
+        fprintf(out, "  %-34s %4s %7s %9s %6s %7s %10s %8s %5s %7s\n", "series", "cpus",
+                "workers", "median s", "spread", "speedup", "efficiency", "cpu/wall", "idle",
+                "overlap");
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
-        const char *mark = p->low_overlap ? " LOW OVERLAP" : "";
         double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
         if (md)
-            fprintf(out, "| %s | %d | %d | %.4f | %.2f (%.2f-%.2f) | %.2f | %.2f | %.0f%%%s |\n",
+            fprintf(out, "| %s | %d | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
+                         "%.0f%% | %.0f%%%s |\n",
                     p->point.series, p->point.cpus, p->point.workers, p->figure_median,
-                    p->speedup, p->speedup_min, p->speedup_max, p->efficiency, cpu_per_wall,
-                    100 * p->overlap, mark);
+                    100 * p->spread, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
+                    cpu_per_wall, 100 * p->idle, 100 * p->overlap, marks(p));
         else
-            fprintf(out, "  %-34s %5d %7d %10.4f %8.2f %10.2f %8.2f %7.0f%%%s\n",
+            fprintf(out, "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%%%s\n",
                     p->point.series, p->point.cpus, p->point.workers, p->figure_median,
-                    p->speedup, p->efficiency, cpu_per_wall, 100 * p->overlap, mark);
+                    100 * p->spread, p->speedup, p->efficiency, cpu_per_wall, 100 * p->idle,
+                    100 * p->overlap, marks(p));
     }
+    fputs(md ? "\nSpread: interquartile range of the runs over their median. Idle: the share of "
+               "the k CPUs' time no process of the run used. Overlap: how much of their lives "
+               "the workers really had a CPU (below 90%, they took turns). Weak-scaling series "
+               "show the scaled speedup k T(1) / T(k).\n"
+             : "", out);
 }
 
 static void series_summary(FILE *out, const struct workload *w, const struct reduced_point *r,
@@ -125,6 +144,7 @@ static void series_summary(FILE *out, const struct workload *w, const struct red
                     p->point.workers, p->figure_median, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g", p->extra_median);
+            fputs(marks(p), out);
         }
         fputc('\n', out);
     }
@@ -180,6 +200,13 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
         if (is_oversubscribed(r[i].point.series) || (i > 0 && strcmp(r[i].point.series,
                                                                       r[i - 1].point.series) == 0))
             continue;
+        if (r[i].point.weak) {
+            fprintf(md, "\n**%s** is weak scaling (the work grows with the workers): the laws "
+                        "above describe a fixed job, so no model is fitted; a flat time, and a "
+                        "scaled speedup on the ideal line, is the goal (Gustafson's view).\n",
+                    r[i].point.series);
+            continue;
+        }
         double cores[MAX_POINTS], speedup[MAX_POINTS];
         int m = 0;
         for (int j = i; j < n && strcmp(r[j].point.series, r[i].point.series) == 0; j++) {
@@ -315,5 +342,82 @@ int write_report(const char *data_dir, const char *plots_dir,
         fprintf(stderr, "report: writing the report failed\n");
         return -1;
     }
+    return 0;
+}
+
+/* --- comparing two runs ---------------------------------------------------------------- */
+
+static const struct reduced_point *matching(const struct reduced_point *r, int n,
+                                            const struct reduced_point *p)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(r[i].point.series, p->point.series) == 0 && r[i].point.x == p->point.x &&
+            r[i].point.workers == p->point.workers)
+            return &r[i];
+    return NULL;
+}
+
+/* A point differs beyond its spread when the two runs' ranges (min to max) do not meet. */
+static int differs(const struct reduced_point *a, const struct reduced_point *b)
+{
+    return a->figure_min > b->figure_max || a->figure_max < b->figure_min;
+}
+
+int write_comparison(const char *data_dir, const char *reference_dir,
+                     const struct workload *const *table, FILE *out)
+{
+    char path[4096], line[1024];
+    snprintf(path, sizeof path, "%s/index.tsv", data_dir);
+    FILE *index = fopen(path, "r");
+    if (!index) {
+        fprintf(stderr, "compare: no benchmark data in %s: run 'make bench' first\n", data_dir);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/machine.txt", reference_dir);
+    FILE *machine = fopen(path, "r");
+    if (!machine) {
+        fclose(index);
+        fprintf(stderr, "compare: no reference run in %s (machine.txt is missing)\n",
+                reference_dir);
+        return -1;
+    }
+    fprintf(out, "Comparing the last run (%s) with the reference run in %s:\n", data_dir,
+            reference_dir);
+    while (fgets(line, sizeof line, machine))
+        fprintf(out, "  reference %s", line);
+    fclose(machine);
+    static struct reduced_point mine[MAX_POINTS], theirs[MAX_POINTS];
+    int compared = 0;
+    while (fgets(line, sizeof line, index)) {
+        char *name = strtok(line, "\t\n");
+        const struct workload *w = name ? find_workload(table, name) : NULL;
+        int n = w ? load_reduced(data_dir, w->name, mine, MAX_POINTS) : -1;
+        int m = w ? load_reduced(reference_dir, w->name, theirs, MAX_POINTS) : -1;
+        if (n <= 0 || m <= 0)
+            continue;
+        compared++;
+        int matched = 0, different = 0;
+        fprintf(out, "\n%s (%s):\n", w->title, w->name);
+        for (int i = 0; i < n; i++) {
+            const struct reduced_point *ref = matching(theirs, m, &mine[i]);
+            if (!ref)
+                continue;
+            matched++;
+            if (!differs(&mine[i], ref))
+                continue;
+            different++;
+            fprintf(out, "  differs: %s, x=%g, %d workers: %.4g here, %.4g in the reference "
+                         "(%.2fx; ranges %.4g-%.4g and %.4g-%.4g do not meet)\n",
+                    mine[i].point.series, mine[i].point.x, mine[i].point.workers,
+                    mine[i].figure_median, ref->figure_median,
+                    mine[i].figure_median / ref->figure_median, mine[i].figure_min,
+                    mine[i].figure_max, ref->figure_min, ref->figure_max);
+        }
+        fprintf(out, "  %d of %d matching points differ beyond their spread\n", different,
+                matched);
+    }
+    fclose(index);
+    if (!compared)
+        fprintf(out, "no workload was measured in both runs\n");
     return 0;
 }

@@ -26,4 +26,10 @@ void print_summary(FILE *out, const struct workload *w, const struct reduced_poi
 int write_report(const char *data_dir, const char *plots_dir,
                  const struct workload *const *table);
 
+/* Compare the last run in DATA with an earlier or reference run in REFERENCE: for every
+ * workload in both, list the points (same series, x and workers) whose ranges (min to max of
+ * the counted runs) do not meet.  bench/plot.sh --compare draws both runs on the same axes. */
+int write_comparison(const char *data_dir, const char *reference_dir,
+                     const struct workload *const *table, FILE *out);
+
 #endif

@@ -45,6 +45,8 @@ struct point {
     int cpus;                /* CPUs the run is pinned to (the driver pins before calling run) */
     int workers;             /* processes (or threads) the workload should use */
     int quick;               /* 1 under QUICK=1: use the smaller problem size */
+    int weak;                /* SCALING: 1 if the work grows with the workers (weak scaling):
+                                the driver then reports the scaled speedup k * T(1) / T(k) */
 };
 
 /* When one worker ran, measured by the worker itself (monotonic clock, thread CPU clock). */
@@ -78,6 +80,9 @@ struct reduced_point {
     double efficiency;       /* SCALING: speedup / k */
     double overlap;          /* median achieved parallelism / expected parallelism, or 1 */
     double extra_median;     /* median of the runs' `extra` */
+    double spread;           /* interquartile range of the wall times over their median */
+    int wide_spread;         /* 1: the spread stayed above the driver's bound despite repeats */
+    double idle;             /* share of the k CPUs' time that no process of the run used */
     char note[DETAIL_SIZE];  /* the last counted run's detail: what it really used */
 };
 

@@ -113,10 +113,11 @@ static void write_fake_scaling_data(const char *dir, const int *cores, int n)
     cr_assert_not_null(f);
     fprintf(f, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
                "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
-               "speedup_max,efficiency,overlap,low_overlap,param,extra_median,note\n");
+               "speedup_max,efficiency,overlap,low_overlap,param,extra_median,weak,spread,"
+               "wide_spread,idle,note\n");
     for (int i = 0; i < n; i++) {
         double k = cores[i], s = k / (1 + 0.05 * (k - 1) + 0.002 * k * (k - 1)), t = 1 / s;
-        fprintf(f, "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0,\"\"\n",
+        fprintf(f, "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0,0,0,0,0,\"\"\n",
                 k, cores[i], cores[i], t * 1e9, t * 1e9, t * 1e9, t * 1e9, t, t, t, s, s, s, s / k);
     }
     fclose(f);
@@ -176,5 +177,48 @@ Test(bench, report_says_plainly_when_there_are_too_few_core_counts)
     free(report);
     char command[512];
     snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    cr_assert_eq(system(command), 0);
+}
+
+Test(bench, compare_names_exactly_the_points_that_differ_beyond_their_spread)
+{
+    char mine[] = "/tmp/forklore-compare-test-XXXXXX", theirs[] = "/tmp/forklore-compare-ref-XXXXXX";
+    cr_assert_not_null(mkdtemp(mine));
+    cr_assert_not_null(mkdtemp(theirs));
+    const int cores[] = {1, 2, 4, 8};
+    write_fake_scaling_data(mine, cores, 4);
+    write_fake_scaling_data(theirs, cores, 4);
+    /* Make the reference's 4-core point 30% slower, everything else equal (zero spread). */
+    char path[256];
+    snprintf(path, sizeof path, "%s/fork_join.csv", theirs);
+    char *csv = slurp(path);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
+        double x, t;
+        int cpus, workers;
+        if (sscanf(line, "\"synthetic\",%lf,%d,%d,5,%*f,%*f,%*f,%*f,%lf", &x, &cpus, &workers, &t) ==
+                4 && cpus == 4)
+            fprintf(f, "\"synthetic\",4,4,4,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,1,1,1,0.25,1,0,0,0,0,0,"
+                       "0,0,\"\"\n", t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3, t * 1.3,
+                    t * 1.3);
+        else
+            fprintf(f, "%s\n", line);
+    }
+    fclose(f);
+    free(csv);
+
+    char *argv[] = {"bench", "--compare", theirs, "--data", mine, NULL};
+    struct program_run run;
+    cr_assert_eq(run_program(argv, 30, &run), 0);
+    cr_assert(exited_with(&run, 0), "compare failed: %s", run.err);
+    cr_assert_eq(count_lines_containing(run.out, "differs:"), 1, "%s", run.out);
+    cr_assert(strstr(run.out, "differs: synthetic, x=4, 4 workers") != NULL, "%s", run.out);
+    cr_assert(strstr(run.out, "1 of 4 matching points differ beyond their spread") != NULL, "%s",
+              run.out);
+    program_run_free(&run);
+
+    char command[512];
+    snprintf(command, sizeof command, "rm -rf '%s' '%s'", mine, theirs);
     cr_assert_eq(system(command), 0);
 }

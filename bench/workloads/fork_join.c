@@ -8,6 +8,9 @@
  * record through a shared pipe: its count, and when it ran.  Records are far below PIPE_BUF,
  * so the writes of different children never interleave.  The parent checks the total against
  * a sieve computed once.
+ *
+ * Beside it, weak scaling: the work grows with the workers (each counts the same window of
+ * numbers), so on k cores k workers should take as long as one does on one core.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -57,22 +60,62 @@ static long sieve_count(long limit)
     return count;
 }
 
-static _Noreturn void worker(int index, int workers, long limit, int out, pid_t parent)
+/* The odd numbers a worker tests: first, first + step, ... below end. */
+struct share {
+    long first, end, step;
+    int has_two; /* 2, the only even prime, is in this worker's share */
+};
+
+static _Noreturn void worker(int index, struct share share, int out, pid_t parent)
 {
     die_with_parent(parent);
-    struct record r = {.worker = index};
+    struct record r = {.worker = index, .count = share.has_two};
     r.span.start_ns = monotonic_ns();
     int64_t cpu0 = thread_cpu_ns();
-    if (index == 0 && limit > 2)
-        r.count = 1; /* 2, the only even prime */
-    for (long n = 3 + 2L * index; n < limit; n += 2L * workers)
+    for (long n = share.first; n < share.end; n += share.step)
         r.count += is_prime(n);
     r.span.cpu_ns = thread_cpu_ns() - cpu0;
     r.span.end_ns = monotonic_ns();
     _exit(write(out, &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
 }
 
+/* Strong scaling: the primes below `limit`, every P-th odd number to each worker.
+ * Weak scaling: every worker counts the primes in the same window of `window` numbers above
+ * WEAK_BASE, so each does exactly the same work however many there are, and the right total
+ * is P times the window's count. */
+enum { WEAK_BASE = 4000000 };
 static long limit_for(const struct point *p) { return p->quick ? 1000000 : 2500000; }
+static long window_for(const struct point *p) { return p->quick ? 300000 : 800000; }
+
+static struct share share_of(const struct point *p, int index)
+{
+    if (p->weak) {
+        struct share s = {WEAK_BASE + 1, WEAK_BASE + window_for(p), 2, 0};
+        return s;
+    }
+    long limit = limit_for(p);
+    struct share s = {3 + 2L * index, limit, 2L * p->workers, index == 0 && limit > 2};
+    return s;
+}
+
+/* The right answer, from a sieve (a different algorithm from the one measured), cached. */
+static long expected_total(const struct point *p)
+{
+    static long strong = -1, strong_for = -1, weak = -1, weak_for = -1;
+    if (p->weak) {
+        long end = WEAK_BASE + window_for(p);
+        if (weak_for != end) {
+            weak = sieve_count(end) - sieve_count(WEAK_BASE + 1);
+            weak_for = end;
+        }
+        return weak * p->workers;
+    }
+    if (strong_for != limit_for(p)) {
+        strong = sieve_count(limit_for(p));
+        strong_for = limit_for(p);
+    }
+    return strong;
+}
 
 static int fail(struct run_result *r, const char *what)
 {
@@ -82,12 +125,7 @@ static int fail(struct run_result *r, const char *what)
 
 static int run(const struct point *p, struct run_result *r)
 {
-    static long expected = -1, expected_for = -1;
-    long limit = limit_for(p);
-    if (expected_for != limit) {
-        expected = sieve_count(limit);
-        expected_for = limit;
-    }
+    long expected = expected_total(p);
     int fds[2];
     if (pipe(fds) == -1)
         return fail(r, "pipe");
@@ -98,7 +136,7 @@ static int run(const struct point *p, struct run_result *r)
             return fail(r, "fork");
         if (pid == 0) {
             close(fds[0]);
-            worker(i, p->workers, limit, fds[1], parent);
+            worker(i, share_of(p, i), fds[1], parent);
         }
         cleanup_add_child(pid);
     }
@@ -120,26 +158,29 @@ static int run(const struct point *p, struct run_result *r)
     }
     if (got == -1 || errno != ECHILD)
         return fail(r, got == -1 ? "read" : "wait");
-    r->ops = (double)limit;
+    r->ops = (double)(p->weak ? window_for(p) * p->workers : limit_for(p));
     r->ok = !failed && r->nspans == p->workers && total == expected;
     if (!r->ok) /* the detail is for what went wrong; a right run needs no note */
-        snprintf(r->detail, sizeof r->detail, "primes below %ld: %ld (sieve: %ld), %d of %d records%s",
-                 limit, total, expected, r->nspans, p->workers, failed ? ", a child failed" : "");
+        snprintf(r->detail, sizeof r->detail, "%ld primes counted, the sieve says %ld; %d of %d "
+                 "records%s", total, expected, r->nspans, p->workers,
+                 failed ? ", a child failed" : "");
     return 0;
 }
 
 static int plan(struct point *points, int max, int quick)
 {
     (void)quick;
-    if (max < 1)
+    if (max < 2)
         return 0;
     snprintf(points[0].series, sizeof points[0].series, "fork-join, striped split");
-    return 1;
+    snprintf(points[1].series, sizeof points[1].series, "fork-join, weak scaling");
+    points[1].weak = 1;
+    return 2;
 }
 
 const struct workload workload_fork_join = {
     .name = "fork_join",
-    .title = "Fork-join: counting primes (strong scaling)",
+    .title = "Fork-join: counting primes (strong and weak scaling)",
     .shape = SHAPE_SCALING,
     .observe = "On the speedup plot, the plain series should sit on the ideal line: the children share "
         "nothing while they work, so k cores give close to k times the speed. A point below it "
