@@ -103,10 +103,12 @@ $(BENCH): $(call obj,$(BENCH_C) $(WORKLOAD_C)) $(OUT)/obj/gen/workload_table.o $
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
 
-# Tests run the programs from this folder; the path is compiled in, absolute.
+# Tests run the programs from this folder and read the lessons from the tree; both paths are
+# compiled in, absolute.
 $(OUT)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' \
+	    -DFORKLORE_ROOT='"$(abspath .)"' -c $< -o $@
 
 $(TESTS): $(call obj,$(TEST_C)) $(BENCH_LIBRARY) $(LIBRARY)
 	@mkdir -p $(@D)

@@ -182,11 +182,13 @@ const struct workload workload_fork_join = {
     .name = "fork_join",
     .title = "Fork-join: counting primes (strong and weak scaling)",
     .shape = SHAPE_SCALING,
-    .observe = "On the speedup plot, the plain series should sit on the ideal line: the children share "
-        "nothing while they work, so k cores give close to k times the speed. A point below it "
-        "with low overlap means the workers took turns (a busy machine), not that fork-join "
-        "stopped scaling. The oversubscribed series (2 workers per CPU) gains nothing over one "
-        "per CPU: more processes than cores only add switching.",
+    .observe = "On the speedup plot, the striped (strong-scaling) series should sit on the ideal "
+               "line: the children share nothing while they work, so k cores give close to k "
+               "times the speed. The weak-scaling series gives each worker the same work, so its "
+               "time should stay flat and its scaled speedup follow the same line. A point below "
+               "with low overlap means the workers took turns on a busy machine, not that "
+               "fork-join stopped scaling. The 2-per-CPU series gain nothing over one per CPU: "
+               "more processes than cores only add switching.",
     .plan = plan,
     .run = run,
 };

@@ -74,7 +74,9 @@ struct pool_options {
      * means the worker cannot work: the pool is marked broken (ECHILD). */
     int (*initializer)(void *arg);
     void *initializer_arg;
-    long max_tasks_per_worker; /* chunks a worker runs before it is replaced; 0: no limit */
+    /* Chunks (not tasks) a worker runs before it is replaced; 0: no limit.  Like Python's
+     * maxtasksperchild, where a chunk of a map also counts as one task. */
+    long max_tasks_per_worker;
     enum pool_on_crash on_crash;
     /* Testing only: each worker SIGKILLs itself with this probability at each step of the
      * slot protocol (after a claim, between tasks, half-way through writing a result, after
