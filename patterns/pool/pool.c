@@ -98,7 +98,8 @@ struct worker {
 
 struct pool {
     int threaded, nworkers, nslots;
-    int64_t spin_ns;
+    int64_t spin_ns;        /* how long a waiter may spin: SPIN_NS, or 0 on one CPU */
+    int64_t parent_spin_ns; /* what the parent spins now: adapts to how long it waits */
     struct pool_options o;
     size_t arg_room, entry_stride, slot_stride, map_size;
     unsigned char *map;
@@ -652,19 +653,31 @@ static int in_flight(const struct pool *p)
     return 0;
 }
 
-/* Sleep until a worker publishes a slot, the deadline, or the next check for dead workers. */
+/* Sleep until a worker publishes a slot, the deadline, or the next check for dead workers.
+ *
+ * The parent spins first only while spinning pays.  With tiny tasks a result comes within
+ * the spin and the futex round trip is saved.  With long tasks every spin runs out, and a
+ * spinning parent takes CPU time from the workers it waits for (on k CPUs with k workers it
+ * is a k+1th process).  So: after a spin that ran out, the parent sleeps straight away; a
+ * sleep that ends within SPIN_NS shows results come fast again, and spinning resumes. */
 static void wait_for_done(struct pool *p, uint32_t seq, int64_t deadline)
 {
-    if (spin_while_equal(&p->ctl->done_seq, seq, p->spin_ns))
-        return;
+    if (p->parent_spin_ns > 0) {
+        if (spin_while_equal(&p->ctl->done_seq, seq, p->parent_spin_ns))
+            return;
+        p->parent_spin_ns = 0;
+    }
     int64_t timeout = REAP_INTERVAL_NS;
     if (deadline >= 0) {
         int64_t left = deadline - monotonic_ns();
         timeout = left < timeout ? (left > 0 ? left : 0) : timeout;
     }
+    int64_t slept_from = monotonic_ns();
     atomic_store(&p->ctl->parent_waiting, 1);
     futex_wait(&p->ctl->done_seq, seq, timeout);
     atomic_store(&p->ctl->parent_waiting, 0);
+    if (monotonic_ns() - slept_from < p->spin_ns)
+        p->parent_spin_ns = p->spin_ns;
 }
 
 /* The parent's loop: collect, refill, reap, wait, until ready(arg) or the timeout. */
@@ -739,6 +752,7 @@ static int create(struct pool **out, const struct pool_options *options, int thr
     p->nworkers = o.workers;
     p->nslots = o.slots;
     p->spin_ns = usable_cpu_count() > 1 ? SPIN_NS : 0;
+    p->parent_spin_ns = p->spin_ns;
     p->arg_room = round_up(o.max_arg_size, 8);
     p->entry_stride = sizeof(struct entry_header) + p->arg_room + round_up(o.max_result_size, 8);
     p->slot_stride = round_up(sizeof(struct slot_header) + o.max_chunk * p->entry_stride, 64);
