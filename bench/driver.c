@@ -21,8 +21,10 @@
  *      checked by the workload: a wrong answer stops the driver.
  *   4. Workers report when they started and stopped and how much CPU they used.  If they used
  *      less than 90% of the CPU time they could have (see overlap_of), they took turns (a busy
- *      or virtual machine) and did not really run together: the run is repeated, up to a bound,
- *      and a point that stays low is marked in the CSV and the summary.
+ *      or virtual machine) and did not really run together.  And before each run of a scaling
+ *      point a short probe checks that the k CPUs really compute as fast together as one alone
+ *      (see capacity_of).  A run failing either check is repeated, up to a bound, and a point
+ *      that stays low is marked in the CSV and the summary.
  *   5. Reduction: median, minimum and maximum.  Absolute times move by 2x between runs on a
  *      shared machine, so the summary leads with ratios: speedup and efficiency.
  *
@@ -41,6 +43,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,7 +82,7 @@ struct options {
 };
 
 struct sample {
-    double wall_ns, cpu_ns, ops, overlap, extra;
+    double wall_ns, cpu_ns, ops, overlap, extra, capacity;
     char note[DETAIL_SIZE];
 };
 
@@ -208,10 +211,71 @@ static int64_t tree_cpu_ns(void)
     return process_cpu_ns() + children_cpu_ns() + descendants_cpu_ns(getpid(), 0);
 }
 
+/* The machine's parallel capacity right now, as a share: k processes each run the same short
+ * integer loop (divisions, like the prime tests) on the k CPUs of the point, and the slowest
+ * is compared with one running alone.  1 means every CPU is as fast as one alone.  On a virtual
+ * machine two vCPUs can land on the two hyper-threads of one physical core, or share it with
+ * another guest: the workers then all run (the overlap check is satisfied) but each at half
+ * speed, and the speedup is capped for reasons that have nothing to do with the program. */
+#define CAPACITY_GOOD 0.85
+
+static double probe_ns(int children)
+{
+    int fds[2];
+    if (pipe(fds) == -1)
+        die("pipe");
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < children && i < MAX_WORKERS; i++) {
+        pid_t pid = fork();
+        if (pid == -1)
+            die("fork");
+        if (pid == 0) {
+            die_with_parent(parent);
+            int64_t t0 = monotonic_ns();
+            volatile unsigned long sink = 0;
+            unsigned long x = 88172645463325252ul;
+            for (int n = 0; n < 200000; n++) {
+                x = x * 6364136223846793005ul + 1442695040888963407ul;
+                sink += x % 1000003;
+            }
+            int64_t took = monotonic_ns() - t0;
+            _exit(write(fds[1], &took, sizeof took) == (ssize_t)sizeof took ? 0 : 1);
+        }
+        cleanup_add_child(pid);
+        pids[i] = pid;
+    }
+    close(fds[1]);
+    int64_t slowest = 0, took;
+    while (read(fds[0], &took, sizeof took) == (ssize_t)sizeof took)
+        slowest = took > slowest ? took : slowest;
+    close(fds[0]);
+    /* By pid: a workload may keep children of its own alive between runs (a pool). */
+    for (int i = 0; i < children && i < MAX_WORKERS; i++) {
+        while (waitpid(pids[i], NULL, 0) == -1)
+            if (errno != EINTR)
+                die("waitpid");
+        cleanup_forget_child(pids[i]);
+    }
+    return (double)slowest;
+}
+
+static double capacity_of(const struct point *p)
+{
+    int k = p->workers < p->cpus ? p->workers : p->cpus;
+    if (k < 2)
+        return 1.0;
+    double alone = probe_ns(1), together = probe_ns(k);
+    double share = together > 0 ? alone / together : 1.0;
+    return share > 1.0 ? 1.0 : share;
+}
+
 static struct run_result result; /* large (worker spans): kept off the stack */
 
 static struct sample run_once(const struct workload *w, const struct point *p)
 {
+    double capacity = w->shape == SHAPE_SCALING ? capacity_of(p) : 1.0;
     memset(&result, 0, sizeof result);
     int64_t cpu0 = tree_cpu_ns();
     int64_t t0 = monotonic_ns();
@@ -230,7 +294,7 @@ static struct sample run_once(const struct workload *w, const struct point *p)
     }
     struct sample s = {(double)(t1 - t0), (double)(cpu1 - cpu0),
                        result.ops > 0 ? result.ops : 1, overlap_of(p, &result), result.extra,
-                       ""};
+                       capacity, ""};
     snprintf(s.note, sizeof s.note, "%s", result.detail);
     return s;
 }
@@ -305,15 +369,16 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     /* Enough good runs, and they agree; or the try bound is reached. */
     while ((nkept < o->repeats || spread_of(kept, nkept) > SPREAD_WIDE) && nall < max_tries) {
         struct sample s = run_once(w, p);
-        int good = oversubscribed || s.overlap >= OVERLAP_GOOD;
+        int good = (oversubscribed || s.overlap >= OVERLAP_GOOD) && s.capacity >= CAPACITY_GOOD;
         all[nall++] = s;
         if (good)
             kept[nkept++] = s;
         csv_string(samples_csv, w->name);
         fputc(',', samples_csv);
         csv_string(samples_csv, p->series);
-        fprintf(samples_csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g\n", p->x, p->cpus,
-                p->workers, nall, s.wall_ns, s.cpu_ns, s.ops, s.overlap, good, s.extra);
+        fprintf(samples_csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g,%.3f\n", p->x, p->cpus,
+                p->workers, nall, s.wall_ns, s.cpu_ns, s.ops, s.overlap, good, s.extra,
+                s.capacity);
     }
     pin_to_cpus(cpu_ids, cpu_total);
 
@@ -323,6 +388,10 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     const struct sample *use = nkept >= o->repeats ? kept : all;
     int n = nkept >= o->repeats ? nkept : nall;
     r.low_overlap = nkept < o->repeats;
+    double capacity[64 * MAX_TRIES_FACTOR];
+    for (int i = 0; i < n; i++)
+        capacity[i] = use[i].capacity;
+    r.capacity = median_of(capacity, n);
     r.spread = spread_of(use, n);
     r.wide_spread = r.spread > SPREAD_WIDE;
     r.samples = n;
@@ -429,18 +498,18 @@ static void write_reduced(const char *dir, const struct workload *w,
     fprintf(csv, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
                  "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
                  "speedup_max,efficiency,overlap,low_overlap,param,extra_median,weak,spread,"
-                 "wide_spread,idle,note\n");
+                 "wide_spread,idle,capacity,note\n");
     const char *current = "";
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         csv_string(csv, p->point.series);
         fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld,"
-                     "%g,%d,%.4f,%d,%.4f",
+                     "%g,%d,%.4f,%d,%.4f,%.3f",
                 p->point.x, p->point.cpus, p->point.workers, p->samples, p->wall_median_ns,
                 p->wall_min_ns, p->wall_max_ns, p->cpu_median_ns, p->figure_median, p->figure_min,
                 p->figure_max, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
                 p->overlap, p->low_overlap, p->point.param, p->extra_median, p->point.weak,
-                p->spread, p->wide_spread, p->idle);
+                p->spread, p->wide_spread, p->idle, p->capacity);
         fputc(',', csv);
         csv_string(csv, p->note);
         fputc('\n', csv);
@@ -626,7 +695,8 @@ int main(int argc, char **argv)
     write_machine(o.data_dir, &o);
     samples_csv = open_output(o.data_dir, "samples", ".csv");
     fprintf(samples_csv,
-            "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted,extra\n");
+            "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted,extra,"
+            "capacity\n");
     FILE *index = open_output(o.data_dir, "index", ".tsv");
 
     printf("forklore bench: %d usable CPUs, %s plan, %d runs per point (+1 warm-up)\n", cpu_total,

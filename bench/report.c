@@ -31,14 +31,14 @@ static int parse_reduced_line(char *line, struct reduced_point *p)
         return -1;
     int n = sscanf(c + 2,
                    "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d,%ld,%lf,%d,"
-                   "%lf,%d,%lf",
+                   "%lf,%d,%lf,%lf",
                    &p->point.x, &p->point.cpus, &p->point.workers, &p->samples,
                    &p->wall_median_ns, &p->wall_min_ns, &p->wall_max_ns, &p->cpu_median_ns,
                    &p->figure_median, &p->figure_min, &p->figure_max, &p->speedup,
                    &p->speedup_min, &p->speedup_max, &p->efficiency, &p->overlap,
                    &p->low_overlap, &p->point.param, &p->extra_median, &p->point.weak,
-                   &p->spread, &p->wide_spread, &p->idle);
-    if (n != 23)
+                   &p->spread, &p->wide_spread, &p->idle, &p->capacity);
+    if (n != 24)
         return -1;
     /* The note, the last field, quoted. */
     char *quote = strrchr(c + 2, ',');
@@ -78,43 +78,52 @@ int load_reduced(const char *data_dir, const char *name, struct reduced_point *p
 
 /* --- the summary table ----------------------------------------------------------------- */
 
-/* The marks a point can carry, for both kinds of summary. */
+/* The marks a point can carry, for both kinds of summary.  A point whose counted runs fell
+ * short is LOW OVERLAP when its workers took turns, LOW CAPACITY when they ran together but
+ * the machine did not give them k CPUs' worth of speed. */
 static const char *marks(const struct reduced_point *p)
 {
-    if (p->low_overlap && p->wide_spread)
-        return " LOW OVERLAP, WIDE SPREAD";
-    return p->low_overlap ? " LOW OVERLAP" : p->wide_spread ? " WIDE SPREAD" : "";
+    static char text[64];
+    const char *short_of = !p->low_overlap ? ""
+                           : p->capacity < 0.85 ? " LOW CAPACITY"
+                                                : " LOW OVERLAP";
+    snprintf(text, sizeof text, "%s%s%s", short_of, *short_of && p->wide_spread ? "," : "",
+             p->wide_spread ? " WIDE SPREAD" : "");
+    return text;
 }
 
 static void scaling_summary(FILE *out, const struct reduced_point *r, int n, int md)
 {
     if (md)
         fprintf(out, "| series | cpus | workers | median s | spread | speedup (min-max) | "
-                     "efficiency | CPU/wall | idle | overlap |\n"
-                     "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+                     "efficiency | CPU/wall | idle | overlap | capacity |\n"
+                     "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     else
-        fprintf(out, "  %-34s %4s %7s %9s %6s %7s %10s %8s %5s %7s\n", "series", "cpus",
+        fprintf(out, "  %-34s %4s %7s %9s %6s %7s %10s %8s %5s %7s %8s\n", "series", "cpus",
                 "workers", "median s", "spread", "speedup", "efficiency", "cpu/wall", "idle",
-                "overlap");
+                "overlap", "capacity");
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
         if (md)
             fprintf(out, "| %s | %d | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
-                         "%.0f%% | %.0f%%%s |\n",
+                         "%.0f%% | %.0f%% | %.0f%%%s |\n",
                     p->point.series, p->point.cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
-                    cpu_per_wall, 100 * p->idle, 100 * p->overlap, marks(p));
+                    cpu_per_wall, 100 * p->idle, 100 * p->overlap, 100 * p->capacity, marks(p));
         else
-            fprintf(out, "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%%%s\n",
+            fprintf(out, "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%% "
+                         "%7.0f%%%s\n",
                     p->point.series, p->point.cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->efficiency, cpu_per_wall, 100 * p->idle,
-                    100 * p->overlap, marks(p));
+                    100 * p->overlap, 100 * p->capacity, marks(p));
     }
     fputs(md ? "\nSpread: interquartile range of the runs over their median. Idle: the share of "
                "the k CPUs' time no process of the run used. Overlap: how much of their lives "
-               "the workers really had a CPU (below 90%, they took turns). Weak-scaling series "
-               "show the scaled speedup k T(1) / T(k).\n"
+               "the workers really had a CPU (below 90%, they took turns). Capacity: how fast the k "
+               "CPUs computed together, just before the runs, against one alone (below 85%, the "
+               "machine was not giving k CPUs' worth). Weak-scaling series show the scaled "
+               "speedup k T(1) / T(k).\n"
              : "", out);
 }
 

@@ -83,6 +83,7 @@ struct reduced_point {
     double spread;           /* interquartile range of the wall times over their median */
     int wide_spread;         /* 1: the spread stayed above the driver's bound despite repeats */
     double idle;             /* share of the k CPUs' time that no process of the run used */
+    double capacity;         /* the CPUs' speed together over one alone, just before the runs */
     char note[DETAIL_SIZE];  /* the last counted run's detail: what it really used */
 };
 

@@ -114,10 +114,10 @@ static void write_fake_scaling_data(const char *dir, const int *cores, int n)
     fprintf(f, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
                "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
                "speedup_max,efficiency,overlap,low_overlap,param,extra_median,weak,spread,"
-               "wide_spread,idle,note\n");
+               "wide_spread,idle,capacity,note\n");
     for (int i = 0; i < n; i++) {
         double k = cores[i], s = k / (1 + 0.05 * (k - 1) + 0.002 * k * (k - 1)), t = 1 / s;
-        fprintf(f, "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0,0,0,0,0,\"\"\n",
+        fprintf(f, "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0,0,0,0,0,1,\"\"\n",
                 k, cores[i], cores[i], t * 1e9, t * 1e9, t * 1e9, t * 1e9, t, t, t, s, s, s, s / k);
     }
     fclose(f);
@@ -200,7 +200,7 @@ Test(bench, compare_names_exactly_the_points_that_differ_beyond_their_spread)
         if (sscanf(line, "\"synthetic\",%lf,%d,%d,5,%*f,%*f,%*f,%*f,%lf", &x, &cpus, &workers, &t) ==
                 4 && cpus == 4)
             fprintf(f, "\"synthetic\",4,4,4,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,1,1,1,0.25,1,0,0,0,0,0,"
-                       "0,0,\"\"\n", t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3, t * 1.3,
+                       "0,0,1,\"\"\n", t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3, t * 1.3,
                     t * 1.3);
         else
             fprintf(f, "%s\n", line);
