@@ -44,7 +44,8 @@ clauses() {
             value=$(awk -v block="$i" '/^# series:/ { b++ } !/^#/ && NF && b == block + 1 { print $2; exit }' "$file")
             printf '%s%s with lines dashtype 2 linewidth 2 linecolor "gray30" title "%s"' "$sep" "$value" "$name"
         else
-            printf '%s"%s" index %d using %s with %s title "%s"' "$sep" "$file" "$i" "$using" "$style" "$name"
+            # A colour per series position, so a series keeps its colour on a comparison plot.
+            printf '%s"%s" index %d using %s with %s linecolor %d title "%s"' "$sep" "$file" "$i" "$using" "$style" "$((i + 1))" "$name"
         fi
         sep=", "
         i=$((i + 1))
@@ -95,11 +96,12 @@ if [ -n "$reference" ]; then
         [ -f "$mine" ] && [ -f "$theirs" ] || continue
         title=${title//\"/\'}
         if [ "$shape" = scaling ]; then
-            draw "compare-$name" "set logscale xy 2; set key outside right top; set xlabel 'cores'; set ylabel 'speedup over 1 core'; set title \"$title: this run (solid) and the reference (dashed)\"" \
+            maxx=$(awk '!/^#/ && NF { if ($1 > m) m = $1 } END { print (m > 1 ? m : 2) }' "$mine")
+            draw "compare-$name" "set logscale xy 2; set xrange [0.8:$maxx*1.25]; set key outside right top; set xlabel 'cores'; set ylabel 'speedup over 1 core'; set title \"$name: this run (solid) and the reference (dashed)\"" \
                 "x with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$mine" '1:5:6:7' 'yerrorlines pointtype 7'), $(clauses "$theirs" '1:5' 'linespoints dashtype 2 pointtype 6' '' ' (reference)')"
         else
             yscale="set logscale y"; [ "${kind:-}" = extra ] && yscale="set yrange [0:*]"
-            draw "compare-$name" "set key outside right top; $yscale; $(x_axis "$mine" "$xlabel") set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title: this run (solid) and the reference (dashed)\"" \
+            draw "compare-$name" "set key outside right top; $yscale; $(x_axis "$mine" "$xlabel") set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$name: this run (solid) and the reference (dashed)\"" \
                 "$(clauses "$mine" '1:2:3:4' 'yerrorlines pointtype 7' no-reference), $(clauses "$theirs" '1:2' 'linespoints dashtype 2 pointtype 6' no-reference ' (reference)')"
         fi
         count=$((count + 1))
