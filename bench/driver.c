@@ -608,7 +608,9 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%, spread %.0f%%)%s%s%s%s\n",
                 reduced[i].figure_median, w->shape == SHAPE_SERIES ? "" : "s",
                 reduced[i].samples, 100 * reduced[i].overlap, 100 * reduced[i].spread,
-                reduced[i].low_overlap ? " LOW OVERLAP" : "",
+                !reduced[i].low_overlap        ? ""
+                : reduced[i].capacity < CAPACITY_GOOD ? " LOW CAPACITY"
+                                                      : " LOW OVERLAP",
                 reduced[i].wide_spread ? " WIDE SPREAD" : "",
                 reduced[i].note[0] ? "; " : "", reduced[i].note);
     }

@@ -5,8 +5,9 @@
  * no atomic).  Two processes that read the same old value both write old + 1: one update is
  * lost.  The figure is the share of updates lost, in percent, against N, one series per P.
  * Short runs lose little or nothing, not because they are safe but because the processes hardly
- * overlap: the first may finish before the second has started.  The `overlap` column of the
- * data says how much they ran together.  On a machine with one usable CPU the race can only
+ * overlap: the first may finish before the second has started (a few thousand increments take
+ * microseconds, a fork takes longer).  lost_update in patterns/races measures how long the
+ * processes really ran at the same moment.  On a machine with one usable CPU the race can only
  * show at a preemption, so the loss is close to zero whatever N is: lessons/04-races.md shows
  * how to widen the window.
  *
