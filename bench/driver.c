@@ -219,6 +219,8 @@ static int64_t tree_cpu_ns(void)
  * speed, and the speedup is capped for reasons that have nothing to do with the program. */
 #define CAPACITY_GOOD 0.85
 
+static volatile unsigned long probe_sink;
+
 static double probe_ns(int children)
 {
     int fds[2];
@@ -234,12 +236,12 @@ static double probe_ns(int children)
         if (pid == 0) {
             die_with_parent(parent);
             int64_t t0 = monotonic_ns();
-            volatile unsigned long sink = 0;
-            unsigned long x = 88172645463325252ul;
+            unsigned long x = 88172645463325252ul, sum = 0;
             for (int n = 0; n < 200000; n++) {
                 x = x * 6364136223846793005ul + 1442695040888963407ul;
-                sink += x % 1000003;
+                sum += x % 1000003;
             }
+            probe_sink = sum; /* a volatile store: the loop cannot be optimised away */
             int64_t took = monotonic_ns() - t0;
             _exit(write(fds[1], &took, sizeof took) == (ssize_t)sizeof took ? 0 : 1);
         }
