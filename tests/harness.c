@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <criterion/criterion.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -236,4 +238,130 @@ int count_my_zombies(void)
     }
     fclose(f);
     return zombies;
+}
+
+/* ---- assertions ------------------------------------------------------------------------------ */
+
+void run_finished(struct program_run *run, char *const argv[], int timeout_s)
+{
+    cr_assert_eq(run_program(argv, timeout_s, run), 0, "could not start %s", argv[0]);
+    cr_assert_not(run->timed_out, "%s timed out; stdout:\n%s\nstderr:\n%s", argv[0], run->out,
+                  run->err);
+}
+
+void run_expect(struct program_run *run, char *const argv[], int timeout_s, int code)
+{
+    run_finished(run, argv, timeout_s);
+    cr_assert(exited_with(run, code),
+              "%s: wait status %#x, expected exit %d\nstdout:\n%s\nstderr:\n%s", argv[0],
+              run->status, code, run->out, run->err);
+    cr_assert_eq(count_my_zombies(), 0, "zombies left after %s", argv[0]);
+}
+
+/* Quick runs: a program that only prints its usage takes milliseconds. */
+enum { USAGE_TIMEOUT_S = 30 };
+
+void assert_help(const char *program, const char *flag)
+{
+    struct program_run run;
+    run_expect(&run, (char *[]){(char *)program, (char *)flag, NULL}, USAGE_TIMEOUT_S, 0);
+    cr_assert_not_null(strstr(run.out, "Usage:"), "%s %s: no usage on stdout:\n%s", program, flag,
+                       run.out);
+    program_run_free(&run);
+}
+
+/* argv as one line, for failure messages. */
+static void join_words(char *const argv[], char *line, size_t size)
+{
+    size_t used = 0;
+    line[0] = '\0';
+    for (int i = 0; argv[i] != NULL && used < size; i++)
+        used += (size_t)snprintf(line + used, size - used, "%s'%s'", i ? " " : "", argv[i]);
+}
+
+void assert_usage_error(char *const argv[], const char *reason)
+{
+    char command[512];
+    join_words(argv, command, sizeof command);
+    struct program_run run;
+    run_expect(&run, argv, USAGE_TIMEOUT_S, 2);
+    cr_assert_not_null(strstr(run.err, "Usage:"), "%s: no usage on stderr:\n%s", command, run.err);
+    if (reason != NULL)
+        cr_assert_not_null(strstr(run.err, reason), "%s: expected \"%s\" in:\n%s", command, reason,
+                           run.err);
+    cr_assert_eq(run.out_len, 0, "%s wrote to stdout:\n%s", command, run.out);
+    program_run_free(&run);
+}
+
+void assert_refuses_bad_arguments(const char *program, const char *option, const char *bad_value)
+{
+    assert_usage_error((char *[]){(char *)program, (char *)option, (char *)bad_value, NULL}, NULL);
+    assert_usage_error((char *[]){(char *)program, (char *)option, NULL}, NULL);
+    assert_usage_error((char *[]){(char *)program, "stray", NULL}, NULL);
+}
+
+void expect_text(const char *text, const char *needle)
+{
+    cr_assert_not_null(strstr(text, needle), "expected \"%s\" in:\n%s", needle, text);
+}
+
+int count_my_children(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "fopen %s", path);
+    int children = 0, child;
+    while (fscanf(f, "%d", &child) == 1)
+        children++;
+    fclose(f);
+    return children;
+}
+
+char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buffer text = {0};
+    cr_assert_eq(buffer_append(&text, "", 0), 0, "out of memory reading %s", path);
+    char chunk[8192];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        cr_assert_eq(buffer_append(&text, chunk, got), 0, "out of memory reading %s", path);
+    cr_assert_not(ferror(f), "reading %s", path);
+    fclose(f);
+    if (size)
+        *size = text.len;
+    return text.data;
+}
+
+char *line_containing(const char *text, const char *needle)
+{
+    const char *hit = strstr(text, needle);
+    if (!hit)
+        return NULL;
+    const char *start = hit, *end = strchr(hit, '\n');
+    while (start > text && start[-1] != '\n')
+        start--;
+    return strndup(start, end ? (size_t)(end - start) : strlen(start));
+}
+
+int under_valgrind(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    return preload != NULL && strstr(preload, "vgpreload") != NULL;
+}
+
+void make_temp_dir(char *dir, size_t size, const char *tag)
+{
+    snprintf(dir, size, "/tmp/forklore-%s-XXXXXX", tag);
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp %s", dir);
+}
+
+void remove_dir(const char *dir)
+{
+    char command[600];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    cr_assert_eq(system(command), 0, "removing %s", dir);
 }

@@ -42,23 +42,10 @@ Test(bench, bad_arguments_exit_2_with_usage)
     }
 }
 
-/* Read a whole small file into a malloc'd string. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char *text = calloc(1, 1 << 20);
-    size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
-    (void)n;
-    fclose(f);
-    return text;
-}
-
 Test(bench, quick_run_writes_checked_data_for_every_point)
 {
-    char dir[] = "/tmp/forklore-bench-test-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
+    char dir[64];
+    make_temp_dir(dir, sizeof dir, "bench-test");
     char *argv[] = {"bench", "--quick", "--repeats", "1", "--only", "fork_join", "--data", dir,
                     "--plots", dir, NULL};
     struct program_run run;
@@ -68,7 +55,7 @@ Test(bench, quick_run_writes_checked_data_for_every_point)
 
     char path[256];
     snprintf(path, sizeof path, "%s/fork_join.csv", dir);
-    char *csv = slurp(path);
+    char *csv = read_file(path, NULL);
     cr_assert_not_null(csv);
     cr_assert(strncmp(csv, "series,x,cpus,workers,samples,wall_median_ns", 44) == 0);
     /* One point per core count, and as many oversubscribed ones: at least k = 1 twice. */
@@ -83,15 +70,13 @@ Test(bench, quick_run_writes_checked_data_for_every_point)
         cr_assert_eq(access(path, R_OK), 0, "%s was written", expected[i]);
     }
     snprintf(path, sizeof path, "%s/machine.txt", dir);
-    char *machine = slurp(path);
+    char *machine = read_file(path, NULL);
     cr_assert(strstr(machine, "usable cpus:") && strstr(machine, "kernel:") &&
               strstr(machine, "compiler:") && strstr(machine, "git revision:"));
     free(machine);
     program_run_free(&run);
 
-    char command[512];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    cr_assert_eq(system(command), 0);
+    remove_dir(dir);
 }
 
 /* Write a scaling workload's data as the driver would, for a curve with known USL parameters,
@@ -132,15 +117,15 @@ static char *report_for(const char *dir)
     program_run_free(&run);
     char path[256];
     snprintf(path, sizeof path, "%s/report.md", dir);
-    char *text = slurp(path);
+    char *text = read_file(path, NULL);
     cr_assert_not_null(text);
     return text;
 }
 
 Test(bench, report_fits_the_models_when_there_are_enough_core_counts)
 {
-    char dir[] = "/tmp/forklore-report-test-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
+    char dir[64];
+    make_temp_dir(dir, sizeof dir, "report-test");
     const int cores[] = {1, 2, 4, 8, 16, 32};
     write_fake_scaling_data(dir, cores, 6);
     char *report = report_for(dir);
@@ -151,7 +136,7 @@ Test(bench, report_fits_the_models_when_there_are_enough_core_counts)
     free(report);
     char path[256];
     snprintf(path, sizeof path, "%s/fork_join.fits", dir);
-    char *fits = slurp(path);
+    char *fits = read_file(path, NULL);
     /* The CSV keeps 6 significant digits: the parameters come back to about that. */
     const char *usl = strstr(fits, "synthetic\tusl\t");
     cr_assert_not_null(usl, "%s", fits);
@@ -160,38 +145,34 @@ Test(bench, report_fits_the_models_when_there_are_enough_core_counts)
     cr_assert_float_eq(sigma, 0.05, 1e-5);
     cr_assert_float_eq(kappa, 0.002, 1e-6);
     free(fits);
-    char command[512];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    cr_assert_eq(system(command), 0);
+    remove_dir(dir);
 }
 
 Test(bench, report_says_plainly_when_there_are_too_few_core_counts)
 {
-    char dir[] = "/tmp/forklore-report-test-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
+    char dir[64];
+    make_temp_dir(dir, sizeof dir, "report-test");
     const int cores[] = {1, 2};
     write_fake_scaling_data(dir, cores, 2);
     char *report = report_for(dir);
     cr_assert(strstr(report, "Too few core counts to fit a model") != NULL, "%s", report);
     cr_assert(strstr(report, "sigma =") == NULL, "no number pretends to be a fit");
     free(report);
-    char command[512];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    cr_assert_eq(system(command), 0);
+    remove_dir(dir);
 }
 
 Test(bench, compare_names_exactly_the_points_that_differ_beyond_their_spread)
 {
-    char mine[] = "/tmp/forklore-compare-test-XXXXXX", theirs[] = "/tmp/forklore-compare-ref-XXXXXX";
-    cr_assert_not_null(mkdtemp(mine));
-    cr_assert_not_null(mkdtemp(theirs));
+    char mine[64], theirs[64];
+    make_temp_dir(mine, sizeof mine, "compare-test");
+    make_temp_dir(theirs, sizeof theirs, "compare-ref");
     const int cores[] = {1, 2, 4, 8};
     write_fake_scaling_data(mine, cores, 4);
     write_fake_scaling_data(theirs, cores, 4);
     /* Make the reference's 4-core point 30% slower, everything else equal (zero spread). */
     char path[256];
     snprintf(path, sizeof path, "%s/fork_join.csv", theirs);
-    char *csv = slurp(path);
+    char *csv = read_file(path, NULL);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
@@ -218,7 +199,6 @@ Test(bench, compare_names_exactly_the_points_that_differ_beyond_their_spread)
               run.out);
     program_run_free(&run);
 
-    char command[512];
-    snprintf(command, sizeof command, "rm -rf '%s' '%s'", mine, theirs);
-    cr_assert_eq(system(command), 0);
+    remove_dir(mine);
+    remove_dir(theirs);
 }

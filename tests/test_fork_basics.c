@@ -10,8 +10,7 @@
 
 static void run(struct program_run *r, char *const argv[])
 {
-    cr_assert_eq(run_program(argv, 30, r), 0, "could not start %s", argv[0]);
-    cr_assert_not(r->timed_out, "%s timed out; stdout:\n%s", argv[0], r->out);
+    run_finished(r, argv, 30);
 }
 
 /* The n-th line (from 0) that contains needle, copied into buf; 0 if there is none. */
@@ -110,36 +109,20 @@ Test(fork_basics, every_child_of_many_sees_its_own_copy)
 
 Test(fork_basics, help_prints_usage_and_exits_0)
 {
-    struct program_run r;
-    run(&r, (char *[]){"fork_basics", "--help", NULL});
-    cr_assert(exited_with(&r, 0));
-    cr_assert_not_null(strstr(r.out, "Usage:"), "%s", r.out);
-    program_run_free(&r);
-}
-
-static void check_usage_error(char *const argv[], const char *reason)
-{
-    struct program_run r;
-    run(&r, argv);
-    cr_assert(exited_with(&r, 2), "%s %s: status %#x", argv[1], argv[2] ? argv[2] : "",
-              r.status);
-    cr_assert_not_null(strstr(r.err, "Usage:"), "%s", r.err);
-    cr_assert_not_null(strstr(r.err, reason), "expected \"%s\" in:\n%s", reason, r.err);
-    cr_assert_eq(r.out_len, 0, "nothing on stdout: %s", r.out);
-    program_run_free(&r);
+    assert_help("fork_basics", "--help");
 }
 
 Test(fork_basics, bad_arguments_exit_2_with_usage)
 {
-    check_usage_error((char *[]){"fork_basics", "--children", "0", NULL}, "--children");
-    check_usage_error((char *[]){"fork_basics", "--children", "two", NULL}, "--children");
-    check_usage_error((char *[]){"fork_basics", "--children", "65", NULL}, "--children");
-    check_usage_error((char *[]){"fork_basics", "--children", NULL}, "needs a value");
-    check_usage_error((char *[]){"fork_basics", "stray", NULL}, "unexpected argument");
+    assert_usage_error((char *[]){"fork_basics", "--children", "0", NULL}, "--children");
+    assert_usage_error((char *[]){"fork_basics", "--children", "two", NULL}, "--children");
+    assert_usage_error((char *[]){"fork_basics", "--children", "65", NULL}, "--children");
+    assert_usage_error((char *[]){"fork_basics", "--children", NULL}, "needs a value");
+    assert_usage_error((char *[]){"fork_basics", "stray", NULL}, "unexpected argument");
 }
 
 Test(fork_basics, unknown_option_exits_2)
 {
-    check_usage_error((char *[]){"fork_basics", "--frobnicate", NULL}, "unknown option");
-    check_usage_error((char *[]){"fork_basics", "-x", NULL}, "unknown option");
+    assert_usage_error((char *[]){"fork_basics", "--frobnicate", NULL}, "unknown option");
+    assert_usage_error((char *[]){"fork_basics", "-x", NULL}, "unknown option");
 }

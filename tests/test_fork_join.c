@@ -34,8 +34,7 @@ static long long sieve_count(long long n)
 /* Run fork_join with the given words after the program name; check it ran to the end. */
 static void run(struct program_run *r, char *const argv[])
 {
-    cr_assert_eq(run_program(argv, 60, r), 0, "could not start fork_join");
-    cr_assert_not(r->timed_out, "fork_join timed out; stdout:\n%s", r->out);
+    run_finished(r, argv, 60);
 }
 
 /* Check one successful run: the verdict line, its numbers, and one line per worker. */
@@ -142,20 +141,6 @@ Test(fork_join, watchdog_stops_a_job_that_takes_too_long)
     program_run_free(&r);
 }
 
-/* Children of this process right now, in any state (from /proc). */
-static int count_my_children(void)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "fopen %s", path);
-    int children = 0, child;
-    while (fscanf(f, "%d", &child) == 1)
-        children++;
-    fclose(f);
-    return children;
-}
-
 Test(fork_join, leaves_no_zombie_or_orphan)
 {
     /* As a subreaper this test inherits whatever fork_join leaves behind: an unreaped child
@@ -177,11 +162,7 @@ Test(fork_join, leaves_no_zombie_or_orphan)
 
 Test(fork_join, help_prints_usage_and_exits_0)
 {
-    struct program_run r;
-    run(&r, (char *[]){"fork_join", "--help", NULL});
-    cr_assert(exited_with(&r, 0));
-    cr_assert_geq(count_lines_containing(r.out, "Usage:"), 1, "%s", r.out);
-    program_run_free(&r);
+    assert_help("fork_join", "--help");
 }
 
 Test(fork_join, bad_arguments_exit_2_with_usage)
@@ -198,14 +179,8 @@ Test(fork_join, bad_arguments_exit_2_with_usage)
         {"fork_join", "stray", NULL},
         {"fork_join", "--bogus", NULL},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct program_run r;
-        run(&r, cases[i]);
-        cr_assert(exited_with(&r, 2), "case %zu (%s): status %#x", i, cases[i][1], r.status);
-        cr_assert_geq(count_lines_containing(r.err, "Usage:"), 1, "case %zu: %s", i, r.err);
-        cr_assert_eq(r.out_len, 0, "case %zu printed on stdout: %s", i, r.out);
-        program_run_free(&r);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_usage_error(cases[i], NULL);
     struct program_run r;
     run(&r, (char *[]){"fork_join", "--bogus", NULL});
     cr_assert_eq(count_lines_containing(r.err, "unknown option --bogus"), 1, "%s", r.err);

@@ -21,33 +21,12 @@
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
-static void make_temp_dir(char *dir, size_t size, const char *tag)
-{
-    snprintf(dir, size, "/tmp/forklore-lesson-bench-%s-XXXXXX", tag);
-    cr_assert_not_null(mkdtemp(dir), "mkdtemp");
-}
-
-static void remove_dir(const char *dir)
-{
-    char command[512];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    cr_assert_eq(system(command), 0, "removing %s", dir);
-}
-
 /* Read a whole small file into a malloc'd string (NULL if it cannot be read). */
 static char *slurp(const char *dir, const char *name)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char *text = calloc(1, 1 << 20);
-    cr_assert_not_null(text);
-    size_t n = fread(text, 1, (1 << 20) - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
+    return read_file(path, NULL);
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -205,7 +184,7 @@ static char *report_only(const char *dir)
 Test(lesson_bench, predict_1)
 {
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "sweep");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-sweep");
     struct row rows[128];
     int n = quick_fork_join(dir, 1, rows, 128);
     int want[64], got[64];
@@ -240,7 +219,7 @@ Test(lesson_bench, predict_2)
     cr_assert_eq(sched_setaffinity(0, sizeof set, &set), 0); /* bench inherits it */
 
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "taskset");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-taskset");
     struct row rows[64];
     int n = quick_fork_join(dir, 1, rows, 64);
     cr_assert_eq(n, 4, "2 series and their 2-per-CPU twins, one core count each: %d rows", n);
@@ -260,7 +239,7 @@ Test(lesson_bench, predict_2)
 Test(lesson_bench, predict_3)
 {
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "quick");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-quick");
     char *args[] = {"--quick", "--only", "fork_join"};
     struct program_run run;
     run_bench(args, 3, dir, 180, &run);
@@ -313,7 +292,7 @@ Test(lesson_bench, predict_3)
 Test(lesson_bench, predict_4)
 {
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "oversub");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-oversub");
     struct row rows[128];
     int n = quick_fork_join(dir, 1, rows, 128);
     int plain[64], twin[64];
@@ -357,7 +336,7 @@ Test(lesson_bench, predict_5)
     cr_assert_float_eq(2 * 1.0 / 1.25, 1.6, 1e-12);
 
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "weak");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-weak");
     struct row rows[128];
     int n = quick_fork_join(dir, 1, rows, 128);
     int checked = 0;
@@ -390,7 +369,7 @@ Test(lesson_bench, predict_6)
     const int cores[] = {1, 2, 3, 4};
     const double speedup[] = {1, 1.9, 2.7, 3.4};
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "fits");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-fits");
 
     write_scaling_data(dir, "synthetic", cores, speedup, 2, 0, 0);
     char *report = report_only(dir);
@@ -427,7 +406,7 @@ Test(lesson_bench, predict_7)
     const char *rows[] = {NULL, "| 2 | 1.80 | 0.90 | 0.111 |", "| 4 | 2.50 | 0.62 | 0.200 |",
                           "| 8 | 2.90 | 0.36 | 0.251 |"};
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "karp");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-karp");
     write_scaling_data(dir, "synthetic", cores, speedup, 4, 0, 0);
     char *report = report_only(dir);
     for (int i = 1; i < 4; i++) {
@@ -454,7 +433,7 @@ Test(lesson_bench, predict_8)
     double peak = sqrt(0.95 / 0.002);
     cr_assert(peak > 21.5 && peak < 22.5);
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "usl");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-usl");
     write_scaling_data(dir, "synthetic", cores, speedup, 6, 0, 0);
     char *report = report_only(dir);
     cr_assert(strstr(report, "Throughput would peak at about 22 cores") != NULL, "%s", report);
@@ -476,8 +455,8 @@ Test(lesson_bench, predict_9)
         far[i] = i == 2 ? mine_s[i] / 1.3 : mine_s[i];  /* 4 cores: time 1.3x */
     }
     char mine[128], theirs[128];
-    make_temp_dir(mine, sizeof mine, "mine");
-    make_temp_dir(theirs, sizeof theirs, "ref");
+    make_temp_dir(mine, sizeof mine, "lesson-bench-mine");
+    make_temp_dir(theirs, sizeof theirs, "lesson-bench-ref");
     write_scaling_data(mine, "synthetic", cores, mine_s, 4, 0, 0.08);
 
     for (int round = 0; round < 2; round++) {
@@ -504,7 +483,7 @@ Test(lesson_bench, predict_9)
 Test(lesson_bench, predict_10)
 {
     char dir[128];
-    make_temp_dir(dir, sizeof dir, "wrong");
+    make_temp_dir(dir, sizeof dir, "lesson-bench-wrong");
     char bin[256];
     snprintf(bin, sizeof bin, "%s/bin", dir);
     cr_assert_eq(mkdir(bin, 0755), 0);

@@ -14,34 +14,7 @@
 /* Run a program from build/bin; it must start and finish within the limit. */
 static void run(char *const argv[], struct program_run *r)
 {
-    cr_assert_eq(run_program(argv, 60, r), 0, "could not start %s", argv[0]);
-    cr_assert(!r->timed_out, "%s timed out; stdout:\n%s", argv[0], r->out);
-}
-
-/* The whole line of text that contains needle (or NULL), as a fresh string. */
-static char *line_with(const char *text, const char *needle)
-{
-    const char *hit = strstr(text, needle);
-    if (!hit)
-        return NULL;
-    const char *start = hit, *end = strchr(hit, '\n');
-    while (start > text && start[-1] != '\n')
-        start--;
-    return strndup(start, end ? (size_t)(end - start) : strlen(start));
-}
-
-/* Fail unless text contains needle; show the text when it does not. */
-static void expect_text(const char *text, const char *needle)
-{
-    cr_assert_not_null(strstr(text, needle), "expected \"%s\" in:\n%s", needle, text);
-}
-
-/* Under the valgrind gate (which runs this suite too), glibc's posix_spawn cannot hand an
- * exec error back to the parent; valgrind announces itself through LD_PRELOAD. */
-static int under_valgrind(void)
-{
-    const char *preload = getenv("LD_PRELOAD");
-    return preload != NULL && strstr(preload, "vgpreload") != NULL;
+    run_finished(r, argv, 60);
 }
 
 /* 1: three children, each with getppid() = the parent; the parent's values stay 1, 2, 3 and
@@ -65,7 +38,7 @@ Test(lesson_processes, predict_1)
 
     /* The addresses the parent printed before fork: the same in all 5 variable lines
      * (parent before, 3 children after writing, parent after). */
-    char *before = line_with(r.out, ": before fork: ");
+    char *before = line_containing(r.out, ": before fork: ");
     cr_assert_not_null(before, "%s", r.out);
     const char *addresses = strstr(before, " at global=");
     cr_assert_not_null(addresses, "%s", before);
@@ -131,7 +104,7 @@ Test(lesson_processes, predict_5)
 
     run((char *[]){"wait_status", "--only", "core", NULL}, &r);
     cr_assert(exited_with(&r, 0), "status %#x\n%s", r.status, r.out);
-    char *line = line_with(r.out, "[core] waitpid -> child ");
+    char *line = line_containing(r.out, "[core] waitpid -> child ");
     cr_assert_not_null(line, "%s", r.out);
     snprintf(expected, sizeof expected, "killed by signal %d (%s)", SIGABRT, strsignal(SIGABRT));
     expect_text(line, expected);
@@ -174,7 +147,7 @@ Test(lesson_processes, predict_7)
     for (int rank = 1; rank <= 4; rank++) {
         char expected[64];
         snprintf(expected, sizeof expected, "[order] reaped #%d: child %d (pid ", rank, 5 - rank);
-        char *line = line_with(r.out, expected);
+        char *line = line_containing(r.out, expected);
         cr_assert_not_null(line, "no \"%s\" in:\n%s", expected, r.out);
         snprintf(expected, sizeof expected, "): exited with %d", 5 - rank);
         expect_text(line, expected);
@@ -240,12 +213,12 @@ Test(lesson_processes, predict_10)
     struct program_run r;
     run((char *[]){"zombie_orphan", "--only", "pdeathsig", NULL}, &r);
     cr_assert(exited_with(&r, 0), "status %#x\n%s", r.status, r.out);
-    char *middle = line_with(r.out, "[pdeathsig] parent ");
+    char *middle = line_containing(r.out, "[pdeathsig] parent ");
     cr_assert_not_null(middle, "%s", r.out);
     expect_text(middle, "reaped middle child ");
     expect_text(middle, ": exited with 0");
     free(middle);
-    char *grandchild = line_with(r.out, "reaped grandchild ");
+    char *grandchild = line_containing(r.out, "reaped grandchild ");
     cr_assert_not_null(grandchild, "%s", r.out);
     char expected[96];
     snprintf(expected, sizeof expected, ": killed by signal %d (%s)", SIGKILL, strsignal(SIGKILL));
@@ -327,7 +300,7 @@ Test(lesson_processes, predict_14)
     struct program_run r;
     run((char *[]){"fork_join", "--workers=3", "--limit=20000", "--kill-worker=1", NULL}, &r);
     cr_assert(exited_with(&r, 1), "status %#x\n%s", r.status, r.out);
-    char *worker = line_with(r.out, "worker 1 pid ");
+    char *worker = line_containing(r.out, "worker 1 pid ");
     cr_assert_not_null(worker, "%s", r.out);
     char expected[96];
     snprintf(expected, sizeof expected, "NO RESULT, killed by signal %d (%s)", SIGKILL,

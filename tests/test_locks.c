@@ -16,16 +16,6 @@
 #include "harness.h"
 #include "support/cpus.h"
 
-static void run_expect(struct program_run *r, char *const argv[], int timeout_s, int code)
-{
-    cr_assert_eq(run_program(argv, timeout_s, r), 0, "could not start %s", argv[0]);
-    cr_assert_not(r->timed_out, "%s timed out; stdout:\n%s\nstderr:\n%s", argv[0], r->out, r->err);
-    cr_assert(exited_with(r, code),
-              "%s: wait status %#x, expected exit %d\nstdout:\n%s\nstderr:\n%s", argv[0],
-              r->status, code, r->out, r->err);
-    cr_assert_eq(count_my_zombies(), 0, "zombies left after %s", argv[0]);
-}
-
 static void pin_to_one_cpu(void)
 {
     int ids[1024];

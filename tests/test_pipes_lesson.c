@@ -13,20 +13,7 @@
 
 static void run(char *const argv[], struct program_run *r)
 {
-    cr_assert_eq(run_program(argv, 30, r), 0, "could not start %s", argv[0]);
-    cr_assert(!r->timed_out, "%s timed out", argv[0]);
-}
-
-/* The line of text that contains needle (or NULL), as a fresh string. */
-static char *line_with(const char *text, const char *needle)
-{
-    const char *hit = strstr(text, needle);
-    if (!hit)
-        return NULL;
-    const char *start = hit, *end = strchr(hit, '\n');
-    while (start > text && start[-1] != '\n')
-        start--;
-    return strndup(start, end ? (size_t)(end - start) : strlen(start));
+    run_finished(r, argv, 30);
 }
 
 /* 1: a reader holding its own write end never sees EOF; the watchdog names it. */
@@ -88,7 +75,7 @@ Test(lesson_pipes, predict_5)
     struct program_run r;
     run((char *[]){"poll_mux", "--children", "3", "--interval", "20", NULL}, &r);
     cr_assert(exited_with(&r, 0));
-    char *first = line_with(r.out, "child 0 (pid");
+    char *first = line_containing(r.out, "child 0 (pid");
     cr_assert_not_null(first, "%s", r.out);
     cr_assert(strstr(first, "EOF #1"), "%s", first);
     free(first);

@@ -18,8 +18,7 @@
 
 static void run(struct program_run *r, char *const argv[])
 {
-    cr_assert_eq(run_program(argv, 120, r), 0, "could not start %s", argv[0]);
-    cr_assert_not(r->timed_out, "%s timed out; stdout:\n%s", argv[0], r->out);
+    run_finished(r, argv, 120);
 }
 
 Test(lesson_pool, predict_1)
@@ -111,16 +110,6 @@ Test(lesson_pool, predict_5)
     program_run_free(&r);
 }
 
-static char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    char *data = malloc(1 << 20);
-    *size = fread(data, 1, 1 << 20, f);
-    fclose(f);
-    return data;
-}
-
 Test(lesson_pool, predict_6)
 {
     char a[96], b[96];
@@ -134,7 +123,8 @@ Test(lesson_pool, predict_6)
     cr_assert(exited_with(&r, 0), "%s%s", r.out, r.err);
     program_run_free(&r);
     size_t na, nb;
-    char *da = slurp(a + 9, &na), *db = slurp(b + 9, &nb);
+    char *da = read_file(a + 9, &na), *db = read_file(b + 9, &nb);
+    cr_assert(da && db, "cannot read %s or %s", a + 9, b + 9);
     cr_assert_eq(na, nb);
     cr_assert_eq(memcmp(da, db, na), 0, "the images differ");
     free(da);

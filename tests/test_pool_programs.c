@@ -16,8 +16,7 @@ static const char *const programs[] = {"pool_primes", "pool_mandelbrot", "pool_m
 
 static void run(struct program_run *r, char *const argv[])
 {
-    cr_assert_eq(run_program(argv, 120, r), 0, "could not start %s", argv[0]);
-    cr_assert_not(r->timed_out, "%s timed out; stdout:\n%s", argv[0], r->out);
+    run_finished(r, argv, 120);
 }
 
 static void assert_clean(void)
@@ -131,17 +130,6 @@ Test(pool_programs, primes_crashing_task_reported_at_once) { primes_crash("--on-
 
 /* --- pool_mandelbrot ----------------------------------------------------------------------- */
 
-static char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    char *data = malloc(1 << 24);
-    cr_assert_not_null(data);
-    *size = fread(data, 1, 1 << 24, f);
-    fclose(f);
-    return data;
-}
-
 Test(pool_programs, mandelbrot_equals_the_sequential_render, .timeout = 120)
 {
     char seq[96], par[96];
@@ -154,6 +142,7 @@ Test(pool_programs, mandelbrot_equals_the_sequential_render, .timeout = 120)
     program_run_free(&r);
     size_t seq_size, par_size;
     char *expected = read_file(seq + 9, &seq_size);
+    cr_assert_not_null(expected, "cannot open %s", seq + 9);
     cr_assert_eq(strncmp(expected, "P5\n200 150\n255\n", 15), 0, "not a PGM header");
     cr_assert_eq(seq_size, 15 + 200 * 150);
     const char *workers[] = {"--workers=1", "--workers=2", "--workers=5"};
@@ -165,6 +154,7 @@ Test(pool_programs, mandelbrot_equals_the_sequential_render, .timeout = 120)
             cr_assert(exited_with(&r, 0), "%s%s", r.out, r.err);
             program_run_free(&r);
             char *got = read_file(par + 9, &par_size);
+            cr_assert_not_null(got, "cannot open %s", par + 9);
             cr_assert_eq(par_size, seq_size);
             cr_assert_eq(memcmp(got, expected, seq_size), 0, "%s %s: image differs", workers[w],
                          chunks[c]);

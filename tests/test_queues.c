@@ -16,8 +16,7 @@ enum { TIME_LIMIT = 30 }; /* seconds; the harness scales it under valgrind */
 
 static void run_ok(char *const argv[], struct program_run *run)
 {
-    cr_assert_eq(run_program(argv, TIME_LIMIT, run), 0, "could not start %s", argv[0]);
-    cr_assert_not(run->timed_out, "%s timed out", argv[0]);
+    run_finished(run, argv, TIME_LIMIT);
 }
 
 static long read_proc_limit(const char *file)
@@ -48,30 +47,11 @@ static void copy_after(const char *text, const char *label, char *out, size_t si
 
 static void check_command_line(char *program, char *bad_option, char *bad_value)
 {
-    struct program_run run;
-    char *help[] = {program, "--help", NULL};
-    run_ok(help, &run);
-    cr_assert(exited_with(&run, 0), "%s --help", program);
-    cr_assert_not_null(strstr(run.out, "Usage:"));
-    program_run_free(&run);
-
-    char *bad[] = {program, bad_option, bad_value, NULL};
-    run_ok(bad, &run);
-    cr_assert(exited_with(&run, 2), "%s %s %s must exit 2", program, bad_option, bad_value);
-    cr_assert_not_null(strstr(run.err, bad_option), "the reason names the option");
-    cr_assert_not_null(strstr(run.err, "Usage:"), "and the usage follows on stderr");
-    program_run_free(&run);
-
-    char *unknown[] = {program, "--no-such-option", NULL};
-    run_ok(unknown, &run);
-    cr_assert(exited_with(&run, 2));
-    cr_assert_not_null(strstr(run.err, "unknown option"));
-    program_run_free(&run);
-
-    char *stray[] = {program, "stray", NULL};
-    run_ok(stray, &run);
-    cr_assert(exited_with(&run, 2), "a stray argument is refused");
-    program_run_free(&run);
+    assert_help(program, "--help");
+    /* The reason names the option, and the usage follows on stderr. */
+    assert_usage_error((char *[]){program, bad_option, bad_value, NULL}, bad_option);
+    assert_usage_error((char *[]){program, "--no-such-option", NULL}, "unknown option");
+    assert_usage_error((char *[]){program, "stray", NULL}, NULL);
 }
 
 Test(queues, mqueue_demo_command_line)

@@ -10,18 +10,6 @@
 
 #include "harness.h"
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    char *text = calloc(1, 1 << 20);
-    if (text != NULL && fread(text, 1, (1 << 20) - 1, f) == 0)
-        text[0] = '\0';
-    fclose(f);
-    return text;
-}
-
 /* Run one workload's quick plan once into a fresh directory; return its CSV text. */
 static char *run_workload(const char *name, char *dir)
 {
@@ -36,16 +24,9 @@ static char *run_workload(const char *name, char *dir)
     program_run_free(&run);
     char path[256];
     snprintf(path, sizeof path, "%s/%s.csv", dir, name);
-    char *csv = slurp(path);
+    char *csv = read_file(path, NULL);
     cr_assert_not_null(csv, "%s was not written", path);
     return csv;
-}
-
-static void remove_dir(const char *dir)
-{
-    char command[300];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    cr_assert_eq(system(command), 0);
 }
 
 static const char *const mechanisms[] = {"\"pipe", "\"FIFO", "\"socket pair",

@@ -23,8 +23,7 @@ enum { TIMEOUT_S = 30 };
  * limit, and it left no zombie behind in the test process. */
 static void run_checked(char *const argv[], struct program_run *run)
 {
-    cr_assert_eq(run_program(argv, TIMEOUT_S, run), 0, "could not start %s", argv[0]);
-    cr_assert_not(run->timed_out, "%s timed out; stdout:\n%s", argv[0], run->out);
+    run_finished(run, argv, TIMEOUT_S);
     cr_assert_eq(count_my_zombies(), 0);
 }
 
@@ -227,35 +226,14 @@ static const char *const programs[][3] = {
     {"barrier", "--rounds", "1x"},          {"event", "--waiters", ""},
 };
 
-static void assert_usage_error(char *const argv[], const char *why)
-{
-    struct program_run run;
-    run_checked(argv, &run);
-    cr_assert(exited_with(&run, 2), "%s with %s: status %d", argv[0], why, run.status);
-    cr_assert_not_null(strstr(run.err, "Usage:"), "%s with %s: no usage on stderr", argv[0], why);
-    cr_assert_eq(run.out_len, 0, "%s with %s wrote to stdout", argv[0], why);
-    program_run_free(&run);
-}
-
 Test(semaphores, every_program_has_help_and_refuses_bad_arguments)
 {
     for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++) {
         char *name = (char *)programs[i][0];
-        struct program_run run;
-        char *help[] = {name, "--help", NULL};
-        run_checked(help, &run);
-        cr_assert(exited_with(&run, 0), "%s --help", name);
-        cr_assert_not_null(strstr(run.out, "Usage:"), "%s --help: no usage on stdout", name);
-        program_run_free(&run);
-
+        assert_help(name, "--help");
         char *unknown[] = {name, "--no-such-option", NULL};
-        assert_usage_error(unknown, "an unknown option");
-        char *bad_number[] = {name, (char *)programs[i][1], (char *)programs[i][2], NULL};
-        assert_usage_error(bad_number, "a bad number");
-        char *missing[] = {name, (char *)programs[i][1], NULL};
-        assert_usage_error(missing, "a missing value");
-        char *stray[] = {name, "stray", NULL};
-        assert_usage_error(stray, "a stray argument");
+        assert_usage_error(unknown, NULL);
+        assert_refuses_bad_arguments(name, programs[i][1], programs[i][2]);
     }
     struct program_run run;
     char *bad_kind[] = {"named_semaphore", "--kind", "both-and-more", NULL};

@@ -14,8 +14,7 @@
 
 static void run(struct program_run *r, char *const argv[])
 {
-    cr_assert_eq(run_program(argv, 30, r), 0, "could not start %s", argv[0]);
-    cr_assert_not(r->timed_out, "%s timed out; stdout:\n%s", argv[0], r->out);
+    run_finished(r, argv, 30);
     cr_assert(exited_with(r, 0), "status %#x\n%s%s", r->status, r->out, r->err);
 }
 
@@ -77,34 +76,20 @@ Test(stdio_flush, a_pipe_is_fully_buffered_without_setvbuf)
 
 Test(stdio_flush, help_prints_usage_and_exits_0)
 {
-    struct program_run r;
-    run(&r, (char *[]){"stdio_flush", "--help", NULL});
-    cr_assert_not_null(strstr(r.out, "Usage:"), "%s", r.out);
-    program_run_free(&r);
-}
-
-static void check_usage_error(char *const argv[], const char *reason)
-{
-    struct program_run r;
-    cr_assert_eq(run_program(argv, 30, &r), 0);
-    cr_assert(exited_with(&r, 2), "%s: status %#x", argv[1], r.status);
-    cr_assert_not_null(strstr(r.err, "Usage:"), "%s", r.err);
-    cr_assert_not_null(strstr(r.err, reason), "expected \"%s\" in:\n%s", reason, r.err);
-    cr_assert_eq(r.out_len, 0, "nothing on stdout: %s", r.out);
-    program_run_free(&r);
+    assert_help("stdio_flush", "--help");
 }
 
 Test(stdio_flush, bad_arguments_exit_2_with_usage)
 {
-    check_usage_error((char *[]){"stdio_flush", "--mode", "sometimes", NULL}, "--mode");
-    check_usage_error((char *[]){"stdio_flush", "--buffering", "none", NULL}, "--buffering");
-    check_usage_error((char *[]){"stdio_flush", "--children", "0", NULL}, "--children");
-    check_usage_error((char *[]){"stdio_flush", "--children", "17", NULL}, "--children");
-    check_usage_error((char *[]){"stdio_flush", "--mode", NULL}, "needs a value");
-    check_usage_error((char *[]){"stdio_flush", "extra", NULL}, "unexpected argument");
+    assert_usage_error((char *[]){"stdio_flush", "--mode", "sometimes", NULL}, "--mode");
+    assert_usage_error((char *[]){"stdio_flush", "--buffering", "none", NULL}, "--buffering");
+    assert_usage_error((char *[]){"stdio_flush", "--children", "0", NULL}, "--children");
+    assert_usage_error((char *[]){"stdio_flush", "--children", "17", NULL}, "--children");
+    assert_usage_error((char *[]){"stdio_flush", "--mode", NULL}, "needs a value");
+    assert_usage_error((char *[]){"stdio_flush", "extra", NULL}, "unexpected argument");
 }
 
 Test(stdio_flush, unknown_option_exits_2)
 {
-    check_usage_error((char *[]){"stdio_flush", "--flush-never", NULL}, "unknown option");
+    assert_usage_error((char *[]){"stdio_flush", "--flush-never", NULL}, "unknown option");
 }

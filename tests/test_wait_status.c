@@ -15,23 +15,17 @@
 
 static void run(struct program_run *r, char *const argv[])
 {
-    cr_assert_eq(run_program(argv, 60, r), 0, "could not start %s", argv[0]);
-    cr_assert_not(r->timed_out, "%s timed out; stdout:\n%s", argv[0], r->out);
+    run_finished(r, argv, 60);
     cr_assert(exited_with(r, 0), "status %#x\n%s%s", r->status, r->out, r->err);
-    cr_assert_not_null(strstr(r->out, "every child ended as its demo intended"), "%s", r->out);
-}
-
-static void expect_text(const struct program_run *r, const char *text)
-{
-    cr_assert_not_null(strstr(r->out, text), "expected \"%s\" in:\n%s", text, r->out);
+    expect_text(r->out, "every child ended as its demo intended");
 }
 
 Test(wait_status, exit_code_is_decoded)
 {
     struct program_run r;
     run(&r, (char *[]){"wait_status", "--only", "exit", "--exit-code", "42", NULL});
-    expect_text(&r, "[exit] child ");
-    expect_text(&r, "status 0x2a00: exited with 42"); /* the code sits in the second byte */
+    expect_text(r.out, "[exit] child ");
+    expect_text(r.out, "status 0x2a00: exited with 42"); /* the code sits in the second byte */
     program_run_free(&r);
 }
 
@@ -42,15 +36,14 @@ Test(wait_status, a_signal_death_is_decoded_with_its_name)
     char expected[128];
     snprintf(expected, sizeof expected, "status 0x%04x: killed by signal %d (%s)\n", SIGTERM,
              SIGTERM, strsignal(SIGTERM));
-    expect_text(&r, expected); /* "\n" right after: no "core dumped" for SIGTERM */
+    expect_text(r.out, expected); /* "\n" right after: no "core dumped" for SIGTERM */
     program_run_free(&r);
 }
 
 /* Could this machine let the program's child dump core into its own directory? */
 static int machine_allows_core_here(void)
 {
-    const char *preload = getenv("LD_PRELOAD");
-    if (preload && strstr(preload, "vgpreload")) /* under the valgrind gate: it says why not */
+    if (under_valgrind()) /* under the valgrind gate: the program says why not */
         return 0;
     char pattern[256] = "";
     FILE *f = fopen("/proc/sys/kernel/core_pattern", "r");
@@ -72,16 +65,16 @@ Test(wait_status, core_dump_is_decoded_and_no_core_file_is_left)
     run(&r, (char *[]){"wait_status", "--only", "core", NULL});
     char expected[128];
     snprintf(expected, sizeof expected, "killed by signal %d (%s)", SIGABRT, strsignal(SIGABRT));
-    expect_text(&r, expected);
+    expect_text(r.out, expected);
     if (machine_allows_core_here()) {
-        expect_text(&r, ", core dumped");
-        expect_text(&r, "[core] the kernel dumped core: yes");
+        expect_text(r.out, ", core dumped");
+        expect_text(r.out, "[core] the kernel dumped core: yes");
         cr_assert_geq(count_lines_containing(r.out, "[core] found "), 1, "%s", r.out);
     } else {
         /* The plain report of what happened, and of why not when no core was dumped. */
-        expect_text(&r, "[core] the kernel dumped core: ");
+        expect_text(r.out, "[core] the kernel dumped core: ");
         if (strstr(r.out, ", core dumped") == NULL)
-            expect_text(&r, "[core] the kernel dumped core: no: ");
+            expect_text(r.out, "[core] the kernel dumped core: no: ");
     }
     /* Whatever happened, the private directory and anything in it are gone. */
     const char *removed = strstr(r.out, "[core] removed /");
@@ -90,7 +83,7 @@ Test(wait_status, core_dump_is_decoded_and_no_core_file_is_left)
     cr_assert_eq(sscanf(removed, "[core] removed %127[^:]:", dir), 1, "%s", removed);
     cr_assert_not_null(strstr(dir, "forklore-core-"), "%s", dir);
     cr_assert(access(dir, F_OK) == -1 && errno == ENOENT, "%s was left behind", dir);
-    expect_text(&r, "no core file left behind");
+    expect_text(r.out, "no core file left behind");
     program_run_free(&r);
 }
 
@@ -101,8 +94,8 @@ Test(wait_status, stopped_and_continued_are_reported_then_the_child_is_reaped)
     char expected[128];
     snprintf(expected, sizeof expected, "status 0x%04x: stopped by signal %d (%s)",
              (SIGSTOP << 8) | 0x7f, SIGSTOP, strsignal(SIGSTOP));
-    expect_text(&r, expected);
-    expect_text(&r, "status 0xffff: continued");
+    expect_text(r.out, expected);
+    expect_text(r.out, "status 0xffff: continued");
     const char *cont = strstr(r.out, ": continued"), *stop = strstr(r.out, ": stopped by");
     cr_assert(stop < cont, "stopped before continued:\n%s", r.out);
     cr_assert_not_null(strstr(cont, "status 0x0000: exited with 0"), "then reaped:\n%s", r.out);
@@ -115,7 +108,7 @@ Test(wait_status, wnohang_returns_0_while_the_child_runs)
     run(&r, (char *[]){"wait_status", "--only", "poll", NULL});
     cr_assert_eq(count_lines_containing(r.out, "waitpid(WNOHANG) returned 0: still running"), 3,
                  "%s", r.out);
-    expect_text(&r, "[poll] waitpid -> child ");
+    expect_text(r.out, "[poll] waitpid -> child ");
     cr_assert_eq(count_lines_containing(r.out, "exited with 0"), 1, "%s", r.out);
     program_run_free(&r);
 }
@@ -142,7 +135,7 @@ Test(wait_status, children_are_reaped_in_the_order_they_finish)
         cr_assert_eq(code, child, "each child exits with its number");
         cr_assert_gt(pid, 0);
     }
-    expect_text(&r, "reaped in completion order (shortest sleep first, the reverse of fork "
+    expect_text(r.out, "reaped in completion order (shortest sleep first, the reverse of fork "
                     "order): yes");
     program_run_free(&r);
 }
@@ -151,11 +144,11 @@ Test(wait_status, default_run_decodes_everything_and_leaves_no_zombie)
 {
     struct program_run r;
     run(&r, (char *[]){"wait_status", NULL});
-    expect_text(&r, "exited with 3");
-    expect_text(&r, "killed by signal");
-    expect_text(&r, "stopped by signal");
-    expect_text(&r, "continued");
-    expect_text(&r, "no core file left behind");
+    expect_text(r.out, "exited with 3");
+    expect_text(r.out, "killed by signal");
+    expect_text(r.out, "stopped by signal");
+    expect_text(r.out, "continued");
+    expect_text(r.out, "no core file left behind");
     cr_assert_eq(count_lines_containing(r.out, "NOT what this demo expected"), 0, "%s", r.out);
     program_run_free(&r);
     cr_assert_eq(count_my_zombies(), 0);
@@ -163,36 +156,21 @@ Test(wait_status, default_run_decodes_everything_and_leaves_no_zombie)
 
 Test(wait_status, help_prints_usage_and_exits_0)
 {
-    struct program_run r;
-    cr_assert_eq(run_program((char *[]){"wait_status", "--help", NULL}, 30, &r), 0);
-    cr_assert(exited_with(&r, 0));
-    cr_assert_not_null(strstr(r.out, "Usage:"), "%s", r.out);
-    program_run_free(&r);
-}
-
-static void check_usage_error(char *const argv[], const char *reason)
-{
-    struct program_run r;
-    cr_assert_eq(run_program(argv, 30, &r), 0);
-    cr_assert(exited_with(&r, 2), "%s: status %#x", argv[1], r.status);
-    cr_assert_not_null(strstr(r.err, "Usage:"), "%s", r.err);
-    cr_assert_not_null(strstr(r.err, reason), "expected \"%s\" in:\n%s", reason, r.err);
-    cr_assert_eq(r.out_len, 0, "nothing on stdout: %s", r.out);
-    program_run_free(&r);
+    assert_help("wait_status", "--help");
 }
 
 Test(wait_status, bad_arguments_exit_2_with_usage)
 {
-    check_usage_error((char *[]){"wait_status", "--only", "everything", NULL}, "--only");
-    check_usage_error((char *[]){"wait_status", "--children", "0", NULL}, "--children");
-    check_usage_error((char *[]){"wait_status", "--step-ms", "5", NULL}, "--step-ms");
-    check_usage_error((char *[]){"wait_status", "--exit-code", "256", NULL}, "--exit-code");
-    check_usage_error((char *[]){"wait_status", "--timeout", "soon", NULL}, "--timeout");
-    check_usage_error((char *[]){"wait_status", "--only", NULL}, "needs a value");
-    check_usage_error((char *[]){"wait_status", "core", NULL}, "unexpected argument");
+    assert_usage_error((char *[]){"wait_status", "--only", "everything", NULL}, "--only");
+    assert_usage_error((char *[]){"wait_status", "--children", "0", NULL}, "--children");
+    assert_usage_error((char *[]){"wait_status", "--step-ms", "5", NULL}, "--step-ms");
+    assert_usage_error((char *[]){"wait_status", "--exit-code", "256", NULL}, "--exit-code");
+    assert_usage_error((char *[]){"wait_status", "--timeout", "soon", NULL}, "--timeout");
+    assert_usage_error((char *[]){"wait_status", "--only", NULL}, "needs a value");
+    assert_usage_error((char *[]){"wait_status", "core", NULL}, "unexpected argument");
 }
 
 Test(wait_status, unknown_option_exits_2)
 {
-    check_usage_error((char *[]){"wait_status", "--no-such-option", NULL}, "unknown option");
+    assert_usage_error((char *[]){"wait_status", "--no-such-option", NULL}, "unknown option");
 }

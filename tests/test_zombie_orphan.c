@@ -13,8 +13,7 @@
 
 static void run(struct program_run *r, char *const argv[])
 {
-    cr_assert_eq(run_program(argv, 30, r), 0, "could not start %s", argv[0]);
-    cr_assert_not(r->timed_out, "%s timed out; stdout:\n%s", argv[0], r->out);
+    run_finished(r, argv, 30);
     cr_assert(exited_with(r, 0), "status %#x\n%s%s", r->status, r->out, r->err);
     cr_assert_not_null(strstr(r->out, "[end] waitpid(-1, WNOHANG) failed with ECHILD"),
                        "the program itself found a child left:\n%s", r->out);
@@ -126,34 +125,19 @@ Test(zombie_orphan, default_run_leaves_nothing_behind)
 
 Test(zombie_orphan, help_prints_usage_and_exits_0)
 {
-    struct program_run r;
-    cr_assert_eq(run_program((char *[]){"zombie_orphan", "--help", NULL}, 30, &r), 0);
-    cr_assert(exited_with(&r, 0));
-    cr_assert_not_null(strstr(r.out, "Usage:"), "%s", r.out);
-    program_run_free(&r);
-}
-
-static void check_usage_error(char *const argv[], const char *reason)
-{
-    struct program_run r;
-    cr_assert_eq(run_program(argv, 30, &r), 0);
-    cr_assert(exited_with(&r, 2), "%s: status %#x", argv[1], r.status);
-    cr_assert_not_null(strstr(r.err, "Usage:"), "%s", r.err);
-    cr_assert_not_null(strstr(r.err, reason), "expected \"%s\" in:\n%s", reason, r.err);
-    cr_assert_eq(r.out_len, 0, "nothing on stdout: %s", r.out);
-    program_run_free(&r);
+    assert_help("zombie_orphan", "--help");
 }
 
 Test(zombie_orphan, bad_arguments_exit_2_with_usage)
 {
-    check_usage_error((char *[]){"zombie_orphan", "--only", "ghost", NULL}, "--only");
-    check_usage_error((char *[]){"zombie_orphan", "--zombie-ms", "-1", NULL}, "--zombie-ms");
-    check_usage_error((char *[]){"zombie_orphan", "--timeout", "0", NULL}, "--timeout");
-    check_usage_error((char *[]){"zombie_orphan", "--timeout", NULL}, "needs a value");
-    check_usage_error((char *[]){"zombie_orphan", "orphan", NULL}, "unexpected argument");
+    assert_usage_error((char *[]){"zombie_orphan", "--only", "ghost", NULL}, "--only");
+    assert_usage_error((char *[]){"zombie_orphan", "--zombie-ms", "-1", NULL}, "--zombie-ms");
+    assert_usage_error((char *[]){"zombie_orphan", "--timeout", "0", NULL}, "--timeout");
+    assert_usage_error((char *[]){"zombie_orphan", "--timeout", NULL}, "needs a value");
+    assert_usage_error((char *[]){"zombie_orphan", "orphan", NULL}, "unexpected argument");
 }
 
 Test(zombie_orphan, unknown_option_exits_2)
 {
-    check_usage_error((char *[]){"zombie_orphan", "--leave-orphans", NULL}, "unknown option");
+    assert_usage_error((char *[]){"zombie_orphan", "--leave-orphans", NULL}, "unknown option");
 }
