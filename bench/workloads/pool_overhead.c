@@ -21,7 +21,6 @@
  * equal jobs.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 
 #include "pool/pool.h"
 #include "pool/thread_pool.h"
+#include "python_coprocess.h"
 #include "queues/shm_queue.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
@@ -61,119 +61,6 @@ static size_t tasks_for(double x, int quick, int automatic)
     if (automatic)
         return MAX_TASKS; /* cheap even in quick mode (a few chunks), and a steadier ratio */
     return (size_t)x * per < cap ? (size_t)x * per : cap;
-}
-
-/* --- Python as a co-process (as in pool_scaling.c) ------------------------------------------- */
-
-struct coprocess {
-    pid_t pid;
-    FILE *to, *from;
-};
-
-static const char *python_script(void)
-{
-    static char path[4096];
-    if (access("bench/python_pool.py", R_OK) == 0)
-        return "bench/python_pool.py";
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
-    if (n <= 0)
-        return NULL;
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    if (!slash)
-        return NULL;
-    strcpy(slash, "/../../bench/python_pool.py");
-    return access(path, R_OK) == 0 ? path : NULL;
-}
-
-static int python_available(void)
-{
-    static int known = -1;
-    if (known >= 0)
-        return known;
-    known = 0;
-    if (!python_script())
-        return 0;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        return 0;
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, STDOUT_FILENO);
-            dup2(null, STDERR_FILENO);
-        }
-        execlp("python3", "python3", "-c", "import multiprocessing, concurrent.futures", (char *)0);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            return 0;
-    known = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    return known;
-}
-
-static int coprocess_start(struct coprocess *c, const char *kind, int workers)
-{
-    int in[2], out[2];
-    if (pipe(in) == -1)
-        return -1;
-    if (pipe(out) == -1) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    char nworkers[16];
-    snprintf(nworkers, sizeof nworkers, "%d", workers);
-    const char *script = python_script();
-    pid_t parent = getpid();
-    fflush(NULL);
-    c->pid = fork();
-    if (c->pid == -1)
-        return -1;
-    if (c->pid == 0) {
-        die_with_parent(parent);
-        dup2(in[0], STDIN_FILENO);
-        dup2(out[1], STDOUT_FILENO);
-        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-        execlp("python3", "python3", script, "--kind", kind, "--workers", nworkers, (char *)0);
-        _exit(127);
-    }
-    cleanup_add_child(c->pid);
-    close(in[0]);
-    close(out[1]);
-    c->to = fdopen(in[1], "w");
-    c->from = fdopen(out[0], "r");
-    char line[128];
-    if (!c->to || !c->from || !fgets(line, sizeof line, c->from) || strncmp(line, "ready", 5))
-        return -1;
-    return 0;
-}
-
-static int coprocess_ask(struct coprocess *c, const char *command, double *seconds, long *value)
-{
-    char line[256];
-    if (fprintf(c->to, "%s\n", command) < 0 || fflush(c->to) == EOF)
-        return -1;
-    if (!fgets(line, sizeof line, c->from))
-        return -1;
-    return sscanf(line, "seconds %lf value %ld", seconds, value) == 2 ? 0 : -1;
-}
-
-static void coprocess_stop(struct coprocess *c)
-{
-    if (c->pid <= 0)
-        return;
-    if (c->to)
-        fclose(c->to);
-    if (c->from)
-        fclose(c->from);
-    while (waitpid(c->pid, NULL, 0) == -1 && errno == EINTR)
-        continue;
-    cleanup_forget_child(c->pid);
-    *c = (struct coprocess){0};
 }
 
 /* --- the alternative transports: forked workers, no pool library ------------------------------ */
@@ -388,7 +275,7 @@ static int run_queue(struct plain_workers *w, size_t count, size_t chunk)
 static struct pool *process_pool;
 static struct thread_pool *thread_pool;
 static struct plain_workers plain;
-static struct coprocess python;
+static struct python_coprocess python;
 static char kept_for[LABEL_SIZE + 32];
 
 static void release(void)
@@ -405,7 +292,7 @@ static void release(void)
     }
     if (plain.n)
         plain_stop(&plain);
-    coprocess_stop(&python);
+    python_coprocess_stop(&python);
     kept_for[0] = '\0';
 }
 
@@ -425,8 +312,10 @@ static int prepare(const struct point *p)
     case THREAD_POOL: err = thread_pool_create(&thread_pool, &o); break;
     case PIPES: err = plain_start(&plain, p->workers, 1) ? EIO : 0; break;
     case SHM_QUEUE: err = plain_start(&plain, p->workers, 0) ? EIO : 0; break;
-    case PY_POOL: err = coprocess_start(&python, "pool", p->workers) ? EIO : 0; break;
-    case PY_EXECUTOR: err = coprocess_start(&python, "executor", p->workers) ? EIO : 0; break;
+    case PY_POOL: err = python_coprocess_start(&python, "pool", p->workers) ? EIO : 0; break;
+    case PY_EXECUTOR:
+        err = python_coprocess_start(&python, "executor", p->workers) ? EIO : 0;
+        break;
     case VARIANTS: err = EINVAL; break;
     }
     if (err)
@@ -468,7 +357,7 @@ static int run(const struct point *p, struct run_result *r)
     case PY_EXECUTOR: {
         char command[64];
         snprintf(command, sizeof command, "noop %zu %zu", count, chunk);
-        err = coprocess_ask(&python, command, &seconds, &value) ? EIO : 0;
+        err = python_coprocess_ask(&python, command, &seconds, &value) ? EIO : 0;
         for (size_t i = 0; i < count; i++)
             results[i] = (long)i; /* Python checked its own (it returns how many came back) */
         break;
