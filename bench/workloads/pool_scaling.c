@@ -14,6 +14,9 @@
  * already running"); Python runs bench/python_pool.py as a co-process started per point,
  * which times the job itself (result->extra holds every series' own job time, in seconds).
  * The answer is checked against a sieve.
+ *
+ * Beside them, the process pool in weak scaling: the work grows with the workers (25 tasks
+ * each, all counting the same window of numbers), so the time should stay flat as k grows.
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,11 +36,15 @@
 #include "support/cpus.h"
 #include "workload.h"
 
-enum variant { PROCESS_POOL, THREAD_POOL, FORK_JOIN, PYTHON_POOL };
+enum variant { PROCESS_POOL, THREAD_POOL, FORK_JOIN, PYTHON_POOL, PROCESS_POOL_WEAK };
 static const char *const variant_names[] = {"process pool", "thread pool",
                                             "fork-join, static split",
-                                            "Python multiprocessing.Pool"};
+                                            "Python multiprocessing.Pool",
+                                            "process pool, weak scaling"};
 enum { RANGES = 100, CHUNK = 1 };
+/* Weak scaling: 25 tasks per worker, every one counting the primes in the same window above
+ * WEAK_BASE, so P workers get P times the work of one and should take the same time. */
+enum { WEAK_TASKS_PER_WORKER = 25, WEAK_BASE = 4000000 };
 
 struct range {
     int64_t first, end;
@@ -179,7 +186,8 @@ static int prepare(const struct point *p)
     struct pool_options o = {.workers = p->workers};
     int err = 0;
     switch ((enum variant)p->param) {
-    case PROCESS_POOL: err = pool_create(&process_pool, &o); break;
+    case PROCESS_POOL:
+    case PROCESS_POOL_WEAK: err = pool_create(&process_pool, &o); break;
     case THREAD_POOL: err = thread_pool_create(&thread_pool, &o); break;
     case PYTHON_POOL: err = python_coprocess_start(&python, "pool", p->workers) ? EIO : 0; break;
     case FORK_JOIN: break;
@@ -233,6 +241,42 @@ static int fork_join(const struct range *ranges, int workers, struct range_resul
 /* --- the workload ------------------------------------------------------------------------------- */
 
 static long limit_for(const struct point *p) { return p->quick ? 200000 : 400000; }
+static long window_for(const struct point *p) { return p->quick ? 4000 : 8000; }
+
+/* The weak series: the same window in every task.  Returns 0, or an error number. */
+static int run_weak(const struct point *p, struct run_result *r)
+{
+    static long per_task = -1, per_task_for = -1;
+    long window = window_for(p);
+    if (per_task_for != window) {
+        per_task = sieve_count(WEAK_BASE + window) - sieve_count(WEAK_BASE);
+        per_task_for = window;
+    }
+    size_t tasks = (size_t)WEAK_TASKS_PER_WORKER * (size_t)p->workers;
+    struct range *ranges = calloc(tasks, sizeof *ranges);
+    struct range_result *results = calloc(tasks, sizeof *results);
+    int err = ranges && results ? 0 : ENOMEM;
+    for (size_t i = 0; !err && i < tasks; i++)
+        ranges[i] = (struct range){WEAK_BASE, WEAK_BASE + window};
+    if (!err)
+        err = pool_map(process_pool, count_range_task, ranges, sizeof *ranges, tasks, results,
+                       sizeof *results, CHUNK, NULL);
+    int64_t total = 0;
+    for (size_t i = 0; !err && i < tasks; i++)
+        total += results[i].count;
+    if (!err)
+        add_spans(r, results, (int)tasks);
+    free(ranges);
+    free(results);
+    if (err)
+        return err;
+    r->ops = (double)window * (double)tasks;
+    r->ok = total == per_task * (int64_t)tasks;
+    if (!r->ok)
+        snprintf(r->detail, sizeof r->detail, "%lld primes counted in %zu windows, the sieve "
+                 "says %lld", (long long)total, tasks, (long long)(per_task * (int64_t)tasks));
+    return 0;
+}
 
 static int run(const struct point *p, struct run_result *r)
 {
@@ -246,6 +290,12 @@ static int run(const struct point *p, struct run_result *r)
     if (err) {
         snprintf(r->detail, sizeof r->detail, "starting the %s: %s", p->series, strerror(err));
         return -1;
+    }
+    if (p->param == PROCESS_POOL_WEAK) {
+        err = run_weak(p, r);
+        if (err)
+            snprintf(r->detail, sizeof r->detail, "%s: %s", p->series, strerror(err));
+        return err ? -1 : 0;
     }
     struct range ranges[RANGES];
     struct range_result results[RANGES];
@@ -269,6 +319,7 @@ static int run(const struct point *p, struct run_result *r)
         err = fork_join(ranges, p->workers, results) ? EIO : 0;
         nresults = p->workers;
         break;
+    case PROCESS_POOL_WEAK: break; /* run_weak, above */
     case PYTHON_POOL: {
         char command[96];
         double seconds;
@@ -301,10 +352,11 @@ static int plan(struct point *points, int max, int quick)
 {
     (void)quick;
     int n = 0;
-    for (int v = PROCESS_POOL; v <= PYTHON_POOL && n < max; v++) {
+    for (int v = PROCESS_POOL; v <= PROCESS_POOL_WEAK && n < max; v++) {
         if (v == PYTHON_POOL && !python_available())
             continue; /* the summary says so */
         snprintf(points[n].series, sizeof points[n].series, "%s", variant_names[v]);
+        points[n].weak = v == PROCESS_POOL_WEAK;
         points[n++].param = v;
     }
     return n;
