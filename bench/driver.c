@@ -278,6 +278,8 @@ static struct run_result result; /* large (worker spans): kept off the stack */
 static struct sample run_once(const struct workload *w, const struct point *p)
 {
     double capacity = w->shape == SHAPE_SCALING ? capacity_of(p) : 1.0;
+    /* Workloads fork: nothing may sit in a stdio buffer that a child could write out again. */
+    fflush(NULL);
     memset(&result, 0, sizeof result);
     int64_t cpu0 = tree_cpu_ns();
     int64_t t0 = monotonic_ns();

@@ -69,7 +69,10 @@ struct share {
 static _Noreturn void worker(int index, struct share share, int out, pid_t parent)
 {
     die_with_parent(parent);
-    struct record r = {.worker = index, .count = share.has_two};
+    struct record r;
+    memset(&r, 0, sizeof r); /* padding too: the whole record goes to write() */
+    r.worker = index;
+    r.count = share.has_two;
     r.span.start_ns = monotonic_ns();
     int64_t cpu0 = thread_cpu_ns();
     for (long n = share.first; n < share.end; n += share.step)

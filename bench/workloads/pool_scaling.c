@@ -216,6 +216,7 @@ static int fork_join(const struct range *ranges, int workers, struct range_resul
             die_with_parent(parent);
             close(fds[0]);
             struct range_result out; /* one record each, far below PIPE_BUF: never torn */
+            memset(&out, 0, sizeof out); /* padding too: the whole struct goes to write() */
             int first = RANGES * w / workers, end = RANGES * (w + 1) / workers;
             count_with_span(&ranges[first], end - first, &out);
             _exit(write(fds[1], &out, sizeof out) == (ssize_t)sizeof out ? 0 : 1);
