@@ -635,6 +635,24 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
     fprintf(stderr, "bench: %s took %.1f s\n", w->name, (monotonic_ns() - started) / 1e9);
 }
 
+/* mkdir -p: make a folder and any of its parents that are missing. */
+static void make_directories(const char *path)
+{
+    char partial[4096];
+    snprintf(partial, sizeof partial, "%s", path);
+    for (char *slash = partial + 1; ; slash++) {
+        if (*slash != '/' && *slash != '\0')
+            continue;
+        char saved = *slash;
+        *slash = '\0';
+        if (mkdir(partial, 0755) == -1 && errno != EEXIST)
+            die("mkdir %s", partial);
+        *slash = saved;
+        if (saved == '\0')
+            break;
+    }
+}
+
 static void parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
@@ -696,8 +714,7 @@ int main(int argc, char **argv)
         return write_report(o.data_dir, o.plots_dir, workload_table) == 0 ? EXIT_SUCCESS
                                                                           : EXIT_FAILURE;
     cpu_total = usable_cpu_ids(cpu_ids, MAX_CPUS);
-    if (mkdir(o.data_dir, 0755) == -1 && errno != EEXIST)
-        die("mkdir %s", o.data_dir);
+    make_directories(o.data_dir);
     write_machine(o.data_dir, &o);
     samples_csv = open_output(o.data_dir, "samples", ".csv");
     fprintf(samples_csv,
@@ -713,8 +730,7 @@ int main(int argc, char **argv)
             run_workload(workload_table[i], &o, index);
     close_output(index, "index.tsv");
     close_output(samples_csv, "samples.csv");
-    if (mkdir(o.plots_dir, 0755) == -1 && errno != EEXIST)
-        die("mkdir %s", o.plots_dir);
+    make_directories(o.plots_dir);
     if (write_report(o.data_dir, o.plots_dir, workload_table) != 0)
         return EXIT_FAILURE;
     printf("\nbench: done in %.1f s; data in %s, report in %s/report.md\n",
