@@ -11,8 +11,10 @@
  * show at a preemption, so the loss is close to zero whatever N is: lessons/04-races.md shows
  * how to widen the window.
  *
- * Correctness: the final count is at most P x N and at least N (no update of the last
- * process to finish can be lost after it has finished).
+ * Correctness: the final count is at most P x N, and positive.  It can be far below N: a
+ * process that read an old value and was then preempted writes that old value plus one back
+ * over everything the others added meanwhile, so the count can even go down.  (With P >= 2
+ * and N >= 2 the smallest possible result is 2.)
  */
 #include <errno.h>
 #include <sched.h>
@@ -82,7 +84,7 @@ static int run(const struct point *p, struct run_result *r)
         return snprintf(r->detail, DETAIL_SIZE, "fork: %s", strerror(errno)), -1;
     r->ops = (double)expected;
     r->extra = 100.0 * (double)(expected - got) / (double)expected;
-    r->ok = !failed && got <= expected && got >= iterations;
+    r->ok = !failed && got <= expected && got >= 1;
     if (!r->ok)
         snprintf(r->detail, DETAIL_SIZE, "counter %ld of %ld updates", got, expected);
     return 0;
