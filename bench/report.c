@@ -366,10 +366,35 @@ static const struct reduced_point *matching(const struct reduced_point *r, int n
     return NULL;
 }
 
-/* A point differs beyond its spread when the two runs' ranges (min to max) do not meet. */
-static int differs(const struct reduced_point *a, const struct reduced_point *b)
+/* What two runs are compared on.  A scaling workload's figure is a wall time for a problem
+ * whose size depends on the plan (quick or default) and on nothing else in common between two
+ * machines, so it is compared by its speedup, which is a ratio; a series workload's figure is
+ * already per operation. */
+static void compared_range(const struct workload *w, const struct reduced_point *p, double *low,
+                           double *median, double *high)
 {
-    return a->figure_min > b->figure_max || a->figure_max < b->figure_min;
+    if (w->shape == SHAPE_SCALING) {
+        *low = p->speedup_min, *median = p->speedup, *high = p->speedup_max;
+    } else {
+        *low = p->figure_min, *median = p->figure_median, *high = p->figure_max;
+    }
+}
+
+/* The "plan:" line of a run's machine.txt, or "". */
+static void plan_of(const char *dir, char *plan, size_t size)
+{
+    char path[4096], line[256];
+    snprintf(path, sizeof path, "%s/machine.txt", dir);
+    plan[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "plan: ", 6) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(plan, size, "%.100s", line + 6);
+        }
+    fclose(f);
 }
 
 int write_comparison(const char *data_dir, const char *reference_dir,
@@ -392,6 +417,16 @@ int write_comparison(const char *data_dir, const char *reference_dir,
     }
     fprintf(out, "Comparing the last run (%s) with the reference run in %s:\n", data_dir,
             reference_dir);
+    char plan[160], ref_plan[160];
+    plan_of(data_dir, plan, sizeof plan);
+    plan_of(reference_dir, ref_plan, sizeof ref_plan);
+    if (strcmp(plan, ref_plan) != 0)
+        fprintf(out, "  note: the runs used different plans (\"%s\" here, \"%s\" in the "
+                     "reference); scaling workloads are compared by speedup, which does not "
+                     "depend on the problem size, but the quick plan has fewer points\n",
+                plan, ref_plan);
+    fprintf(out, "  (scaling workloads are compared by their speedups, the others by their "
+                 "figure per operation)\n");
     while (fgets(line, sizeof line, machine))
         fprintf(out, "  reference %s", line);
     fclose(machine);
@@ -412,15 +447,18 @@ int write_comparison(const char *data_dir, const char *reference_dir,
             if (!ref)
                 continue;
             matched++;
-            if (!differs(&mine[i], ref))
+            double lo, mid, hi, ref_lo, ref_mid, ref_hi;
+            compared_range(w, &mine[i], &lo, &mid, &hi);
+            compared_range(w, ref, &ref_lo, &ref_mid, &ref_hi);
+            /* Different when the two runs' ranges (min to max) do not meet. */
+            if (lo <= ref_hi && hi >= ref_lo)
                 continue;
             different++;
-            fprintf(out, "  differs: %s, x=%g, %d workers: %.4g here, %.4g in the reference "
+            fprintf(out, "  differs: %s, x=%g, %d workers: %s %.4g here, %.4g in the reference "
                          "(%.2fx; ranges %.4g-%.4g and %.4g-%.4g do not meet)\n",
                     mine[i].point.series, mine[i].point.x, mine[i].point.workers,
-                    mine[i].figure_median, ref->figure_median,
-                    mine[i].figure_median / ref->figure_median, mine[i].figure_min,
-                    mine[i].figure_max, ref->figure_min, ref->figure_max);
+                    w->shape == SHAPE_SCALING ? "speedup" : "figure", mid, ref_mid,
+                    mid / ref_mid, lo, hi, ref_lo, ref_hi);
         }
         fprintf(out, "  %d of %d matching points differ beyond their spread\n", different,
                 matched);
