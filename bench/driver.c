@@ -216,8 +216,8 @@ static int64_t tree_cpu_ns(void)
  * is compared with one running alone.  1 means every CPU is as fast as one alone.  On a virtual
  * machine two vCPUs can land on the two hyper-threads of one physical core, or share it with
  * another guest: the workers then all run (the overlap check is satisfied) but each at half
- * speed, and the speedup is capped for reasons that have nothing to do with the program. */
-#define CAPACITY_GOOD 0.85
+ * speed, and the speedup is capped for reasons that have nothing to do with the program.
+ * CAPACITY_GOOD (workload.h) is where a run stops counting. */
 
 static volatile unsigned long probe_sink;
 
@@ -609,14 +609,10 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1,
                 n, points[i].series, points[i].x, points[i].workers, points[i].cpus);
         reduced[i] = measure_point(w, &points[i], o);
-        fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%, spread %.0f%%)%s%s%s%s\n",
+        fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%, spread %.0f%%)%s%s%s\n",
                 reduced[i].figure_median, w->shape == SHAPE_SERIES ? "" : "s",
                 reduced[i].samples, 100 * reduced[i].overlap, 100 * reduced[i].spread,
-                !reduced[i].low_overlap        ? ""
-                : reduced[i].capacity < CAPACITY_GOOD ? " LOW CAPACITY"
-                                                      : " LOW OVERLAP",
-                reduced[i].wide_spread ? " WIDE SPREAD" : "",
-                reduced[i].note[0] ? "; " : "", reduced[i].note);
+                point_marks(&reduced[i]), reduced[i].note[0] ? "; " : "", reduced[i].note);
     }
     if (w->finish)
         w->finish();

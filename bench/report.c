@@ -81,12 +81,12 @@ int load_reduced(const char *data_dir, const char *name, struct reduced_point *p
 /* The marks a point can carry, for both kinds of summary.  A point whose counted runs fell
  * short is LOW OVERLAP when its workers took turns, LOW CAPACITY when they ran together but
  * the machine did not give them k CPUs' worth of speed. */
-static const char *marks(const struct reduced_point *p)
+const char *point_marks(const struct reduced_point *p)
 {
     static char text[64];
-    const char *short_of = !p->low_overlap ? ""
-                           : p->capacity < 0.85 ? " LOW CAPACITY"
-                                                : " LOW OVERLAP";
+    const char *short_of = !p->low_overlap              ? ""
+                           : p->capacity < CAPACITY_GOOD ? " LOW CAPACITY"
+                                                         : " LOW OVERLAP";
     snprintf(text, sizeof text, "%s%s%s", short_of, *short_of && p->wide_spread ? "," : "",
              p->wide_spread ? " WIDE SPREAD" : "");
     return text;
@@ -110,13 +110,13 @@ static void scaling_summary(FILE *out, const struct reduced_point *r, int n, int
                          "%.0f%% | %.0f%% | %.0f%%%s |\n",
                     p->point.series, p->point.cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
-                    cpu_per_wall, 100 * p->idle, 100 * p->overlap, 100 * p->capacity, marks(p));
+                    cpu_per_wall, 100 * p->idle, 100 * p->overlap, 100 * p->capacity, point_marks(p));
         else
             fprintf(out, "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%% "
                          "%7.0f%%%s\n",
                     p->point.series, p->point.cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->efficiency, cpu_per_wall, 100 * p->idle,
-                    100 * p->overlap, 100 * p->capacity, marks(p));
+                    100 * p->overlap, 100 * p->capacity, point_marks(p));
     }
     fputs(md ? "\nSpread: interquartile range of the runs over their median. Idle: the share of "
                "the k CPUs' time no process of the run used. Overlap: how much of their lives "
@@ -153,7 +153,7 @@ static void series_summary(FILE *out, const struct workload *w, const struct red
                     p->point.workers, p->figure_median, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g", p->extra_median);
-            fputs(marks(p), out);
+            fputs(point_marks(p), out);
         }
         fputc('\n', out);
     }

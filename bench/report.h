@@ -17,6 +17,10 @@
 /* Load a workload's reduced points from DATA/NAME.csv; returns how many, or -1 if none. */
 int load_reduced(const char *data_dir, const char *name, struct reduced_point *points, int max);
 
+/* The marks a point carries in summaries and progress lines: " LOW OVERLAP" or " LOW CAPACITY"
+ * (its counted runs fell short, and why), " WIDE SPREAD", or "".  A static buffer. */
+const char *point_marks(const struct reduced_point *p);
+
 /* Print a workload's summary: a plain-text table (markdown = 0) or a Markdown table. */
 void print_summary(FILE *out, const struct workload *w, const struct reduced_point *r, int n,
                    int markdown);

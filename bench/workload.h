@@ -68,6 +68,9 @@ struct run_result {
     struct worker_span spans[MAX_WORKERS];
 };
 
+/* Below this share of k CPUs' speed (the driver's capacity probe), a run does not count. */
+#define CAPACITY_GOOD 0.85
+
 /* One point after the repetitions, as the driver reduced it (what the CSV files hold). */
 struct reduced_point {
     struct point point;
@@ -83,7 +86,8 @@ struct reduced_point {
     double spread;           /* interquartile range of the wall times over their median */
     int wide_spread;         /* 1: the spread stayed above the driver's bound despite repeats */
     double idle;             /* share of the k CPUs' time that no process of the run used */
-    double capacity;         /* the CPUs' speed together over one alone, just before the runs */
+    double capacity;         /* the CPUs' speed together over one alone, just before the runs;
+                                below CAPACITY_GOOD the machine was not giving k CPUs' worth */
     char note[DETAIL_SIZE];  /* the last counted run's detail: what it really used */
 };
 
