@@ -35,8 +35,24 @@ for program in "$out"/bin/*; do
         exit 1
     fi
 done
-"${vg[@]}" "$out/tests/forklore-tests" --jobs=1 >/dev/null 2>&1 </dev/null
+"${vg[@]}" "$out/tests/forklore-tests" --jobs=1 >"$logs/suite.out" 2>&1 </dev/null
 suite_status=$?
+# A test that fails under valgrind (everything runs 20-50 times slower) gets one more try,
+# alone and still under valgrind, so that a test leaning on a deadline does not fail the gate
+# by chance; one that fails twice fails the gate.  Either way its name is printed.
+retried=""
+if [ "$suite_status" -ne 0 ]; then
+    failed=$(sed -n 's/^.*\[\(FAIL\|CRASH\)\] \([a-z_0-9]*\)::\([a-z_0-9]*\).*$/\2\/\3/p' "$logs/suite.out" | sort -u)
+    if [ -n "$failed" ]; then
+        suite_status=0
+        for test in $failed; do
+            echo "valgrind: $test failed under valgrind; trying it once more" >&2
+            "${vg[@]}" "$out/tests/forklore-tests" --jobs=1 --filter "$test" >>"$logs/suite.out" 2>&1 </dev/null ||
+                { suite_status=1; echo "valgrind: $test failed again" >&2; }
+            retried="$retried $test"
+        done
+    fi
+fi
 
 processes=$(find "$logs" -name '*.log' | wc -l)
 bad=$(grep -L 'ERROR SUMMARY: 0 errors' "$logs"/*.log 2>/dev/null | xargs -r grep -l 'ERROR SUMMARY' || true)
@@ -49,7 +65,9 @@ if [ -n "$bad" ]; then
     exit 1
 fi
 if [ "$suite_status" -ne 0 ]; then
+    grep -aE '\[(FAIL|CRASH)\]|Assertion Failed' -A3 "$logs/suite.out" | head -40 >&2
     echo "valgrind: FAILED: the test suite itself failed under valgrind (status $suite_status)"
     exit 1
 fi
+[ -n "$retried" ] && echo "valgrind: passed on a second try under valgrind:$retried" >&2
 echo "valgrind: clean: 0 errors, 0 definite leaks in $processes processes ($programs programs, the test suite, children included)"
