@@ -42,7 +42,7 @@ TESTS := $(OUT)/tests/forklore-tests
 
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 
-.PHONY: all help test test-run valgrind sanitize bench plots compare deps clean
+.PHONY: all help test test-run valgrind sanitize bench plots compare deps clean grade handout gradescope
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) $(BENCH)
@@ -56,6 +56,11 @@ help:
 	@echo 'make sanitize   build into $(OUT)/sanitize with ASan+UBSan and run the Criterion suite'
 	@echo 'make valgrind   run only the valgrind gate (tests and every program under memcheck)'
 	@echo 'make deps       check for Criterion, gnuplot and valgrind; install what is missing'
+	@echo 'make grade LAB=NAME  a clean build of one lab (lessons/labs/NAME), then its grader;'
+	@echo '                TEST=GLOB grades some tests, SEED=N replays inputs, LAB_SRC=DIR grades'
+	@echo '                the files in DIR instead, JSON=FILE moves results.json'
+	@echo 'make handout    the student hand-out: build/handout/forklore-labs.tar.gz, without solutions'
+	@echo 'make gradescope LAB=NAME  a Gradescope autograder for one lab: build/gradescope/NAME-gradescope.zip'
 	@echo 'make clean      remove $(OUT)/ and the generated benchmark data and plots'
 	@echo 'make help       this list'
 
@@ -108,7 +113,7 @@ $(BENCH): $(call obj,$(BENCH_C) $(WORKLOAD_C)) $(OUT)/obj/gen/workload_table.o $
 $(OUT)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' \
-	    -DFORKLORE_ROOT='"$(abspath .)"' -c $< -o $@
+	    -DFORKLORE_ROOT='"$(abspath .)"' -DFORKLORE_LAB_CFLAGS='"$(EXTRA_CFLAGS)"' -c $< -o $@
 
 $(TESTS): $(call obj,$(TEST_C)) $(BENCH_LIBRARY) $(LIBRARY)
 	@mkdir -p $(@D)
@@ -148,6 +153,17 @@ compare: $(BENCH)
 
 deps:
 	@bash tests/ensure_deps.sh
+
+# A lab needs only the compiler and the support library: no Criterion, nothing installed.
+grade: $(LIBRARY)
+	@LAB='$(LAB)' LAB_SRC='$(LAB_SRC)' OUT='$(OUT)' TEST='$(TEST)' SEED='$(SEED)' JSON='$(JSON)' \
+	    CC='$(CC)' LIBRARY='$(LIBRARY)' EXTRA_CFLAGS='$(EXTRA_CFLAGS)' bash lessons/labs/grader/grade.sh
+
+handout:
+	@bash lessons/labs/grader/handout.sh $(OUT)/handout
+
+gradescope:
+	@bash lessons/labs/grader/gradescope.sh '$(LAB)' $(OUT)/gradescope
 
 clean:
 	rm -rf $(OUT) plots/data plots/*.png plots/*.svg plots/report.md

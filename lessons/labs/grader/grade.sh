@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# grade.sh - the body of `make grade LAB=NAME`: a clean build of one lab, then its grader.
+#
+# Environment (the Makefile passes its variables through):
+#   LAB      the lab's name, the name of its folder in lessons/labs/ (required)
+#   LAB_SRC  where the student's .c files are (default: lessons/labs/LAB, the handout's copy);
+#            instructors point it at a submission, and the tests at the reference solution
+#   OUT      the build folder (default build); the lab is built into OUT/labs/LAB, from scratch
+#   TEST     a shell glob: grade only the tests it matches
+#   SEED     replay the random inputs of an earlier run
+#   JSON     where to write results.json (default OUT/labs/LAB/results.json)
+#   CC       the compiler (default cc)
+#   LIBRARY  the support library the lab links with (default OUT/libforklore.a)
+#   EXTRA_CFLAGS  more compiler flags (the sanitizer build passes its own)
+#   LAB_HOME the folder of the lab's given files (default lessons/labs/LAB; the tests use it for
+#            a lab of their own that exercises the grader itself)
+# Relative paths are taken from the top of the repository.
+#
+# The lab's files follow the same rule as patterns/: NAME.c with a NAME.h beside it (in the
+# lab's folder) is library code linked into the grader, which calls it; NAME.c alone is a
+# program, built to OUT/labs/LAB/NAME, which the grader runs.  grade.c is the lab's grader.
+# The build uses the suite's flags, -Werror included: a warning is a lost build.  When the build
+# fails, the compiler's messages are shown and results.json records a score of 0 with them.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+
+shopt -s nullglob
+labs=$(for g in lessons/labs/*/grade.c; do basename "$(dirname "$g")"; done | tr '\n' ' ')
+lab=${LAB:-}
+given=${LAB_HOME:-lessons/labs/$lab}
+if [ -z "$lab" ] || [ ! -f "$given/grade.c" ]; then
+    echo "make grade: ${lab:+no lab named '$lab'; }say which lab with LAB=NAME, one of: $labs" >&2
+    echo "Usage: make grade LAB=NAME [TEST=GLOB] [SEED=N] [LAB_SRC=DIR] [JSON=FILE]" >&2
+    exit 2
+fi
+src=${LAB_SRC:-$given}
+out=${OUT:-build}/labs/$lab
+json=${JSON:-$out/results.json}
+cc=${CC:-cc}
+if [ ! -d "$src" ]; then
+    echo "make grade: LAB_SRC=$src is not a folder" >&2
+    exit 2
+fi
+
+rm -rf "$out"
+mkdir -p "$out/obj"
+log=$out/build.log
+# shellcheck disable=SC2206  # EXTRA_CFLAGS is a list of flags, split on spaces like make does
+flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g ${EXTRA_CFLAGS:-} -I"$given" -Ilessons/labs/grader -Ipatterns)
+libs=("${LIBRARY:-${OUT:-build}/libforklore.a}" -lrt -lpthread -lm)
+
+# The lines of a file as the inside of one JSON string.
+json_lines() { tr -d '\000-\010\013-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' | awk '{printf "%s\\n", $0}'; }
+
+# A failed build scores 0: say why on the terminal and in results.json.
+build_failed() {
+    echo "make grade: the lab did not build, so nothing was graded (score 0). The compiler said:"
+    sed 's/^/  /' "$log" | head -n 60
+    mkdir -p "$(dirname "$json")"
+    printf '{\n  "score": 0,\n  "output": "the lab did not build, so nothing was graded:\\n%s",\n  "tests": []\n}\n' \
+        "$(json_lines <"$log")" >"$json"
+    echo "results: $json"
+    exit 1
+}
+
+echo "building lab $lab from $src into $out"
+objects=()
+for file in "$given"/*.c; do
+    name=$(basename "$file" .c)
+    [ "$name" = grade ] && continue
+    mine=$src/$name.c
+    [ -f "$mine" ] || { echo "$mine: missing (the lab's files are those in $given)" >"$log"; build_failed; }
+    if [ -f "$given/$name.h" ]; then
+        "$cc" "${flags[@]}" -c "$mine" -o "$out/obj/$name.o" >>"$log" 2>&1 || build_failed
+        objects+=("$out/obj/$name.o")
+    else
+        "$cc" "${flags[@]}" "$mine" -o "$out/$name" "${libs[@]}" >>"$log" 2>&1 || build_failed
+    fi
+done
+"$cc" "${flags[@]}" lessons/labs/grader/grader.c "$given/grade.c" "${objects[@]}" \
+    -o "$out/grade" "${libs[@]}" >>"$log" 2>&1 || build_failed
+
+# What a test may need beyond the build folder: the student's folder (for files that are not
+# code, such as written answers) and the top of the repository (for the benchmark's data).
+FORKLORE_LAB_SRC=$(cd "$src" && pwd)
+FORKLORE_ROOT=$(pwd)
+export FORKLORE_LAB_SRC FORKLORE_ROOT
+
+args=(--json "$json")
+[ -n "${TEST:-}" ] && args+=(--test "$TEST")
+[ -n "${SEED:-}" ] && args+=(--seed "$SEED")
+echo
+exec "$out/grade" "${args[@]}"

@@ -1,0 +1,117 @@
+/* grader.h - the framework every lab's grade.c is written against.
+ *
+ * `make grade LAB=NAME` builds the lab from scratch and runs its grader: the framework's main()
+ * (grader.c) linked with the lab's grade.c and the student's library files.  A lab is a table
+ * of tests; each test is worth some points and runs in a child process of its own, in a process
+ * group of its own, under a time limit:
+ *
+ *   - a test passes by returning;
+ *   - it fails through grade_fail() or one of the grade_expect_*() checks, which print what was
+ *     expected and what came instead, then end the test;
+ *   - a test that runs past its limit, crashes, or calls exit() itself fails, and the grader
+ *     says which of these happened;
+ *   - when a test ends, whatever it started (the student's children included) is killed and
+ *     reaped, so one broken test cannot hang or poison the next.
+ *
+ * The grader prints one line per test with its points, the reasons for every lost point, and
+ * the total; it writes the same in Gradescope's results.json format; it exits 0 only with
+ * full marks.  Inputs come from a seed the header prints, so a failure can be replayed exactly
+ * (`make grade LAB=NAME SEED=N TEST=name`).
+ *
+ * Everything below marked "in a test" may be called only from a test's run() function, which
+ * runs in the test's own process.
+ */
+#ifndef FORKLORE_GRADER_H
+#define FORKLORE_GRADER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct grade_test {
+    const char *name;    /* [a-z0-9_]: the TEST= filter and the results file use it */
+    const char *title;   /* one line: what the test checks */
+    int points;
+    int timeout_s;       /* scaled by $FORKLORE_TIMEOUT_SCALE when that is set */
+    int min_cpus;        /* 0 for any machine; else not graded with fewer usable CPUs */
+    void (*run)(void);
+};
+
+struct grade_lab {
+    const char *name;            /* the LAB= name, which is also the folder's name */
+    const char *title;           /* "Lab 1: a parallel command runner" */
+    const char *ordering;        /* what this grader relies on in the order of any output it
+                                    reads, in one or two sentences; printed in the header */
+    const struct grade_test *tests;
+    size_t count;
+};
+
+/* Each lab's grade.c defines this. */
+extern const struct grade_lab grade_lab;
+
+/* ---- in a test: reporting ------------------------------------------------------------------ */
+
+/* A line of context shown under the test's result whether it passes or fails (what was run,
+ * with which inputs).  Keep it short. */
+void grade_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Fail the test now with one line saying what went wrong. */
+_Noreturn void grade_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Fail unless got == expected, printing "what", then "expected: ..." and "got: ..." lines. */
+void grade_expect_long(const char *what, long expected, long got);
+void grade_expect_string(const char *what, const char *expected, const char *got);
+
+/* Fail with "what" unless condition holds; detail (printf-style) becomes the "got:" line. */
+void grade_expect_true(int condition, const char *what, const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- in a test: inputs ------------------------------------------------------------------- */
+
+/* A random number in [low, high], from the run's seed and the test's name: the same SEED gives
+ * a test the same inputs whether it runs alone (TEST=) or with the others. */
+long grade_random(long low, long high);
+
+/* The run's seed (printed in the header). */
+unsigned long grade_seed(void);
+
+/* The folder the lab was built into: the student's programs are there by their names. */
+const char *grade_build_dir(void);
+
+/* A fresh empty folder for this test, removed with everything in it after the test. */
+const char *grade_temp_dir(void);
+
+/* CPUs this process may run on (sched_getaffinity), or $FORKLORE_GRADE_CPUS when set lower
+ * (to try a test's single-CPU path on a bigger machine). */
+int grade_usable_cpus(void);
+
+/* ---- in a test: running the student's programs ----------------------------------------------- */
+
+struct grade_run {
+    int status;          /* raw wait status */
+    int timed_out;       /* 1 if killed at the time limit */
+    char *out, *err;     /* what it wrote, NUL-terminated, malloc'd */
+    size_t out_len, err_len;
+    double seconds;      /* wall time */
+};
+
+/* Run argv (argv[0] is a path, or a name looked up in the build folder when it has no '/'),
+ * with input on its stdin (NULL: /dev/null), for at most timeout_s seconds (scaled as the
+ * tests' limits are).  Fails the test if the program cannot be started. */
+void grade_run(char *const argv[], const char *input, int timeout_s, struct grade_run *run);
+void grade_run_free(struct grade_run *run);
+
+/* "exited with status 3", "killed by signal 9 (Killed)", "did not finish within 5 s". */
+const char *grade_describe_status(const struct grade_run *run);
+
+/* Fail unless the run exited (not killed, not timed out) with this status; says what it did
+ * instead, with the first lines of its stderr. */
+void grade_expect_exit(const char *what, const struct grade_run *run, int code);
+
+/* Children of this test process right now, any state (the grader is a subreaper, so whatever
+ * the student's program left running or unreaped is counted here too). */
+int grade_count_children(void);
+
+/* Time limits are multiplied by this ($FORKLORE_TIMEOUT_SCALE, default 1). */
+int grade_timeout_scale(void);
+
+#endif

@@ -1,0 +1,103 @@
+/* grade.c - a lab that exercises the grader itself (tests/test_labs.c runs it with LAB_HOME).
+ *
+ * One test per way a test can end: passing, failing a check, running past its limit, crashing,
+ * calling exit(), leaving a process behind, needing more CPUs than any machine has; and one
+ * whose output holds every character results.json must escape.  The expected score and lines
+ * are asserted in tests/test_labs.c.
+ */
+#define _GNU_SOURCE
+#include "grader.h"
+
+#include "adder.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void passes(void)
+{
+    long a = grade_random(1, 1000000), b = grade_random(1, 1000000);
+    grade_note("inputs %ld and %ld", a, b);
+    grade_expect_long("add(a, b)", a + b, add(a, b));
+}
+
+static void fails_a_check(void)
+{
+    grade_expect_long("add(2, 2)", 5, add(2, 2));
+}
+
+static void runs_past_its_limit(void)
+{
+    for (;;)
+        pause();
+}
+
+static void crashes(void)
+{
+    raise(SIGSEGV);
+}
+
+static void calls_exit(void)
+{
+    exit(3);
+}
+
+/* A process that escapes the test's process group and outlives the test: the grader must kill
+ * it.  Its pid goes to $GRADER_CHECK_PIDFILE for tests/test_labs.c to look for afterwards. */
+static void leaves_a_process(void)
+{
+    pid_t pid = fork();
+    if (pid == -1)
+        grade_fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        setsid();
+        for (;;)
+            pause();
+    }
+    const char *pidfile = getenv("GRADER_CHECK_PIDFILE");
+    FILE *file = pidfile ? fopen(pidfile, "w") : NULL;
+    if (file) {
+        fprintf(file, "%d\n", (int)pid);
+        fclose(file);
+    }
+}
+
+static void runs_a_program(void)
+{
+    struct grade_run run;
+    grade_run((char *[]){"echo_input", NULL}, "one line\n", 10, &run);
+    grade_expect_exit("echo_input", &run, 0);
+    grade_expect_string("what echo_input wrote", "one line\n", run.out);
+    grade_run_free(&run);
+}
+
+static void prints_awkward_characters(void)
+{
+    printf("quote \" backslash \\ tab \t bell \a unicode \xc3\xa9\n");
+    fflush(stdout);
+    grade_fail("a line with \"quotes\", a \\ and a tab\t");
+}
+
+static void needs_many_cpus(void)
+{
+}
+
+static const struct grade_test tests[] = {
+    {"passes", "a test that passes", 10, 10, 0, passes},
+    {"fails_a_check", "a check that fails", 10, 10, 0, fails_a_check},
+    {"runs_past_its_limit", "a test that never ends", 10, 1, 0, runs_past_its_limit},
+    {"crashes", "a test that crashes", 10, 10, 0, crashes},
+    {"calls_exit", "a test that calls exit", 10, 10, 0, calls_exit},
+    {"leaves_a_process", "a test that leaves a process running", 10, 10, 0, leaves_a_process},
+    {"runs_a_program", "a test that runs a program", 10, 10, 0, runs_a_program},
+    {"prints_awkward_characters", "output JSON must escape", 10, 10, 0, prints_awkward_characters},
+    {"needs_many_cpus", "a test for a machine with 100000 CPUs", 20, 10, 100000, needs_many_cpus},
+};
+
+const struct grade_lab grade_lab = {
+    "grader_check", "the grader's own check", "none: the programs here print one line",
+    tests, sizeof tests / sizeof tests[0],
+};

@@ -1,0 +1,159 @@
+/* test_grader.c - the lab grader itself (lessons/labs/grader/), on a lab made to exercise it.
+ *
+ * tests/labs/grader_check/ has one test per way a test can end (passing, failing a check,
+ * running past its limit, crashing, calling exit, leaving a process running, needing more CPUs
+ * than the machine has, printing characters JSON must escape): the score, each explanation, the
+ * results.json and what is left running afterwards are checked here.  So are seeds (the same
+ * seed gives the same inputs), the test filter, a submission that does not compile, an unknown
+ * lab, and the strictness of the JSON reader the checks rely on.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grading.h"
+
+#define CHECK_HOME INSTRUCTOR "/grader_check"
+
+static const char *test_output(const struct grading *g, const char *name)
+{
+    const struct json *t = test_result(g, name);
+    cr_assert(t, "results.json has no test %s", name);
+    return json_get(t, "output")->string;
+}
+
+Test(grader, scores_each_way_a_test_can_end_and_explains_it)
+{
+    SKIP_UNLESS_GRADING_HERE();
+    char pidfile[300], dir[256];
+    make_temp_dir(dir, sizeof dir, "pidfile");
+    snprintf(pidfile, sizeof pidfile, "GRADER_CHECK_PIDFILE=%s/pid", dir);
+    const char *env[] = {pidfile, NULL};
+    struct grading g;
+    grade(&g, "grader_check", CHECK_HOME, NULL, env, 120);
+    expect_valid_results(&g, "grader_check");
+
+    cr_expect(exited_with(&g.run, 1), "below full marks the grader exits 1");
+    cr_expect_eq(g.score, 30, "passes, leaves_a_process and runs_a_program pass: 30 points");
+    cr_expect_eq(g.max, 80, "needs_many_cpus (20 points) is left out of the total");
+    cr_expect(test_passed(test_result(&g, "passes")));
+    expect_text(test_output(&g, "fails_a_check"), "add(2, 2)\n  expected: 5\n  got:      4\n");
+    expect_text(test_output(&g, "runs_past_its_limit"), "did not finish within its 1 s limit");
+    expect_text(test_output(&g, "crashes"), "crashed: killed by signal 11");
+    expect_text(test_output(&g, "calls_exit"), "exited with status 3");
+    cr_expect(test_passed(test_result(&g, "runs_a_program")), "%s",
+              test_output(&g, "runs_a_program"));
+    /* Every awkward character came through the JSON file intact. */
+    expect_text(test_output(&g, "prints_awkward_characters"),
+                "| quote \" backslash \\ tab \t bell \a unicode \xc3\xa9\n");
+    expect_text(test_output(&g, "needs_many_cpus"), "not graded on this machine");
+    expect_text(g.run.out, "[SKIP]");
+    expect_text(g.run.out, "score: lab grader_check: 30/80 (20 points not graded");
+
+    /* The process that escaped the test's group was killed and reaped, not left running. */
+    snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
+    char *text = read_file(pidfile, NULL);
+    cr_assert(text, "leaves_a_process did not record its child");
+    pid_t left = (pid_t)atol(text);
+    cr_expect(left > 0 && kill(left, 0) == -1 && errno == ESRCH,
+              "the process leaves_a_process started (pid %d) is still there", (int)left);
+    free(text);
+    remove_dir(dir);
+    grading_free(&g);
+}
+
+Test(grader, a_seed_replays_the_same_inputs_and_a_filter_picks_tests)
+{
+    SKIP_UNLESS_GRADING_HERE();
+    const char *seed_a[] = {"SEED=4242", "TEST=passes", NULL};
+    const char *seed_b[] = {"SEED=4243", "TEST=passes", NULL};
+    struct grading a1, a2, b;
+    grade(&a1, "grader_check", CHECK_HOME, NULL, seed_a, 60);
+    grade(&a2, "grader_check", CHECK_HOME, NULL, seed_a, 60);
+    grade(&b, "grader_check", CHECK_HOME, NULL, seed_b, 60);
+    /* env(1) takes the last assignment of a name: these seeds win over grade()'s own. */
+    const char *first = test_output(&a1, "passes"), *again = test_output(&a2, "passes");
+    cr_expect_str_eq(first, again, "the same seed gave different inputs");
+    cr_expect_str_neq(first, test_output(&b, "passes"), "another seed gave the same inputs");
+    const struct json *tests = json_get(a1.results, "tests");
+    cr_expect_eq(tests->count, 1, "TEST=passes graded %zu tests", tests->count);
+    cr_expect(exited_with(&a1.run, 0), "full marks over the chosen tests exits 0:\n%s",
+              a1.run.out);
+    grading_free(&a1);
+    grading_free(&a2);
+    grading_free(&b);
+}
+
+Test(grader, a_submission_that_does_not_build_scores_zero_and_says_why)
+{
+    SKIP_UNLESS_GRADING_HERE();
+    struct grading g;
+    grade(&g, "grader_check", CHECK_HOME, CHECK_HOME "/does_not_build", NULL, 60);
+    expect_valid_results(&g, "a failed build");
+    cr_expect(!exited_with(&g.run, 0), "a failed build must not exit 0");
+    expect_text(g.run.out, "did not build");
+    expect_text(g.run.out, "does_not_build/adder.c:4:");   /* the compiler's own words */
+    cr_expect_eq((int)json_get(g.results, "score")->number, 0);
+    expect_text(json_get(g.results, "output")->string, "does_not_build/adder.c:4:");
+    grading_free(&g);
+}
+
+Test(grader, an_unknown_lab_is_a_usage_error_that_lists_the_labs)
+{
+    SKIP_UNLESS_GRADING_HERE();
+    struct program_run run;
+    char *argv[] = {"/usr/bin/env", "LAB=no_such_lab", "bash", GRADE_SH, NULL};
+    run_expect(&run, argv, 30, 2);
+    expect_text(run.err, "no lab named 'no_such_lab'");
+    expect_text(run.err, "one of: ");
+    expect_text(run.err, "Usage: make grade LAB=NAME");
+    program_run_free(&run);
+}
+
+/* ---- the results file reader is strict (it must be able to fail) ----------------------------- */
+
+Test(grader, the_json_reader_refuses_what_is_not_json)
+{
+    const char *bad[] = {"{\"a\": 1,}", "{\"a\": \"line\nbreak\"}", "[1, 2", "{\"a\" 1}",
+                         "\"\\x41\"", "01", "{} {}", "{\"a\": tru}", "[1.]", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char error[160];
+        struct json *v = json_parse(bad[i], error, sizeof error);
+        cr_expect(!v, "accepted %s", bad[i]);
+        json_free(v);
+    }
+    char error[160];
+    struct json *v = json_parse(" {\"s\": \"a\\\"b\\u00e9\\n\", \"n\": -1.5e2, \"l\": [true, "
+                                "false, null, {}]} ", error, sizeof error);
+    cr_assert(v, "refused valid JSON: %s", error);
+    cr_expect_str_eq(json_get(v, "s")->string, "a\"b\xc3\xa9\n");
+    cr_expect_eq(json_get(v, "n")->number, -150.0);
+    cr_expect_eq(json_get(v, "l")->count, 4);
+    json_free(v);
+}
+
+Test(grader, the_format_check_refuses_a_results_file_gradescope_would_not_read)
+{
+    const char *bad[] = {
+        "{\"tests\": []}",
+        "{\"score\": 10, \"tests\": [{\"name\": \"a\", \"score\": 10, \"max_score\": 5, "
+        "\"status\": \"passed\", \"output\": \"\"}]}",
+        "{\"score\": 10, \"tests\": [{\"name\": \"a\", \"score\": 5, \"max_score\": 5, "
+        "\"status\": \"passed\", \"output\": \"\"}]}",
+        "{\"score\": 5, \"tests\": [{\"name\": \"a\", \"score\": 5, \"max_score\": 5, "
+        "\"status\": \"ok\", \"output\": \"\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char error[160];
+        struct json *v = json_parse(bad[i], error, sizeof error);
+        cr_assert(v, "%s", error);
+        cr_expect(gradescope_problem(v), "accepted %s", bad[i]);
+        json_free(v);
+    }
+}
+
