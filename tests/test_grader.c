@@ -40,9 +40,12 @@ Test(grader, scores_each_way_a_test_can_end_and_explains_it)
 
     cr_expect(exited_with(&g.run, 1), "below full marks the grader exits 1");
     cr_expect_eq(g.score, 30, "passes, leaves_a_process and runs_a_program pass: 30 points");
-    cr_expect_eq(g.max, 80, "needs_many_cpus (20 points) is left out of the total");
+    cr_expect_eq(g.max, 90, "needs_many_cpus (20 points) is left out of the total");
     cr_expect(test_passed(test_result(&g, "passes")));
     expect_text(test_output(&g, "fails_a_check"), "add(2, 2)\n  expected: 5\n  got:      4\n");
+    expect_text(test_output(&g, "fails_with_several_lines"),
+                "two lines\n  expected: line one\n            line two\n"
+                "  got:      line one\n            line 2\n");
     expect_text(test_output(&g, "runs_past_its_limit"), "did not finish within its 1 s limit");
     expect_text(test_output(&g, "crashes"), "crashed: killed by signal 11");
     expect_text(test_output(&g, "calls_exit"), "exited with status 3");
@@ -53,7 +56,7 @@ Test(grader, scores_each_way_a_test_can_end_and_explains_it)
                 "| quote \" backslash \\ tab \t bell \a unicode \xc3\xa9\n");
     expect_text(test_output(&g, "needs_many_cpus"), "not graded on this machine");
     expect_text(g.run.out, "[SKIP]");
-    expect_text(g.run.out, "score: lab grader_check: 30/80 (20 points not graded");
+    expect_text(g.run.out, "score: lab grader_check: 30/90 (20 points not graded");
 
     /* The process that escaped the test's group was killed and reaped, not left running. */
     snprintf(pidfile, sizeof pidfile, "%s/pid", dir);

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "grader.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -95,19 +96,33 @@ int grade_usable_cpus(void)
 
 /* A test's stdout is the pipe to the grader; the student's code may write there too, so the
  * grader's own lines are marked with a prefix the grader picks out ("\001G "). */
-static void say(const char *prefix, const char *fmt, va_list ap)
+/* Print text as grader lines, the first after label, the others indented to match. */
+static void say_lines(const char *label, const char *text)
 {
-    char line[2048];
-    vsnprintf(line, sizeof line, fmt, ap);
+    size_t indent = strlen(label);
+    for (const char *line = text;;) {
+        size_t len = strcspn(line, "\n");
+        dprintf(STDOUT_FILENO, "\001G %*s%.*s\n", (int)indent, line == text ? label : "",
+                (int)len, line);
+        if (line[len] == '\0' || line[len + 1] == '\0')
+            break;
+        line += len + 1;
+    }
+}
+
+static void say(const char *fmt, va_list ap)
+{
+    char text[4096];
+    vsnprintf(text, sizeof text, fmt, ap);
     fflush(stdout);
-    dprintf(STDOUT_FILENO, "\001G %s%s\n", prefix, line);
+    say_lines("", text);
 }
 
 void grade_note(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say("", fmt, ap);
+    say(fmt, ap);
     va_end(ap);
 }
 
@@ -122,15 +137,17 @@ _Noreturn void grade_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say("", fmt, ap);
+    say(fmt, ap);
     va_end(ap);
     end_failed();
 }
 
 static void fail_lines(const char *what, const char *expected, const char *got)
 {
-    dprintf(STDOUT_FILENO, "\001G %s\n\001G   expected: %s\n\001G   got:      %s\n", what,
-            expected, got);
+    fflush(stdout);
+    say_lines("", what);
+    say_lines("  expected: ", expected);
+    say_lines("  got:      ", got);
     end_failed();
 }
 
@@ -160,7 +177,9 @@ void grade_expect_true(int condition, const char *what, const char *detail_fmt, 
     va_start(ap, detail_fmt);
     vsnprintf(detail, sizeof detail, detail_fmt, ap);
     va_end(ap);
-    dprintf(STDOUT_FILENO, "\001G %s\n\001G   got:      %s\n", what, detail);
+    fflush(stdout);
+    say_lines("", what);
+    say_lines("  got:      ", detail);
     end_failed();
 }
 
@@ -252,7 +271,8 @@ static void pump(pid_t pid, int in_fd, int out_fd, int err_fd, const char *input
             ssize_t n = write(in_fd, input + sent, input_len - sent);
             if (n > 0)
                 sent += (size_t)n;
-            if (n == -1 || sent == input_len) {   /* EPIPE: it stopped reading; fine */
+            /* EPIPE: it stopped reading, which is its business; EAGAIN: the pipe is full. */
+            if ((n == -1 && errno != EAGAIN && errno != EINTR) || sent == input_len) {
                 close(in_fd);
                 in_fd = -1;
             }
@@ -283,6 +303,10 @@ void grade_run(char *const argv[], const char *input, int timeout_s, struct grad
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1)
         broke("make pipes");
+    /* Our end of the program's stdin must not block: a program that echoes its input fills
+     * its stdout while we are still writing, and we must go on reading that to let it go on. */
+    if (fcntl(in[1], F_SETFL, O_NONBLOCK) == -1)
+        broke("make the input pipe non-blocking");
     /* Writing to a program that stopped reading must not kill the test with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     fflush(NULL);
@@ -386,6 +410,23 @@ static void kill_leftovers(pid_t group)
         ;
 }
 
+/* The grader may have been started holding descriptors of its own parent's (make's jobserver,
+ * an editor's): the code under test must see only 0, 1 and 2. */
+static void close_inherited_descriptors(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        broke("list /proc/self/fd");
+    int keep = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        int fd = atoi(entry->d_name);
+        if (entry->d_name[0] != '.' && fd > STDERR_FILENO && fd != keep)
+            close(fd);
+    }
+    closedir(dir);
+}
+
 _Noreturn static void test_child(const struct grade_test *test, int out_fd)
 {
     if (setpgid(0, 0) == -1 || prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
@@ -394,6 +435,7 @@ _Noreturn static void test_child(const struct grade_test *test, int out_fd)
     if (dup2(out_fd, STDOUT_FILENO) == -1 || dup2(out_fd, STDERR_FILENO) == -1)
         broke("redirect the test's output");
     close(out_fd);
+    close_inherited_descriptors();
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull == -1 || dup2(devnull, STDIN_FILENO) == -1)
         broke("open /dev/null");

@@ -65,13 +65,29 @@ static void leaves_a_process(void)
     }
 }
 
+static void fails_with_several_lines(void)
+{
+    grade_expect_string("two lines", "line one\nline two", "line one\nline 2");
+}
+
+/* Feeds a program more than a pipe holds while it echoes it back: the grader must read and
+ * write at the same time. */
 static void runs_a_program(void)
 {
+    size_t size = 4 << 20;
+    char *input = malloc(size + 1);
+    if (!input)
+        grade_fail("out of memory");
+    for (size_t i = 0; i < size; i++)
+        input[i] = (char)('a' + i % 26);
+    input[size] = '\0';
     struct grade_run run;
-    grade_run((char *[]){"echo_input", NULL}, "one line\n", 10, &run);
+    grade_run((char *[]){"echo_input", NULL}, input, 10, &run);
     grade_expect_exit("echo_input", &run, 0);
-    grade_expect_string("what echo_input wrote", "one line\n", run.out);
+    grade_expect_long("bytes echo_input wrote", (long)size, (long)run.out_len);
+    grade_expect_true(memcmp(run.out, input, size) == 0, "what echo_input wrote", "other bytes");
     grade_run_free(&run);
+    free(input);
 }
 
 static void prints_awkward_characters(void)
@@ -88,6 +104,8 @@ static void needs_many_cpus(void)
 static const struct grade_test tests[] = {
     {"passes", "a test that passes", 10, 10, 0, passes},
     {"fails_a_check", "a check that fails", 10, 10, 0, fails_a_check},
+    {"fails_with_several_lines", "a check of text that fails", 10, 10, 0,
+     fails_with_several_lines},
     {"runs_past_its_limit", "a test that never ends", 10, 1, 0, runs_past_its_limit},
     {"crashes", "a test that crashes", 10, 10, 0, crashes},
     {"calls_exit", "a test that calls exit", 10, 10, 0, calls_exit},
