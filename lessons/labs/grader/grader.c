@@ -43,7 +43,10 @@ static const char usage[] =
     "Exit status: 0 with full marks, 1 otherwise, 2 for bad usage.\n";
 
 /* Test exit codes, between the test process and the grader. */
-enum { TEST_PASSED = 0, TEST_FAILED = 97, TEST_BROKE = 98 };
+enum { TEST_PASSED = 0, TEST_FAILED = 97, TEST_BROKE = 98, TEST_SKIPPED = 99 };
+
+/* The grader's own lines in a test's output start with "\001G " (a note) or "\001R " (a line
+ * to show even when the test passes): the code under test may print on the same pipe. */
 
 /* ---- the state a test process sees ---------------------------------------------------------- */
 
@@ -97,12 +100,12 @@ int grade_usable_cpus(void)
 /* A test's stdout is the pipe to the grader; the student's code may write there too, so the
  * grader's own lines are marked with a prefix the grader picks out ("\001G "). */
 /* Print text as grader lines, the first after label, the others indented to match. */
-static void say_lines(const char *label, const char *text)
+static void say_lines_marked(char mark, const char *label, const char *text)
 {
     size_t indent = strlen(label);
     for (const char *line = text;;) {
         size_t len = strcspn(line, "\n");
-        dprintf(STDOUT_FILENO, "\001G %*s%.*s\n", (int)indent, line == text ? label : "",
+        dprintf(STDOUT_FILENO, "\001%c %*s%.*s\n", mark, (int)indent, line == text ? label : "",
                 (int)len, line);
         if (line[len] == '\0' || line[len + 1] == '\0')
             break;
@@ -110,19 +113,43 @@ static void say_lines(const char *label, const char *text)
     }
 }
 
-static void say(const char *fmt, va_list ap)
+static void say_lines(const char *label, const char *text)
+{
+    say_lines_marked('G', label, text);
+}
+
+static void say(char mark, const char *fmt, va_list ap)
 {
     char text[4096];
     vsnprintf(text, sizeof text, fmt, ap);
     fflush(stdout);
-    say_lines("", text);
+    say_lines_marked(mark, "", text);
+}
+
+void grade_report(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say('R', fmt, ap);
+    va_end(ap);
+}
+
+_Noreturn void grade_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say('G', fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(TEST_SKIPPED);
 }
 
 void grade_note(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say(fmt, ap);
+    say('G', fmt, ap);
     va_end(ap);
 }
 
@@ -137,7 +164,7 @@ _Noreturn void grade_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say(fmt, ap);
+    say('G', fmt, ap);
     va_end(ap);
     end_failed();
 }
@@ -380,7 +407,8 @@ int grade_count_children(void)
 
 struct result {
     int score;
-    int graded;          /* 0: not graded on this machine (min_cpus) */
+    int graded;          /* 0: not graded on this machine (min_cpus, grade_skip) */
+    int shown;           /* the output has a line to show even if the test passed */
     char *output;        /* the lines shown under the test */
     double seconds;
 };
@@ -452,13 +480,15 @@ _Noreturn static void test_child(const struct grade_test *test, int out_fd)
 
 /* Keep the grader's lines ("\001G " prefix) as they are, and the program's own output, which
  * can be long, as a short quoted excerpt. */
-static char *tidy_output(const char *raw)
+static char *tidy_output(const char *raw, int *always_shown)
 {
     struct buffer mine = {0};
     size_t other = 0, shown = 0;
     for (const char *line = raw; *line;) {
         size_t len = strcspn(line, "\n");
-        if (strncmp(line, "\001G ", 3) == 0) {
+        if (strncmp(line, "\001R ", 3) == 0)
+            *always_shown = 1;
+        if (strncmp(line, "\001G ", 3) == 0 || strncmp(line, "\001R ", 3) == 0) {
             buffer_append(&mine, line + 3, len - 3);
             buffer_append(&mine, "\n", 1);
         } else if (len > 0) {
@@ -563,7 +593,7 @@ static void run_test(const struct grade_test *test, struct result *result)
     nftw(temp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     buffer_append(&raw, "", 0);
 
-    char *output = tidy_output(raw.data);
+    char *output = tidy_output(raw.data, &result->shown);
     free(raw.data);
     const char *verdict = NULL;
     char verdict_text[256];
@@ -577,6 +607,9 @@ static void run_test(const struct grade_test *test, struct result *result)
         result->score = test->points;
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_FAILED) {
         verdict = "";
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIPPED) {
+        result->graded = 0;
+        verdict = "(not graded on this machine: its points are left out of the total)";
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_BROKE) {
         verdict = "(the grader itself failed here: tell your instructor)";
     } else if (WIFEXITED(status)) {
@@ -776,7 +809,7 @@ int main(int argc, char **argv)
             skipped_points += t->points;
             printf("[SKIP]   -/%-3d %-28s %s\n", t->points, t->name, t->title);
         }
-        if (r->output && (*r->output && (r->score != t->points || !r->graded || pattern)))
+        if (r->output && *r->output && (r->score != t->points || !r->graded || pattern || r->shown))
             print_indented(r->output);
         fflush(stdout);
     }

@@ -50,9 +50,18 @@ extern const struct grade_lab grade_lab;
 
 /* ---- in a test: reporting ------------------------------------------------------------------ */
 
-/* A line of context shown under the test's result whether it passes or fails (what was run,
- * with which inputs).  Keep it short. */
+/* A line of context (what was run, with which inputs), shown under the test's result when it
+ * fails, or when it was picked with TEST=.  Keep it short. */
 void grade_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A line shown under the result always, passed or not: a measurement the student should see
+ * (the times and the ratio of a speedup gate). */
+void grade_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* End the test as not graded on this machine, for a reason that is the machine's and not the
+ * code's (it is too busy to measure a speedup): its points are left out of the total and the
+ * reason is shown, as for a test whose min_cpus the machine does not have. */
+_Noreturn void grade_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Fail the test now with one line saying what went wrong. */
 _Noreturn void grade_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
