@@ -114,6 +114,8 @@ count=0
 while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
     dat="$data/$name.dat"
     [ -f "$dat" ] || continue
+    # A workload that planned nothing (the MPI workloads without MPI) has nothing to draw.
+    grep -q '^# series:' "$dat" || continue
     title=${title//\"/\'}
     if [ "$shape" = scaling ]; then
         maxx=$(awk '!/^#/ && NF { if ($1 > m) m = $1 } END { print (m > 1 ? m : 2) }' "$dat")
@@ -124,8 +126,13 @@ while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
             "1 with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$dat" '1:8' 'linespoints pointtype 7')"
     else
         fmt=$(x_axis "$dat" "$xlabel")
-        # A share (lost updates, fairness) can be 0: a log axis would drop it.
-        yscale="set logscale y"; [ "${kind:-}" = extra ] && yscale="set yrange [0:*]"
+        # A share (lost updates, fairness) can be 0: a log axis would drop it.  A workload's
+        # own figure that is never 0 and spans a decade or more (a round trip in ns, from an
+        # MPI message to a pipe's) gets a log axis like the measured times.
+        yscale="set logscale y"
+        if [ "${kind:-}" = extra ] && ! awk '!/^#/ && NF { if ($2 <= 0) z = 1; if (!m || $2 > m) m = $2; if (!n || $2 < n) n = $2 } END { exit !(!z && n > 0 && m / n >= 10) }' "$dat"; then
+            yscale="set yrange [0:*]"
+        fi
         draw "$name" "set key outside right top; set autoscale xfix; set offsets graph 0.04, graph 0.04, 0, 0; $yscale; $fmt set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title\"" \
             "$(clauses "$dat" '1:2:3:4' 'yerrorlines pointtype 7')"
         # The workload's extra figure (such as fairness), when it has one, on a plot of its own.

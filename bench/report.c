@@ -181,9 +181,11 @@ static void print_notes(FILE *out, const struct reduced_point *r, int n, int mar
 void print_summary(FILE *out, const struct workload *w, const struct reduced_point *r, int n,
                    int markdown)
 {
-    if (w->shape == SHAPE_SCALING)
+    /* No point measured (a workload that had nothing to run here, such as MPI's without MPI):
+     * no table, only the workload's own word on why. */
+    if (n > 0 && w->shape == SHAPE_SCALING)
         scaling_summary(out, r, n, markdown);
-    else
+    else if (n > 0)
         series_summary(out, w, r, n, markdown);
     print_notes(out, r, n, markdown);
     if (w->summarize) {
