@@ -17,8 +17,9 @@
 # Relative paths are taken from the top of the repository.
 #
 # The lab's files follow the same rule as patterns/: NAME.c with a NAME.h beside it (in the
-# lab's folder) is library code linked into the grader, which calls it; NAME.c alone is a
-# program, built to OUT/labs/LAB/NAME, which the grader runs.  grade.c is the lab's grader.
+# lab's folder) is library code, linked into the grader, which calls it, and into the lab's
+# programs; NAME.c alone is a program, built to OUT/labs/LAB/NAME, which the grader runs.
+# grade.c is the lab's grader.
 # The build uses the suite's flags, -Werror included: a warning is a lost build.  When the build
 # fails, the compiler's messages are shown and results.json records a score of 0 with them.
 set -uo pipefail
@@ -64,18 +65,29 @@ build_failed() {
 }
 
 echo "building lab $lab from $src into $out"
-objects=()
+# The student's files are copied into the build folder first and compiled from there, so that
+# `#include "NAME.h"` finds the lab's given header, never a copy edited beside the student's code.
+mkdir -p "$out/src"
+names=()
 for file in "$given"/*.c; do
     name=$(basename "$file" .c)
     [ "$name" = grade ] && continue
     mine=$src/$name.c
     [ -f "$mine" ] || { echo "$mine: missing (the lab's files are those in $given)" >"$log"; build_failed; }
-    if [ -f "$given/$name.h" ]; then
-        "$cc" "${flags[@]}" -c "$mine" -o "$out/obj/$name.o" >>"$log" 2>&1 || build_failed
-        objects+=("$out/obj/$name.o")
-    else
-        "$cc" "${flags[@]}" "$mine" -o "$out/$name" "${libs[@]}" >>"$log" 2>&1 || build_failed
-    fi
+    cp "$mine" "$out/src/$name.c"
+    names+=("$name")
+done
+# Library code first: it is linked into the grader, and into the lab's programs too.
+objects=()
+for name in "${names[@]}"; do
+    [ -f "$given/$name.h" ] || continue
+    "$cc" "${flags[@]}" -c "$out/src/$name.c" -o "$out/obj/$name.o" >>"$log" 2>&1 || build_failed
+    objects+=("$out/obj/$name.o")
+done
+for name in "${names[@]}"; do
+    [ -f "$given/$name.h" ] && continue
+    "$cc" "${flags[@]}" "$out/src/$name.c" "${objects[@]}" -o "$out/$name" "${libs[@]}" \
+        >>"$log" 2>&1 || build_failed
 done
 "$cc" "${flags[@]}" lessons/labs/grader/grader.c "$given/grade.c" "${objects[@]}" \
     -o "$out/grade" "${libs[@]}" >>"$log" 2>&1 || build_failed
