@@ -55,6 +55,8 @@ json_lines() { tr -d '\000-\010\013-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' 
 
 # A failed build scores 0: say why on the terminal and in results.json.
 build_failed() {
+    # The compiler saw the copies in $out/src: name the student's own files instead.
+    sed -i "s|$out/src/|${src%/}/|g" "$log"
     echo "make grade: the lab did not build, so nothing was graded (score 0). The compiler said:"
     sed 's/^/  /' "$log" | head -n 60
     mkdir -p "$(dirname "$json")"
