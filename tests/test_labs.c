@@ -29,19 +29,14 @@
 
 #include "grading.h"
 
-#define BENCH_REFERENCE FORKLORE_ROOT "/bench/reference/2cpu-amd-epyc-vm"
-
 /* ---- one lab, three ways -------------------------------------------------------------------- */
 
-/* What a lab's runs need beyond the defaults. */
+/* What a lab's runs need beyond the defaults: the scaling lab's reference solution is graded
+ * without its speedup gate (see the top of this file). */
 static const char *const *lab_environment(const char *lab, int for_solution)
 {
-    static const char *const scaling_solution[] = {
-        "FORKLORE_GRADE_CPUS=1", "FORKLORE_BENCH_DATA=" BENCH_REFERENCE, NULL};
-    static const char *const scaling[] = {"FORKLORE_BENCH_DATA=" BENCH_REFERENCE, NULL};
-    if (strcmp(lab, "scaling") == 0)
-        return for_solution ? scaling_solution : scaling;
-    return NULL;
+    static const char *const scaling_solution[] = {"FORKLORE_GRADE_CPUS=1", NULL};
+    return strcmp(lab, "scaling") == 0 && for_solution ? scaling_solution : NULL;
 }
 
 static void check_solution(const char *lab)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
@@ -63,6 +64,11 @@ _Noreturn void mpi_abort(int exit_code, const char *fmt, ...)
     fflush(stdout);
     fprintf(stderr, "%s: rank %d: %s\n", program_name(), my_rank, message);
     fflush(stderr);
+    /* Our stderr is a pipe to the launcher, which copies it to the terminal; MPI_Abort makes
+     * the launcher kill everything at once, and a message still in that pipe can be lost with
+     * it (seen with MPICH under load).  A moment's grace lets the message through first. */
+    struct timespec grace = {0, 200 * 1000 * 1000};
+    nanosleep(&grace, NULL);
     /* Ends every rank of the job, on every host: the launcher kills the others. */
     MPI_Abort(MPI_COMM_WORLD, exit_code);
     _exit(exit_code); /* MPI_Abort does not return; this line only tells the compiler so */

@@ -19,7 +19,10 @@
  * (`make grade LAB=NAME SEED=N TEST=name`).
  *
  * Everything below marked "in a test" may be called only from a test's run() function, which
- * runs in the test's own process.
+ * runs in the test's own process, with stdin from /dev/null and only descriptors 0, 1 and 2
+ * open.  Two environment variables tell a test where to look beyond the build folder:
+ * FORKLORE_LAB_SRC, the folder being graded (for files that are not code: written answers,
+ * data), and FORKLORE_ROOT, the top of the repository.
  */
 #ifndef FORKLORE_GRADER_H
 #define FORKLORE_GRADER_H
@@ -109,11 +112,12 @@ struct grade_run {
 void grade_run(char *const argv[], const char *input, int timeout_s, struct grade_run *run);
 void grade_run_free(struct grade_run *run);
 
-/* "exited with status 3", "killed by signal 9 (Killed)", "did not finish within 5 s". */
+/* "exited with status 3", "killed by signal 9 (Killed)", "did not finish in time (killed after
+ * 5.0 s)". */
 const char *grade_describe_status(const struct grade_run *run);
 
 /* Fail unless the run exited (not killed, not timed out) with this status; says what it did
- * instead, with the first lines of its stderr. */
+ * instead, with the first line of its stderr (up to 300 characters). */
 void grade_expect_exit(const char *what, const struct grade_run *run, int code);
 
 /* Children of this test process right now, any state (the grader is a subreaper, so whatever

@@ -7,9 +7,9 @@
 # suite itself (the hand-out, so no solutions), and zips it as DIR/LAB-gradescope.zip when
 # `zip` or `python3` is here to do it.
 #
-# run_autograder starts from the handout's starter files and lays the submitted ones over them
-# (matched by file name, wherever the student put them in the upload), so a file left out is
-# graded as the starter code and loses that part's points instead of the whole build.
+# run_autograder starts from the handout's starter files and lays every uploaded file over them
+# (by name, wherever the student put it in the upload), so a file left out is graded as the
+# starter code and loses that part's points instead of the whole build.
 set -euo pipefail
 lab=${1:?usage: gradescope.sh LAB DIR}
 out=${2:?usage: gradescope.sh LAB DIR}
@@ -43,14 +43,13 @@ set -uo pipefail
 root=\${AUTOGRADER_ROOT:-/autograder}
 source=\$root/source
 work=\$(mktemp -d)
-# The starter files first, then whatever the student submitted under the same names.
+# The starter files first, then every file the student uploaded, wherever it is in the upload
+# (the lab's grade.c and headers are always the given ones: the build takes them from source).
 for f in "\$source/lessons/labs/$lab"/*; do
-    name=\$(basename "\$f")
-    case "\$name" in grade.c|handout.md|*.h) continue ;; esac
+    case "\$(basename "\$f")" in grade.c|handout.md|*.h) continue ;; esac
     cp "\$f" "\$work/"
-    submitted=\$(find "\$root/submission" -type f -name "\$name" | head -n 1)
-    [ -n "\$submitted" ] && cp "\$submitted" "\$work/\$name"
 done
+find "\$root/submission" -type f -exec cp {} "\$work/" \;
 mkdir -p "\$root/results"
 make -s -C "\$source" grade LAB=$lab LAB_SRC="\$work" JSON="\$root/results/results.json"
 rm -rf "\$work"
