@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "workload.h" /* CAPACITY_GOOD */
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
@@ -59,7 +60,7 @@ static void run_bench(char *const *args, int nargs, const char *dir, int timeout
 /* One reduced point of NAME.csv: the columns these tests read. */
 struct row {
     char series[80];
-    double x, wall_median, wall_min, wall_max, speedup;
+    double x, wall_median, wall_min, wall_max, speedup, capacity;
     int cpus, workers, samples, low_overlap, weak;
 };
 
@@ -75,14 +76,16 @@ static int read_rows(const char *csv, struct row *rows, int max)
         const char *end = strstr(line + 1, "\",");
         cr_assert(line[0] == '"' && end, "a quoted series: %.60s", line);
         snprintf(r->series, sizeof r->series, "%.*s", (int)(end - line - 1), line + 1);
-        double cpu, fig, fmin, fmax, smin, smax, eff, overlap, extra;
+        double cpu, fig, fmin, fmax, smin, smax, eff, overlap, extra, spread, idle;
         long param;
+        int wide;
         int got = sscanf(end + 2, "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,"
-                                  "%d,%ld,%lf,%d",
+                                  "%d,%ld,%lf,%d,%lf,%d,%lf,%lf",
                          &r->x, &r->cpus, &r->workers, &r->samples, &r->wall_median,
                          &r->wall_min, &r->wall_max, &cpu, &fig, &fmin, &fmax, &r->speedup,
-                         &smin, &smax, &eff, &overlap, &r->low_overlap, &param, &extra, &r->weak);
-        cr_assert_eq(got, 20, "a reduced row: %.80s", line);
+                         &smin, &smax, &eff, &overlap, &r->low_overlap, &param, &extra, &r->weak,
+                         &spread, &wide, &idle, &r->capacity);
+        cr_assert_eq(got, 24, "a reduced row: %.80s", line);
         n++;
         line = strchr(line, '\n');
     }
@@ -304,8 +307,12 @@ Test(lesson_bench, predict_4)
         int oversubscribed = strstr(rows[i].series, ", 2 per CPU") != NULL;
         cr_assert_eq(rows[i].workers, (oversubscribed ? 2 : 1) * rows[i].cpus, "%s, k=%d",
                      rows[i].series, rows[i].cpus);
+        /* Short of counted runs only when the capacity probe failed (LOW CAPACITY, which
+         * valgrind's slowdown can cause), never for taking turns (LOW OVERLAP). */
         if (oversubscribed)
-            cr_assert_eq(rows[i].low_overlap, 0, "never marked LOW OVERLAP");
+            cr_assert(!rows[i].low_overlap || rows[i].capacity < CAPACITY_GOOD,
+                      "%s, k=%d: marked LOW OVERLAP (capacity %.2f)", rows[i].series,
+                      rows[i].cpus, rows[i].capacity);
     }
     /* In samples.csv, every oversubscribed run is counted (column "counted" = 1) unless the
      * machine's capacity probe failed (column "capacity" below 0.85): turn-taking alone never
