@@ -12,8 +12,11 @@
  * Timing: the scaling lab has a speedup gate (2 workers at least 1.25x one), which is a
  * timing.  Here the reference solution is graded with FORKLORE_GRADE_CPUS=1, which takes the
  * gate out of the score (and checks that the grader says so); the broken, sequential version is
- * graded with the real gate, which it cannot pass on any machine: its best 2-worker time cannot
- * beat its best 1-worker time by 25%.  On a 1-CPU machine the gate is not graded at all, and
+ * graded with the real gate, which it cannot pass on any machine: the gate also asks its
+ * children to compute at once (their CPU time over the run's wall time), which a version that
+ * waits for each child before forking the next never does, whatever the load does to the
+ * times.  (Before that second condition, one clean-clone run under heavy load saw the
+ * sequential version's 2-worker minimum meet a quiet moment its 1-worker runs never had.)  On a 1-CPU machine the gate is not graded at all, and
  * the broken version is expected to lose only the points of the tests that were graded.
  *
  * Under the valgrind gate these tests skip themselves (see SKIP_UNLESS_GRADING_HERE).
