@@ -208,8 +208,9 @@ mpi: deps
 	@bash tests/ensure_mpi.sh $(MPI)
 	@$(MAKE) --no-print-directory MPI=$(MPI) mpi-test
 
-# The MPI programs' tests and the lesson's questions (tests/test_mpi.c) alone.
-mpi-test: mpi-build $(TESTS)
+# The MPI programs' tests and the lesson's questions (tests/test_mpi.c) alone; they compare
+# with the one-machine programs (pool_primes, pool_mandelbrot), so those are built too.
+mpi-test: mpi-build $(PROGRAMS) $(TESTS)
 	@$(TESTS) --filter '*mpi/*'
 
 # Rewritten only when the implementation changes: a switch rebuilds and relinks everything.
