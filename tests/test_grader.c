@@ -2,7 +2,7 @@
  *
  * tests/labs/grader_check/ has one test per way a test can end (passing, failing a check,
  * running past its limit, crashing, calling exit, leaving a process running, needing more CPUs
- * than the machine has, printing characters JSON must escape): the score, each explanation, the
+ * than the machine has, being stopped by its watchdog, printing characters JSON must escape): the score, each explanation, the
  * results.json and what is left running afterwards are checked here.  So are seeds (the same
  * seed gives the same inputs), the test filter, a submission that does not compile, an unknown
  * lab, and the strictness of the JSON reader the checks rely on.
@@ -39,8 +39,10 @@ Test(grader, scores_each_way_a_test_can_end_and_explains_it)
     expect_valid_results(&g, "grader_check");
 
     cr_expect(exited_with(&g.run, 1), "below full marks the grader exits 1");
-    cr_expect_eq(g.score, 30, "passes, leaves_a_process and runs_a_program pass: 30 points");
-    cr_expect_eq(g.max, 90, "needs_many_cpus (20 points) is left out of the total");
+    cr_expect_eq(g.score, 40,
+                 "passes, leaves_a_process, runs_a_program and watchdog_turned_off pass: 40 "
+                 "points");
+    cr_expect_eq(g.max, 110, "needs_many_cpus (20 points) is left out of the total");
     cr_expect(test_passed(test_result(&g, "passes")));
     expect_text(test_output(&g, "fails_a_check"), "add(2, 2)\n  expected: 5\n  got:      4\n");
     expect_text(test_output(&g, "fails_with_several_lines"),
@@ -49,6 +51,13 @@ Test(grader, scores_each_way_a_test_can_end_and_explains_it)
     expect_text(test_output(&g, "runs_past_its_limit"), "did not finish within its 1 s limit");
     expect_text(test_output(&g, "crashes"), "crashed: killed by signal 11");
     expect_text(test_output(&g, "calls_exit"), "exited with status 3");
+    /* The watchdog's message, both lines, in place of a bare "did not finish". */
+    expect_text(test_output(&g, "stopped_by_watchdog"),
+                "the call did not return\nwithin its time\n");
+    cr_expect(!strstr(test_output(&g, "stopped_by_watchdog"), "did not finish"), "%s",
+              test_output(&g, "stopped_by_watchdog"));
+    cr_expect(test_passed(test_result(&g, "watchdog_turned_off")), "%s",
+              test_output(&g, "watchdog_turned_off"));
     cr_expect(test_passed(test_result(&g, "runs_a_program")), "%s",
               test_output(&g, "runs_a_program"));
     /* Every awkward character came through the JSON file intact. */
@@ -56,7 +65,7 @@ Test(grader, scores_each_way_a_test_can_end_and_explains_it)
                 "| quote \" backslash \\ tab \t bell \a unicode \xc3\xa9\n");
     expect_text(test_output(&g, "needs_many_cpus"), "not graded on this machine");
     expect_text(g.run.out, "[SKIP]");
-    expect_text(g.run.out, "score: lab grader_check: 30/90 (20 points not graded");
+    expect_text(g.run.out, "score: lab grader_check: 40/110 (20 points not graded");
 
     /* The process that escaped the test's group was killed and reaped, not left running. */
     snprintf(pidfile, sizeof pidfile, "%s/pid", dir);

@@ -14,19 +14,14 @@
 #include "grader.h"
 #include "bounded_buffer.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { ASLEEP_WAIT_S = 5 };    /* how long the test waits for a process to fall asleep */
@@ -36,146 +31,6 @@ enum { QUIET_MS = 300 };       /* extra look, once a process sleeps, that nothin
 static const long STOP = -1;   /* the item that tells a consumer to end; real items are >= 0 */
 
 /* ---- small tools ------------------------------------------------------------------------------ */
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        continue;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Fields of /proc/PID/stat: the state letter ('S' asleep, 'R' running or runnable, 'Z' ended)
- * and the CPU time used (utime + stime, in clock ticks).  0 / -1 when it cannot be read. */
-static char process_state(pid_t pid, long *cpu_ticks)
-{
-    char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return 0;
-    size_t n = fread(text, 1, sizeof text - 1, file);
-    fclose(file);
-    text[n] = '\0';
-    char *paren = strrchr(text, ')'); /* the command name may hold spaces and parentheses */
-    if (!paren || paren[1] != ' ')
-        return 0;
-    if (cpu_ticks) {
-        /* After ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt
-         * cmajflt utime(14) stime(15). */
-        long utime = -1, stime = -1;
-        if (sscanf(paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
-                   &stime) == 2)
-            *cpu_ticks = utime + stime;
-        else
-            *cpu_ticks = -1;
-    }
-    return paren[2];
-}
-
-static int count_entries(const char *dir_path)
-{
-    DIR *dir = opendir(dir_path);
-    if (!dir)
-        grade_fail("the grader could not open %s: %s", dir_path, strerror(errno));
-    int count = 0;
-    for (struct dirent *e; (e = readdir(dir));)
-        count += e->d_name[0] != '.';
-    closedir(dir);
-    return count - (strcmp(dir_path, "/proc/self/fd") == 0); /* the DIR's own fd */
-}
-
-static int count_mappings(void)
-{
-    FILE *file = fopen("/proc/self/maps", "r");
-    if (!file)
-        grade_fail("the grader could not read /proc/self/maps: %s", strerror(errno));
-    int lines = 0;
-    for (int ch; (ch = fgetc(file)) != EOF;)
-        lines += ch == '\n';
-    fclose(file);
-    return lines;
-}
-
-/* Files in /dev/shm this process maps right now (a named shared memory object or a named
- * semaphore shows up in /proc/self/maps): they must be gone after destroy. */
-enum { MAX_NAMED = 16 };
-static int named_objects_in_use(char names[MAX_NAMED][PATH_MAX])
-{
-    int count = 0;
-    FILE *file = fopen("/proc/self/maps", "r");
-    char line[PATH_MAX + 256];
-    while (file && fgets(line, sizeof line, file) && count < MAX_NAMED) {
-        char *path = strstr(line, "/dev/shm/");
-        if (!path || strstr(path, "(deleted)"))
-            continue;
-        path[strcspn(path, "\n")] = '\0';
-        int seen = 0;
-        for (int i = 0; i < count; i++)
-            seen |= strcmp(names[i], path) == 0;
-        if (!seen)
-            snprintf(names[count++], PATH_MAX, "%s", path);
-    }
-    if (file)
-        fclose(file);
-    return count;
-}
-
-/* Fork a child that runs body(arg, out) with out the write end of a pipe (or -1), and _exits
- * with what it returns.  *read_end gets the pipe's read end (pass NULL for no pipe). */
-static pid_t spawn(int (*body)(void *, int), void *arg, int *read_end)
-{
-    int fds[2] = {-1, -1};
-    if (read_end && pipe(fds) == -1)
-        grade_fail("the grader could not make a pipe: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        grade_fail("the grader could not fork: %s", strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (read_end)
-            close(fds[0]);
-        _exit(body(arg, fds[1]));
-    }
-    if (read_end) {
-        close(fds[1]); /* or the test would never see end-of-file on it */
-        *read_end = fds[0];
-    }
-    return pid;
-}
-
-/* Wait up to seconds for the children; returns how many were still running (then killed). */
-static int wait_children(const pid_t *pids, int *statuses, int count, double seconds)
-{
-    int running = count;
-    int *done = calloc((size_t)count, sizeof *done);
-    if (!done)
-        grade_fail("the grader ran out of memory");
-    double deadline = now_s() + seconds * grade_timeout_scale();
-    while (running > 0 && now_s() < deadline) {
-        for (int i = 0; i < count; i++)
-            if (!done[i] && waitpid(pids[i], &statuses[i], WNOHANG) == pids[i]) {
-                done[i] = 1;
-                running--;
-            }
-        if (running > 0)
-            pause_ms(2);
-    }
-    for (int i = 0; i < count; i++)
-        if (!done[i]) {
-            kill(pids[i], SIGKILL);
-            waitpid(pids[i], &statuses[i], 0);
-        }
-    free(done);
-    return running;
-}
 
 static void expect_succeeded(const char *who, int status)
 {
@@ -190,16 +45,16 @@ static void expect_succeeded(const char *who, int status)
 /* Wait until every one of the processes is asleep, or has ended; 1 if so, 0 after the wait. */
 static int wait_until_asleep(const pid_t *pids, int count)
 {
-    double deadline = now_s() + ASLEEP_WAIT_S * grade_timeout_scale();
-    while (now_s() < deadline) {
+    double deadline = grade_now() + ASLEEP_WAIT_S * grade_timeout_scale();
+    while (grade_now() < deadline) {
         int settled = 0;
         for (int i = 0; i < count; i++) {
-            char state = process_state(pids[i], NULL);
+            char state = grade_process_state(pids[i], NULL);
             settled += state == 'S' || state == 'Z' || state == 0;
         }
         if (settled == count)
             return 1;
-        pause_ms(2);
+        grade_pause_ms(2);
     }
     return 0;
 }
@@ -218,9 +73,9 @@ static int arrives_within(int fd, long ms)
 static int read_within(int fd, void *buf, size_t size, double seconds)
 {
     char *at = buf;
-    double deadline = now_s() + seconds * grade_timeout_scale();
+    double deadline = grade_now() + seconds * grade_timeout_scale();
     while (size > 0) {
-        double left = deadline - now_s();
+        double left = deadline - grade_now();
         if (left <= 0 || !arrives_within(fd, (long)(left * 1000) + 1))
             return -1;
         ssize_t n = read(fd, at, size);
@@ -233,28 +88,13 @@ static int read_within(int fd, void *buf, size_t size, double seconds)
 }
 
 /* The test's own put or get may block forever on a wrong buffer: a watchdog ends the test
- * with a message instead.  (grade_fail from a signal handler: the test is blocked in the
- * student's call then, not in stdio, so this is safe in practice.) */
-static char watchdog_message[256];
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    grade_fail("%s", watchdog_message);
-}
-
-static void arm_watchdog(int seconds, const char *what)
-{
-    snprintf(watchdog_message, sizeof watchdog_message, "%s did not return within %d s", what,
-             seconds);
-    signal(SIGALRM, on_watchdog);
-    alarm((unsigned)(seconds * grade_timeout_scale()));
-}
-
+ * with a message instead. */
 static void test_put(struct bounded_buffer *b, long item, const char *why)
 {
-    arm_watchdog(WAKE_WAIT_S, why);
+    grade_watchdog(WAKE_WAIT_S, "%s did not return within %d s", why,
+                   WAKE_WAIT_S * grade_timeout_scale());
     int result = bounded_buffer_put(b, item);
-    alarm(0);
+    grade_watchdog_off();
     if (result != 0)
         grade_fail("bounded_buffer_put() in the test process returned %d (errno: %s)", result,
                    strerror(errno));
@@ -263,9 +103,10 @@ static void test_put(struct bounded_buffer *b, long item, const char *why)
 static long test_get(struct bounded_buffer *b, const char *why)
 {
     long item = 0;
-    arm_watchdog(WAKE_WAIT_S, why);
+    grade_watchdog(WAKE_WAIT_S, "%s did not return within %d s", why,
+                   WAKE_WAIT_S * grade_timeout_scale());
     int result = bounded_buffer_get(b, &item);
-    alarm(0);
+    grade_watchdog_off();
     if (result != 0)
         grade_fail("bounded_buffer_get() in the test process returned %d (errno: %s)", result,
                    strerror(errno));
@@ -284,18 +125,15 @@ static struct bounded_buffer *create_or_fail(size_t capacity)
 
 static void destroy_or_fail(struct bounded_buffer *b)
 {
-    char names[MAX_NAMED][PATH_MAX];
-    int count = named_objects_in_use(names);
+    struct grade_shm_names names;
+    grade_shm_names_in_use(&names);
     errno = 0;
     int result = bounded_buffer_destroy(b);
     if (result != 0)
         grade_fail("bounded_buffer_destroy(), after every other process had exited, returned %d "
                    "(errno: %s)",
                    result, strerror(errno));
-    for (int i = 0; i < count; i++)
-        grade_expect_true(access(names[i], F_OK) == -1,
-                          "bounded_buffer_destroy() left a named object behind in /dev/shm", "%s",
-                          names[i]);
+    grade_expect_shm_names_gone(&names, "bounded_buffer_destroy()");
 }
 
 /* ---- producers and consumers ------------------------------------------------------------------- */
@@ -442,13 +280,13 @@ static void transfer(size_t capacity, int producers, long per_producer, int cons
         tally.last_seq[i] = -1;
     for (int p = 0; p < producers; p++) {
         t.producer = p; /* the child gets its own copy of t at fork */
-        producer_pids[p] = spawn(producer, &t, NULL);
+        producer_pids[p] = grade_spawn_piped(producer, &t, NULL);
     }
     if (!wait_until_asleep(producer_pids, producers))
         grade_note("the producers were not all asleep after %d s (does put spin?); going on",
                    ASLEEP_WAIT_S);
     for (int c = 0; c < consumers; c++)
-        consumer_pids[c] = spawn(consumer, &t, &fds[c]);
+        consumer_pids[c] = grade_spawn_piped(consumer, &t, &fds[c]);
 
     /* Read every consumer's pipe as it fills (a full pipe would stall the consumer); send the
      * stop items once every producer has ended. */
@@ -458,9 +296,9 @@ static void transfer(size_t capacity, int producers, long per_producer, int cons
     struct pollfd *pfds = calloc((size_t)consumers, sizeof *pfds);
     if (!producer_done || !pfds)
         grade_fail("the grader ran out of memory");
-    double deadline = now_s() + TRANSFER_WAIT_S * grade_timeout_scale();
+    double deadline = grade_now() + TRANSFER_WAIT_S * grade_timeout_scale();
     while (open_pipes > 0) {
-        if (now_s() > deadline)
+        if (grade_now() > deadline)
             grade_fail("the transfer did not end within %d s: %d producer(s) still putting, %d "
                        "consumer(s) still getting (items lost, or a process that was never "
                        "woken?)",
@@ -493,12 +331,12 @@ static void transfer(size_t capacity, int producers, long per_producer, int cons
             }
         /* Only now is every real item in the buffer: an earlier stop could overtake some. */
         if (producers_left == 0 && stopper_pid == 0)
-            stopper_pid = spawn(stopper, &t, NULL);
+            stopper_pid = grade_spawn_piped(stopper, &t, NULL);
     }
-    if (wait_children(&stopper_pid, &stopper_status, 1, WAKE_WAIT_S) > 0)
+    if (grade_wait_children(&stopper_pid, &stopper_status, 1, WAKE_WAIT_S) > 0)
         grade_fail("the process putting the %d stop item(s) did not finish", consumers);
     expect_succeeded("the process putting the stop items", stopper_status);
-    if (wait_children(consumer_pids, statuses + producers, consumers, WAKE_WAIT_S) > 0)
+    if (grade_wait_children(consumer_pids, statuses + producers, consumers, WAKE_WAIT_S) > 0)
         grade_fail("a consumer did not end after its pipe closed");
     for (int c = 0; c < consumers; c++) {
         char who[32];
@@ -549,9 +387,9 @@ static void test_create_destroy(void)
                "gets them; destroy; then 30 more create/destroy pairs",
                BOUNDED_BUFFER_MAX_CAPACITY + 1, capacity);
     struct bounded_buffer *b = create_or_fail(capacity);
-    pid_t child = spawn(put_three, b, NULL);
+    pid_t child = grade_spawn_piped(put_three, b, NULL);
     int status;
-    if (wait_children(&child, &status, 1, WAKE_WAIT_S) > 0)
+    if (grade_wait_children(&child, &status, 1, WAKE_WAIT_S) > 0)
         grade_fail("a child putting 3 items into an empty buffer of %zu did not finish", capacity);
     expect_succeeded("the child putting 3 items", status);
     for (long i = 0; i < 3; i++)
@@ -560,16 +398,16 @@ static void test_create_destroy(void)
                           100 + i, test_get(b, "bounded_buffer_get() of an item a child put"));
     destroy_or_fail(b);
 
-    int fds = count_entries("/proc/self/fd"), maps = count_mappings();
+    int fds = grade_count_open_fds(), maps = grade_count_mappings();
     for (int i = 0; i < 30; i++) {
         size_t size = i == 0 ? BOUNDED_BUFFER_MAX_CAPACITY : (size_t)grade_random(1, 4096);
         destroy_or_fail(create_or_fail(size));
     }
     grade_expect_long("open file descriptors after 30 more create/destroy pairs", fds,
-                      count_entries("/proc/self/fd"));
+                      grade_count_open_fds());
     grade_expect_long("memory mappings after 30 more create/destroy pairs (does destroy "
                       "munmap?)",
-                      maps, count_mappings());
+                      maps, grade_count_mappings());
     grade_expect_long("processes left behind", 0, grade_count_children());
 }
 
@@ -622,7 +460,7 @@ static void test_put_blocks_when_full(void)
                capacity, capacity + 1);
     struct counted_puts job = {create_or_fail(capacity), base, (long)capacity + 1};
     int fd;
-    pid_t child = spawn(put_and_report, &job, &fd);
+    pid_t child = grade_spawn_piped(put_and_report, &job, &fd);
     for (size_t i = 0; i < capacity; i++) {
         long done;
         if (read_within(fd, &done, sizeof done, WAKE_WAIT_S) == -1)
@@ -647,7 +485,7 @@ static void test_put_blocks_when_full(void)
         grade_expect_long("the next item out (first in, first out)", base + (long)i,
                           test_get(job.buffer, "bounded_buffer_get() from a full buffer"));
     int status;
-    wait_children(&child, &status, 1, WAKE_WAIT_S);
+    grade_wait_children(&child, &status, 1, WAKE_WAIT_S);
     expect_succeeded("the producer", status);
     close(fd);
     destroy_or_fail(job.buffer);
@@ -733,7 +571,7 @@ static void test_get_blocks_when_empty(void)
     int fds[2];
     pid_t pids[2];
     for (int i = 0; i < 2; i++)
-        pids[i] = spawn(get_and_report, b, &fds[i]);
+        pids[i] = grade_spawn_piped(get_and_report, b, &fds[i]);
     for (int i = 0; i < 2; i++)
         expect_still_waiting(fds[i], pids[i], "a get from an empty buffer");
     grade_note("both gets are asleep, as they should be");
@@ -751,7 +589,7 @@ static void test_get_blocks_when_empty(void)
     grade_expect_long("the item the second waiting get returned", y,
                       expect_report(fds[1 - first], "a waiting get, after a put").item);
     int statuses[2];
-    wait_children(pids, statuses, 2, WAKE_WAIT_S);
+    grade_wait_children(pids, statuses, 2, WAKE_WAIT_S);
     close(fds[0]);
     close(fds[1]);
     destroy_or_fail(b);
@@ -764,14 +602,14 @@ static void test_get_sleeps(void)
                "/proc/PID/stat before and after");
     struct bounded_buffer *b = create_or_fail((size_t)grade_random(1, 8));
     int fd;
-    pid_t pid = spawn(get_and_report, b, &fd);
+    pid_t pid = grade_spawn_piped(get_and_report, b, &fd);
     wait_until_asleep(&pid, 1);
     long before = -1, after = -1;
-    process_state(pid, &before);
-    double start = now_s();
-    pause_ms(1000);
-    process_state(pid, &after);
-    double wall = now_s() - start, ticks = (double)sysconf(_SC_CLK_TCK);
+    grade_process_state(pid, &before);
+    double start = grade_now();
+    grade_pause_ms(1000);
+    grade_process_state(pid, &after);
+    double wall = grade_now() - start, ticks = (double)sysconf(_SC_CLK_TCK);
     if (before < 0 || after < 0)
         grade_fail("the grader could not read the CPU time of the waiting process");
     double cpu = (double)(after - before) / ticks;
@@ -782,7 +620,7 @@ static void test_get_sleeps(void)
     grade_expect_long("the item the waiting get returned", x,
                       expect_report(fd, "a waiting get, after a put").item);
     int status;
-    wait_children(&pid, &status, 1, WAKE_WAIT_S);
+    grade_wait_children(&pid, &status, 1, WAKE_WAIT_S);
     close(fd);
     destroy_or_fail(b);
 }
@@ -791,7 +629,7 @@ static void interrupt_three_times(pid_t pid)
 {
     for (int i = 0; i < 3; i++) {
         kill(pid, SIGUSR1);
-        pause_ms(50);
+        grade_pause_ms(50);
     }
 }
 
@@ -803,7 +641,7 @@ static void test_signal_resumes(void)
                "waiting");
     struct bounded_buffer *b = create_or_fail(1);
     int fd;
-    pid_t pid = spawn(get_and_report, b, &fd);
+    pid_t pid = grade_spawn_piped(get_and_report, b, &fd);
     wait_until_asleep(&pid, 1);
     interrupt_three_times(pid);
     expect_still_waiting(fd, pid, "a get from an empty buffer, interrupted by signals,");
@@ -811,12 +649,12 @@ static void test_signal_resumes(void)
     grade_expect_long("the item the interrupted get returned", x,
                       expect_report(fd, "an interrupted get, after a put").item);
     int status;
-    wait_children(&pid, &status, 1, WAKE_WAIT_S);
+    grade_wait_children(&pid, &status, 1, WAKE_WAIT_S);
     close(fd);
 
     test_put(b, x, "bounded_buffer_put() into an empty buffer of capacity 1");
     struct one_put job = {b, y};
-    pid = spawn(put_one_and_report, &job, &fd);
+    pid = grade_spawn_piped(put_one_and_report, &job, &fd);
     wait_until_asleep(&pid, 1);
     interrupt_three_times(pid);
     expect_still_waiting(fd, pid, "a put into a full buffer, interrupted by signals,");
@@ -825,7 +663,7 @@ static void test_signal_resumes(void)
     expect_report(fd, "an interrupted put, after a get");
     grade_expect_long("the item the interrupted put put", y,
                       test_get(b, "bounded_buffer_get() of the interrupted put's item"));
-    wait_children(&pid, &status, 1, WAKE_WAIT_S);
+    grade_wait_children(&pid, &status, 1, WAKE_WAIT_S);
     close(fd);
     destroy_or_fail(b);
 }

@@ -91,7 +91,7 @@ for name in "${names[@]}"; do
     "$cc" "${flags[@]}" "$out/src/$name.c" "${objects[@]}" -o "$out/$name" "${libs[@]}" \
         >>"$log" 2>&1 || build_failed
 done
-"$cc" "${flags[@]}" lessons/labs/grader/grader.c "$given/grade.c" "${objects[@]}" \
+"$cc" "${flags[@]}" lessons/labs/grader/grader.c lessons/labs/grader/grade_inspect.c "$given/grade.c" "${objects[@]}" \
     -o "$out/grade" "${libs[@]}" >>"$log" 2>&1 || build_failed
 
 # What a test may need beyond the build folder: the student's folder (for files that are not

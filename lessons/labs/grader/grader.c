@@ -210,36 +210,109 @@ void grade_expect_true(int condition, const char *what, const char *detail_fmt, 
     end_failed();
 }
 
-/* ---- running a program, in a test ------------------------------------------------------------ */
+/* ---- small tools, in a test ----------------------------------------------------------------- */
 
-static double now_s(void)
+double grade_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+        grade_fail("the grader could not read the clock: %s", strerror(errno));
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-struct buffer {
-    char *data;
-    size_t len, cap;
-};
-
-static void buffer_append(struct buffer *b, const char *bytes, size_t n)
+void grade_pause_ms(long ms)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown)
-            grade_fail("the grader ran out of memory reading a program's output");
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, bytes, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        continue;
 }
+
+static void text_append(struct grade_text *t, const char *bytes, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 4096;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(t->data, cap);
+        if (!grown)
+            grade_fail("the grader ran out of memory");
+        t->data = grown;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, bytes, n);
+    t->len += n;
+    t->data[t->len] = '\0';
+}
+
+void grade_text_add(struct grade_text *text, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        grade_fail("the grader could not format its text: %s", strerror(errno));
+    text_append(text, "", 0);              /* room for the NUL, and data is never NULL after */
+    char *piece = malloc((size_t)n + 1);
+    if (!piece)
+        grade_fail("the grader ran out of memory");
+    va_start(ap, fmt);
+    vsnprintf(piece, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    text_append(text, piece, (size_t)n);
+    free(piece);
+}
+
+/* The watchdog's whole output, marked as the grader's lines, ready for one write(). */
+static char watchdog_output[2048];
+static size_t watchdog_length;
+
+static void on_watchdog(int sig)
+{
+    (void)sig;
+    /* Only async-signal-safe calls here: the test may have been stopped anywhere. */
+    ssize_t written = write(STDOUT_FILENO, watchdog_output, watchdog_length);
+    (void)written;   /* nothing better to do if the pipe to the grader is gone */
+    _exit(TEST_FAILED);
+}
+
+void grade_watchdog(int seconds, const char *fmt, ...)
+{
+    char message[sizeof watchdog_output - 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    /* Each line of the message as a grader line, "\001G " in front. */
+    size_t length = 0;
+    for (const char *line = message; length < sizeof watchdog_output - 8;) {
+        size_t n = strcspn(line, "\n");
+        if (n > sizeof watchdog_output - 8 - length)
+            n = sizeof watchdog_output - 8 - length;
+        memcpy(watchdog_output + length, "\001G ", 3);
+        memcpy(watchdog_output + length + 3, line, n);
+        length += 3 + n;
+        watchdog_output[length++] = '\n';
+        if (line[n] != '\n' || line[n + 1] == '\0')
+            break;
+        line += n + 1;
+    }
+    watchdog_length = length;
+    fflush(stdout);   /* what the test printed so far comes before the watchdog's lines */
+    struct sigaction action = {0};
+    action.sa_handler = on_watchdog;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGALRM, &action, NULL) == -1)
+        grade_fail("the grader could not set its watchdog: %s", strerror(errno));
+    alarm((unsigned)(seconds * grade_timeout_scale()));
+}
+
+void grade_watchdog_off(void)
+{
+    alarm(0);
+}
+
+/* ---- running a program, in a test ------------------------------------------------------------ */
 
 static void broke(const char *call)   /* the grader's own call failed: not the student's fault */
 {
@@ -266,7 +339,7 @@ static void exec_in_child(char *const argv[], int in_fd, int out_fd, int err_fd)
 static void pump(pid_t pid, int in_fd, int out_fd, int err_fd, const char *input, double deadline,
                  struct grade_run *run)
 {
-    struct buffer out = {0}, err = {0};
+    struct grade_text out = {0}, err = {0};
     size_t input_len = input ? strlen(input) : 0, sent = 0;
     if (in_fd != -1 && input_len == 0) {
         close(in_fd);
@@ -274,7 +347,7 @@ static void pump(pid_t pid, int in_fd, int out_fd, int err_fd, const char *input
     }
     while (out_fd != -1 || err_fd != -1 || in_fd != -1) {
         struct pollfd fds[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
-        double left = deadline - now_s();
+        double left = deadline - grade_now();
         if (left <= 0) {
             run->timed_out = 1;
             break;
@@ -288,7 +361,7 @@ static void pump(pid_t pid, int in_fd, int out_fd, int err_fd, const char *input
             char chunk[8192];
             ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
             if (n > 0) {
-                buffer_append(i == 0 ? &out : &err, chunk, (size_t)n);
+                text_append(i == 0 ? &out : &err, chunk, (size_t)n);
             } else {
                 close(fds[i].fd);
                 *(i == 0 ? &out_fd : &err_fd) = -1;
@@ -316,8 +389,8 @@ static void pump(pid_t pid, int in_fd, int out_fd, int err_fd, const char *input
     while (waitpid(pid, &run->status, 0) == -1)
         if (errno != EINTR)
             broke("wait for the program");
-    buffer_append(&out, "", 0);
-    buffer_append(&err, "", 0);
+    text_append(&out, "", 0);
+    text_append(&err, "", 0);
     run->out = out.data;
     run->out_len = out.len;
     run->err = err.data;
@@ -337,7 +410,7 @@ void grade_run(char *const argv[], const char *input, int timeout_s, struct grad
     /* Writing to a program that stopped reading must not kill the test with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     fflush(NULL);
-    double start = now_s();
+    double start = grade_now();
     pid_t pid = fork();
     if (pid == -1)
         broke("fork");
@@ -349,7 +422,7 @@ void grade_run(char *const argv[], const char *input, int timeout_s, struct grad
     close(out[1]);
     close(err[1]);
     pump(pid, in[1], out[0], err[0], input, start + timeout_s * grade_timeout_scale(), run);
-    run->seconds = now_s() - start;
+    run->seconds = grade_now() - start;
     if (WIFEXITED(run->status) && WEXITSTATUS(run->status) == 127 && strstr(run->err, "cannot run"))
         grade_fail("%s", run->err);
 }
@@ -387,6 +460,49 @@ void grade_expect_exit(const char *what, const struct grade_run *run, int code)
     snprintf(got, sizeof got, "%s%s%.*s", grade_describe_status(run), first ? "; stderr: " : "",
              (int)(first > 300 ? 300 : first), run->err ? run->err : "");
     fail_lines(what, expected, got);
+}
+
+/* The command line as one string, for saying what was run: "parallel -j ''" and the like. */
+static void command_line(char *const argv[], char *text, size_t size)
+{
+    size_t used = 0;
+    text[0] = '\0';
+    for (int i = 0; argv[i] && used < size; i++) {
+        const char *arg = argv[i];
+        int plain = arg[0] != '\0' && strcspn(arg, " \t'\"\\$;|&") == strlen(arg);
+        int n = snprintf(text + used, size - used, plain ? "%s%s" : "%s'%s'", i ? " " : "", arg);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+void grade_expect_usage_error(char *const argv[], const char *input)
+{
+    char shown[512], what[600];
+    command_line(argv, shown, sizeof shown);
+    struct grade_run run;
+    grade_run(argv, input, 10, &run);
+    snprintf(what, sizeof what, "%s: the exit status for bad arguments", shown);
+    grade_expect_exit(what, &run, 2);
+    snprintf(what, sizeof what, "%s: the usage (\"Usage: ...\") on stderr", shown);
+    grade_expect_true(strstr(run.err, "Usage:") != NULL, what, "stderr: %.300s",
+                      run.err_len ? run.err : "(nothing)");
+    grade_run_free(&run);
+}
+
+void grade_expect_help(const char *program)
+{
+    char what[300];
+    struct grade_run run;
+    grade_run((char *[]){(char *)program, "--help", NULL}, NULL, 10, &run);
+    snprintf(what, sizeof what, "%s --help: the exit status", program);
+    grade_expect_exit(what, &run, 0);
+    snprintf(what, sizeof what, "%s --help: the usage (\"Usage: ...\") on stdout",
+             program);
+    grade_expect_true(strstr(run.out, "Usage:") != NULL, what, "stdout: %.300s",
+                      run.out_len ? run.out : "(nothing)");
+    grade_run_free(&run);
 }
 
 int grade_count_children(void)
@@ -482,21 +598,21 @@ _Noreturn static void test_child(const struct grade_test *test, int out_fd)
  * can be long, as a short quoted excerpt. */
 static char *tidy_output(const char *raw, int *always_shown)
 {
-    struct buffer mine = {0};
+    struct grade_text mine = {0};
     size_t other = 0, shown = 0;
     for (const char *line = raw; *line;) {
         size_t len = strcspn(line, "\n");
         if (strncmp(line, "\001R ", 3) == 0)
             *always_shown = 1;
         if (strncmp(line, "\001G ", 3) == 0 || strncmp(line, "\001R ", 3) == 0) {
-            buffer_append(&mine, line + 3, len - 3);
-            buffer_append(&mine, "\n", 1);
+            text_append(&mine, line + 3, len - 3);
+            text_append(&mine, "\n", 1);
         } else if (len > 0) {
             other++;
             if (shown < 8) {
-                buffer_append(&mine, "| ", 2);
-                buffer_append(&mine, line, len > 200 ? 200 : len);
-                buffer_append(&mine, "\n", 1);
+                text_append(&mine, "| ", 2);
+                text_append(&mine, line, len > 200 ? 200 : len);
+                text_append(&mine, "\n", 1);
                 shown++;
             }
         }
@@ -506,9 +622,9 @@ static char *tidy_output(const char *raw, int *always_shown)
         char more[96];
         snprintf(more, sizeof more, "| (%zu more lines the code under test printed)\n",
                  other - shown);
-        buffer_append(&mine, more, strlen(more));
+        text_append(&mine, more, strlen(more));
     }
-    buffer_append(&mine, "", 0);
+    text_append(&mine, "", 0);
     return mine.data;
 }
 
@@ -538,7 +654,7 @@ static void run_test(const struct grade_test *test, struct result *result)
         exit(1);
     }
     fflush(NULL);
-    double start = now_s();
+    double start = grade_now();
     pid_t pid = fork();
     if (pid == -1) {
         perror("grade: fork");
@@ -551,13 +667,13 @@ static void run_test(const struct grade_test *test, struct result *result)
     setpgid(pid, pid);   /* also here, so the group exists whichever of us runs first */
     close(fds[1]);
 
-    struct buffer raw = {0};
+    struct grade_text raw = {0};
     double limit = (double)test->timeout_s * grade_timeout_scale();
     int timed_out = 0, status = 0, ended = 0, open_pipe = 1;
     /* Read what the test prints until the test process ends.  The pipe alone cannot tell: a
      * child the code under test left running may hold it open long after the test returned. */
     while (!ended) {
-        double left = start + limit - now_s();
+        double left = start + limit - grade_now();
         if (left <= 0) {
             timed_out = 1;
             break;
@@ -568,7 +684,7 @@ static void run_test(const struct grade_test *test, struct result *result)
             char chunk[8192];
             ssize_t n = read(fds[0], chunk, sizeof chunk);
             if (n > 0 && raw.len < (1 << 20))
-                buffer_append(&raw, chunk, (size_t)n);
+                text_append(&raw, chunk, (size_t)n);
             if (n <= 0)
                 open_pipe = 0;
         }
@@ -585,13 +701,13 @@ static void run_test(const struct grade_test *test, struct result *result)
         ssize_t n;
         while ((n = read(fds[0], chunk, sizeof chunk)) > 0)
             if (raw.len < (1 << 20))
-                buffer_append(&raw, chunk, (size_t)n);
+                text_append(&raw, chunk, (size_t)n);
     }
     kill_leftovers(pid);
     close(fds[0]);
-    result->seconds = now_s() - start;
+    result->seconds = grade_now() - start;
     nftw(temp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    buffer_append(&raw, "", 0);
+    text_append(&raw, "", 0);
 
     char *output = tidy_output(raw.data, &result->shown);
     free(raw.data);
@@ -792,7 +908,7 @@ int main(int argc, char **argv)
     printf("output order relied on: %s\n\n", grade_lab.ordering);
     fflush(stdout);
 
-    double start = now_s();
+    double start = grade_now();
     int score = 0, max = 0, skipped_points = 0;
     for (size_t i = 0; i < grade_lab.count; i++) {
         if (!selected[i])
@@ -813,7 +929,7 @@ int main(int argc, char **argv)
             print_indented(r->output);
         fflush(stdout);
     }
-    double seconds = now_s() - start;
+    double seconds = grade_now() - start;
     char summary[512];
     int written = snprintf(summary, sizeof summary, "lab %s: %d/%d", grade_lab.name, score, max);
     if (skipped_points)

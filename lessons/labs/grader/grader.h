@@ -120,11 +120,83 @@ const char *grade_describe_status(const struct grade_run *run);
  * instead, with the first line of its stderr (up to 300 characters). */
 void grade_expect_exit(const char *what, const struct grade_run *run, int code);
 
+/* The suite's rule for a command-line program, checked as every lab states it: bad arguments
+ * get one line saying why and the usage ("Usage: ...") on stderr, exit status 2;
+ * --help prints the usage on stdout, exit status 0.  grade_expect_usage_error runs argv with
+ * input on stdin (NULL: /dev/null) and fails unless the first holds; grade_expect_help runs
+ * "program --help" and fails unless the second does.  Each says what it ran. */
+void grade_expect_usage_error(char *const argv[], const char *input);
+void grade_expect_help(const char *program);
+
 /* Children of this test process right now, any state (the grader is a subreaper, so whatever
  * the student's program left running or unreaped is counted here too). */
 int grade_count_children(void);
 
 /* Time limits are multiplied by this ($FORKLORE_TIMEOUT_SCALE, default 1). */
 int grade_timeout_scale(void);
+
+/* ---- in a test: small tools ------------------------------------------------------------------ */
+
+/* Seconds on the monotonic clock, for deadlines. */
+double grade_now(void);
+
+/* Sleep for ms milliseconds, going back to sleep after a signal handler runs. */
+void grade_pause_ms(long ms);
+
+/* A growing string for inputs and expected outputs.  Start from {0}; after the first add, data
+ * is NUL-terminated and malloc'd (free it).  Running out of memory fails the test. */
+struct grade_text {
+    char *data;
+    size_t len, cap;
+};
+void grade_text_add(struct grade_text *text, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A watchdog over a call in the test process that may never return on wrong code (taking the
+ * student's lock, a get from an empty buffer): when the call is still running after seconds
+ * (scaled as the tests' limits are), the test fails with the message, instead of waiting for
+ * the grader's time limit and a bare "did not finish".  The message is formatted now; when the
+ * watchdog fires it only write()s it and _exit()s, both async-signal-safe, so it is safe
+ * wherever the test was stopped (inside stdio or malloc included).  It uses SIGALRM.  Call
+ * grade_watchdog_off() as soon as the call returns. */
+void grade_watchdog(int seconds, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void grade_watchdog_off(void);
+
+/* ---- in a test: processes it starts and what they hold (grade_inspect.c) ----------------------- */
+
+/* Fork a helper process that runs body(arg) and _exit()s with what it returns (0 for success;
+ * it says why it failed on stderr, which the grader shows).  It is killed if the test process
+ * dies.  Only the test process judges: a helper never calls grade_fail or grade_expect_*. */
+pid_t grade_spawn(int (*body)(void *arg), void *arg);
+
+/* The same, with a pipe back to the test: body gets the write end, *read_end the read end
+ * (the test's copy of the write end is closed, so it sees end of file when the helper ends). */
+pid_t grade_spawn_piped(int (*body)(void *arg, int out_fd), void *arg, int *read_end);
+
+/* Wait up to seconds (scaled) for these processes; statuses[i] gets each one's wait status.
+ * Returns how many were still running at the deadline: those are killed with SIGKILL and
+ * reaped, and their statuses say so. */
+int grade_wait_children(const pid_t *pids, int *statuses, int count, double seconds);
+
+/* A process's state letter from /proc/PID/stat: 'R' running or runnable, 'S' asleep, 'Z' ended
+ * but not reaped; 0 when it cannot be read (it is gone).  With cpu_ticks non-NULL, also the
+ * CPU time it has used (user + system, in clock ticks), or -1. */
+char grade_process_state(pid_t pid, long *cpu_ticks);
+
+/* Descriptors open in the test process, and memory mappings it has, right now: compare before
+ * and after the student's create / destroy to find a leak. */
+int grade_count_open_fds(void);
+int grade_count_mappings(void);
+
+/* The files in /dev/shm the test process maps right now (a named shared memory object or a
+ * named semaphore shows up in /proc/self/maps).  Take them before the student's destroy, then
+ * check that destroy removed every one. */
+enum { GRADE_MAX_SHM_NAMES = 16 };
+struct grade_shm_names {
+    int count;
+    char path[GRADE_MAX_SHM_NAMES][288];   /* "/dev/shm/" and a name of up to NAME_MAX */
+};
+void grade_shm_names_in_use(struct grade_shm_names *names);
+void grade_expect_shm_names_gone(const struct grade_shm_names *names, const char *call);
 
 #endif

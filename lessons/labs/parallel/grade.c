@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,37 +29,6 @@ enum { RUN_LIMIT_S = 20 };
 enum { MAX_LINES = 512 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
-
-/* A growing string, for building parallel's input. */
-struct text {
-    char *data;
-    size_t len, cap;
-};
-
-static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        grade_fail("the grader could not format its input");
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 1024;
-        while (cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *grown = realloc(t->data, cap);
-        if (!grown)
-            grade_fail("the grader ran out of memory");
-        t->data = grown;
-        t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
 
 /* "DIR/name" in the test's temporary folder (a static buffer: use it at once). */
 static const char *in_temp(const char *name)
@@ -87,13 +55,13 @@ static char *read_file(const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return NULL;
-    struct text t = {0};
-    add(&t, "%s", "");
+    struct grade_text t = {0};
+    grade_text_add(&t, "%s", "");
     char chunk[4096];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk - 1, f)) > 0) {
         chunk[n] = '\0';
-        add(&t, "%s", chunk);
+        grade_text_add(&t, "%s", chunk);
     }
     fclose(f);
     return t.data;
@@ -185,11 +153,11 @@ static const char probe_script[] =
 static char *probe_input(int rounds, int size)
 {
     write_file(in_temp("probe.sh"), probe_script);
-    struct text input = {0};
+    struct grade_text input = {0};
     int line = 0;
     for (int r = 1; r <= rounds; r++)
         for (int k = 0; k < size; k++)
-            add(&input, "sh %s %d %d %d\n", in_temp("probe.sh"), r, size, ++line);
+            grade_text_add(&input, "sh %s %d %d %d\n", in_temp("probe.sh"), r, size, ++line);
     return input.data;
 }
 
@@ -243,14 +211,14 @@ static void t_runs_each_once(void)
     char jobs[16];
     snprintf(jobs, sizeof jobs, "%ld", grade_random(1, 4));
     char names[64][24];
-    struct text input = {0};
+    struct grade_text input = {0};
     for (int i = 0; i < commands; i++) {
         if (grade_random(0, 4) == 0) { /* a blank line, or one of spaces */
-            add(&input, "%s\n", grade_random(0, 1) ? "" : "   ");
+            grade_text_add(&input, "%s\n", grade_random(0, 1) ? "" : "   ");
             blanks++;
         }
         snprintf(names[i], sizeof names[i], "m%02d-%06lx", i, grade_random(0, 0xffffff));
-        add(&input, "echo ran >> %s\n", in_temp(names[i]));
+        grade_text_add(&input, "echo ran >> %s\n", in_temp(names[i]));
     }
     grade_note("ran: parallel -j %s with %d commands like \"echo ran >> %s\", and %d blank lines",
                jobs, commands, in_temp(names[0]), blanks);
@@ -282,21 +250,21 @@ static void t_reports_status(void)
     int expected[MAX_LINES + 1] = {0}, is_command[MAX_LINES + 1] = {0};
     char jobs[16];
     snprintf(jobs, sizeof jobs, "%ld", grade_random(1, 3));
-    struct text input = {0};
+    struct grade_text input = {0};
     for (int i = 0; i < commands; i++) {
         if (grade_random(0, 3) == 0) {
-            add(&input, "\n");
+            grade_text_add(&input, "\n");
             line++;
         }
         line++;
         is_command[line] = 1;
         if (grade_random(0, 2) == 0) {
             int s = (int)grade_random(0, sizeof signals / sizeof signals[0] - 1);
-            add(&input, "kill -s %s $$\n", signals[s].name);
+            grade_text_add(&input, "kill -s %s $$\n", signals[s].name);
             expected[line] = 128 + signals[s].number;
         } else {
             expected[line] = (int)grade_random(0, 125);
-            add(&input, "exit %d\n", expected[line]);
+            grade_text_add(&input, "exit %d\n", expected[line]);
         }
     }
     grade_note("ran: parallel -j %s with this input (blank lines included):", jobs);
@@ -382,12 +350,12 @@ static void t_refills_at_once(void)
     int jobs = (int)grade_random(2, 4), shorts = (int)grade_random(2 * jobs, 3 * jobs);
     int long_line = (int)grade_random(1, jobs);
     write_file(in_temp("long.sh"), long_script);
-    struct text input = {0};
+    struct grade_text input = {0};
     for (int line = 1; line <= shorts + 1; line++)
         if (line == long_line)
-            add(&input, "sh %s %d\n", in_temp("long.sh"), shorts);
+            grade_text_add(&input, "sh %s %d\n", in_temp("long.sh"), shorts);
         else
-            add(&input, ": > %s/done.%d\n", grade_temp_dir(), line);
+            grade_text_add(&input, ": > %s/done.%d\n", grade_temp_dir(), line);
     char text[16];
     snprintf(text, sizeof text, "%d", jobs);
     grade_note("ran: parallel -j %d, line %d \"sh %s %d\" waits until the %d other lines (\": > "
@@ -407,10 +375,10 @@ static void t_refills_at_once(void)
 static void t_j1_input_order(void)
 {
     int commands = (int)grade_random(5, 12);
-    struct text input = {0}, expected = {0}, got = {0};
+    struct grade_text input = {0}, expected = {0}, got = {0};
     for (int line = 1; line <= commands; line++) {
-        add(&input, "echo %d >> %s\n", line, in_temp("order"));
-        add(&expected, "%d ", line);
+        grade_text_add(&input, "echo %d >> %s\n", line, in_temp("order"));
+        grade_text_add(&expected, "%d ", line);
     }
     grade_note("ran: parallel -j 1 with %d commands \"echo LINE >> %s\"", commands,
                in_temp("order"));
@@ -424,7 +392,7 @@ static void t_j1_input_order(void)
     struct reports r;
     parse_reports(run.out, &r);
     for (int i = 0; i < r.count; i++)
-        add(&got, "%d ", r.order[i]);
+        grade_text_add(&got, "%d ", r.order[i]);
     grade_expect_string("the order of the reports", expected.data, got.data ? got.data : "");
     free(order);
     grade_run_free(&run);
@@ -458,9 +426,9 @@ static void t_default_jobs(void)
 static void t_stdin_is_dev_null(void)
 {
     int commands = (int)grade_random(2, 4);
-    struct text input = {0};
+    struct grade_text input = {0};
     for (int line = 1; line <= commands; line++)
-        add(&input, "readlink /proc/$$/fd/0 > %s/stdin.%d\n", grade_temp_dir(), line);
+        grade_text_add(&input, "readlink /proc/$$/fd/0 > %s/stdin.%d\n", grade_temp_dir(), line);
     grade_note("ran: parallel -j 2 with %d commands like \"readlink /proc/$$/fd/0 > %s/stdin.1\"",
                commands, grade_temp_dir());
     struct grade_run run;
@@ -482,10 +450,10 @@ static void t_stdin_is_dev_null(void)
 static void t_no_leftover_children(void)
 {
     int commands = (int)grade_random(6, 12), is_command[MAX_LINES + 1] = {0};
-    struct text input = {0};
+    struct grade_text input = {0};
     for (int line = 1; line <= commands; line++) {
         static const char *const kinds[] = {"true", "exit 3", "kill -s KILL $$", "sleep 0"};
-        add(&input, "%s\n", kinds[grade_random(0, 3)]);
+        grade_text_add(&input, "%s\n", kinds[grade_random(0, 3)]);
         is_command[line] = 1;
     }
     char jobs[16];
@@ -522,13 +490,13 @@ static void t_interrupt_cleans_up(void)
 {
     int sleepers = (int)grade_random(2, 4), killer = (int)grade_random(1, sleepers + 1);
     write_file(in_temp("interrupt.sh"), interrupt_script);
-    struct text input = {0};
+    struct grade_text input = {0};
     for (int line = 1; line <= sleepers + 1; line++)
         if (line == killer)
-            add(&input, "d=%s want=%d; . %s\n", grade_temp_dir(), sleepers,
+            grade_text_add(&input, "d=%s want=%d; . %s\n", grade_temp_dir(), sleepers,
                 in_temp("interrupt.sh"));
         else
-            add(&input, "echo $$ > %s/pid.%d; exec sleep 300 >/dev/null 2>&1\n", grade_temp_dir(),
+            grade_text_add(&input, "echo $$ > %s/pid.%d; exec sleep 300 >/dev/null 2>&1\n", grade_temp_dir(),
                 line);
     char jobs[16];
     snprintf(jobs, sizeof jobs, "%d", sleepers + 1);
@@ -558,24 +526,11 @@ static void t_bad_arguments(void)
     static const char *const bad[][3] = {
         {"-j", "0", NULL}, {"-j", "many", NULL}, {"-j", NULL, NULL}, {"--bogus", NULL, NULL},
         {"-j", "2", "extra"}};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *argv[] = {"parallel", (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2], NULL};
-        grade_note("ran: parallel %s %s %s", bad[i][0], bad[i][1] ? bad[i][1] : "",
-                   bad[i][2] ? bad[i][2] : "");
-        struct grade_run run;
-        grade_run(argv, "true\n", RUN_LIMIT_S, &run);
-        grade_expect_exit("the status for bad arguments", &run, 2);
-        grade_expect_true(strstr(run.err, "Usage") != NULL, "the usage is printed on stderr",
-                          "stderr: %.200s", run.err);
-        grade_run_free(&run);
-    }
-    char *argv[] = {"parallel", "--help", NULL};
-    struct grade_run run;
-    grade_run(argv, "true\n", RUN_LIMIT_S, &run);
-    grade_expect_exit("parallel --help", &run, 0);
-    grade_expect_true(strstr(run.out, "Usage") != NULL, "--help prints the usage on stdout",
-                      "stdout: %.200s", run.out);
-    grade_run_free(&run);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        grade_expect_usage_error(
+            (char *[]){"parallel", (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2], NULL},
+            "true\n");
+    grade_expect_help("parallel");
 }
 
 static const struct grade_test tests[] = {

@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,43 +27,12 @@ enum { MAX_STAGES = 16 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-/* A growing string, for inputs and expected outputs. */
-struct text {
-    char *data;
-    size_t len, cap;
-};
-
-static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        grade_fail("the grader could not format its input");
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 1024;
-        while (cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *grown = realloc(t->data, cap);
-        if (!grown)
-            grade_fail("the grader ran out of memory");
-        t->data = grown;
-        t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
 /* `lines` random lines of 1 to 4 words made of the letters a-f, so that sort and uniq find
  * repeats. */
 static char *random_lines(int lines)
 {
-    struct text t = {0};
-    add(&t, "%s", "");
+    struct grade_text t = {0};
+    grade_text_add(&t, "%s", "");
     for (int i = 0; i < lines; i++) {
         int words = (int)grade_random(1, 4);
         for (int w = 0; w < words; w++) {
@@ -73,9 +41,9 @@ static char *random_lines(int lines)
             for (int c = 0; c < len; c++)
                 word[c] = (char)('a' + grade_random(0, 5));
             word[len] = '\0';
-            add(&t, "%s%s", w ? " " : "", word);
+            grade_text_add(&t, "%s%s", w ? " " : "", word);
         }
-        add(&t, "\n");
+        grade_text_add(&t, "\n");
     }
     return t.data;
 }
@@ -84,22 +52,22 @@ static char *random_lines(int lines)
  * in braces ("{ cat; exit 3; }"), or sh would end the pipeline there. */
 static char *joined(char *const stages[], int n)
 {
-    struct text t = {0};
+    struct grade_text t = {0};
     for (int s = 0; s < n; s++)
-        add(&t, strchr(stages[s], ';') ? "%s{ %s; }" : "%s%s", s ? " | " : "", stages[s]);
+        grade_text_add(&t, strchr(stages[s], ';') ? "%s{ %s; }" : "%s%s", s ? " | " : "", stages[s]);
     return t.data;
 }
 
 /* The command line that runs these stages through pipeline, each stage quoted for sh. */
 static char *as_arguments(char *const stages[], int n)
 {
-    struct text t = {0};
-    add(&t, "pipeline");
+    struct grade_text t = {0};
+    grade_text_add(&t, "pipeline");
     for (int s = 0; s < n; s++) {
-        add(&t, " '");
+        grade_text_add(&t, " '");
         for (const char *c = stages[s]; *c; c++)
-            add(&t, "%s", *c == '\'' ? "'\\''" : (char[]){*c, '\0'});
-        add(&t, "'");
+            grade_text_add(&t, "%s", *c == '\'' ? "'\\''" : (char[]){*c, '\0'});
+        grade_text_add(&t, "'");
     }
     return t.data;
 }
@@ -216,9 +184,9 @@ static void t_big_data(void)
 {
     int n = (int)grade_random(3, 8);
     long lines = grade_random(60000, 100000);
-    struct text input = {0};
+    struct grade_text input = {0};
     for (long i = 0; i < lines; i++)
-        add(&input, "%08lx line %ld of the big input %ld\n", grade_random(0, 0xffffffff), i,
+        grade_text_add(&input, "%08lx line %ld of the big input %ld\n", grade_random(0, 0xffffffff), i,
             grade_random(0, 999999));
     char path[4096], first[4200];
     snprintf(path, sizeof path, "%s/big.txt", grade_temp_dir());
@@ -249,9 +217,9 @@ static void t_sigpipe_ends(void)
     long count = grade_random(1, 50);
     char head[32];
     snprintf(head, sizeof head, "head -n %ld", count);
-    struct text expected = {0};
+    struct grade_text expected = {0};
     for (long i = 0; i < count; i++)
-        add(&expected, "y\n");
+        grade_text_add(&expected, "y\n");
     char *two[] = {"yes", head}, *three[] = {"yes", "cat", head};
     struct {
         char **stages;
@@ -333,11 +301,11 @@ static void t_only_std_fds(void)
     close_extra_fds();
     int n = (int)grade_random(2, 5);
     char *stages[MAX_STAGES];
-    struct text expected = {0};
+    struct grade_text expected = {0};
     for (int s = 0; s < n; s++) {
         if (asprintf(&stages[s], "cat; echo stage %d:; ls /proc/$$/fd; true", s + 1) == -1)
             grade_fail("the grader ran out of memory");
-        add(&expected, "stage %d: 0 1 2 ", s + 1);
+        grade_text_add(&expected, "stage %d: 0 1 2 ", s + 1);
     }
     grade_note("ran: pipeline with %d stages like \"%s\" (each passes on what came before, then "
                "lists the descriptors its shell holds)",
@@ -394,24 +362,11 @@ static void t_bad_arguments(void)
 {
     static const char *const bad[][3] = {{NULL, NULL, NULL}, {"--bogus", "cat", NULL},
                                          {"cat", "", NULL},  {"  ", NULL, NULL}};
-    static const char *const shown[] = {"(no argument)", "--bogus cat", "cat ''", "'  '"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *argv[] = {"pipeline", (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2], NULL};
-        grade_note("ran: pipeline %s", shown[i]);
-        struct grade_run run;
-        grade_run(argv, "", RUN_LIMIT_S, &run);
-        grade_expect_exit("the status for bad arguments", &run, 2);
-        grade_expect_true(strstr(run.err, "Usage") != NULL, "the usage is printed on stderr",
-                          "stderr: %.200s", run.err);
-        grade_run_free(&run);
-    }
-    char *argv[] = {"pipeline", "--help", NULL};
-    struct grade_run run;
-    grade_run(argv, "", RUN_LIMIT_S, &run);
-    grade_expect_exit("pipeline --help", &run, 0);
-    grade_expect_true(strstr(run.out, "Usage") != NULL, "--help prints the usage on stdout",
-                      "stdout: %.200s", run.out);
-    grade_run_free(&run);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        grade_expect_usage_error(
+            (char *[]){"pipeline", (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2], NULL},
+            "");
+    grade_expect_help("pipeline");
 }
 
 static const struct grade_test tests[] = {

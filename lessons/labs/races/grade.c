@@ -16,16 +16,13 @@
 #include "grader.h"
 #include "counters.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,94 +33,7 @@ enum { LOCKED_BUDGET = 240000, ATOMIC_BUDGET = 2000000 };
 enum { ASLEEP_WAIT_S = 5 };   /* how long the test waits for the others to fall asleep */
 enum { FINISH_WAIT_S = 20 };  /* how long, after the unlock, they may take to finish */
 
-/* ---- small tools ------------------------------------------------------------------------------ */
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        continue;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The state letter of a process in /proc/PID/stat: 'R' running or runnable, 'S' asleep,
- * 'Z' ended but not reaped; 0 when it cannot be read. */
-static char process_state(pid_t pid)
-{
-    char path[64], text[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return 0;
-    size_t n = fread(text, 1, sizeof text - 1, file);
-    fclose(file);
-    text[n] = '\0';
-    char *paren = strrchr(text, ')'); /* the command name may hold spaces and parentheses */
-    return paren && paren[1] == ' ' ? paren[2] : 0;
-}
-
-static int count_entries(const char *dir_path)
-{
-    DIR *dir = opendir(dir_path);
-    if (!dir)
-        grade_fail("the grader could not open %s: %s", dir_path, strerror(errno));
-    int count = 0;
-    for (struct dirent *e; (e = readdir(dir));)
-        count += e->d_name[0] != '.';
-    closedir(dir);
-    return count - (strcmp(dir_path, "/proc/self/fd") == 0); /* the DIR's own fd */
-}
-
-static int count_mappings(void)
-{
-    FILE *file = fopen("/proc/self/maps", "r");
-    if (!file)
-        grade_fail("the grader could not read /proc/self/maps: %s", strerror(errno));
-    int lines = 0;
-    for (int ch; (ch = fgetc(file)) != EOF;)
-        lines += ch == '\n';
-    fclose(file);
-    return lines;
-}
-
-/* Files in /dev/shm that this process maps or holds open right now (a named shared memory
- * object or a named semaphore shows up in /proc/self/maps).  Returns how many were found. */
-enum { MAX_NAMED = 16 };
-static int named_objects_in_use(char names[MAX_NAMED][PATH_MAX])
-{
-    int count = 0;
-    FILE *file = fopen("/proc/self/maps", "r");
-    char line[PATH_MAX + 256];
-    while (file && fgets(line, sizeof line, file) && count < MAX_NAMED) {
-        char *path = strstr(line, "/dev/shm/");
-        if (!path || strstr(path, "(deleted)"))
-            continue;
-        path[strcspn(path, "\n")] = '\0';
-        int seen = 0;
-        for (int i = 0; i < count; i++)
-            seen |= strcmp(names[i], path) == 0;
-        if (!seen)
-            snprintf(names[count++], PATH_MAX, "%s", path);
-    }
-    if (file)
-        fclose(file);
-    return count;
-}
-
-/* After a destroy: every named object the kit used must be gone from /dev/shm. */
-static void expect_names_gone(char names[MAX_NAMED][PATH_MAX], int count)
-{
-    for (int i = 0; i < count; i++)
-        grade_expect_true(access(names[i], F_OK) == -1,
-                          "counters_destroy() left a named object behind in /dev/shm", "%s",
-                          names[i]);
-}
+/* ---- the probe --------------------------------------------------------------------------------- */
 
 /* What the test and its children share, apart from the kit: a starting line and the counts
  * the children keep about themselves. */
@@ -142,47 +52,6 @@ static struct probe *map_probe(void)
     if (p == MAP_FAILED)
         grade_fail("the grader could not mmap: %s", strerror(errno));
     return p;
-}
-
-/* Fork a child that runs body(arg) and _exits with what it returns.  It dies with the test. */
-static pid_t spawn(int (*body)(void *), void *arg)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        grade_fail("the grader could not fork: %s", strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        _exit(body(arg));
-    }
-    return pid;
-}
-
-/* Wait up to seconds for the children; statuses[i] gets each one's wait status.  Returns how
- * many are still running (those are killed and reaped). */
-static int wait_children(const pid_t *pids, int *statuses, int count, double seconds)
-{
-    int running = count;
-    int *done = calloc((size_t)count, sizeof *done);
-    if (!done)
-        grade_fail("the grader ran out of memory");
-    double deadline = now_s() + seconds * grade_timeout_scale();
-    while (running > 0 && now_s() < deadline) {
-        for (int i = 0; i < count; i++)
-            if (!done[i] && waitpid(pids[i], &statuses[i], WNOHANG) == pids[i]) {
-                done[i] = 1;
-                running--;
-            }
-        if (running > 0)
-            pause_ms(2);
-    }
-    for (int i = 0; i < count; i++)
-        if (!done[i]) {
-            kill(pids[i], SIGKILL);
-            waitpid(pids[i], &statuses[i], 0);
-        }
-    free(done);
-    return running;
 }
 
 /* Every child ended with status 0, or the test fails saying which one did not. */
@@ -212,14 +81,14 @@ static struct counters *create_or_fail(void)
 
 static void destroy_or_fail(struct counters *kit)
 {
-    char names[MAX_NAMED][PATH_MAX];
-    int count = named_objects_in_use(names);
+    struct grade_shm_names names;
+    grade_shm_names_in_use(&names);
     errno = 0;
     int result = counters_destroy(kit);
     if (result != 0)
         grade_fail("counters_destroy(), after every process had exited, returned %d (errno: %s)",
                    result, strerror(errno));
-    expect_names_gone(names, count);
+    grade_expect_shm_names_gone(&names, "counters_destroy()");
 }
 
 /* ---- the locks, by method ---------------------------------------------------------------------- */
@@ -241,28 +110,18 @@ static const char *lock_name(enum counters_method m)
 
 /* The test process itself takes the student's lock.  On a free lock that must return at once;
  * if it never does, the watchdog ends the test with a message instead of letting it hang until
- * the grader's time limit.  (grade_fail from a signal handler: the test is blocked in the lock
- * call then, not in stdio, so this is safe in practice.) */
+ * the grader's time limit. */
 enum { OWN_LOCK_WAIT_S = 10 };
-static char watchdog_message[256];
-
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    grade_fail("%s", watchdog_message);
-}
 
 static void lock_in_test(struct counters *kit, enum counters_method m)
 {
-    snprintf(watchdog_message, sizeof watchdog_message,
-             "the test's own %s() on a free lock (nobody else had taken it) did not return "
-             "within %d s%s",
-             lock_name(m), OWN_LOCK_WAIT_S,
-             m == METHOD_SEMAPHORE ? ": a semaphore used as a lock must start at 1" : "");
-    signal(SIGALRM, on_watchdog);
-    alarm((unsigned)(OWN_LOCK_WAIT_S * grade_timeout_scale()));
+    grade_watchdog(OWN_LOCK_WAIT_S,
+                   "the test's own %s() on a free lock (nobody else had taken it) did not return "
+                   "within %d s%s",
+                   lock_name(m), OWN_LOCK_WAIT_S * grade_timeout_scale(),
+                   m == METHOD_SEMAPHORE ? ": a semaphore used as a lock must start at 1" : "");
     int result = lock_of(kit, m);
-    alarm(0);
+    grade_watchdog_off();
     if (result != 0)
         grade_fail("%s() in the test process, on a free lock, returned %d (errno: %s)",
                    lock_name(m), result, strerror(errno));
@@ -345,13 +204,13 @@ static int enterer(void *arg)
 static void start_children(pid_t *pids, int count, int (*body)(void *), struct job *job)
 {
     for (int i = 0; i < count; i++)
-        pids[i] = spawn(body, job);
-    double deadline = now_s() + 30.0 * grade_timeout_scale();
+        pids[i] = grade_spawn(body, job);
+    double deadline = grade_now() + 30.0 * grade_timeout_scale();
     while (atomic_load(&job->probe->ready) < count) {
-        if (now_s() > deadline)
+        if (grade_now() > deadline)
             grade_fail("the test's processes did not start within 30 s (is the machine "
                        "overloaded?)");
-        pause_ms(1);
+        grade_pause_ms(1);
     }
     atomic_store(&job->probe->go, 1);
 }
@@ -361,7 +220,7 @@ static void start_children(pid_t *pids, int count, int (*body)(void *), struct j
 static void expect_all_blocked(const pid_t *pids, int count, struct job *job,
                                long (*got_through)(struct job *), const char *what)
 {
-    double deadline = now_s() + ASLEEP_WAIT_S;
+    double deadline = grade_now() + ASLEEP_WAIT_S;
     for (;;) {
         long through = got_through(job);
         if (through > 0) {
@@ -374,21 +233,21 @@ static void expect_all_blocked(const pid_t *pids, int count, struct job *job,
         }
         int asleep = 0;
         for (int i = 0; i < count; i++)
-            asleep += process_state(pids[i]) == 'S';
+            asleep += grade_process_state(pids[i], NULL) == 'S';
         if (atomic_load(&job->probe->announced) == count && asleep == count) {
             grade_note("all %d processes were asleep waiting for the lock the test held", count);
-            pause_ms(20); /* a last look: nobody got in at the very end */
+            grade_pause_ms(20); /* a last look: nobody got in at the very end */
             if (got_through(job) == 0)
                 return;
             continue;
         }
-        if (now_s() > deadline) {
+        if (grade_now() > deadline) {
             grade_note("after %d s, %d of %d processes were asleep (the others are running: "
                        "does the lock spin?); going on",
                        ASLEEP_WAIT_S, asleep, count);
             return;
         }
-        pause_ms(2);
+        grade_pause_ms(2);
     }
 }
 
@@ -399,7 +258,7 @@ static long entries_through(struct job *job) { return atomic_load(&job->probe->e
 static void expect_all_finish(const pid_t *pids, int *statuses, int count, struct job *job,
                               const char *what)
 {
-    int stuck = wait_children(pids, statuses, count, FINISH_WAIT_S);
+    int stuck = grade_wait_children(pids, statuses, count, FINISH_WAIT_S);
     if (stuck > 0)
         grade_fail("%d of %d processes were still waiting in %s() %d s after the test "
                    "unlocked (the other processes had long finished): the wake-up never "
@@ -425,9 +284,9 @@ static void test_create_destroy(void)
     struct counters *kit = create_or_fail();
     for (int m = 0; m < METHOD_COUNT; m++)
         grade_expect_long("a new kit's total", 0, counters_total(kit, (enum counters_method)m));
-    pid_t child = spawn(add_racy_1000, kit);
+    pid_t child = grade_spawn(add_racy_1000, kit);
     int status;
-    if (wait_children(&child, &status, 1, 20) > 0)
+    if (grade_wait_children(&child, &status, 1, 20) > 0)
         grade_fail("a child adding 1000 to the racy counter did not finish");
     grade_expect_long("the racy total seen by the parent after a child added 1000 (is the kit in "
                       "memory that fork() shares, MAP_SHARED?)",
@@ -438,14 +297,14 @@ static void test_create_destroy(void)
     grade_expect_long("counters_semaphore_unlock()", 0, counters_semaphore_unlock(kit));
     destroy_or_fail(kit);
 
-    int fds = count_entries("/proc/self/fd"), maps = count_mappings();
+    int fds = grade_count_open_fds(), maps = grade_count_mappings();
     for (int i = 0; i < 30; i++)
         destroy_or_fail(create_or_fail());
     grade_expect_long("open file descriptors after 30 more create/destroy pairs (a leak "
                       "otherwise)",
-                      fds, count_entries("/proc/self/fd"));
+                      fds, grade_count_open_fds());
     grade_expect_long("memory mappings after 30 more create/destroy pairs (does destroy munmap?)",
-                      maps, count_mappings());
+                      maps, grade_count_mappings());
 }
 
 /* P processes x N adds through a lock, started while the test holds that lock. */
@@ -493,7 +352,7 @@ static long run_adders(struct counters *kit, enum counters_method method, int wo
     if (!pids || !statuses)
         grade_fail("the grader ran out of memory");
     start_children(pids, workers, adder, &job);
-    if (wait_children(pids, statuses, workers, 60) > 0)
+    if (grade_wait_children(pids, statuses, workers, 60) > 0)
         grade_fail("the processes adding with counters_add_%s() did not finish within 60 s",
                    counters_method_names[method]);
     char what[64];
@@ -573,9 +432,9 @@ static int lock_lets_two_in(enum counters_method method)
         return 0;
     struct job job = {kit, NULL, method, 0};
     lock_in_test(kit, method);
-    pid_t child = spawn(take_lock, &job);
+    pid_t child = grade_spawn(take_lock, &job);
     int status;
-    int two_in = wait_children(&child, &status, 1, 2) == 0 && WIFEXITED(status) &&
+    int two_in = grade_wait_children(&child, &status, 1, 2) == 0 && WIFEXITED(status) &&
                  WEXITSTATUS(status) == 0;
     counters_destroy(kit);
     return two_in;
@@ -688,24 +547,9 @@ static void test_race_costs_usage(void)
         {"race_costs", "--bogus", NULL, NULL}, {"race_costs", "extra", NULL, NULL},
         {"race_costs", "-w", NULL, NULL},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char what[128];
-        snprintf(what, sizeof what, "race_costs %s %s: a bad argument", bad[i][1],
-                 bad[i][2] ? bad[i][2] : "");
-        struct grade_run run;
-        grade_run(bad[i], NULL, 10, &run);
-        grade_expect_exit(what, &run, 2);
-        grade_expect_true(run.err_len > 0, what, "exit status 2 but nothing on stderr");
-        grade_run_free(&run);
-    }
-    struct grade_run run;
-    grade_run((char *[]){"race_costs", "--help", NULL}, NULL, 10, &run);
-    grade_expect_exit("race_costs --help", &run, 0);
-    grade_expect_true(strstr(run.out, "Usage") != NULL, "race_costs --help prints its usage on "
-                      "stdout", "stdout: \"%.80s\"", run.out);
-    grade_run_free(&run);
-    grade_note("bad arguments: -w 0, --workers many, -n -3, --updates 2x, --bogus, extra, -w; "
-               "then --help");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        grade_expect_usage_error(bad[i], NULL);
+    grade_expect_help("race_costs");
 }
 
 static const struct grade_test tests[] = {
@@ -730,6 +574,6 @@ static const struct grade_test tests[] = {
 const struct grade_lab grade_lab = {
     "races", "Lab 3: fix the lost update three ways",
     "race_costs: one line per method, found by its name at the start of the line "
-    "(\"mutex: ...\"), in any order and among any other lines; nothing else of its output is "
-    "read.",
+    "(\"mutex: ...\"), in any order and among any other lines; for bad arguments and --help, "
+    "only whether \"Usage:\" appears (on stderr, on stdout).",
     tests, sizeof tests / sizeof tests[0]};

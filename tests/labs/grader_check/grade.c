@@ -1,7 +1,8 @@
 /* grade.c - a lab that exercises the grader itself (tests/test_labs.c runs it with LAB_HOME).
  *
  * One test per way a test can end: passing, failing a check, running past its limit, crashing,
- * calling exit(), leaving a process behind, needing more CPUs than any machine has; and one
+ * calling exit(), leaving a process behind, needing more CPUs than any machine has, being
+ * stopped by its watchdog (and one whose watchdog was turned off in time); and one
  * whose output holds every character results.json must escape.  The expected score and lines
  * are asserted in tests/test_labs.c.
  */
@@ -101,6 +102,28 @@ static void needs_many_cpus(void)
 {
 }
 
+/* A call that never returns, stopped by the watchdog wherever it happens to be: this one is
+ * busy in malloc and stdio, where a handler that called them itself could deadlock. */
+static void stopped_by_watchdog(void)
+{
+    grade_watchdog(1, "the call did not return\nwithin its time");
+    for (unsigned long i = 0;; i++) {
+        char *text = malloc(64 + i % 512);
+        if (!text)
+            grade_fail("out of memory");
+        snprintf(text, 64, "round %lu", i);
+        free(text);
+    }
+}
+
+/* A watchdog turned off in time must not fire later. */
+static void watchdog_turned_off(void)
+{
+    grade_watchdog(1, "fired after grade_watchdog_off()");
+    grade_watchdog_off();
+    grade_pause_ms(1500);
+}
+
 static const struct grade_test tests[] = {
     {"passes", "a test that passes", 10, 10, 0, passes},
     {"fails_a_check", "a check that fails", 10, 10, 0, fails_a_check},
@@ -113,6 +136,8 @@ static const struct grade_test tests[] = {
     {"runs_a_program", "a test that runs a program", 10, 10, 0, runs_a_program},
     {"prints_awkward_characters", "output JSON must escape", 10, 10, 0, prints_awkward_characters},
     {"needs_many_cpus", "a test for a machine with 100000 CPUs", 20, 10, 100000, needs_many_cpus},
+    {"stopped_by_watchdog", "a call stopped by the watchdog", 10, 10, 0, stopped_by_watchdog},
+    {"watchdog_turned_off", "a watchdog turned off in time", 10, 10, 0, watchdog_turned_off},
 };
 
 const struct grade_lab grade_lab = {
