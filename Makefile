@@ -72,7 +72,7 @@ help:
 	@echo 'make plots      redraw every plot and plots/report.md from the last benchmark data, running nothing'
 	@echo 'make compare    overlay the last run on a reference run (REF=DIR) and list the points that differ'
 	@echo 'make sanitize   build into $(OUT)/sanitize with ASan+UBSan and run the Criterion suite'
-	@echo 'make valgrind   run only the valgrind gate (tests and every program under memcheck)'
+	@echo 'make valgrind   run only the valgrind gate (tests, programs and labs under memcheck)'
 	@echo 'make deps       check for Criterion, gnuplot and valgrind; install what is missing'
 	@echo 'make grade LAB=NAME  a clean build of one lab (lessons/labs/NAME), then its grader;'
 	@echo '                TEST=GLOB grades some tests, SEED=N replays inputs, LAB_SRC=DIR grades'

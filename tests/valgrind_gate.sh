@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# valgrind_gate.sh OUT - memcheck over the test suite and over every program's default run.
+# valgrind_gate.sh OUT - memcheck over the test suite, over every program's default run, and over
+# the grading of each lab's reference solution.
 #
 # valgrind's exit code does not survive Criterion's forking, so the gate reads valgrind's own
 # per-process log files instead: --trace-children=yes follows every fork and exec, %p gives
@@ -13,8 +14,8 @@
 # per rank).  They are not in "$out"/bin, and tests/test_mpi.c starts their launcher through
 # /bin/sh, which --trace-children-skip leaves untraced, so mpiexec and every rank would run
 # natively here: those tests skip themselves under valgrind, as do the labs' (their graders
-# run below bash).  Checking the MPI programs means a suppression file per MPI version: see
-# the lesson.
+# run below bash; the gate grades each lab's reference solution under valgrind itself,
+# below).  Checking the MPI programs means a suppression file per MPI version: see the lesson.
 #
 # What valgrind cannot see: races between processes.  It serialises threads and watches one
 # process at a time, so a lost update between two processes looks fine to it; forklore's race
@@ -47,6 +48,38 @@ for program in "$out"/bin/*; do
     fi
 done
 programs_took=$((SECONDS - started))
+
+# The labs: each reference solution graded under memcheck.  The grader, its test processes, the
+# helpers they fork and the lab's own programs are all traced; the shell commands the labs run
+# are not.  It must still give full marks over what it grades: FORKLORE_GRADE_CPUS=1 leaves out
+# the scaling lab's speedup gate, which a traced run can neither pass nor fail fairly.  As with
+# the suite below, a lab that loses points gets one more try.
+labs=0
+root=$(cd "$(dirname "$0")/.." && pwd)
+out_path=$(cd "$out" && pwd)
+for solution in "$root"/tests/labs/*/solution; do
+    lab=$(basename "$(dirname "$solution")")
+    [ -f "$root/lessons/labs/$lab/grade.c" ] || continue
+    labs=$((labs + 1))
+    if ! LAB=$lab LAB_SRC=$solution OUT=$out_path GRADE_BUILD_ONLY=1 \
+        bash "$root/lessons/labs/grader/grade.sh" >"$logs/lab-$lab.build" 2>&1; then
+        cat "$logs/lab-$lab.build" >&2
+        echo "valgrind: FAILED: lab $lab's reference solution did not build"
+        exit 1
+    fi
+    for try in 1 2; do
+        FORKLORE_GRADE_CPUS=1 FORKLORE_LAB_SRC=$solution FORKLORE_ROOT=$root \
+            timeout 900 "${vg[@]}" "$out_path/labs/$lab/grade" --json /dev/null \
+            >"$logs/lab-$lab.out" 2>&1 </dev/null && break
+        if [ "$try" = 2 ]; then
+            grep -E '^\[(FAIL|PASS|SKIP)\]|^ {9}|^score' "$logs/lab-$lab.out" | grep -v '^\[PASS' | head -40 >&2
+            echo "valgrind: FAILED: lab $lab's reference solution lost points under valgrind, twice"
+            exit 1
+        fi
+        echo "valgrind: lab $lab lost points under valgrind; grading it once more" >&2
+    done
+done
+labs_took=$((SECONDS - started - programs_took))
 # Two tests at a time: valgrind runs each process on one CPU, so two keep a 2-CPU machine busy
 # and halve the gate's time; the time limits above leave room for the sharing, and a test that
 # still fails is tried again alone (below).  FORKLORE_VALGRIND_JOBS=1 runs them one by one.
@@ -85,5 +118,5 @@ if [ "$suite_status" -ne 0 ]; then
     exit 1
 fi
 [ -n "$retried" ] && echo "valgrind: passed on a second try under valgrind:$retried" >&2
-echo "valgrind: clean: 0 errors, 0 definite leaks in $processes processes ($programs programs, the test suite, children included)"
-echo "valgrind: the programs took $programs_took s, the test suite $((SECONDS - started - programs_took)) s"
+echo "valgrind: clean: 0 errors, 0 definite leaks in $processes processes ($programs programs, $labs labs' reference solutions, the test suite, children included)"
+echo "valgrind: the programs took $programs_took s, the labs $labs_took s, the test suite $((SECONDS - started - programs_took - labs_took)) s"

@@ -14,6 +14,8 @@
 #   EXTRA_CFLAGS  more compiler flags (the sanitizer build passes its own)
 #   LAB_HOME the folder of the lab's given files (default lessons/labs/LAB; the tests use it for
 #            a lab of their own that exercises the grader itself)
+#   GRADE_BUILD_ONLY  set to 1: build the lab and stop, without grading (the valgrind gate
+#            then runs OUT/labs/LAB/grade under memcheck itself)
 # Relative paths are taken from the top of the repository.
 #
 # The lab's files follow the same rule as patterns/: NAME.c with a NAME.h beside it (in the
@@ -93,6 +95,8 @@ for name in "${names[@]}"; do
 done
 "$cc" "${flags[@]}" lessons/labs/grader/grader.c lessons/labs/grader/grade_inspect.c "$given/grade.c" "${objects[@]}" \
     -o "$out/grade" "${libs[@]}" >>"$log" 2>&1 || build_failed
+
+[ "${GRADE_BUILD_ONLY:-}" = 1 ] && exit 0
 
 # What a test may need beyond the build folder: the student's folder (for files that are not
 # code, such as written answers) and the top of the repository (for the benchmark's data).

@@ -135,6 +135,11 @@ int grade_count_children(void);
 /* Time limits are multiplied by this ($FORKLORE_TIMEOUT_SCALE, default 1). */
 int grade_timeout_scale(void);
 
+/* 1 when the test runs under valgrind (the valgrind gate grades the reference solutions under
+ * memcheck): for the rare check that valgrind itself makes meaningless, which then calls
+ * grade_skip and says why. */
+int grade_under_valgrind(void);
+
 /* ---- in a test: small tools ------------------------------------------------------------------ */
 
 /* Seconds on the monotonic clock, for deadlines. */
