@@ -116,11 +116,12 @@ static void tally_free(struct tally *t)
     free(t->results);
 }
 
-/* Collect `wanted` results within `seconds`, each id exactly once.  `why` says, on a timeout,
- * what could have held the missing results back. */
+/* Collect `wanted` results within `seconds` (scaled as the tests' limits are), each id exactly
+ * once.  `why` says, on a timeout, what could have held the missing results back. */
 static void collect(struct mini_pool *pool, struct tally *t, long wanted, double seconds,
                     const char *why)
 {
+    seconds *= grade_timeout_scale();
     double deadline = grade_now() + seconds;
     for (long got = 0; got < wanted; got++) {
         int left_ms = (int)((deadline - grade_now()) * 1000);
