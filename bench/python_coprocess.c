@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "support/cleanup.h"
 
 static const char *python_script(void)
 {
@@ -59,37 +58,16 @@ int python_available(void)
 
 int python_coprocess_start(struct python_coprocess *c, const char *kind, int workers)
 {
-    int in[2], out[2];
-    if (pipe(in) == -1)
+    const char *script = python_script();
+    if (!script)
         return -1;
-    if (pipe(out) == -1) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
     char nworkers[16];
     snprintf(nworkers, sizeof nworkers, "%d", workers);
-    const char *script = python_script();
-    pid_t parent = getpid();
-    fflush(NULL);
-    c->pid = fork();
-    if (c->pid == -1)
+    char *argv[] = {"python3", (char *)script, "--kind", (char *)kind, "--workers", nworkers, NULL};
+    if (coprocess_start(&c->process, argv) == -1)
         return -1;
-    if (c->pid == 0) {
-        die_with_parent(parent); /* kept across exec: Python dies with the benchmark */
-        dup2(in[0], STDIN_FILENO);
-        dup2(out[1], STDOUT_FILENO);
-        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-        execlp("python3", "python3", script, "--kind", kind, "--workers", nworkers, (char *)0);
-        _exit(127);
-    }
-    cleanup_add_child(c->pid);
-    close(in[0]);
-    close(out[1]);
-    c->to = fdopen(in[1], "w");
-    c->from = fdopen(out[0], "r");
     char line[128];
-    if (!c->to || !c->from || !fgets(line, sizeof line, c->from) || strncmp(line, "ready", 5))
+    if (!fgets(line, sizeof line, c->process.from) || strncmp(line, "ready", 5) != 0)
         return -1;
     return 0;
 }
@@ -98,23 +76,14 @@ int python_coprocess_ask(struct python_coprocess *c, const char *command, double
                          long *value)
 {
     char line[256];
-    if (fprintf(c->to, "%s\n", command) < 0 || fflush(c->to) == EOF)
+    if (fprintf(c->process.to, "%s\n", command) < 0 || fflush(c->process.to) == EOF)
         return -1;
-    if (!fgets(line, sizeof line, c->from))
+    if (!fgets(line, sizeof line, c->process.from))
         return -1;
     return sscanf(line, "seconds %lf value %ld", seconds, value) == 2 ? 0 : -1;
 }
 
 void python_coprocess_stop(struct python_coprocess *c)
 {
-    if (c->pid <= 0)
-        return;
-    if (c->to)
-        fclose(c->to); /* end of input: the script leaves its `with` block and exits */
-    if (c->from)
-        fclose(c->from);
-    while (waitpid(c->pid, NULL, 0) == -1 && errno == EINTR)
-        continue;
-    cleanup_forget_child(c->pid);
-    *c = (struct python_coprocess){0};
+    coprocess_stop(&c->process, NULL); /* end of input: the script leaves its `with` block */
 }

@@ -9,18 +9,16 @@
  * Closing its stdin ends it.
  *
  * The script is found as bench/python_pool.py from the current folder, or beside the
- * benchmark's executable (../../bench/ from build/bin/bench).  The co-process is registered
- * with the support module's clean-up (Ctrl-C kills and reaps it) and dies with the benchmark.
+ * benchmark's executable (../../bench/ from build/bin/bench).  It runs as a co-process
+ * (coprocess.h): Ctrl-C kills and reaps it, and it dies with the benchmark.
  */
 #ifndef FORKLORE_PYTHON_COPROCESS_H
 #define FORKLORE_PYTHON_COPROCESS_H
 
-#include <stdio.h>
-#include <sys/types.h>
+#include "coprocess.h"
 
 struct python_coprocess {
-    pid_t pid; /* 0: not running */
-    FILE *to, *from;
+    struct coprocess process;
 };
 
 /* 1 if the script is there and python3 with multiprocessing runs here (asked once). */

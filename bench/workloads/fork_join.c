@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "prime_job.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "workload.h"
@@ -38,26 +39,6 @@ static int is_prime(long n)
         if (n % d == 0)
             return 0;
     return 1;
-}
-
-/* The reference answer, by a sieve: a different algorithm from the one measured. */
-static long sieve_count(long limit)
-{
-    if (limit < 3)
-        return 0;
-    char *composite = calloc((size_t)limit, 1);
-    if (!composite)
-        return -1;
-    long count = 0;
-    for (long i = 2; i < limit; i++) {
-        if (composite[i])
-            continue;
-        count++;
-        for (long j = i * i; j < limit; j += i)
-            composite[j] = 1;
-    }
-    free(composite);
-    return count;
 }
 
 /* The odd numbers a worker tests: first, first + step, ... below end. */
@@ -108,13 +89,13 @@ static long expected_total(const struct point *p)
     if (p->weak) {
         long end = WEAK_BASE + window_for(p);
         if (weak_for != end) {
-            weak = sieve_count(end) - sieve_count(WEAK_BASE + 1);
+            weak = prime_sieve_count(end) - prime_sieve_count(WEAK_BASE + 1);
             weak_for = end;
         }
         return weak * p->workers;
     }
     if (strong_for != limit_for(p)) {
-        strong = sieve_count(limit_for(p));
+        strong = prime_sieve_count(limit_for(p));
         strong_for = limit_for(p);
     }
     return strong;

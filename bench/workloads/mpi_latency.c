@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ipc_channels.h"
+#include "mpi_programs.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/cpus.h"
@@ -33,29 +34,6 @@
 
 enum transport { BY_MPI, BY_PIPE, BY_SHM_QUEUE, TRANSPORTS };
 static const long STOP = -1;
-
-static const char *mpi_dir(void)
-{
-    static char dir[4096];
-    if (dir[0] == '\0') {
-        char exe[4000];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        exe[n > 0 ? n : 0] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(dir, sizeof dir, "%s/../mpi", exe);
-    }
-    return dir;
-}
-
-static int mpi_built(void)
-{
-    char launcher[4200], program[4200];
-    snprintf(launcher, sizeof launcher, "%s/mpirun", mpi_dir());
-    snprintf(program, sizeof program, "%s/bin/mpi_ping_pong", mpi_dir());
-    return access(launcher, X_OK) == 0 && access(program, X_OK) == 0;
-}
 
 static long round_trips(const struct point *p) { return p->quick ? 2000 : 5000; }
 
@@ -65,7 +43,7 @@ static int run_mpi(const struct point *p, struct run_result *r)
 {
     char command[8800];
     snprintf(command, sizeof command, "/bin/sh %s/mpirun -n 2 %s/bin/mpi_ping_pong --size=%ld "
-             "--count=%ld 2>&1", mpi_dir(), mpi_dir(), p->param, round_trips(p));
+             "--count=%ld 2>&1", mpi_programs_dir(), mpi_programs_dir(), p->param, round_trips(p));
     fflush(NULL);
     FILE *f = popen(command, "r");
     if (!f)
@@ -217,7 +195,7 @@ static int run_point(const struct point *p, struct run_result *r)
 static int plan(struct point *points, int max, int quick)
 {
     static const long sizes[] = {64, 1024, 4096};
-    if (!mpi_built())
+    if (!mpi_program_built("mpi_ping_pong"))
         return 0; /* the summary says why */
     int nsizes = quick ? 1 : 3, count = 0;
     for (int t = 0; t < TRANSPORTS; t++)
@@ -242,7 +220,7 @@ static double figure_at_64(const struct reduced_point *r, int n, enum transport 
 
 static void summarize(const struct reduced_point *r, int n, FILE *out)
 {
-    if (!mpi_built()) {
+    if (!mpi_program_built("mpi_ping_pong")) {
         fprintf(out, "  MPI skipped: the MPI programs are not built (make mpi installs MPI and "
                      "builds them)\n");
         return;

@@ -21,147 +21,25 @@
  * in one line of the summary.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "coprocess.h"
+#include "mpi_programs.h"
 #include "pool/pool.h"
-#include "support/cleanup.h"
+#include "prime_job.h"
 #include "support/clock.h"
 #include "workload.h"
 
 enum variant { PROCESS_POOL, MPI_MASTER_WORKER };
 enum { RANGES = 100 };
 
-struct range {
-    int64_t first, end;
-};
-struct range_result {
-    int64_t count, start_ns, end_ns, cpu_ns;
-    int32_t worker;
-};
-
-/* --- where the MPI programs are ------------------------------------------------------------ */
-
-/* build/mpi beside build/bin/bench (any OUT): the launcher script and the programs. */
-static const char *mpi_dir(void)
-{
-    static char dir[4096];
-    if (dir[0] == '\0') {
-        char exe[4000];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        exe[n > 0 ? n : 0] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0'; /* .../build/bin */
-        snprintf(dir, sizeof dir, "%s/../mpi", exe);
-    }
-    return dir;
-}
-
-static int mpi_built(void)
-{
-    char launcher[4200], program[4200];
-    snprintf(launcher, sizeof launcher, "%s/mpirun", mpi_dir());
-    snprintf(program, sizeof program, "%s/bin/mpi_primes", mpi_dir());
-    return access(launcher, X_OK) == 0 && access(program, X_OK) == 0;
-}
-
-/* "mpich" or "openmpi": what `make` wrote when it built them. */
-static const char *mpi_name(void)
-{
-    static char name[32];
-    char path[4200];
-    snprintf(path, sizeof path, "%s/implementation", mpi_dir());
-    FILE *f = fopen(path, "r");
-    if (!f || !fgets(name, sizeof name, f))
-        snprintf(name, sizeof name, "MPI");
-    name[strcspn(name, "\n")] = '\0';
-    if (f)
-        fclose(f);
-    return name;
-}
-
-/* --- the task, for the pool (the same trial division as mpi_primes) ----------------------- */
-
-static int is_prime(int64_t n)
-{
-    if (n < 2)
-        return 0;
-    if (n % 2 == 0)
-        return n == 2;
-    for (int64_t d = 3; d <= n / d; d += 2)
-        if (n % d == 0)
-            return 0;
-    return 1;
-}
-
-static int count_range_task(const void *arg, size_t arg_size, void *result, size_t *result_size)
-{
-    struct range r;
-    struct range_result out = {0};
-    if (arg_size != sizeof r || *result_size < sizeof out)
-        return EINVAL;
-    memcpy(&r, arg, sizeof r);
-    out.start_ns = monotonic_ns();
-    int64_t cpu = thread_cpu_ns();
-    for (int64_t n = r.first; n < r.end; n++)
-        out.count += is_prime(n);
-    out.cpu_ns = thread_cpu_ns() - cpu;
-    out.end_ns = monotonic_ns();
-    out.worker = (int32_t)getpid();
-    memcpy(result, &out, sizeof out);
-    *result_size = sizeof out;
-    return 0;
-}
-
-static long sieve_count(long limit)
-{
-    char *composite = calloc((size_t)limit + 1, 1);
-    if (!composite)
-        return -1;
-    long count = 0;
-    for (long i = 2; i < limit; i++) {
-        if (composite[i])
-            continue;
-        count++;
-        for (long j = i * i; j < limit; j += i)
-            composite[j] = 1;
-    }
-    free(composite);
-    return count;
-}
-
 /* --- what is kept between the runs of one point: the pool, or the MPI job ------------------ */
 
 static struct pool *pool;
-static pid_t launcher = -1;
-static FILE *to_mpi, *from_mpi;
+static struct coprocess mpi; /* `mpirun -n P mpi_primes --serve`, talking to rank 0 */
 static char kept_for[LABEL_SIZE + 32];
-
-static void stop_mpi(void)
-{
-    if (launcher == -1)
-        return;
-    if (to_mpi) {
-        fputs("quit\n", to_mpi); /* rank 0 tells the workers; every rank finalizes */
-        fclose(to_mpi);
-    }
-    if (from_mpi)
-        fclose(from_mpi);
-    to_mpi = from_mpi = NULL;
-    int status;
-    while (waitpid(launcher, &status, 0) == -1 && errno == EINTR)
-        continue;
-    cleanup_forget_child(launcher);
-    launcher = -1;
-}
 
 static void release(void)
 {
@@ -170,40 +48,19 @@ static void release(void)
         pool_destroy(pool);
         pool = NULL;
     }
-    stop_mpi();
+    coprocess_stop(&mpi, "quit\n"); /* rank 0 tells the workers; every rank finalizes */
     kept_for[0] = '\0';
 }
 
-/* Start `mpirun -n ranks mpi_primes --serve` with pipes to rank 0's stdin and stdout. */
+/* Start `mpirun -n ranks mpi_primes --serve`, with pipes to rank 0's stdin and stdout. */
 static int start_mpi(int ranks)
 {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
-        return -1;
     char n[16], script[4200], program[4200];
     snprintf(n, sizeof n, "%d", ranks);
-    snprintf(script, sizeof script, "%s/mpirun", mpi_dir());
-    snprintf(program, sizeof program, "%s/bin/mpi_primes", mpi_dir());
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        return -1;
-    if (pid == 0) {
-        if (dup2(in[0], STDIN_FILENO) == -1 || dup2(out[1], STDOUT_FILENO) == -1)
-            _exit(126);
-        execl("/bin/sh", "sh", script, "-n", n, program, "--serve", (char *)NULL);
-        _exit(127);
-    }
-    cleanup_add_child(pid);
-    close(in[0]);
-    close(out[1]);
-    launcher = pid;
-    to_mpi = fdopen(in[1], "w");
-    from_mpi = fdopen(out[0], "r");
-    if (!to_mpi || !from_mpi)
-        return -1;
-    setvbuf(to_mpi, NULL, _IOLBF, 0);
-    return 0;
+    snprintf(script, sizeof script, "%s/mpirun", mpi_programs_dir());
+    snprintf(program, sizeof program, "%s/bin/mpi_primes", mpi_programs_dir());
+    char *argv[] = {"/bin/sh", script, "-n", n, program, "--serve", NULL};
+    return coprocess_start(&mpi, argv);
 }
 
 static int prepare(const struct point *p)
@@ -229,10 +86,10 @@ static int prepare(const struct point *p)
 /* One job through the MPI co-process: the total, its MPI_Wtime seconds, and the rank spans. */
 static int run_mpi(long limit, struct run_result *r, int64_t *total)
 {
-    fprintf(to_mpi, "%ld %d\n", limit, RANGES);
-    fflush(to_mpi);
+    fprintf(mpi.to, "%ld %d\n", limit, RANGES);
+    fflush(mpi.to);
     char line[256];
-    while (fgets(line, sizeof line, from_mpi)) {
+    while (fgets(line, sizeof line, mpi.from)) {
         long long rank, tasks, start, end, cpu, answer;
         double seconds;
         if (sscanf(line, "span %lld %lld %lld %lld %lld", &rank, &tasks, &start, &end, &cpu) == 5) {
@@ -251,12 +108,12 @@ static int run_mpi(long limit, struct run_result *r, int64_t *total)
 
 static int run_pool(long limit, struct run_result *r, int64_t *total)
 {
-    struct range ranges[RANGES];
-    struct range_result results[RANGES];
+    struct prime_range ranges[RANGES];
+    struct prime_result results[RANGES];
     for (int i = 0; i < RANGES; i++)
-        ranges[i] = (struct range){limit * i / RANGES, limit * (i + 1) / RANGES};
+        ranges[i] = (struct prime_range){limit * i / RANGES, limit * (i + 1) / RANGES};
     int64_t start = monotonic_ns();
-    int err = pool_map(pool, count_range_task, ranges, sizeof *ranges, RANGES, results,
+    int err = pool_map(pool, prime_range_task, ranges, sizeof *ranges, RANGES, results,
                        sizeof *results, 1, NULL);
     r->extra = (monotonic_ns() - start) / 1e9;
     if (err) {
@@ -264,23 +121,9 @@ static int run_pool(long limit, struct run_result *r, int64_t *total)
         return -1;
     }
     *total = 0;
-    int32_t ids[MAX_WORKERS];
-    for (int i = 0; i < RANGES; i++) { /* one span per worker: first start, last end */
+    for (int i = 0; i < RANGES; i++)
         *total += results[i].count;
-        int k = 0;
-        while (k < r->nspans && ids[k] != results[i].worker)
-            k++;
-        if (k == MAX_WORKERS)
-            continue;
-        if (k == r->nspans) {
-            ids[r->nspans++] = results[i].worker;
-            r->spans[k] = (struct worker_span){results[i].start_ns, results[i].end_ns, 0};
-        }
-        struct worker_span *s = &r->spans[k];
-        s->start_ns = results[i].start_ns < s->start_ns ? results[i].start_ns : s->start_ns;
-        s->end_ns = results[i].end_ns > s->end_ns ? results[i].end_ns : s->end_ns;
-        s->cpu_ns += results[i].cpu_ns;
-    }
+    prime_add_spans(r, results, RANGES);
     return 0;
 }
 
@@ -289,7 +132,7 @@ static int run(const struct point *p, struct run_result *r)
     static long expected = -1, expected_for = -1;
     long limit = p->quick ? 200000 : 400000;
     if (expected_for != limit) {
-        expected = sieve_count(limit);
+        expected = prime_sieve_count(limit);
         expected_for = limit;
     }
     int err = prepare(p);
@@ -311,11 +154,12 @@ static int run(const struct point *p, struct run_result *r)
 static int plan(struct point *points, int max, int quick)
 {
     (void)quick;
-    if (!mpi_built() || max < 2)
+    if (!mpi_program_built("mpi_primes") || max < 2)
         return 0; /* the summary says why */
     snprintf(points[0].series, sizeof points[0].series, "process pool");
     points[0].param = PROCESS_POOL;
-    snprintf(points[1].series, sizeof points[1].series, "MPI master-worker (%s)", mpi_name());
+    snprintf(points[1].series, sizeof points[1].series, "MPI master-worker (%s)",
+             mpi_programs_implementation());
     points[1].param = MPI_MASTER_WORKER;
     return 2;
 }
@@ -331,7 +175,7 @@ static const struct reduced_point *find(const struct reduced_point *r, int n, lo
 
 static void summarize(const struct reduced_point *r, int n, FILE *out)
 {
-    if (!mpi_built()) {
+    if (!mpi_program_built("mpi_primes")) {
         fprintf(out, "  MPI skipped: the MPI programs are not built (make mpi installs MPI and "
                      "builds them)\n");
         return;

@@ -23,13 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pool/pool.h"
 #include "pool/thread_pool.h"
+#include "prime_job.h"
 #include "python_coprocess.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
@@ -45,112 +44,6 @@ enum { RANGES = 100, CHUNK = 1 };
 /* Weak scaling: 25 tasks per worker, every one counting the primes in the same window above
  * WEAK_BASE, so P workers get P times the work of one and should take the same time. */
 enum { WEAK_TASKS_PER_WORKER = 25, WEAK_BASE = 4000000 };
-
-struct range {
-    int64_t first, end;
-};
-
-/* What a task (or a fork-join child) reports: its count, and when and where it ran, so that
- * the driver can see whether the workers really ran side by side (worker spans). */
-struct range_result {
-    int64_t count;
-    int64_t start_ns, end_ns, cpu_ns;
-    int32_t worker; /* thread id: the pid for a process, distinct per thread for threads */
-};
-
-/* --- the task (the same trial division as pool_primes.c and the Python script) ----------- */
-
-static int is_prime(int64_t n)
-{
-    if (n < 2)
-        return 0;
-    if (n % 2 == 0)
-        return n == 2;
-    for (int64_t d = 3; d <= n / d; d += 2)
-        if (n % d == 0)
-            return 0;
-    return 1;
-}
-
-static int64_t count_range(struct range r)
-{
-    int64_t count = 0;
-    for (int64_t n = r.first; n < r.end; n++)
-        count += is_prime(n);
-    return count;
-}
-
-static int64_t clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts); /* cannot fail for these two clocks */
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Count ranges[0..n-1] and say when, for how much CPU, and in which thread. */
-static void count_with_span(const struct range *ranges, int n, struct range_result *out)
-{
-    out->start_ns = clock_ns(CLOCK_MONOTONIC);
-    int64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    out->count = 0;
-    for (int i = 0; i < n; i++)
-        out->count += count_range(ranges[i]);
-    out->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-    out->end_ns = clock_ns(CLOCK_MONOTONIC);
-    out->worker = (int32_t)syscall(SYS_gettid);
-}
-
-static int count_range_task(const void *arg, size_t arg_size, void *result, size_t *result_size)
-{
-    struct range r;
-    struct range_result out;
-    if (arg_size != sizeof r || *result_size < sizeof out)
-        return EINVAL;
-    memcpy(&r, arg, sizeof r);
-    count_with_span(&r, 1, &out);
-    memcpy(result, &out, sizeof out);
-    *result_size = sizeof out;
-    return 0;
-}
-
-/* Fold task reports into one span per worker: first start, last end, CPU summed. */
-static void add_spans(struct run_result *r, const struct range_result *results, int n)
-{
-    int32_t ids[MAX_WORKERS];
-    for (int i = 0; i < n; i++) {
-        int k = 0;
-        while (k < r->nspans && ids[k] != results[i].worker)
-            k++;
-        if (k == r->nspans) {
-            if (k == MAX_WORKERS)
-                continue;
-            ids[k] = results[i].worker;
-            r->spans[k] = (struct worker_span){results[i].start_ns, results[i].end_ns, 0};
-            r->nspans++;
-        }
-        struct worker_span *s = &r->spans[k];
-        s->start_ns = results[i].start_ns < s->start_ns ? results[i].start_ns : s->start_ns;
-        s->end_ns = results[i].end_ns > s->end_ns ? results[i].end_ns : s->end_ns;
-        s->cpu_ns += results[i].cpu_ns;
-    }
-}
-
-static long sieve_count(long limit)
-{
-    char *composite = calloc((size_t)limit + 1, 1);
-    if (!composite)
-        return -1;
-    long count = 0;
-    for (long i = 2; i < limit; i++) {
-        if (composite[i])
-            continue;
-        count++;
-        for (long j = i * i; j < limit; j += i)
-            composite[j] = 1;
-    }
-    free(composite);
-    return count;
-}
 
 /* --- what is kept between the runs of one point -------------------------------------------- */
 
@@ -200,7 +93,7 @@ static int prepare(const struct point *p)
 
 /* --- fork-join: P children, contiguous blocks of ranges fixed in advance -------------------- */
 
-static int fork_join(const struct range *ranges, int workers, struct range_result *results)
+static int fork_join(const struct prime_range *ranges, int workers, struct prime_result *results)
 {
     int fds[2];
     pid_t pids[MAX_WORKERS];
@@ -215,10 +108,10 @@ static int fork_join(const struct range *ranges, int workers, struct range_resul
         if (pid == 0) {
             die_with_parent(parent);
             close(fds[0]);
-            struct range_result out; /* one record each, far below PIPE_BUF: never torn */
+            struct prime_result out; /* one record each, far below PIPE_BUF: never torn */
             memset(&out, 0, sizeof out); /* padding too: the whole struct goes to write() */
             int first = RANGES * w / workers, end = RANGES * (w + 1) / workers;
-            count_with_span(&ranges[first], end - first, &out);
+            prime_count_with_span(&ranges[first], end - first, &out);
             _exit(write(fds[1], &out, sizeof out) == (ssize_t)sizeof out ? 0 : 1);
         }
         cleanup_add_child(pid);
@@ -250,23 +143,23 @@ static int run_weak(const struct point *p, struct run_result *r)
     static long per_task = -1, per_task_for = -1;
     long window = window_for(p);
     if (per_task_for != window) {
-        per_task = sieve_count(WEAK_BASE + window) - sieve_count(WEAK_BASE);
+        per_task = prime_sieve_count(WEAK_BASE + window) - prime_sieve_count(WEAK_BASE);
         per_task_for = window;
     }
     size_t tasks = (size_t)WEAK_TASKS_PER_WORKER * (size_t)p->workers;
-    struct range *ranges = calloc(tasks, sizeof *ranges);
-    struct range_result *results = calloc(tasks, sizeof *results);
+    struct prime_range *ranges = calloc(tasks, sizeof *ranges);
+    struct prime_result *results = calloc(tasks, sizeof *results);
     int err = ranges && results ? 0 : ENOMEM;
     for (size_t i = 0; !err && i < tasks; i++)
-        ranges[i] = (struct range){WEAK_BASE, WEAK_BASE + window};
+        ranges[i] = (struct prime_range){WEAK_BASE, WEAK_BASE + window};
     if (!err)
-        err = pool_map(process_pool, count_range_task, ranges, sizeof *ranges, tasks, results,
+        err = pool_map(process_pool, prime_range_task, ranges, sizeof *ranges, tasks, results,
                        sizeof *results, CHUNK, NULL);
     int64_t total = 0;
     for (size_t i = 0; !err && i < tasks; i++)
         total += results[i].count;
     if (!err)
-        add_spans(r, results, (int)tasks);
+        prime_add_spans(r, results, (int)tasks);
     free(ranges);
     free(results);
     if (err)
@@ -284,7 +177,7 @@ static int run(const struct point *p, struct run_result *r)
     static long expected = -1, expected_for = -1;
     long limit = limit_for(p);
     if (expected_for != limit) {
-        expected = sieve_count(limit);
+        expected = prime_sieve_count(limit);
         expected_for = limit;
     }
     int err = prepare(p);
@@ -298,21 +191,21 @@ static int run(const struct point *p, struct run_result *r)
             snprintf(r->detail, sizeof r->detail, "%s: %s", p->series, strerror(err));
         return err ? -1 : 0;
     }
-    struct range ranges[RANGES];
-    struct range_result results[RANGES];
+    struct prime_range ranges[RANGES];
+    struct prime_result results[RANGES];
     int64_t total = 0;
     int nresults = 0;
     for (int i = 0; i < RANGES; i++)
-        ranges[i] = (struct range){limit * i / RANGES, limit * (i + 1) / RANGES};
+        ranges[i] = (struct prime_range){limit * i / RANGES, limit * (i + 1) / RANGES};
     int64_t start = monotonic_ns();
     switch ((enum variant)p->param) {
     case PROCESS_POOL:
-        err = pool_map(process_pool, count_range_task, ranges, sizeof *ranges, RANGES, results,
+        err = pool_map(process_pool, prime_range_task, ranges, sizeof *ranges, RANGES, results,
                        sizeof *results, CHUNK, NULL);
         nresults = RANGES;
         break;
     case THREAD_POOL:
-        err = thread_pool_map(thread_pool, count_range_task, ranges, sizeof *ranges, RANGES,
+        err = thread_pool_map(thread_pool, prime_range_task, ranges, sizeof *ranges, RANGES,
                               results, sizeof *results, CHUNK, NULL);
         nresults = RANGES;
         break;
@@ -340,7 +233,7 @@ static int run(const struct point *p, struct run_result *r)
     }
     for (int i = 0; i < nresults; i++)
         total += results[i].count;
-    add_spans(r, results, nresults); /* lets the driver repeat a run the machine disturbed */
+    prime_add_spans(r, results, nresults); /* lets the driver repeat a run the machine disturbed */
     r->ops = (double)limit;
     r->ok = total == expected;
     if (!r->ok) /* the detail is for what went wrong; a right run needs no note */

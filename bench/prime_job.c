@@ -1,0 +1,95 @@
+/* prime_job.c - the prime-counting job of the scaling workloads: see prime_job.h. */
+#define _GNU_SOURCE
+#include "prime_job.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "support/clock.h"
+#include "workload.h"
+
+static int is_prime(int64_t n)
+{
+    if (n < 2)
+        return 0;
+    if (n % 2 == 0)
+        return n == 2;
+    for (int64_t d = 3; d <= n / d; d += 2)
+        if (n % d == 0)
+            return 0;
+    return 1;
+}
+
+int64_t prime_count_range(struct prime_range r)
+{
+    int64_t count = 0;
+    for (int64_t n = r.first; n < r.end; n++)
+        count += is_prime(n);
+    return count;
+}
+
+void prime_count_with_span(const struct prime_range *ranges, int n, struct prime_result *out)
+{
+    out->start_ns = monotonic_ns();
+    int64_t cpu0 = thread_cpu_ns();
+    out->count = 0;
+    for (int i = 0; i < n; i++)
+        out->count += prime_count_range(ranges[i]);
+    out->cpu_ns = thread_cpu_ns() - cpu0;
+    out->end_ns = monotonic_ns();
+    out->worker = (int32_t)syscall(SYS_gettid);
+}
+
+int prime_range_task(const void *arg, size_t arg_size, void *result, size_t *result_size)
+{
+    struct prime_range r;
+    struct prime_result out;
+    if (arg_size != sizeof r || *result_size < sizeof out)
+        return EINVAL;
+    memcpy(&r, arg, sizeof r);
+    prime_count_with_span(&r, 1, &out);
+    memcpy(result, &out, sizeof out);
+    *result_size = sizeof out;
+    return 0;
+}
+
+void prime_add_spans(struct run_result *r, const struct prime_result *results, int n)
+{
+    int32_t ids[MAX_WORKERS];
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < r->nspans && ids[k] != results[i].worker)
+            k++;
+        if (k == r->nspans) {
+            if (k == MAX_WORKERS)
+                continue;
+            ids[k] = results[i].worker;
+            r->spans[k] = (struct worker_span){results[i].start_ns, results[i].end_ns, 0};
+            r->nspans++;
+        }
+        struct worker_span *s = &r->spans[k];
+        s->start_ns = results[i].start_ns < s->start_ns ? results[i].start_ns : s->start_ns;
+        s->end_ns = results[i].end_ns > s->end_ns ? results[i].end_ns : s->end_ns;
+        s->cpu_ns += results[i].cpu_ns;
+    }
+}
+
+long prime_sieve_count(long limit)
+{
+    char *composite = calloc((size_t)limit + 1, 1);
+    if (!composite)
+        return -1;
+    long count = 0;
+    for (long i = 2; i < limit; i++) {
+        if (composite[i])
+            continue;
+        count++;
+        for (long j = i * i; j < limit; j += i)
+            composite[j] = 1;
+    }
+    free(composite);
+    return count;
+}
