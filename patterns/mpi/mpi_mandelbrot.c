@@ -52,10 +52,9 @@ struct row_task {
 };
 
 struct options {
-    long width, height, iterations, ahead, fail_rank, timeout_s;
+    long width, height, iterations;
     const char *output;
-    int idle_master;
-    enum mpi_pool_failure fail_how;
+    struct mpi_pool_options pool; /* --ahead, --idle-master, --timeout, --fail-rank, --fail-how */
 };
 
 static const char usage[] =
@@ -130,8 +129,9 @@ static void parse_options(int argc, char **argv, void *out)
         {"timeout", required_argument, 0, 't'},   {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     struct options *o = out;
-    *o = (struct options){.width = 320, .height = 240, .iterations = 256, .ahead = 2,
-                          .timeout_s = 60, .output = "/tmp/forklore-mpi-mandelbrot.pgm"};
+    *o = (struct options){.width = 320, .height = 240, .iterations = 256,
+                          .output = "/tmp/forklore-mpi-mandelbrot.pgm",
+                          .pool = {.master_works = 1, .ahead = 2, .timeout_s = 60}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":x:y:i:a:mo:k:f:t:h", longs, NULL)) != -1) {
@@ -139,16 +139,17 @@ static void parse_options(int argc, char **argv, void *out)
         case 'x': o->width = parse_long(optarg, "--width", 8, 4096, usage); break;
         case 'y': o->height = parse_long(optarg, "--height", 1, 100000, usage); break;
         case 'i': o->iterations = parse_long(optarg, "--iterations", 1, 100000, usage); break;
-        case 'a': o->ahead = parse_long(optarg, "--ahead", 1, 64, usage); break;
-        case 'm': o->idle_master = 1; break;
+        case 'a': o->pool.ahead = (int)parse_long(optarg, "--ahead", 1, 64, usage); break;
+        case 'm': o->pool.master_works = 0; break;
         case 'o': o->output = optarg; break;
-        case 'k': o->fail_rank = parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1, usage); break;
-        case 't': o->timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
-        case 'f':
-            if (strcmp(optarg, "kill") && strcmp(optarg, "hang"))
-                usage_error(usage, "--fail-how: expected kill or hang, got \"%s\"", optarg);
-            o->fail_how = strcmp(optarg, "kill") == 0 ? MPI_POOL_FAIL_KILL : MPI_POOL_FAIL_HANG;
+        case 'k':
+            o->pool.fail_rank = (int)parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1,
+                                                usage);
             break;
+        case 't':
+            o->pool.timeout_s = (double)parse_long(optarg, "--timeout", 0, 86400, usage);
+            break;
+        case 'f': o->pool.fail_how = mpi_pool_parse_failure(optarg, usage); break;
         case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
         case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
         default: usage_error(usage, "unknown option %s", argv[optind - 1]);
@@ -156,13 +157,7 @@ static void parse_options(int argc, char **argv, void *out)
     }
     if (optind < argc)
         usage_error(usage, "unexpected argument: %s", argv[optind]);
-    int size;
-    mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
-    if (o->fail_rank >= size)
-        usage_error(usage, "--fail-rank=%ld: the workers are ranks 1 to %d", o->fail_rank,
-                    size - 1);
-    if (o->idle_master && size < 2)
-        usage_error(usage, "--idle-master: needs at least 2 ranks (mpiexec -n 2 or more)");
+    mpi_pool_check_options(&o->pool, usage); /* needs the number of ranks: after MPI_Init */
 }
 
 int main(int argc, char **argv)
@@ -182,16 +177,14 @@ int main(int argc, char **argv)
                                        (int32_t)o.iterations};
     if (world.rank == 0) {
         printf("mpi_mandelbrot: %ldx%ld, %ld iterations, %d ranks (%s)\n", o.width, o.height,
-               o.iterations, world.size, o.idle_master ? "rank 0 only hands out" : "rank 0 renders too");
+               o.iterations, world.size,
+               o.pool.master_works ? "rank 0 renders too" : "rank 0 only hands out");
         fflush(stdout);
     }
     static struct mpi_pool_report report;
-    struct mpi_pool_options po = {.master_works = !o.idle_master, .ahead = (int)o.ahead,
-                                  .timeout_s = (double)o.timeout_s, .fail_rank = (int)o.fail_rank,
-                                  .fail_how = o.fail_how};
     /* Row r's pixels land at image + r * width, as with pool_map. */
     if (mpi_pool_map(MPI_COMM_WORLD, row_task, tasks, sizeof *tasks, rows, image,
-                     (size_t)o.width, NULL, &po, &report) != 0)
+                     (size_t)o.width, NULL, &o.pool, &report) != 0)
         mpi_abort(EXIT_FAILURE, "a row could not be rendered");
     if (world.rank == 0) {
         for (int r = 0; r < world.size; r++)

@@ -233,6 +233,26 @@ static void worker_loop(MPI_Comm comm, int rank, mpi_task_fn fn, size_t arg_size
 
 /* --- the call ------------------------------------------------------------------------------ */
 
+enum mpi_pool_failure mpi_pool_parse_failure(const char *text, const char *usage)
+{
+    if (strcmp(text, "kill") == 0)
+        return MPI_POOL_FAIL_KILL;
+    if (strcmp(text, "hang") == 0)
+        return MPI_POOL_FAIL_HANG;
+    usage_error(usage, "--fail-how: expected kill or hang, got \"%s\"", text);
+}
+
+void mpi_pool_check_options(const struct mpi_pool_options *options, const char *usage)
+{
+    int size;
+    mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
+    if (options->fail_rank >= size)
+        usage_error(usage, "--fail-rank=%d: the workers are ranks 1 to %d", options->fail_rank,
+                    size - 1);
+    if (!options->master_works && size < 2)
+        usage_error(usage, "--idle-master: needs at least 2 ranks (mpiexec -n 2 or more)");
+}
+
 int mpi_pool_map(MPI_Comm comm, mpi_task_fn fn, const void *args, size_t arg_size, size_t count,
                  void *results, size_t result_size, int *errors,
                  const struct mpi_pool_options *options, struct mpi_pool_report *report)

@@ -64,6 +64,15 @@ struct mpi_pool_report {
     struct mpi_rank_report rank[MPI_POOL_MAX_RANKS];
 };
 
+/* For a program's option parser (run through mpi_parse_options): --fail-how's value, "kill"
+ * or "hang"; anything else is a usage error (support/error.h). */
+enum mpi_pool_failure mpi_pool_parse_failure(const char *text, const char *usage);
+
+/* The checks of the options against the size of MPI_COMM_WORLD, as usage errors: fail_rank
+ * must name a worker (1 to size - 1), and a master that only hands out needs a worker.  Call it
+ * at the end of the parser, so that it too reports once, from rank 0. */
+void mpi_pool_check_options(const struct mpi_pool_options *options, const char *usage);
+
 /* Collective over comm.  report (rank 0 only; may be NULL) says who did what. */
 int mpi_pool_map(MPI_Comm comm, mpi_task_fn fn, const void *args, size_t arg_size, size_t count,
                  void *results, size_t result_size, int *errors,

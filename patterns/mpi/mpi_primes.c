@@ -57,10 +57,10 @@ struct range {
 };
 
 struct options {
-    long ranges, ahead, fail_rank, timeout_s;
+    long ranges;
     long long limit;
-    int idle_master, check, serve;
-    enum mpi_pool_failure fail_how;
+    int check, serve;
+    struct mpi_pool_options pool; /* --ahead, --idle-master, --timeout, --fail-rank, --fail-how */
 };
 
 /* A benchmark command: rank 0 tells the workers there is a job (or that they may leave). */
@@ -127,11 +127,8 @@ static int64_t count_primes(const struct options *o, long long limit, long range
     for (size_t i = 0; i < n; i++)
         args[i] = (struct range){limit * (long long)i / ranges,
                                  limit * (long long)(i + 1) / ranges};
-    struct mpi_pool_options po = {.master_works = !o->idle_master, .ahead = (int)o->ahead,
-                                  .timeout_s = (double)o->timeout_s, .fail_rank = (int)o->fail_rank,
-                                  .fail_how = o->fail_how};
     if (mpi_pool_map(MPI_COMM_WORLD, count_range_task, args, sizeof *args, n, counts,
-                     sizeof *counts, NULL, &po, report) != 0)
+                     sizeof *counts, NULL, &o->pool, report) != 0)
         mpi_abort(EXIT_FAILURE, "a range could not be counted");
     int64_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -201,25 +198,26 @@ static void parse_options(int argc, char **argv, void *out)
         {"serve", no_argument, 0, 'S'},           {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     struct options *o = out;
-    *o = (struct options){.limit = 1000000, .ranges = 100, .ahead = 2, .timeout_s = 60,
-                          .check = 1};
+    *o = (struct options){.limit = 1000000, .ranges = 100, .check = 1,
+                          .pool = {.master_works = 1, .ahead = 2, .timeout_s = 60}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":n:r:a:ik:f:t:sSh", longs, NULL)) != -1) {
         switch (c) {
         case 'n': o->limit = parse_size(optarg, "--limit", 0, 100000000000LL, usage); break;
         case 'r': o->ranges = parse_long(optarg, "--ranges", 1, 100000, usage); break;
-        case 'a': o->ahead = parse_long(optarg, "--ahead", 1, 64, usage); break;
-        case 'i': o->idle_master = 1; break;
-        case 'k': o->fail_rank = parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1, usage); break;
-        case 't': o->timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
+        case 'a': o->pool.ahead = (int)parse_long(optarg, "--ahead", 1, 64, usage); break;
+        case 'i': o->pool.master_works = 0; break;
+        case 'k':
+            o->pool.fail_rank = (int)parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1,
+                                                usage);
+            break;
+        case 't':
+            o->pool.timeout_s = (double)parse_long(optarg, "--timeout", 0, 86400, usage);
+            break;
         case 's': o->check = 0; break;
         case 'S': o->serve = 1; break;
-        case 'f':
-            if (strcmp(optarg, "kill") && strcmp(optarg, "hang"))
-                usage_error(usage, "--fail-how: expected kill or hang, got \"%s\"", optarg);
-            o->fail_how = strcmp(optarg, "kill") == 0 ? MPI_POOL_FAIL_KILL : MPI_POOL_FAIL_HANG;
-            break;
+        case 'f': o->pool.fail_how = mpi_pool_parse_failure(optarg, usage); break;
         case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
         case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
         default: usage_error(usage, "unknown option %s", argv[optind - 1]);
@@ -227,21 +225,7 @@ static void parse_options(int argc, char **argv, void *out)
     }
     if (optind < argc)
         usage_error(usage, "unexpected argument: %s", argv[optind]);
-}
-
-/* Checks that need the number of ranks, after MPI_Init (the same verdict on every rank). */
-static void check_against_size(int argc, char **argv, void *out)
-{
-    (void)argc;
-    (void)argv;
-    const struct options *o = out;
-    int size;
-    mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
-    if (o->fail_rank >= size)
-        usage_error(usage, "--fail-rank=%ld: the workers are ranks 1 to %d", o->fail_rank,
-                    size - 1);
-    if (o->idle_master && size < 2)
-        usage_error(usage, "--idle-master: needs at least 2 ranks (mpiexec -n 2 or more)");
+    mpi_pool_check_options(&o->pool, usage); /* needs the number of ranks: after MPI_Init */
 }
 
 int main(int argc, char **argv)
@@ -250,16 +234,16 @@ int main(int argc, char **argv)
     mpi_start(&argc, &argv, &world);
     struct options o;
     mpi_parse_options(&world, parse_options, argc, argv, &o);
-    mpi_parse_options(&world, check_against_size, argc, argv, &o);
     if (o.serve) {
         serve(&o, world.rank, world.size);
         mpi_finish();
         return EXIT_SUCCESS;
     }
     if (world.rank == 0) {
-        printf("mpi_primes: %d ranks (%s), primes below %lld in %ld ranges, %ld ahead per "
-               "worker\n", world.size, o.idle_master ? "rank 0 only hands out" : "rank 0 counts too",
-               o.limit, o.ranges, o.ahead);
+        printf("mpi_primes: %d ranks (%s), primes below %lld in %ld ranges, %d ahead per "
+               "worker\n", world.size,
+               o.pool.master_works ? "rank 0 counts too" : "rank 0 only hands out", o.limit,
+               o.ranges, o.pool.ahead);
         fflush(stdout);
     }
     static struct mpi_pool_report report;

@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
@@ -67,8 +66,7 @@ _Noreturn void mpi_abort(int exit_code, const char *fmt, ...)
     /* Our stderr is a pipe to the launcher, which copies it to the terminal; MPI_Abort makes
      * the launcher kill everything at once, and a message still in that pipe can be lost with
      * it (seen with MPICH under load).  A moment's grace lets the message through first. */
-    struct timespec grace = {0, 200 * 1000 * 1000};
-    nanosleep(&grace, NULL);
+    sleep_ns(200 * 1000 * 1000);
     /* Ends every rank of the job, on every host: the launcher kills the others. */
     MPI_Abort(MPI_COMM_WORLD, exit_code);
     _exit(exit_code); /* MPI_Abort does not return; this line only tells the compiler so */
