@@ -318,6 +318,32 @@ int count_my_children(void)
     return children;
 }
 
+void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    cr_assert_neq(fputs(text, f), EOF, "writing %s", path);
+    cr_assert_eq(fclose(f), 0, "writing %s", path);
+}
+
+long sieve_prime_count(long from, long to)
+{
+    if (to < 3)
+        return 0; /* no prime below 2 */
+    char *composite = calloc((size_t)to, 1);
+    cr_assert_not_null(composite, "out of memory for a sieve below %ld", to);
+    long count = 0;
+    for (long i = 2; i < to; i++) {
+        if (composite[i])
+            continue;
+        count += i >= from;
+        for (long j = i * i; j < to; j += i)
+            composite[j] = 1;
+    }
+    free(composite);
+    return count;
+}
+
 char *read_file(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");

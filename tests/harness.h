@@ -77,6 +77,13 @@ int count_my_children(void);
  * NULL, is the byte count), or NULL if it cannot be opened. */
 char *read_file(const char *path, size_t *size);
 
+/* Write text to path, replacing what was there; any failure fails the test. */
+void write_file(const char *path, const char *text);
+
+/* The primes p with from <= p < to, by the sieve of Eratosthenes: a different algorithm from
+ * the programs' trial division, so that a shared mistake is unlikely. */
+long sieve_prime_count(long from, long to);
+
 /* The whole line of text that contains needle, as a fresh (malloc'd) string, or NULL. */
 char *line_containing(const char *text, const char *needle);
 

@@ -11,26 +11,6 @@
 #include "harness.h"
 #include "support/cpus.h"
 
-/* Primes below n by the sieve of Eratosthenes: a different algorithm from fork_join's trial
- * division, so a shared mistake is unlikely. */
-static long long sieve_count(long long n)
-{
-    if (n < 3)
-        return 0;
-    char *composite = calloc((size_t)n, 1);
-    cr_assert_not_null(composite);
-    long long count = 0;
-    for (long long i = 2; i < n; i++) {
-        if (composite[i])
-            continue;
-        count++;
-        for (long long j = i * i; j < n; j += i)
-            composite[j] = 1;
-    }
-    free(composite);
-    return count;
-}
-
 /* Run fork_join with the given words after the program name; check it ran to the end. */
 static void run(struct program_run *r, char *const argv[])
 {
@@ -49,7 +29,7 @@ static void check_run(const struct program_run *r, long long limit, long workers
     long long parallel = -1, sequential = -2;
     cr_assert_eq(sscanf(verdict + strlen(prefix), "%lld (sequential: %lld", &parallel, &sequential),
                  2, "%s", verdict);
-    long long expected = sieve_count(limit);
+    long long expected = sieve_prime_count(0, limit);
     cr_assert_eq(parallel, expected, "N=%lld P=%ld: parallel %lld, sieve %lld", limit, workers,
                  parallel, expected);
     cr_assert_eq(sequential, expected, "N=%lld: sequential %lld, sieve %lld", limit, sequential,

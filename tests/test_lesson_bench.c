@@ -30,14 +30,11 @@ static char *slurp(const char *dir, const char *name)
     return read_file(path, NULL);
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
+static void write_file_in(const char *dir, const char *name, const char *text)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "cannot write %s", path);
-    fputs(text, f);
-    cr_assert_eq(fclose(f), 0);
+    write_file(path, text);
 }
 
 /* Run bench with these arguments and --data DIR --plots DIR; the run is returned. */
@@ -152,8 +149,9 @@ static const char csv_header[] =
 static void write_scaling_data(const char *dir, const char *series, const int *cores,
                                const double *speedup, int n, int weak, double half_range)
 {
-    write_file(dir, "index.tsv", "fork_join\tscaling\tSynthetic\tcores\tseconds\tns_per_op\t-\n");
-    write_file(dir, "machine.txt", "cpu model: synthetic\n");
+    write_file_in(dir, "index.tsv",
+                  "fork_join\tscaling\tSynthetic\tcores\tseconds\tns_per_op\t-\n");
+    write_file_in(dir, "machine.txt", "cpu model: synthetic\n");
     static char csv[16384];
     int used = snprintf(csv, sizeof csv, "%s", csv_header);
     for (int i = 0; i < n; i++) {
@@ -167,7 +165,7 @@ static void write_scaling_data(const char *dir, const char *series, const int *c
                          lo, hi, s, s * (1 - half_range) / (1 + half_range),
                          s * (1 + half_range) / (1 - half_range), s / k, weak);
     }
-    write_file(dir, "fork_join.csv", csv);
+    write_file_in(dir, "fork_join.csv", csv);
 }
 
 static char *report_only(const char *dir)
@@ -497,7 +495,7 @@ Test(lesson_bench, predict_10)
     cr_assert_eq(mkdir(bin, 0755), 0);
     /* `python3 -c ...` (the availability check) succeeds; as the pool co-process it says
      * ready, then answers every command with a wrong count. */
-    write_file(bin, "python3",
+    write_file_in(bin, "python3",
                "#!/bin/sh\n"
                "[ \"$1\" = -c ] && exit 0\n"
                "echo ready\n"

@@ -101,23 +101,6 @@ static void mpi_run(struct program_run *r, int ranks, const char *program, const
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-/* Primes below n by a sieve, not the programs' trial division. */
-static long sieve_count(long n)
-{
-    char *composite = calloc((size_t)n + 1, 1);
-    cr_assert_not_null(composite);
-    long count = 0;
-    for (long i = 2; i < n; i++) {
-        if (composite[i])
-            continue;
-        count++;
-        for (long j = i * i; j < n; j += i)
-            composite[j] = 1;
-    }
-    free(composite);
-    return count;
-}
-
 /* Process counts to try: 1 to 4, and more ranks than this machine's CPUs. */
 static int rank_counts(int *counts)
 {
@@ -148,7 +131,7 @@ Test(mpi, primes_equal_the_sieve_for_every_rank_count, .timeout = 600)
     int counts[8], n = rank_counts(counts);
     char expected[96];
     snprintf(expected, sizeof expected, "primes below 200000: %ld (sequential: %ld) -- match",
-             sieve_count(200000), sieve_count(200000));
+             sieve_prime_count(0, 200000), sieve_prime_count(0, 200000));
     for (int i = 0; i < n; i++)
         for (int idle = 0; idle <= (counts[i] > 1); idle++) {
             struct program_run r;
@@ -203,7 +186,7 @@ Test(mpi, collectives_total_equals_the_sieve, .timeout = 300)
 {
     need_mpi();
     char expected[96];
-    long primes = sieve_count(300000);
+    long primes = sieve_prime_count(0, 300000);
     snprintf(expected, sizeof expected, "reduce: primes below 300000: %ld (sequential: %ld) -- match",
              primes, primes);
     int counts[8], n = rank_counts(counts);

@@ -27,23 +27,6 @@ static void assert_clean(void)
     cr_assert_eq(count_dir_entries_containing("/dev/shm", mine), 0);
 }
 
-/* Primes below n by a sieve: not the programs' trial division. */
-static long sieve_count(long from, long to)
-{
-    char *composite = calloc((size_t)to + 1, 1);
-    cr_assert_not_null(composite);
-    long count = 0;
-    for (long i = 2; i < to; i++) {
-        if (composite[i])
-            continue;
-        count += i >= from;
-        for (long j = i * i; j < to; j += i)
-            composite[j] = 1;
-    }
-    free(composite);
-    return count;
-}
-
 /* --- command lines ------------------------------------------------------------------------- */
 
 Test(pool_programs, help_bad_arguments_and_unknown_options)
@@ -77,7 +60,7 @@ static void primes_run(const char *api, int workers, const char *chunk)
     run(&r, (char *[]){"pool_primes", w, a, (char *)chunk, "--limit=200000", "--ranges=37", NULL});
     cr_assert(exited_with(&r, 0), "%s %s %s: %#x\n%s%s", w, a, chunk, r.status, r.out, r.err);
     char verdict[96];
-    long expected = sieve_count(0, 200000);
+    long expected = sieve_prime_count(0, 200000);
     snprintf(verdict, sizeof verdict, "primes below 200000: %ld (sequential: %ld) -- match",
              expected, expected);
     cr_assert_eq(count_lines_containing(r.out, verdict), 1, "%s", r.out);
@@ -119,7 +102,7 @@ static void primes_crash(const char *policy, const char *attempts)
     cr_assert_eq(count_lines_containing(r.out, attempts), 1, "%s", r.out);
     char line[96];
     snprintf(line, sizeof line, "primes below 100000: %ld counted, 1 range(s) missing",
-             sieve_count(0, 100000) - sieve_count(30000, 40000));
+             sieve_prime_count(0, 100000) - sieve_prime_count(30000, 40000));
     cr_assert_eq(count_lines_containing(r.out, line), 1, "%s", r.out);
     program_run_free(&r);
     assert_clean();

@@ -59,14 +59,6 @@ static const char *body(const char *program)
     return end + 3;
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "cannot write %s", path);
-    cr_assert_eq(fputs(text, f) == EOF, 0, "writing %s", path);
-    cr_assert_eq(fclose(f), 0, "writing %s", path);
-}
-
 /* Compile one program with `cc` and the strictest warnings (any warning fails), run it with
  * stdout into a pipe, and insist on exit status 0, no zombie, and the answer exactly. */
 static void check_program(const char *level, const char *seed, const char *program,
@@ -75,7 +67,7 @@ static void check_program(const char *level, const char *seed, const char *progr
     char source[320], binary[320];
     snprintf(source, sizeof source, "%s/seed-%s-level-%s.c", work_dir, seed, level);
     snprintf(binary, sizeof binary, "%s/seed-%s-level-%s", work_dir, seed, level);
-    write_text(source, program);
+    write_file(source, program);
 
     /* /usr/bin/env finds cc on the PATH; valgrind does not trace /usr/bin, so cc runs at full
      * speed even in the valgrind gate. */
