@@ -25,7 +25,9 @@ out=${1:?usage: valgrind_gate.sh OUT}
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
-vg=(valgrind --trace-children=yes --trace-children-skip='/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*'
+# --vgdb=no: otherwise every process valgrind runs gets a pair of vgdb FIFOs in the temp
+# folder, and a process killed under it (a SIGKILLed worker, a timeout) leaves them there.
+vg=(valgrind --vgdb=no --trace-children=yes --trace-children-skip='/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*'
     --child-silent-after-fork=no --leak-check=full --errors-for-leak-kinds=definite
     --show-leak-kinds=definite --log-file="$logs/%p.log"
     --suppressions="$(dirname "$0")/valgrind.supp")   # Criterion's own leak, and nothing else
@@ -69,7 +71,7 @@ for solution in "$root"/tests/labs/*/solution; do
     fi
     for try in 1 2; do
         FORKLORE_GRADE_CPUS=1 FORKLORE_LAB_SRC=$solution FORKLORE_ROOT=$root \
-            timeout 900 "${vg[@]}" "$out_path/labs/$lab/grade" --json /dev/null \
+            timeout 900 "${vg[@]}" "$out_path/labs/$lab/grade" --json "$logs/lab-$lab.json" \
             >"$logs/lab-$lab.out" 2>&1 </dev/null && break
         if [ "$try" = 2 ]; then
             grep -E '^\[(FAIL|PASS|SKIP)\]|^ {9}|^score' "$logs/lab-$lab.out" | grep -v '^\[PASS' | head -40 >&2

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "grader.h"
+#include "support/output_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -781,15 +782,11 @@ static void json_string(FILE *file, const char *text)
 static int write_json(const char *path, const struct result *results, const int *selected,
                       int score, double seconds, const char *summary)
 {
-    char tmp[PATH_MAX];
-    int length = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (length < 0 || (size_t)length >= sizeof tmp) {
-        errno = ENAMETOOLONG;
+    /* Never a rename over whatever the path names: --json /dev/null must leave the device be. */
+    struct output_file out;
+    if (output_file_open(&out, path) == -1)
         return -1;
-    }
-    FILE *file = fopen(tmp, "w");
-    if (!file)
-        return -1;
+    FILE *file = out.stream;
     fprintf(file, "{\n  \"score\": %d,\n  \"execution_time\": %.0f,\n  \"output\": ", score,
             seconds + 0.5);
     json_string(file, summary);
@@ -815,9 +812,7 @@ static int write_json(const char *path, const struct result *results, const int 
         first = 0;
     }
     fprintf(file, "\n  ]\n}\n");
-    if (fclose(file) != 0)
-        return -1;
-    return rename(tmp, path);
+    return output_file_commit(&out);
 }
 
 /* ---- main ----------------------------------------------------------------------------------- */
@@ -944,7 +939,7 @@ int main(int argc, char **argv)
                  " (%d points not graded on this machine: see the SKIP lines)", skipped_points);
     printf("\nscore: %s, in %.1f s\n", summary, seconds);
     if (write_json(json, results, selected, score, seconds, summary) == -1) {
-        fprintf(stderr, "grade: cannot write %s: %s\n", json, strerror(errno));
+        fprintf(stderr, "grade: cannot write %s: %s\n", json, output_file_reason(errno));
         return 1;
     }
     printf("results: %s\n", json);
