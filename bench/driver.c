@@ -51,6 +51,7 @@
 #include "support/clock.h"
 #include "support/cpus.h"
 #include "support/error.h"
+#include "support/output_file.h"
 #include "support/parse.h"
 #include "report.h"
 #include "workload.h"
@@ -482,9 +483,9 @@ static FILE *open_output(const char *dir, const char *name, const char *suffix)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s%s", dir, name, suffix);
-    FILE *f = fopen(path, "w");
+    FILE *f = output_stream_open(path); /* never through a link planted in the folder */
     if (!f)
-        die("fopen %s", path);
+        die_with_code(-1, "cannot write %s: %s", path, output_file_reason(errno));
     return f;
 }
 
@@ -647,6 +648,8 @@ static void make_directories(const char *path)
         if (saved == '\0')
             break;
     }
+    if (output_folder_check(path) == -1) /* the data and plots folders, not links to them */
+        die_with_code(-1, "%s: %s", path, output_file_reason(errno));
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -706,9 +709,12 @@ int main(int argc, char **argv)
         return write_comparison(o.data_dir, o.compare_dir, workload_table, stdout) == 0
                    ? EXIT_SUCCESS
                    : EXIT_FAILURE;
-    if (o.report_only)
+    if (o.report_only) {
+        make_directories(o.plots_dir);
         return write_report(o.data_dir, o.plots_dir, workload_table) == 0 ? EXIT_SUCCESS
                                                                           : EXIT_FAILURE;
+    }
+    make_directories(o.plots_dir);
     cpu_total = usable_cpu_ids(cpu_ids, MAX_CPUS);
     make_directories(o.data_dir);
     write_machine(o.data_dir, &o);

@@ -15,6 +15,7 @@
 
 #include "queues/shm_queue.h"
 #include "support/cleanup.h"
+#include "support/private_dir.h"
 
 const char *const ipc_mechanism_names[IPC_MECHANISMS] = {"pipe", "FIFO", "socket pair",
                                                          "POSIX message queue", "shm queue"};
@@ -121,14 +122,25 @@ static mqd_t open_unlinked_mqueue(size_t chunk)
     return mq;
 }
 
-static int make_fifo(char *path, size_t size)
+/* The two FIFOs, in a folder of their own (mode 0700), so nobody can plant a node at their
+ * names first; the registry removes them and it on Ctrl-C before both ends are open. */
+static int make_fifos(struct ipc_channels *c)
 {
-    char name[96];
-    unique_ipc_name(name, sizeof name, "bench-fifo");
-    snprintf(path, size, "/tmp%s", name);
-    if (mkfifo(path, 0600) == -1)
+    if (make_private_dir(c->fifo_dir, sizeof c->fifo_dir, "bench-fifo") == -1) {
+        c->fifo_dir[0] = '\0';
         return -1;
-    cleanup_add_name(IPC_PATH, path); /* Ctrl-C before both ends are open: still removed */
+    }
+    cleanup_add_name(IPC_DIRECTORY, c->fifo_dir);
+    snprintf(c->fifo_ab, sizeof c->fifo_ab, "%s/ab", c->fifo_dir);
+    snprintf(c->fifo_ba, sizeof c->fifo_ba, "%s/ba", c->fifo_dir);
+    for (int i = 0; i < 2; i++) {
+        char *path = i ? c->fifo_ba : c->fifo_ab;
+        if (mkfifo(path, 0600) == -1) {
+            path[0] = '\0';
+            return -1;
+        }
+        cleanup_add_name(IPC_PATH, path);
+    }
     return 0;
 }
 
@@ -140,9 +152,7 @@ int ipc_channels_open(struct ipc_channels *c, enum ipc_mechanism m, size_t size,
     case IPC_BY_PIPE: return pipe(c->ab) == -1 || pipe(c->ba) == -1 ? -1 : 0;
     case IPC_BY_SOCKETPAIR: return socketpair(AF_UNIX, SOCK_STREAM, 0, c->ab);
     case IPC_BY_FIFO:
-        return make_fifo(c->fifo_ab, sizeof c->fifo_ab) || make_fifo(c->fifo_ba, sizeof c->fifo_ba)
-                   ? -1
-                   : 0;
+        return make_fifos(c);
     case IPC_BY_MQUEUE: {
         size_t limit = (size_t)read_mqueue_limit("msgsize_max", 8192);
         c->mq_chunk = size < limit ? size : limit; /* larger messages go in several pieces */
@@ -215,10 +225,14 @@ void ipc_channels_close(struct ipc_channels *c, const struct ipc_endpoint *e)
         for (int i = 0; i < 2; i++) {
             const char *path = i ? c->fifo_ba : c->fifo_ab;
             if (path[0]) {
-                unlink(path);
+                unlink(path); /* our own FIFO: nothing to do if it is already gone */
                 cleanup_forget_name(path);
             }
         }
+    if (m == IPC_BY_FIFO && c->fifo_dir[0]) {
+        rmdir(c->fifo_dir); /* our own folder, now empty */
+        cleanup_forget_name(c->fifo_dir);
+    }
     if (m == IPC_BY_MQUEUE) {
         if (c->mq_ab != (mqd_t)-1 && c->mq_ab != 0)
             mq_close(c->mq_ab);

@@ -22,6 +22,7 @@
 #ifndef FORKLORE_IPC_CHANNELS_H
 #define FORKLORE_IPC_CHANNELS_H
 
+#include <limits.h>
 #include <mqueue.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -46,7 +47,7 @@ enum { IPC_WAIT_SECONDS = 20 }; /* a blocked hop longer than this means the peer
 struct ipc_channels {
     enum ipc_mechanism mechanism;
     int ab[2], ba[2]; /* pipes; a socket pair uses ab only (it carries both directions) */
-    char fifo_ab[128], fifo_ba[128];
+    char fifo_dir[PATH_MAX], fifo_ab[PATH_MAX + 8], fifo_ba[PATH_MAX + 8]; /* FIFOs' own folder */
     mqd_t mq_ab, mq_ba;
     struct shm_queue *q_ab, *q_ba;
     size_t mq_chunk; /* message queue: bytes per queue message, min(size, msgsize_max) */

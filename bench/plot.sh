@@ -27,7 +27,15 @@ if [ ! -f "$data/index.tsv" ]; then
     exit 1
 fi
 command -v gnuplot >/dev/null || { echo "plots: gnuplot not found: run 'make deps'" >&2; exit 1; }
-mkdir -p "$plots"
+# The plots folder must be a folder itself; each plot is drawn into a private folder inside it
+# and then moved into place by the rules of support/output_file.h, so a link planted at a
+# plot's name is refused, never written through.
+output_label=plots
+# shellcheck source=../patterns/support/output_file.sh
+source "$(dirname "$0")/../patterns/support/output_file.sh"
+check_output_dir "$plots"
+stage=$(mktemp -d "$plots/.drawing-XXXXXX")
+trap 'rm -rf -- "$stage"' EXIT
 
 # The gnuplot `plot` clauses, one per series block of a .dat file.
 #   $1 file, $2 using-spec, $3 style
@@ -68,13 +76,14 @@ draw() {
         gnuplot <<GP
 set terminal ${term%|*}
 set termoption noenhanced
-set output "$plots/$out.${term#*|}"
+set output "$stage/$out.${term#*|}"
 set key top left box opaque
 set grid
 set datafile commentschars "#"
 $setup
 plot $body
 GP
+        place_output "$stage/$out.${term#*|}" "$plots/$out.${term#*|}"
     done
     echo "plots: $plots/$out.png and .svg"
 }

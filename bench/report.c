@@ -2,11 +2,13 @@
 #define _GNU_SOURCE
 #include "report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
+#include "support/output_file.h"
 
 /* --- reading the data back ------------------------------------------------------------- */
 
@@ -313,10 +315,10 @@ int write_report(const char *data_dir, const char *plots_dir,
         return -1;
     }
     snprintf(path, sizeof path, "%s/report.md", plots_dir);
-    FILE *md = fopen(path, "w");
+    FILE *md = output_stream_open(path);
     if (!md) {
         fclose(index);
-        fprintf(stderr, "report: cannot write %s\n", path);
+        fprintf(stderr, "report: cannot write %s: %s\n", path, output_file_reason(errno));
         return -1;
     }
     fprintf(md, "# forklore benchmark report\n\nWritten by `make bench` from the data in "
@@ -340,7 +342,7 @@ int write_report(const char *data_dir, const char *plots_dir,
         report_plots(md, w);
         if (w->shape == SHAPE_SCALING) {
             snprintf(path, sizeof path, "%s/%s.fits", data_dir, w->name);
-            FILE *fits = fopen(path, "w");
+            FILE *fits = output_stream_open(path);
             if (!fits)
                 continue;
             fprintf(md, "\n### Models\n");

@@ -1,6 +1,7 @@
 /* harness.c - see harness.h. */
 #define _GNU_SOURCE
 #include "harness.h"
+#include "support/private_dir.h"
 
 #include <criterion/criterion.h>
 
@@ -381,8 +382,7 @@ int under_valgrind(void)
 
 void make_temp_dir(char *dir, size_t size, const char *tag)
 {
-    snprintf(dir, size, "/tmp/forklore-%s-XXXXXX", tag);
-    cr_assert_not_null(mkdtemp(dir), "mkdtemp %s", dir);
+    cr_assert_eq(make_private_dir(dir, size, tag), 0, "mkdtemp %s: %s", dir, strerror(errno));
 }
 
 void remove_dir(const char *dir)

@@ -91,7 +91,8 @@ char *line_containing(const char *text, const char *needle);
  * announces itself to the processes it runs through LD_PRELOAD. */
 int under_valgrind(void);
 
-/* mkdtemp a fresh /tmp/forklore-TAG-XXXXXX into dir; remove_dir deletes it and its contents. */
+/* mkdtemp a fresh $TMPDIR/forklore-TAG-XXXXXX (support/private_dir.h) into dir; remove_dir
+ * deletes it and its contents. */
 void make_temp_dir(char *dir, size_t size, const char *tag);
 void remove_dir(const char *dir);
 

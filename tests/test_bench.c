@@ -44,7 +44,7 @@ Test(bench, bad_arguments_exit_2_with_usage)
 
 Test(bench, quick_run_writes_checked_data_for_every_point)
 {
-    char top[64], dir[96], plots[96];
+    char top[256], dir[300], plots[300];
     make_temp_dir(top, sizeof top, "bench-test");
     /* Neither folder exists yet, as plots/data does not on a fresh clone. */
     snprintf(dir, sizeof dir, "%s/plots/data", top);
@@ -56,7 +56,7 @@ Test(bench, quick_run_writes_checked_data_for_every_point)
     cr_assert(exited_with(&run, 0), "bench failed: %s", run.err);
     cr_assert(strstr(run.out, "speedup") != NULL, "the summary table is printed");
 
-    char path[256];
+    char path[512];
     snprintf(path, sizeof path, "%s/fork_join.csv", dir);
     char *csv = read_file(path, NULL);
     cr_assert_not_null(csv);
@@ -88,7 +88,7 @@ Test(bench, quick_run_writes_checked_data_for_every_point)
  * measured at the given core counts. */
 static void write_fake_scaling_data(const char *dir, const int *cores, int n)
 {
-    char path[256];
+    char path[512];
     snprintf(path, sizeof path, "%s/index.tsv", dir);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
@@ -120,7 +120,7 @@ static char *report_for(const char *dir)
     cr_assert_eq(run_program(argv, 30, &run), 0);
     cr_assert(exited_with(&run, 0), "report failed: %s", run.err);
     program_run_free(&run);
-    char path[256];
+    char path[512];
     snprintf(path, sizeof path, "%s/report.md", dir);
     char *text = read_file(path, NULL);
     cr_assert_not_null(text);
@@ -129,7 +129,7 @@ static char *report_for(const char *dir)
 
 Test(bench, report_fits_the_models_when_there_are_enough_core_counts)
 {
-    char dir[64];
+    char dir[256];
     make_temp_dir(dir, sizeof dir, "report-test");
     const int cores[] = {1, 2, 4, 8, 16, 32};
     write_fake_scaling_data(dir, cores, 6);
@@ -139,7 +139,7 @@ Test(bench, report_fits_the_models_when_there_are_enough_core_counts)
     cr_assert(strstr(report, "Amdahl's law: serial fraction") != NULL);
     cr_assert(strstr(report, "Karp-Flatt") != NULL);
     free(report);
-    char path[256];
+    char path[512];
     snprintf(path, sizeof path, "%s/fork_join.fits", dir);
     char *fits = read_file(path, NULL);
     /* The CSV keeps 6 significant digits: the parameters come back to about that. */
@@ -155,7 +155,7 @@ Test(bench, report_fits_the_models_when_there_are_enough_core_counts)
 
 Test(bench, report_says_plainly_when_there_are_too_few_core_counts)
 {
-    char dir[64];
+    char dir[256];
     make_temp_dir(dir, sizeof dir, "report-test");
     const int cores[] = {1, 2};
     write_fake_scaling_data(dir, cores, 2);
@@ -168,14 +168,14 @@ Test(bench, report_says_plainly_when_there_are_too_few_core_counts)
 
 Test(bench, compare_names_exactly_the_points_that_differ_beyond_their_spread)
 {
-    char mine[64], theirs[64];
+    char mine[256], theirs[256];
     make_temp_dir(mine, sizeof mine, "compare-test");
     make_temp_dir(theirs, sizeof theirs, "compare-ref");
     const int cores[] = {1, 2, 4, 8};
     write_fake_scaling_data(mine, cores, 4);
     write_fake_scaling_data(theirs, cores, 4);
     /* Make the reference's 4-core point 30% slower, everything else equal (zero spread). */
-    char path[256];
+    char path[512];
     snprintf(path, sizeof path, "%s/fork_join.csv", theirs);
     char *csv = read_file(path, NULL);
     FILE *f = fopen(path, "w");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "support/private_dir.h"
 
 /* Lines of text equal to line (not merely containing it). */
 static int count_exact_lines(const char *text, const char *line)
@@ -120,7 +121,7 @@ Test(exec_spawn, file_that_is_not_executable_gives_126)
 /* Make an empty temporary file and return its name in buf. */
 static void make_temp_file(char *buf, size_t size)
 {
-    snprintf(buf, size, "/tmp/forklore-exec-spawn-test-XXXXXX");
+    snprintf(buf, size, "%s/forklore-exec-spawn-test-XXXXXX", temp_root());
     int fd = mkstemp(buf);
     cr_assert_neq(fd, -1, "mkstemp");
     close(fd);
@@ -132,7 +133,7 @@ Test(exec_spawn, redirection_in_the_child_leaves_the_parent_alone)
     const char *methods[] = {"--method=fork-exec", "--method=posix_spawn", "--method=both"};
     const int lines_in_file[] = {1, 1, 2}; /* both methods append to the same file */
     for (size_t i = 0; i < 3; i++) {
-        char path[64];
+        char path[256];
         make_temp_file(path, sizeof path);
         struct program_run r;
         run(&r, (char *[]){"exec_spawn", (char *)methods[i], "--output", path, "--", "echo",

@@ -311,8 +311,8 @@ Test(fifo, many_clients_many_requests)
 /* Server and client as two separate programs meeting in a directory the test made. */
 Test(fifo, separate_server_and_client_programs_meet_by_name)
 {
-    char dir[] = "/tmp/forklore-test-fifo-XXXXXX", fifo[128];
-    cr_assert_not_null(mkdtemp(dir));
+    char dir[4096], fifo[4200];
+    make_temp_dir(dir, sizeof dir, "test-fifo");
     snprintf(fifo, sizeof fifo, "%s/server.fifo", dir);
     pid_t test = getpid(), server = fork();
     cr_assert_neq(server, -1);
@@ -343,8 +343,8 @@ Test(fifo, separate_server_and_client_programs_meet_by_name)
 
 Test(fifo, client_without_server_fails_cleanly)
 {
-    char dir[] = "/tmp/forklore-test-fifo-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
+    char dir[4096];
+    make_temp_dir(dir, sizeof dir, "test-fifo");
     struct program_run r;
     run((char *[]){"fifo_client_server", "--role=client", "--dir", dir, "--idle", "1", NULL}, 20,
         &r);

@@ -86,8 +86,8 @@ Test(lesson_pipes, predict_5)
 /* 6: a client without a server exits 1, asks if the server runs, and leaves nothing. */
 Test(lesson_pipes, predict_6)
 {
-    char dir[] = "/tmp/forklore-test-lesson-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
+    char dir[4096];
+    make_temp_dir(dir, sizeof dir, "test-lesson");
     struct program_run r;
     run((char *[]){"fifo_client_server", "--role=client", "--dir", dir, NULL}, &r);
     cr_assert(exited_with(&r, 1), "status 0x%x", r.status);

@@ -112,9 +112,10 @@ Test(lesson_pool, predict_5)
 
 Test(lesson_pool, predict_6)
 {
-    char a[96], b[96];
-    snprintf(a, sizeof a, "--output=/tmp/forklore-lesson-pool-%ld-a.pgm", (long)getpid());
-    snprintf(b, sizeof b, "--output=/tmp/forklore-lesson-pool-%ld-b.pgm", (long)getpid());
+    char dir[4096], a[4200], b[4200];
+    make_temp_dir(dir, sizeof dir, "lesson-pool");
+    snprintf(a, sizeof a, "--output=%s/a.pgm", dir);
+    snprintf(b, sizeof b, "--output=%s/b.pgm", dir);
     struct program_run r;
     run(&r, (char *[]){"pool_mandelbrot", "--workers=3", "--chunk=1", a, NULL});
     cr_assert(exited_with(&r, 0), "%s%s", r.out, r.err);
@@ -129,8 +130,7 @@ Test(lesson_pool, predict_6)
     cr_assert_eq(memcmp(da, db, na), 0, "the images differ");
     free(da);
     free(db);
-    unlink(a + 9);
-    unlink(b + 9);
+    remove_dir(dir);
 }
 
 /* The children of `parent`, from /proc. */

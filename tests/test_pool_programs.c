@@ -115,9 +115,10 @@ Test(pool_programs, primes_crashing_task_reported_at_once) { primes_crash("--on-
 
 Test(pool_programs, mandelbrot_equals_the_sequential_render, .timeout = 120)
 {
-    char seq[96], par[96];
-    snprintf(seq, sizeof seq, "--output=/tmp/forklore-test-mandel-%ld-seq.pgm", (long)getpid());
-    snprintf(par, sizeof par, "--output=/tmp/forklore-test-mandel-%ld-pool.pgm", (long)getpid());
+    char dir[4096], seq[4200], par[4200];
+    make_temp_dir(dir, sizeof dir, "mandelbrot");
+    snprintf(seq, sizeof seq, "--output=%s/seq.pgm", dir);
+    snprintf(par, sizeof par, "--output=%s/pool.pgm", dir);
     struct program_run r;
     run(&r, (char *[]){"pool_mandelbrot", "--sequential", "--width=200", "--height=150", seq,
                        NULL});
@@ -144,19 +145,31 @@ Test(pool_programs, mandelbrot_equals_the_sequential_render, .timeout = 120)
             free(got);
         }
     free(expected);
-    unlink(seq + 9);
-    unlink(par + 9);
+    remove_dir(dir);
     assert_clean();
 }
 
+/* The default image lands in the current folder (never at a fixed name in /tmp, where anyone
+ * may plant a link): run it from a folder of the test's own, and find the image there. */
 Test(pool_programs, mandelbrot_default_run_writes_its_image)
 {
+    char dir[4096], image[4200];
+    make_temp_dir(dir, sizeof dir, "mandelbrot-default");
+    cr_assert_eq(chdir(dir), 0, "chdir %s", dir);
     struct program_run r;
     run(&r, (char *[]){"pool_mandelbrot", NULL});
     cr_assert(exited_with(&r, 0), "%s%s", r.out, r.err);
-    cr_assert_eq(count_lines_containing(r.out, "wrote /tmp/forklore-mandelbrot.pgm (PGM, 320 x "
-                                               "240)"), 1, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "wrote mandelbrot.pgm (PGM, 320 x 240)"), 1, "%s",
+                 r.out);
+    snprintf(image, sizeof image, "%s/mandelbrot.pgm", dir);
+    size_t size = 0;
+    char *bytes = read_file(image, &size);
+    cr_assert_not_null(bytes, "no image at %s", image);
+    cr_assert_eq(size, strlen("P5\n320 240\n255\n") + 320 * 240);
+    cr_assert_eq(strncmp(bytes, "P5\n320 240\n255\n", 15), 0);
+    free(bytes);
     program_run_free(&r);
+    remove_dir(dir);
 }
 
 /* --- pool_monte_carlo ----------------------------------------------------------------------- */

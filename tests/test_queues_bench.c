@@ -9,11 +9,12 @@
 #include <string.h>
 
 #include "harness.h"
+#include "support/private_dir.h"
 
 /* Run one workload's quick plan once into a fresh directory; return its CSV text. */
-static char *run_workload(const char *name, char *dir)
+static char *run_workload(const char *name, char *dir, size_t size)
 {
-    cr_assert_not_null(mkdtemp(dir));
+    make_temp_dir(dir, size, name);
     char *argv[] = {"bench",  "--quick", "--repeats", "1", "--only", (char *)name,
                     "--data", dir,       "--plots",   dir, NULL}; /* the report too: never over the
                                                                      real plots/ */
@@ -22,7 +23,7 @@ static char *run_workload(const char *name, char *dir)
     cr_assert_not(run.timed_out, "%s timed out", name);
     cr_assert(exited_with(&run, 0), "bench --only %s failed:\n%s", name, run.err);
     program_run_free(&run);
-    char path[256];
+    char path[4200];
     snprintf(path, sizeof path, "%s/%s.csv", dir, name);
     char *csv = read_file(path, NULL);
     cr_assert_not_null(csv, "%s was not written", path);
@@ -34,8 +35,8 @@ static const char *const mechanisms[] = {"\"pipe", "\"FIFO", "\"socket pair",
 
 Test(queues_bench, ipc_latency_measures_every_mechanism_and_leaves_nothing)
 {
-    char dir[] = "/tmp/forklore-ipc-latency-XXXXXX";
-    char *csv = run_workload("ipc_latency", dir);
+    char dir[4096];
+    char *csv = run_workload("ipc_latency", dir, sizeof dir);
     for (int i = 0; i < 5; i++)
         cr_assert_geq(count_lines_containing(csv, mechanisms[i]), 1, "%s measured",
                       mechanisms[i] + 1);
@@ -45,14 +46,14 @@ Test(queues_bench, ipc_latency_measures_every_mechanism_and_leaves_nothing)
     /* Names carry their creator's pid: one whose creator is gone was left behind.  (Counting
      * all names would trip over the other bench test, which runs at the same time.) */
     cr_assert_eq(count_abandoned_ipc("/dev/shm", "bench"), 0);
-    cr_assert_eq(count_abandoned_ipc("/tmp", "bench-fifo"), 0);
+    cr_assert_eq(count_abandoned_ipc(temp_root(), "bench-fifo"), 0);
     cr_assert_eq(count_my_zombies(), 0);
 }
 
 Test(queues_bench, ipc_throughput_checks_every_mechanism_and_the_reference)
 {
-    char dir[] = "/tmp/forklore-ipc-throughput-XXXXXX";
-    char *csv = run_workload("ipc_throughput", dir);
+    char dir[4096];
+    char *csv = run_workload("ipc_throughput", dir, sizeof dir);
     for (int i = 0; i < 5; i++)
         cr_assert_eq(count_lines_containing(csv, mechanisms[i]), 4, "%s: 4 sizes in quick",
                      mechanisms[i] + 1);

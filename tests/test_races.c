@@ -12,6 +12,7 @@
 
 #include "harness.h"
 #include "support/cpus.h"
+#include "support/private_dir.h"
 
 /* This test process (and so the programs it starts) may use only its first usable CPU. */
 static void pin_to_one_cpu(void)
@@ -219,7 +220,9 @@ static void check_directory_removed(const char *out)
     cr_assert_not_null(line, "%s", out);
     char dir[256];
     cr_assert_eq(sscanf(line, "directory: %255s", dir), 1);
-    cr_assert(strstr(dir, "/tmp/forklore-check_then_act-"), "%s", dir);
+    cr_assert(strncmp(dir, temp_root(), strlen(temp_root())) == 0 &&
+                  strstr(dir, "/forklore-check_then_act-"),
+              "%s is not a private folder in %s", dir, temp_root());
     cr_assert_eq(access(dir, F_OK), -1, "%s was left behind", dir);
     cr_assert_eq(errno, ENOENT);
 }

@@ -24,6 +24,7 @@ set -uo pipefail
 out=${1:?usage: valgrind_gate.sh OUT}
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
+mkdir "$logs/scratch"
 
 # --vgdb=no: otherwise every process valgrind runs gets a pair of vgdb FIFOs in the temp
 # folder, and a process killed under it (a SIGKILLed worker, a timeout) leaves them there.
@@ -41,7 +42,9 @@ for program in "$out"/bin/*; do
     programs=$((programs + 1))
     # The default run of each program, unattended; its own exit status is the tests' business
     # (some programs end with a demonstration of a failure), memory errors are this gate's.
-    timeout 300 "${vg[@]}" "$program" >/dev/null 2>&1 </dev/null
+    # In a scratch folder: a default run that writes a file (pool_mandelbrot's image) writes
+    # it there, and the folder goes with the logs.
+    (cd "$logs/scratch" && timeout 300 "${vg[@]}" "$program" >/dev/null 2>&1 </dev/null)
     rc=$?
     if [ "$rc" -eq 124 ]; then
         echo "valgrind: $(basename "$program") did not finish within 300 s under valgrind" >&2

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -31,6 +32,7 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/cpus.h"
+#include "support/private_dir.h"
 #include "workload.h"
 
 enum kind { NO_LOCK, ATOMIC_ADD, SPIN_TAS, TICKET, MUTEX, SEMAPHORE, FLOCK, FCNTL, PIPE_TOKEN };
@@ -140,7 +142,7 @@ static int setup(struct context *c, char *path, size_t size, struct run_result *
         return snprintf(r->detail, DETAIL_SIZE, "mutex or semaphore init failed"), -1;
     if (pipe(c->pipe_fds) == -1 || write(c->pipe_fds[1], "t", 1) != 1)
         return snprintf(r->detail, DETAIL_SIZE, "pipe: %s", strerror(errno)), -1;
-    snprintf(path, size, "/tmp/forklore-lockfile-%ld-XXXXXX", (long)getpid());
+    snprintf(path, size, "%s/forklore-lockfile-%ld-XXXXXX", temp_root(), (long)getpid());
     int fd = mkstemp(path);
     if (fd == -1)
         return snprintf(r->detail, DETAIL_SIZE, "mkstemp: %s", strerror(errno)), -1;
@@ -163,7 +165,7 @@ static void teardown(struct context *c, const char *path)
 static int run(const struct point *p, struct run_result *r)
 {
     struct context c = {.kind = (enum kind)p->param};
-    char path[96];
+    char path[PATH_MAX];
     if (setup(&c, path, sizeof path, r) == -1)
         return -1;
     int procs = p->workers, failed = 0;

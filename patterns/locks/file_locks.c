@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/private_dir.h"
 
 static const char usage[] =
     "Usage: file_locks [options]\n"
@@ -58,7 +60,7 @@ enum { WATCHDOG_SECONDS = 10 };       /* a blocking lock request must not wait f
 static const long HOLD_AFTER_RELEASE_US = 100000; /* the holder lingers, so waiters really wait */
 
 /* The private directory and the file we lock; removed by an atexit handler on every exit. */
-static char temp_dir[64], path[128];
+static char temp_dir[PATH_MAX], path[PATH_MAX + 16];
 static pid_t owner;
 static int unexpected; /* results that differ from what the man pages promise */
 static volatile sig_atomic_t watchdog_fired;
@@ -407,10 +409,9 @@ static void make_temp_file(sigset_t *blocked)
     sigaddset(blocked, SIGHUP);
     if (sigprocmask(SIG_BLOCK, blocked, NULL) == -1)
         die("sigprocmask");
-    strcpy(temp_dir, "/tmp/forklore-file_locks-XXXXXX");
     owner = getpid();
-    if (mkdtemp(temp_dir) == NULL)
-        die("mkdtemp");
+    if (make_private_dir(temp_dir, sizeof temp_dir, "file_locks") == -1)
+        die("mkdtemp %s", temp_dir);
     if (atexit(remove_temp_dir) != 0)
         die("atexit");
     snprintf(path, sizeof path, "%s/locked-file", temp_dir);

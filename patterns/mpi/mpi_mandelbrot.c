@@ -11,7 +11,7 @@
  *   -i, --iterations=I   escape-time limit per pixel (default 256; 1 to 100000)
  *   -a, --ahead=A        rows sent in advance to each worker (default 2; 1 to 64)
  *   -m, --idle-master    rank 0 only hands out rows (needs at least 2 ranks)
- *   -o, --output=FILE    where the image goes (default /tmp/forklore-mpi-mandelbrot.pgm)
+ *   -o, --output=FILE    where the image goes (default mpi_mandelbrot.pgm, in this folder)
  *   -k, --fail-rank=K    worker rank K fails at its first row (1 to P-1)
  *   -f, --fail-how=W     kill (default) or hang
  *   -t, --timeout=S      the master's watchdog in seconds (default 60; 0: none)
@@ -44,6 +44,7 @@
 #include "mpi/mpi_pool.h"
 #include "mpi/mpi_support.h"
 #include "support/error.h"
+#include "support/output_file.h"
 #include "support/parse.h"
 
 /* A task's argument: which row, and the picture's geometry (a worker has nothing else). */
@@ -66,7 +67,7 @@ static const char usage[] =
     "  -i, --iterations=I   escape-time limit (default 256; 1 to 100000)\n"
     "  -a, --ahead=A        rows sent in advance to each worker (default 2; 1 to 64)\n"
     "  -m, --idle-master    rank 0 only hands out rows (needs 2 ranks or more)\n"
-    "  -o, --output=FILE    PGM output (default /tmp/forklore-mpi-mandelbrot.pgm)\n"
+    "  -o, --output=FILE    PGM output (default mpi_mandelbrot.pgm, in this folder)\n"
     "  -k, --fail-rank=K    worker rank K fails at its first row (1 to P-1)\n"
     "  -f, --fail-how=W     kill (default) or hang\n"
     "  -t, --timeout=S      master's watchdog in seconds (default 60; 0: none)\n"
@@ -108,13 +109,18 @@ static int row_task(const void *arg, size_t arg_size, void *result, size_t *resu
 /* PGM "P5": a text header, then width * height grey bytes, top row first. */
 static void write_pgm(const char *path, const unsigned char *image, long width, long height)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        mpi_abort(EXIT_FAILURE, "fopen %s: %s", path, strerror(errno));
-    fprintf(f, "P5\n%ld %ld\n255\n", width, height);
-    fwrite(image, 1, (size_t)(width * height), f);
-    if (ferror(f) | fclose(f))
+    /* As pool_mandelbrot: a temporary renamed into place; a link or a device never replaced. */
+    struct output_file out;
+    if (output_file_open(&out, path) == -1)
+        mpi_abort(EXIT_FAILURE, "cannot write %s: %s", path, output_file_reason(errno));
+    fprintf(out.stream, "P5\n%ld %ld\n255\n", width, height);
+    fwrite(image, 1, (size_t)(width * height), out.stream);
+    if (ferror(out.stream)) {
+        output_file_abandon(&out);
         mpi_abort(EXIT_FAILURE, "writing %s failed", path);
+    }
+    if (output_file_commit(&out) == -1)
+        mpi_abort(EXIT_FAILURE, "writing %s: %s", path, strerror(errno));
 }
 
 /* --- main ------------------------------------------------------------------------------------ */
@@ -130,7 +136,7 @@ static void parse_options(int argc, char **argv, void *out)
         {0, 0, 0, 0}};
     struct options *o = out;
     *o = (struct options){.width = 320, .height = 240, .iterations = 256,
-                          .output = "/tmp/forklore-mpi-mandelbrot.pgm",
+                          .output = "mpi_mandelbrot.pgm",
                           .pool = {.master_works = 1, .ahead = 2, .timeout_s = 60}};
     opterr = 0;
     int c;
@@ -141,7 +147,11 @@ static void parse_options(int argc, char **argv, void *out)
         case 'i': o->iterations = parse_long(optarg, "--iterations", 1, 100000, usage); break;
         case 'a': o->pool.ahead = (int)parse_long(optarg, "--ahead", 1, 64, usage); break;
         case 'm': o->pool.master_works = 0; break;
-        case 'o': o->output = optarg; break;
+        case 'o':
+            if (!*optarg)
+                usage_error(usage, "--output wants a file name, not an empty string");
+            o->output = optarg;
+            break;
         case 'k':
             o->pool.fail_rank = (int)parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1,
                                                 usage);

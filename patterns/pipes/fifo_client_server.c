@@ -50,7 +50,9 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/output_file.h"
 #include "support/parse.h"
+#include "support/private_dir.h"
 
 static const char usage[] =
     "Usage: fifo_client_server [--clients N] [--requests N] [--idle SECONDS]\n"
@@ -100,11 +102,10 @@ static void fifo_path(char *buf, size_t size, const char *dir, pid_t client)
 /* --- the private directory ------------------------------------------------------------ */
 
 /* mkdtemp makes a directory only this user can enter: nobody else can plant a FIFO. */
-static void make_private_dir(char *dir, size_t size)
+static void make_fifo_dir(char *dir, size_t size)
 {
-    snprintf(made_dir, sizeof made_dir, "/tmp/forklore-fifo-XXXXXX");
-    if (!mkdtemp(made_dir))
-        die("mkdtemp");
+    if (make_private_dir(made_dir, sizeof made_dir, "fifo") == -1)
+        die("mkdtemp %s", made_dir);
     /* The registry removes it at exit and on Ctrl-C, after the FIFOs inside it. */
     cleanup_add_name(IPC_DIRECTORY, made_dir);
     snprintf(dir, size, "%s", made_dir);
@@ -326,7 +327,7 @@ static int run_everything(struct settings *s)
 static void prepare_server_fifo(struct settings *s)
 {
     if (!s->dir[0])
-        make_private_dir(s->dir, sizeof s->dir);
+        make_fifo_dir(s->dir, sizeof s->dir);
     char path[PATH_MAX];
     fifo_path(path, sizeof path, s->dir, 0);
     if (mkfifo(path, 0600) == -1) /* a FIFO is a file: mkfifo creates the name only */
@@ -361,6 +362,8 @@ static void parse_arguments(int argc, char *argv[], struct settings *s, const ch
         switch (c) {
         case 'R': *role = optarg; break;
         case 'd':
+            if (!*optarg)
+                usage_error(usage, "--dir wants a folder, not an empty string");
             if (snprintf(s->dir, sizeof s->dir, "%s", optarg) >= (int)sizeof s->dir - 32)
                 usage_error(usage, "--dir: path too long");
             break;
@@ -390,6 +393,9 @@ int main(int argc, char *argv[])
     struct settings s = {.clients = 4, .requests = 3, .idle_s = 10, .count = 0};
     const char *role = NULL;
     parse_arguments(argc, argv, &s, &role);
+    /* The FIFOs are made and removed in --dir: it must be a folder, not a link to one. */
+    if (s.dir[0] && output_folder_check(s.dir) == -1)
+        die_with_code(-1, "--dir %s: %s", s.dir, output_file_reason(errno));
 
     int ok;
     if (role && strcmp(role, "client") == 0) {

@@ -9,7 +9,7 @@
  *   -y, --height=H       rows (default 240; 1 to 100000)
  *   -i, --iterations=I   escape-time limit per pixel (default 256; 1 to 100000)
  *   -c, --chunk=C        rows handed out at once (default 0: automatic, ceil(H / (4 P)))
- *   -o, --output=FILE    where the image goes (default /tmp/forklore-mandelbrot.pgm)
+ *   -o, --output=FILE    where the image goes (default mandelbrot.pgm, in this folder)
  *   -s, --sequential     render in this process, no pool (the reference the tests compare)
  *   -t, --timeout=S      watchdog: give up after S seconds (default 60; 0: none)
  *   -h, --help           this text
@@ -23,7 +23,7 @@
  *     --workers=1, --workers=3 --chunk=1 and --sequential.
  *   - A result is a whole row (W bytes): the pool's max_result_size is set from --width, and
  *     each row is copied once out of shared memory into the image, in row order (pool_map).
- *   - View it: `display /tmp/forklore-mandelbrot.pgm`, or any image viewer.
+ *   - View it: `display mandelbrot.pgm`, or any image viewer.
  *
  * Python counterpart: Pool(P).map(render_row, range(H), chunksize=C), each row returned as
  *   bytes, then b"".join(rows) written after a b"P5 W H 255\n" header.
@@ -44,6 +44,7 @@
 #include "support/clock.h"
 #include "support/cpus.h"
 #include "support/error.h"
+#include "support/output_file.h"
 #include "support/parse.h"
 
 /* A task's argument: which row, and the picture's geometry (a worker has nothing else). */
@@ -65,7 +66,7 @@ static const char usage[] =
     "  -y, --height=H       rows (default 240; 1 to 100000)\n"
     "  -i, --iterations=I   escape-time limit (default 256; 1 to 100000)\n"
     "  -c, --chunk=C        rows handed out at once (default 0: ceil(H / (4 P)))\n"
-    "  -o, --output=FILE    PGM output (default /tmp/forklore-mandelbrot.pgm)\n"
+    "  -o, --output=FILE    PGM output (default mandelbrot.pgm, in this folder)\n"
     "  -s, --sequential     render without a pool (the reference)\n"
     "  -t, --timeout=S      watchdog in seconds (default 60; 0: none)\n"
     "  -h, --help           this text\n";
@@ -164,12 +165,18 @@ static void render_with_pool(const struct options *o, unsigned char *image)
 /* PGM "P5": a text header, then width * height grey bytes, top row first. */
 static void write_pgm(const char *path, const unsigned char *image, long width, long height)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        die("fopen %s", path);
-    fprintf(f, "P5\n%ld %ld\n255\n", width, height); /* magic, size, the largest grey */
-    fwrite(image, 1, (size_t)(width * height), f);
-    if (ferror(f) | fclose(f))
+    /* Written beside the path and renamed into place: a reader never sees half an image, and
+     * a link or a device at the path is refused or written in place, never replaced. */
+    struct output_file out;
+    if (output_file_open(&out, path) == -1)
+        die_with_code(-1, "cannot write %s: %s", path, output_file_reason(errno));
+    fprintf(out.stream, "P5\n%ld %ld\n255\n", width, height); /* magic, size, largest grey */
+    fwrite(image, 1, (size_t)(width * height), out.stream);
+    if (ferror(out.stream)) {
+        output_file_abandon(&out);
+        die_with_code(-1, "writing %s failed", path);
+    }
+    if (output_file_commit(&out) == -1)
         die("writing %s", path);
 }
 
@@ -195,7 +202,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     *o = (struct options){.workers = usable_cpu_count(), .width = 320, .height = 240,
                           .iterations = 256, .timeout_s = 60,
-                          .output = "/tmp/forklore-mandelbrot.pgm"};
+                          .output = "mandelbrot.pgm"};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":w:x:y:i:c:o:st:h", longs, NULL)) != -1) {
@@ -205,7 +212,11 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'y': o->height = parse_long(optarg, "--height", 1, 100000, usage); break;
         case 'i': o->iterations = parse_long(optarg, "--iterations", 1, 100000, usage); break;
         case 'c': o->chunk = parse_long(optarg, "--chunk", 0, 1024, usage); break;
-        case 'o': o->output = optarg; break;
+        case 'o':
+            if (!*optarg)
+                usage_error(usage, "--output wants a file name, not an empty string");
+            o->output = optarg;
+            break;
         case 's': o->sequential = 1; break;
         case 't': o->timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
         case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);

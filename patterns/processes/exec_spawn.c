@@ -165,7 +165,8 @@ static void set_up_child(const struct child_setup *setup)
     if (setup->output != NULL) {
         /* O_CLOEXEC: the descriptor open() returns must not leak into the new program; the
          * copy dup2 makes on 1 has no close-on-exec flag, so stdout survives the exec. */
-        int fd = open(setup->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        /* O_NOFOLLOW: append to the file named, never through a link planted at its name. */
+        int fd = open(setup->output, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd == -1)
             die_in_child("open %s", setup->output); /* status 1, as `cmd >> /bad/path` in sh */
         if (dup2(fd, STDOUT_FILENO) == -1)
@@ -227,7 +228,8 @@ static void describe_spawn(const struct child_setup *setup, const sigset_t *chil
         die_with_code(err, "posix_spawnattr_init");
     if (setup->output != NULL &&
         (err = posix_spawn_file_actions_addopen(actions, STDOUT_FILENO, setup->output,
-                                                O_WRONLY | O_CREAT | O_APPEND, 0644)) != 0)
+                                                O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
+                                                0644)) != 0)
         die_with_code(err, "posix_spawn_file_actions_addopen");
     short flags = POSIX_SPAWN_SETSIGMASK;
     if ((err = posix_spawnattr_setsigmask(attributes, child_mask)) != 0)
@@ -318,7 +320,11 @@ static char **parse_arguments(int argc, char *argv[], enum method *method,
     while ((c = getopt_long(argc, argv, "+:m:o:gh", options, NULL)) != -1) {
         switch (c) {
         case 'm': *method = parse_method(optarg); break;
-        case 'o': setup->output = optarg; break;
+        case 'o':
+            if (!*optarg)
+                usage_error(usage, "--output wants a file name, not an empty string");
+            setup->output = optarg;
+            break;
         case 'g': setup->new_group = 1; break;
         case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
         case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);

@@ -48,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/private_dir.h"
 
 static const char usage[] =
     "Usage: wait_status [--only DEMO] [--children N] [--step-ms MS] [--exit-code N]\n"
@@ -288,7 +290,7 @@ static int demo_signal(const struct settings *s)
 
 /* Where a core would go, decided before the child crashes. */
 struct core_plan {
-    char dir[64];        /* the private directory the child crashes in */
+    char dir[PATH_MAX];  /* the private directory the child crashes in */
     char pattern[256];   /* /proc/sys/kernel/core_pattern, or why it could not be read */
     rlim_t limit;        /* the RLIMIT_CORE soft limit the child sets (0: no core) */
     const char *why_not; /* NULL when a core may land in dir; else why the child sets 0 */
@@ -338,8 +340,7 @@ static void plan_core(struct core_plan *plan)
         plan->limit = 0;
     /* mkdtemp makes a new directory with a unique name, readable only by us: a file found in
      * it afterwards can only be this crash's core, never someone else's file. */
-    snprintf(plan->dir, sizeof plan->dir, "/tmp/forklore-core-XXXXXX");
-    if (mkdtemp(plan->dir) == NULL)
+    if (make_private_dir(plan->dir, sizeof plan->dir, "core") == -1)
         die("mkdtemp(%s)", plan->dir);
 }
 

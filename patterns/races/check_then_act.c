@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/private_dir.h"
 
 static const char usage[] =
     "Usage: check_then_act [options]\n"
@@ -61,8 +63,8 @@ enum { AMPLIFY_LIMIT_MS = 2000 }; /* the amplifier waits for the slowest racer t
 static atomic_int *checked;
 
 /* The private directory: the atexit handler removes whatever is left in it. */
-static char temp_dir[64];
-static char temp_file[128];
+static char temp_dir[PATH_MAX];
+static char temp_file[PATH_MAX + 16];
 static pid_t owner;
 
 struct options {
@@ -158,10 +160,9 @@ static void make_temp_dir(sigset_t *blocked)
     sigaddset(blocked, SIGHUP);
     if (sigprocmask(SIG_BLOCK, blocked, NULL) == -1)
         die("sigprocmask");
-    strcpy(temp_dir, "/tmp/forklore-check_then_act-XXXXXX");
     owner = getpid();
-    if (mkdtemp(temp_dir) == NULL)
-        die("mkdtemp");
+    if (make_private_dir(temp_dir, sizeof temp_dir, "check_then_act") == -1)
+        die("mkdtemp %s", temp_dir);
     if (atexit(remove_temp_dir) != 0)
         die("atexit");
     snprintf(temp_file, sizeof temp_file, "%s/the-file", temp_dir);

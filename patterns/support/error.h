@@ -10,7 +10,9 @@
  *                               the parent's atexit handlers (which may unlink IPC objects
  *                               the parent still uses).
  *   die_with_code(err, fmt, ...) for calls that *return* an error number instead of setting
- *                               errno (pthread_*, posix_spawn): the number is passed in.
+ *                               errno (pthread_*, posix_spawn): the number is passed in.  A
+ *                               negative err prints the message alone, for a failure that
+ *                               errno does not describe.
  *   usage_error(usage, fmt, ...) a bad argument: one line of reason, then the usage text, on
  *                               stderr, exit status 2 (the convention of Unix tools).
  *

@@ -103,6 +103,46 @@ int output_file_open(struct output_file *out, const char *path)
     return 0;
 }
 
+FILE *output_stream_open(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode) ||
+            (S_ISREG(st.st_mode) && st.st_uid != geteuid())) {
+            errno = S_ISLNK(st.st_mode) ? ELOOP : S_ISDIR(st.st_mode) ? EISDIR : EPERM;
+            return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            struct output_file out;
+            if (output_file_open(&out, path) == -1) /* a device or a FIFO: in place */
+                return NULL;
+            free(out.path);
+            return out.stream;
+        }
+    } else if (errno != ENOENT) {
+        return NULL;
+    }
+    /* O_NOFOLLOW and O_NONBLOCK: a link or a FIFO put there since lstat is refused, not
+     * followed or waited on; O_TRUNC only once fstat says it is still a regular file. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd == -1)
+        return NULL;
+    int err = 0;
+    if (fstat(fd, &st) == -1)
+        err = errno;
+    else if (!S_ISREG(st.st_mode))
+        err = EINVAL;
+    else if (ftruncate(fd, 0) == -1)
+        err = errno;
+    FILE *stream = err ? NULL : fdopen(fd, "w");
+    if (!stream) {
+        err = err ? err : errno;
+        close(fd); /* nothing written yet */
+        errno = err;
+    }
+    return stream;
+}
+
 int output_file_commit(struct output_file *out)
 {
     int failed = fflush(out->stream) != 0;
@@ -138,10 +178,22 @@ void output_file_abandon(struct output_file *out)
     memset(out, 0, sizeof *out);
 }
 
+int output_folder_check(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == -1)
+        return -1;
+    if (S_ISDIR(st.st_mode))
+        return 0;
+    errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+    return -1;
+}
+
 const char *output_file_reason(int err)
 {
     switch (err) {
-    case ELOOP: return "it is a symbolic link (give the file itself)";
+    case ELOOP: return "it is a symbolic link (give the path itself, not a link to it)";
+    case ENOTDIR: return "it is not a folder";
     case EISDIR: return "it is a directory (give a file name)";
     case EPERM: return "it is another user's file";
     case EINVAL: return "it is neither a regular file, a character device nor a FIFO";

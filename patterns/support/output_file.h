@@ -40,6 +40,16 @@ int output_file_commit(struct output_file *out);
 /* Close and remove the temporary: path is left as it was. */
 void output_file_abandon(struct output_file *out);
 
+/* For files a program writes inside a folder of its own, where all-or-nothing does not matter:
+ * the same refusals (a link, a directory, another user's file), but a regular file is created
+ * or truncated in place rather than replaced.  Returns the stream, or NULL with errno set. */
+FILE *output_stream_open(const char *path);
+
+/* A folder a program is told to write into must be a folder itself: a symbolic link to one
+ * would send the files wherever its owner chose.  Returns 0, or -1 with errno set (ELOOP for
+ * a link, ENOTDIR for anything else, or what lstat said). */
+int output_folder_check(const char *path);
+
 /* Why output_file_open refused, in words, for the one-line message
  * "cannot write PATH: REASON" ("it is a symbolic link ...", or strerror's text). */
 const char *output_file_reason(int err);

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "grader.h"
 #include "support/output_file.h"
+#include "support/private_dir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -650,12 +651,10 @@ static void run_test(const struct grade_test *test, struct result *result)
             result->output = NULL;
         return;
     }
-    char template[] = "/tmp/forklore-grade-XXXXXX";
-    if (!mkdtemp(template)) {
+    if (make_private_dir(temp_dir, sizeof temp_dir, "grade") == -1) {
         perror("grade: mkdtemp");
         exit(1);
     }
-    snprintf(temp_dir, sizeof temp_dir, "%s", template);
     int fds[2];
     if (pipe(fds) == -1) {
         perror("grade: pipe");

@@ -16,16 +16,31 @@ out=${2:?usage: gradescope.sh LAB DIR}
 cd "$(dirname "$0")/../../.."
 [ -f "lessons/labs/$lab/grade.c" ] || { echo "make gradescope: no lab named '$lab'" >&2; exit 2; }
 
-mkdir -p "$out"
+# DIR must be a folder itself.  The autograder is made in a private folder inside it, then
+# moved to DIR/LAB: an earlier DIR/LAB is replaced only if this script made it (its marker
+# file says so), never a folder of someone else's; the zip lands by output_file.h's rules.
+output_label="make gradescope"
+# shellcheck source=../../../patterns/support/output_file.sh
+source patterns/support/output_file.sh
+check_output_dir "$out"
 out=$(cd "$out" && pwd)
-rm -rf "${out:?}/$lab" "$out/$lab-gradescope.zip"
-mkdir -p "$out/$lab"
-bash lessons/labs/grader/handout.sh "$out/$lab" >/dev/null
-tar -xzf "$out/$lab/forklore-labs.tar.gz" -C "$out/$lab"
-rm "$out/$lab/forklore-labs.tar.gz"
-mv "$out/$lab/forklore-labs" "$out/$lab/source"
+marker=.made-by-forklore-gradescope
+if [ -e "$out/$lab" ] || [ -L "$out/$lab" ]; then
+    if [ -L "$out/$lab" ] || [ ! -f "$out/$lab/$marker" ]; then
+        echo "make gradescope: $out/$lab exists and was not made by make gradescope: move it away first" >&2
+        exit 1
+    fi
+fi
+stage=$(mktemp -d "$out/.gradescope-$lab-XXXXXX")
+trap 'rm -rf -- "$stage"' EXIT
+mkdir "$stage/$lab"
+bash lessons/labs/grader/handout.sh "$stage" >/dev/null
+tar -xzf "$stage/forklore-labs.tar.gz" -C "$stage"
+rm -- "$stage/forklore-labs.tar.gz"
+mv -- "$stage/forklore-labs" "$stage/$lab/source"
+: >"$stage/$lab/$marker"
 
-cat >"$out/$lab/setup.sh" <<'EOF'
+cat >"$stage/$lab/setup.sh" <<'EOF'
 #!/usr/bin/env bash
 # Gradescope image set-up: a C compiler and make are all a lab's grader needs.
 set -euo pipefail
@@ -35,7 +50,7 @@ DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
 make -C /autograder/source build/libforklore.a
 EOF
 
-cat >"$out/$lab/run_autograder" <<EOF
+cat >"$stage/$lab/run_autograder" <<EOF
 #!/usr/bin/env bash
 # Gradescope runs this for each submission: grade lab $lab, results to results.json.
 # (AUTOGRADER_ROOT moves /autograder, to try this outside Gradescope.)
@@ -56,14 +71,21 @@ rm -rf "\$work"
 # The score is in results.json; a score below full marks is not an autograder failure.
 exit 0
 EOF
-chmod +x "$out/$lab/setup.sh" "$out/$lab/run_autograder"
+chmod +x "$stage/$lab/setup.sh" "$stage/$lab/run_autograder"
 
+zipped=1
 if command -v zip >/dev/null 2>&1; then
-    (cd "$out/$lab" && zip -qr "../$lab-gradescope.zip" setup.sh run_autograder source)
+    (cd "$stage/$lab" && zip -qr "../$lab-gradescope.zip" setup.sh run_autograder source)
 elif command -v python3 >/dev/null 2>&1; then
-    (cd "$out/$lab" && python3 -m zipfile -c "../$lab-gradescope.zip" setup.sh run_autograder source)
+    (cd "$stage/$lab" && python3 -m zipfile -c "../$lab-gradescope.zip" setup.sh run_autograder source)
 else
+    zipped=0
+fi
+[ -d "$out/$lab" ] && rm -rf -- "${out:?}/$lab"   # made by this script: the marker said so
+mv -T -- "$stage/$lab" "$out/$lab"
+if [ "$zipped" = 0 ]; then
     echo "gradescope: neither zip nor python3 is here: zip the contents of $out/$lab yourself"
     exit 0
 fi
+place_output "$stage/$lab-gradescope.zip" "$out/$lab-gradescope.zip"
 echo "gradescope: $out/$lab-gradescope.zip (upload it as the autograder of lab $lab)"

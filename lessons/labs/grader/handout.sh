@@ -11,12 +11,17 @@
 set -euo pipefail
 out=${1:?usage: handout.sh DIR}
 cd "$(dirname "$0")/../../.."
-mkdir -p "$out"
+# DIR must be a folder itself, and the archive lands in it by the rules of output_file.h: a
+# link planted at its name is refused, a device or a FIFO written in place, never replaced.
+output_label=handout
+# shellcheck source=../../../patterns/support/output_file.sh
+source patterns/support/output_file.sh
+check_output_dir "$out"
 out=$(cd "$out" && pwd)
 
-list=$(mktemp)
-stage=$(mktemp -d)
-trap 'rm -rf "$list" "$stage"' EXIT
+stage=$(mktemp -d)   # private (mode 0700): the file list and the tree being packed
+list=$stage/files
+trap 'rm -rf -- "$stage"' EXIT
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     # Tracked files and new ones not ignored; a tracked file deleted in the tree is skipped.
     git ls-files --cached --others --exclude-standard | while read -r f; do
@@ -29,8 +34,9 @@ fi
 grep -v -e '^tests/labs/' -e '^\.ci/' "$list" | sort >"$list.kept"
 mv "$list.kept" "$list"
 
-mkdir -p "$stage/forklore-labs"
-tar -cf - -T "$list" | tar -xf - -C "$stage/forklore-labs"
-tar -czf "$out/forklore-labs.tar.gz" -C "$stage" forklore-labs
+mkdir -p "$stage/tree/forklore-labs"
+tar -cf - -T "$list" | tar -xf - -C "$stage/tree/forklore-labs"
+tar -czf "$stage/forklore-labs.tar.gz" -C "$stage/tree" forklore-labs
+place_output "$stage/forklore-labs.tar.gz" "$out/forklore-labs.tar.gz"
 echo "handout: $out/forklore-labs.tar.gz ($(wc -l <"$list") files; no solutions: tests/labs/ is left out)"
 echo "labs in it: $(for g in lessons/labs/*/grade.c; do basename "$(dirname "$g")"; done | tr '\n' ' ')"
