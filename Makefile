@@ -2,8 +2,11 @@
 #
 # Layout the rules below rely on (the README explains it for readers):
 #   patterns/FAMILY/NAME.c             a self-contained demonstration program -> build/bin/NAME
-#   patterns/FAMILY/NAME.c + NAME.h    reusable code (the support module, the shared-memory
-#                                      queue, the pool): compiled into build/libforklore.a
+#   lib/PART/*.c                       library code (support, pool, queues): compiled into
+#                                      build/libforklore.a; lib/ is on the include path, so
+#                                      programs write "support/error.h", "pool/pool.h"
+#   lib/mpi/*.c                        the MPI programs' library, built with mpicc (MPI section)
+#   tools/*.c                          tools that are not lessons (predict_output) -> build/bin
 #   bench/*.c, bench/workloads/*.c     the benchmark driver and its workloads -> build/bin/bench
 #                                      (bench/NAME.c + NAME.h: the driver's modules, such as
 #                                      the model fits, also linked into the tests)
@@ -19,17 +22,17 @@ REF ?= bench/reference/2cpu-amd-epyc-vm
 WARNINGS = -std=c11 -Wall -Wextra -Wpedantic -Werror
 CFLAGS ?= -O2 -g
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS) -Ipatterns -Ibench -MMD -MP
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib -Ibench -MMD -MP
 LDLIBS = -lrt -lpthread -lm
 
 # Evaluated lazily (`=`): on a fresh machine Criterion is installed by `deps` before it is read.
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion)
 CRITERION_LIBS = $(shell pkg-config --libs criterion)
 
-# patterns/mpi/ needs an MPI compiler: it has a section of its own (MPI, near the end).
-ALL_PATTERN_C := $(sort $(filter-out patterns/mpi/%,$(wildcard patterns/*/*.c)))
-LIB_C := $(foreach c,$(ALL_PATTERN_C),$(if $(wildcard $(c:.c=.h)),$(c)))
-PROGRAM_C := $(filter-out $(LIB_C),$(ALL_PATTERN_C))
+# patterns/mpi/ and lib/mpi/ need an MPI compiler: they have a section of their own (MPI, near
+# the end).
+LIB_C := $(sort $(filter-out lib/mpi/%,$(wildcard lib/*/*.c)))
+PROGRAM_C := $(sort $(filter-out patterns/mpi/%,$(wildcard patterns/*/*.c)) $(wildcard tools/*.c))
 PROGRAMS := $(patsubst %.c,$(OUT)/bin/%,$(notdir $(PROGRAM_C)))
 BENCH_ALL_C := $(sort $(wildcard bench/*.c))
 BENCH_LIB_C := $(foreach c,$(BENCH_ALL_C),$(if $(wildcard $(c:.c=.h)),$(c)))
@@ -51,9 +54,9 @@ MPI ?= $(if $(MPI_INSTALLED),$(MPI_INSTALLED),mpich)
 MPI_READY := $(call mpi_ready,$(MPI))
 # The wrapper compiles with $(CC) underneath, so CC=clang works here too.
 MPICC = MPICH_CC=$(CC) OMPI_CC=$(CC) mpicc.$(MPI)
-MPI_ALL_C := $(sort $(wildcard patterns/mpi/*.c))
-MPI_LIB_C := $(foreach c,$(MPI_ALL_C),$(if $(wildcard $(c:.c=.h)),$(c)))
-MPI_PROGRAM_C := $(filter-out $(MPI_LIB_C),$(MPI_ALL_C))
+MPI_LIB_C := $(sort $(wildcard lib/mpi/*.c))
+MPI_PROGRAM_C := $(sort $(wildcard patterns/mpi/*.c))
+MPI_ALL_C := $(MPI_LIB_C) $(MPI_PROGRAM_C)
 MPI_PROGRAMS := $(patsubst %.c,$(OUT)/mpi/bin/%,$(notdir $(MPI_PROGRAM_C)))
 mpi_obj = $(patsubst %.c,$(OUT)/mpi/obj-$(MPI)/%.o,$(1))
 MPI_STAMP := $(OUT)/mpi/implementation
@@ -173,7 +176,7 @@ compare: $(BENCH)
 	@bash bench/plot.sh --compare $(REF) plots/data plots
 
 deps:
-	@bash tests/ensure_deps.sh
+	@bash tools/ensure_deps.sh
 
 # A lab needs only the compiler and the support library: no Criterion, nothing installed.
 grade: $(LIBRARY)
@@ -190,10 +193,10 @@ clean:
 	rm -rf $(OUT) plots/data plots/*.png plots/*.svg plots/report.md
 
 # --- MPI (optional) ------------------------------------------------------------------------
-# patterns/mpi/ is built with an MPI implementation's compiler wrapper into $(OUT)/mpi/bin, with
-# $(OUT)/mpi/mpirun, the launcher to run it with (made from patterns/mpi/mpirun.in).  Without
+# patterns/mpi/ (with lib/mpi/) is built with an MPI compiler wrapper into $(OUT)/mpi/bin, with
+# $(OUT)/mpi/mpirun, the launcher to run it with (made from tools/mpirun.in).  Without
 # MPI, `make` and `make test` say in one line that this part was skipped; `make mpi` installs
-# it (tests/ensure_mpi.sh), builds it and runs its tests.  MPICH and Open MPI can be installed
+# it (tools/ensure_mpi.sh), builds it and runs its tests.  MPICH and Open MPI can be installed
 # side by side: their own wrappers (mpicc.mpich, mpiexec.openmpi ...) are named, never the plain
 # mpicc.  MPI=mpich|openmpi picks one; the default is the one installed, MPICH first
 # (lessons/10-mpi.md says why), or MPICH when neither is.  The variables are at the top.
@@ -205,7 +208,7 @@ mpi-note:
 mpi-build: $(MPI_PROGRAMS) $(MPI_LAUNCHER)
 
 mpi: deps
-	@bash tests/ensure_mpi.sh $(MPI)
+	@bash tools/ensure_mpi.sh $(MPI)
 	@$(MAKE) --no-print-directory MPI=$(MPI) mpi-test
 
 # The MPI programs' tests and the lesson's questions (tests/test_mpi.c) alone; they compare
@@ -218,7 +221,7 @@ $(MPI_STAMP): FORCE
 	@mkdir -p $(@D)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(MPI)' ] || echo '$(MPI)' > $@
 
-$(MPI_LAUNCHER): patterns/mpi/mpirun.in $(MPI_STAMP)
+$(MPI_LAUNCHER): tools/mpirun.in $(MPI_STAMP)
 	@sed 's/@MPI@/$(MPI)/g' $< > $@.tmp && chmod +x $@.tmp && mv $@.tmp $@
 
 # Objects made by a chain of pattern rules would be deleted as intermediate files: keep them.

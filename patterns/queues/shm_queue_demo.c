@@ -27,7 +27,7 @@
  *   and Queue.close().  Python's queue pickles each object and sends it down a pipe through a
  *   feeder thread; this one copies bytes into a ring in shared memory.
  *
- * See also: patterns/queues/shm_queue.h (the library), mqueue_demo.c (the kernel's queues),
+ * See also: lib/queues/shm_queue.h (the library), mqueue_demo.c (the kernel's queues),
  *   lessons/03-queues-and-shared-memory.md.
  */
 #include <errno.h>

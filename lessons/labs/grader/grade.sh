@@ -49,7 +49,7 @@ rm -rf "$out"
 mkdir -p "$out/obj"
 log=$out/build.log
 # shellcheck disable=SC2206  # EXTRA_CFLAGS is a list of flags, split on spaces like make does
-flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g ${EXTRA_CFLAGS:-} -I"$given" -Ilessons/labs/grader -Ipatterns)
+flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g ${EXTRA_CFLAGS:-} -I"$given" -Ilessons/labs/grader -Ilib)
 libs=("${LIBRARY:-${OUT:-build}/libforklore.a}" -lrt -lpthread -lm)
 
 # The lines of a file as the inside of one JSON string.
