@@ -63,7 +63,8 @@ MPI_STAMP := $(OUT)/mpi/implementation
 MPI_LAUNCHER := $(OUT)/mpi/mpirun
 MPI_ALL := $(if $(MPI_READY),mpi-build,mpi-note)
 
-.PHONY: all help test test-run valgrind sanitize bench plots compare deps clean grade handout gradescope
+.PHONY: all help test test-run valgrind sanitize bench plots compare deps clean grade handout gradescope \
+    format format-check compdb
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) $(BENCH) $(MPI_ALL)
@@ -85,6 +86,9 @@ help:
 	@echo 'make mpi        install MPI if missing, build patterns/mpi into $(OUT)/mpi/bin, run its tests;'
 	@echo '                MPI=mpich|openmpi (default: the one installed, else MPICH); once MPI is'
 	@echo '                installed, make and make test build and test it too'
+	@echo 'make format     reformat the C files with clang-format $(CLANG_FORMAT_VERSION) (FORMAT_FILES=... for some)'
+	@echo 'make format-check  list the C files clang-format would change; fails if there is one'
+	@echo 'make compdb     write $(OUT)/compile_commands.json, for clangd and other tools'
 	@echo 'make clean      remove $(OUT)/ and the generated benchmark data and plots'
 	@echo 'make help       this list'
 
@@ -134,10 +138,11 @@ $(BENCH): $(call obj,$(BENCH_C) $(WORKLOAD_C)) $(OUT)/obj/gen/workload_table.o $
 
 # Tests run the programs from this folder and read the lessons from the tree; both paths are
 # compiled in, absolute.
+TEST_CFLAGS = $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' \
+    -DFORKLORE_ROOT='"$(abspath .)"' -DFORKLORE_LAB_CFLAGS='"$(EXTRA_CFLAGS)"'
 $(OUT)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' \
-	    -DFORKLORE_ROOT='"$(abspath .)"' -DFORKLORE_LAB_CFLAGS='"$(EXTRA_CFLAGS)"' -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 $(TESTS): $(call obj,$(TEST_C)) $(BENCH_LIBRARY) $(LIBRARY)
 	@mkdir -p $(@D)
@@ -191,6 +196,42 @@ gradescope:
 
 clean:
 	rm -rf $(OUT) plots/data plots/*.png plots/*.svg plots/report.md
+
+# --- formatting and editor support ---------------------------------------------------------
+# One pinned clang-format, since two versions format the same file differently: Debian 12's
+# (the README says how to get it elsewhere).  `make format` installs it when it is missing,
+# the way `make deps` installs the rest.  FORMAT_FILES defaults to every C file in git.
+CLANG_FORMAT_VERSION = 14
+CLANG_FORMAT = clang-format-$(CLANG_FORMAT_VERSION)
+FORMAT_FILES ?= $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	@command -v $(CLANG_FORMAT) >/dev/null || bash tools/install_packages.sh format $(CLANG_FORMAT)
+	@$(CLANG_FORMAT) -i --style=file $(FORMAT_FILES)
+	@echo 'format: $(words $(FORMAT_FILES)) files formatted with $(CLANG_FORMAT)'
+
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || bash tools/install_packages.sh format $(CLANG_FORMAT)
+	@bad=0; for f in $(FORMAT_FILES); do \
+	    $(CLANG_FORMAT) --style=file --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "not formatted: $$f"; bad=$$((bad + 1)); }; \
+	done; \
+	if [ $$bad -gt 0 ]; then echo "format-check: $$bad of $(words $(FORMAT_FILES)) files differ from clang-format $(CLANG_FORMAT_VERSION); make format fixes them"; exit 1; fi; \
+	echo 'format-check: $(words $(FORMAT_FILES)) files formatted'
+
+# The compilation database: every C file with the command this Makefile compiles it with
+# (the MPI files with the plain compiler and, when MPI is here, its include path).
+COMPDB_CFLAGS = $(filter-out -MMD -MP,$(ALL_CFLAGS))
+MPI_INCLUDE = $(if $(MPI_READY),$(filter -I%,$(shell mpicc.$(MPI) -show 2>/dev/null)))
+compdb:
+	@mkdir -p $(OUT)
+	$(file >$(OUT)/compile_commands.tsv,)
+	$(foreach c,$(LIB_C) $(PROGRAM_C) $(BENCH_ALL_C) $(WORKLOAD_C),$(file >>$(OUT)/compile_commands.tsv,$(c)	$(CC) $(COMPDB_CFLAGS) -c $(c)))
+	$(foreach c,$(MPI_ALL_C),$(file >>$(OUT)/compile_commands.tsv,$(c)	$(CC) $(COMPDB_CFLAGS) $(MPI_INCLUDE) -c $(c)))
+	$(foreach c,$(TEST_C),$(file >>$(OUT)/compile_commands.tsv,$(c)	$(CC) $(COMPDB_CFLAGS) $(TEST_CFLAGS) -c $(c)))
+	@bash tools/compile_commands.sh $(CURDIR) <$(OUT)/compile_commands.tsv >$(OUT)/compile_commands.json.tmp
+	@mv $(OUT)/compile_commands.json.tmp $(OUT)/compile_commands.json
+	@rm -f $(OUT)/compile_commands.tsv
+	@echo 'compdb: $(OUT)/compile_commands.json ($(words $(LIB_C) $(PROGRAM_C) $(BENCH_ALL_C) $(WORKLOAD_C) $(MPI_ALL_C) $(TEST_C)) files)'
 
 # --- MPI (optional) ------------------------------------------------------------------------
 # patterns/mpi/ (with lib/mpi/) is built with an MPI compiler wrapper into $(OUT)/mpi/bin, with

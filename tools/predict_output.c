@@ -1108,11 +1108,11 @@ static void make_question(unsigned long seed, int level, struct program *p, stru
         if (answer->verdict == MODEL_OK)
             return;
         if (answer->verdict == MODEL_BROKEN) {
-            warn("internal error: --seed %lu --level %d: %s", seed, level, answer->why);
+            note("internal error: --seed %lu --level %d: %s", seed, level, answer->why);
             exit(EXIT_FAILURE);
         }
     }
-    warn("internal error: --seed %lu --level %d: no program within the limits", seed, level);
+    note("internal error: --seed %lu --level %d: no program within the limits", seed, level);
     exit(EXIT_FAILURE);
 }
 

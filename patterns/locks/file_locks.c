@@ -135,7 +135,7 @@ static void reap(pid_t pid, const char *what)
             die("waitpid");
     cleanup_forget_child(pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        warn("%s pid %ld ended badly (wait status %#x)", what, (long)pid, status);
+        note("%s pid %ld ended badly (wait status %#x)", what, (long)pid, status);
         unexpected++;
     }
 }
@@ -210,7 +210,7 @@ static int probe(enum api api, off_t start, off_t len)
             die("waitpid");
     cleanup_forget_child(pid);
     if (!WIFEXITED(status)) {
-        warn("probe pid %ld did not exit normally (wait status %#x)", (long)pid, status);
+        note("probe pid %ld did not exit normally (wait status %#x)", (long)pid, status);
         exit(EXIT_FAILURE);
     }
     return WEXITSTATUS(status);
@@ -391,9 +391,9 @@ static void remove_temp_dir(void)
     if (getpid() != owner || temp_dir[0] == '\0')
         return; /* only the parent cleans up */
     if (unlink(path) == -1 && errno != ENOENT)
-        warn("unlink %s: %s", path, strerror(errno));
+        note("unlink %s: %s", path, strerror(errno));
     if (rmdir(temp_dir) == -1)
-        warn("rmdir %s: %s", temp_dir, strerror(errno));
+        note("rmdir %s: %s", temp_dir, strerror(errno));
     temp_dir[0] = '\0';
 }
 

@@ -113,7 +113,7 @@ static int other_process(pthread_mutex_t *mutex, enum probe probe)
             die("waitpid");
     cleanup_forget_child(pid);
     if (!WIFEXITED(status)) {
-        warn("probe pid %ld did not exit normally (wait status %#x)", (long)pid, status);
+        note("probe pid %ld did not exit normally (wait status %#x)", (long)pid, status);
         exit(EXIT_FAILURE);
     }
     return WEXITSTATUS(status);

@@ -120,7 +120,7 @@ static int answer(const char *dir, const struct request *req)
     fifo_path(path, sizeof path, dir, req->client); /* the client's pid says where */
     int fd = open(path, O_WRONLY | O_NONBLOCK);
     if (fd == -1) {
-        warn("[server %ld] cannot answer client %ld: open %s: %s", (long)getpid(),
+        note("[server %ld] cannot answer client %ld: open %s: %s", (long)getpid(),
              (long)req->client, path, strerror(errno));
         return 0;
     }

@@ -279,7 +279,7 @@ static int run_posix_spawn(char *const argv[], const struct child_setup *setup)
         /* No child is left to wait for: glibc has already reaped the one that failed.  The
          * number does not say which step failed: the exec, or a file action such as the
          * open() of --output (which a shell would report with status 1). */
-        warn("posix_spawnp: %s%s%s: %s", argv[0], setup->output ? " >> " : "",
+        note("posix_spawnp: %s%s%s: %s", argv[0], setup->output ? " >> " : "",
              setup->output ? setup->output : "", strerror(err));
         printf("%s: the error came back to the parent: %s (errno %d) -> a shell's $? would "
                "be %d\n",

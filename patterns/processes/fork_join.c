@@ -245,7 +245,7 @@ static void accept_record(const struct result_record *record, struct worker *wor
 {
     if (record->worker < 0 || record->worker >= count ||
         workers[record->worker].pid != (pid_t)record->pid || workers[record->worker].reported) {
-        warn("ignoring a record that names no worker of ours (worker %d, pid %d)",
+        note("ignoring a record that names no worker of ours (worker %d, pid %d)",
              (int)record->worker, (int)record->pid);
         return;
     }
@@ -256,7 +256,7 @@ static void accept_record(const struct result_record *record, struct worker *wor
 /* The watchdog fired: say what we saw, then kill the silent children so the reap below ends. */
 static void watchdog_expired(struct worker *workers, long count, long received, long timeout_s)
 {
-    warn("watchdog: after %ld s only %ld of %ld workers had reported; killing the rest", timeout_s,
+    note("watchdog: after %ld s only %ld of %ld workers had reported; killing the rest", timeout_s,
          received, count);
     for (long k = 0; k < count; k++)
         if (!workers[k].reported && kill(workers[k].pid, SIGKILL) == -1 && errno != ESRCH)
@@ -296,7 +296,7 @@ static long collect_results(int read_fd, struct worker *workers, long count, lon
             return received; /* end-of-file: no child can write any more */
         if ((size_t)got != sizeof record) {
             /* Impossible while every write is one whole record of at most PIPE_BUF bytes. */
-            warn("read a torn record of %zd bytes: writes above PIPE_BUF may interleave", got);
+            note("read a torn record of %zd bytes: writes above PIPE_BUF may interleave", got);
             exit(EXIT_FAILURE);
         }
         accept_record(&record, workers, count);

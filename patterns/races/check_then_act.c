@@ -141,9 +141,9 @@ static void remove_temp_dir(void)
     if (getpid() != owner || temp_dir[0] == '\0')
         return; /* children leave with _exit, but be sure: only the parent cleans */
     if (unlink(temp_file) == -1 && errno != ENOENT)
-        warn("unlink %s: %s", temp_file, strerror(errno));
+        note("unlink %s: %s", temp_file, strerror(errno));
     if (rmdir(temp_dir) == -1)
-        warn("rmdir %s: %s", temp_dir, strerror(errno));
+        note("rmdir %s: %s", temp_dir, strerror(errno));
     temp_dir[0] = '\0';
 }
 
@@ -178,9 +178,9 @@ static int racer_result(pid_t pid, int status)
     if (WIFEXITED(status) && WEXITSTATUS(status) == FOUND_EXISTING)
         return 0;
     if (WIFEXITED(status))
-        warn("racer %ld exited with status %d", (long)pid, WEXITSTATUS(status));
+        note("racer %ld exited with status %d", (long)pid, WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        warn("racer %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
+        note("racer %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
              strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
     return -1;
 }

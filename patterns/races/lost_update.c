@@ -195,9 +195,9 @@ static int report_child(pid_t pid, int status)
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     if (WIFEXITED(status))
-        warn("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
+        note("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        warn("worker %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
+        note("worker %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
              strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
     return 1;
 }
@@ -338,7 +338,7 @@ static int run_many(const struct options *opt)
     for (int r = 0; r < opt->runs; r++) {
         lost[r] = run_once(sh, opt, r + 1, cpus);
         if (lost[r] < 0) {
-            warn("run %d: a worker failed; stopping", r + 1);
+            note("run %d: a worker failed; stopping", r + 1);
             return EXIT_FAILURE;
         }
         wrong += lost[r] > 0;
