@@ -101,10 +101,7 @@ static int barrier_wait(struct cyclic_barrier *b)
         die("clock_gettime");
     deadline.tv_sec += WATCHDOG_MS / 1000;
     int err = pthread_mutex_lock(&b->lock);
-    if (err != 0) {
-        errno = err;
-        die("pthread_mutex_lock");
-    }
+    check_error_number(err, "pthread_mutex_lock");
     if (b->naive) { /* broken: right for round 0 only, as arrived is never reset */
         int last = ++b->arrived == b->parties;
         if (last)
@@ -130,10 +127,7 @@ static int barrier_wait(struct cyclic_barrier *b)
         if (err == ETIMEDOUT)
             die("stuck %d ms at the barrier: %d of %d arrived in generation %lu", WATCHDOG_MS,
                 b->arrived, b->parties, b->generation);
-        if (err != 0) {
-            errno = err;
-            die("pthread_cond_timedwait");
-        }
+        check_error_number(err, "pthread_cond_timedwait");
     }
     check_error_number(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
     return 0;

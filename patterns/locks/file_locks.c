@@ -44,6 +44,7 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/process.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -54,7 +55,7 @@ static const char usage[] =
     "  -h, --help           this text\n";
 
 enum { MAX_WORKERS = 64 };
-enum { WATCHDOG_SECONDS = 10 };       /* a blocking lock request must not wait forever */
+enum { WATCHDOG_SECONDS = 10 }; /* a blocking lock request must not wait forever */
 static const long HOLD_AFTER_RELEASE_US = 100000; /* the holder lingers, so waiters really wait */
 
 /* The private directory and the file we lock; removed by an atexit handler on every exit. */
@@ -111,7 +112,7 @@ static int open_file(int in_child)
 {
     int fd = open(path, O_RDWR); /* O_RDWR: an fcntl write lock needs a writable fd */
     if (fd == -1 && in_child)
-        die_in_child("open %s", path);
+        die("open %s", path);
     if (fd == -1)
         die("open %s", path);
     return fd;
@@ -126,20 +127,6 @@ struct holder {
     int control; /* the parent closes it to say "release now" */
 };
 
-/* Wait for a helper child; a helper that failed makes the whole run fail. */
-static void reap(pid_t pid, const char *what)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        note("%s pid %ld ended badly (wait status %#x)", what, (long)pid, status);
-        unexpected++;
-    }
-}
-
 /* Start a child that takes an exclusive lock (all of the file for flock, bytes
  * [start, start+len) for fcntl), reports "held", and keeps it until told to release. */
 static struct holder start_holder(enum api api, off_t start, off_t len)
@@ -147,39 +134,30 @@ static struct holder start_holder(enum api api, off_t start, off_t len)
     int report[2], control[2];
     if (pipe(report) == -1 || pipe(control) == -1)
         die("pipe");
-    pid_t parent = getpid();
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child(); /* it dies with us: else it would hold the lock forever */
     if (pid == 0) {
-        die_with_parent(parent); /* a holder outliving its parent would hold the lock forever */
-        close(report[0]);
-        close(control[1]); /* or our own copy would keep read() below from seeing end of file */
+        /* Our own copy of control[1] would keep read() below from seeing end of file. */
+        if (close(report[0]) == -1 || close(control[1]) == -1)
+            die("close");
         int fd = open_file(1), err = api == FLOCK ? do_flock(fd, LOCK_EX)
                                                   : do_fcntl(fd, F_SETLKW, F_WRLCK, start, len);
-        if (err != 0) {
-            errno = err;
-            die_in_child("holder: lock");
-        }
+        check_error_number(err, "holder: lock");
         char byte;
         if (write(report[1], "L", 1) != 1 || read(control[0], &byte, 1) == -1)
-            die_in_child("holder: pipe");
+            die("holder: pipe");
         usleep(HOLD_AFTER_RELEASE_US); /* keep it a moment: the parent is about to block on it */
         err = api == FLOCK ? do_flock(fd, LOCK_UN) : do_fcntl(fd, F_SETLK, F_UNLCK, start, len);
-        if (err != 0) {
-            errno = err;
-            die_in_child("holder: unlock");
-        }
+        check_error_number(err, "holder: unlock");
         _exit(0);
     }
-    cleanup_add_child(pid);
-    close(report[1]); /* so read() sees end of file if the holder dies before reporting */
-    close(control[0]);
+    /* Closed here so that read() sees end of file if the holder dies before reporting. */
+    if (close(report[1]) == -1 || close(control[0]) == -1)
+        die("close");
     char byte;
     if (read(report[0], &byte, 1) != 1) /* wait until it really holds the lock */
         die("holder did not report");
-    close(report[0]);
+    if (close(report[0]) == -1)
+        die("close");
     return (struct holder){pid, control[1]};
 }
 
@@ -192,25 +170,16 @@ static void release_holder(struct holder *h)
 /* A child tries a non-blocking exclusive lock on its own open of the file; returns the result. */
 static int probe(enum api api, off_t start, off_t len)
 {
-    pid_t parent = getpid();
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child();
     if (pid == 0) {
-        die_with_parent(parent);
         int fd = open_file(1); /* its own open: a new description, as a stranger would have */
         _exit(api == FLOCK ? do_flock(fd, LOCK_EX | LOCK_NB)
                            : do_fcntl(fd, F_SETLK, F_WRLCK, start, len)); /* exit drops it */
     }
-    cleanup_add_child(pid);
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
+    int status = wait_for_child(pid);
     if (!WIFEXITED(status)) {
-        note("probe pid %ld did not exit normally (wait status %#x)", (long)pid, status);
+        char how[STATUS_TEXT_SIZE];
+        note("probe pid %ld %s", (long)pid, describe_status(status, how, sizeof how));
         exit(EXIT_FAILURE);
     }
     return WEXITSTATUS(status);
@@ -243,7 +212,7 @@ static void demo_flock(void)
     release_holder(&h); /* the holder lets go ~100 ms from now: we block until then */
     show("parent", "flock(LOCK_EX), blocking", blocking(FLOCK, fd, 0, 0), 0,
          "(waited until the holder released)");
-    reap(h.pid, "holder");
+    unexpected += reap_child(h.pid, "holder");
     if (close(fd) == -1) /* closing the last fd of this open file description unlocks */
         die("close");
 }
@@ -270,7 +239,7 @@ static void demo_fcntl(void)
     release_holder(&h); /* F_SETLKW sleeps in the kernel until the range is free */
     show("parent", "F_SETLKW F_WRLCK bytes 0-99", blocking(FCNTL, fd, 0, 100), 0,
          "(waited until the holder released)");
-    reap(h.pid, "holder");
+    unexpected += reap_child(h.pid, "holder");
     if (close(fd) == -1)
         die("close");
 }
@@ -337,20 +306,17 @@ static _Noreturn void counter_worker(enum api api, long iterations)
     for (long i = 0; i < iterations; i++) {
         int err = lock_whole_file(api, fd, F_WRLCK);
         if (err == EINTR)
-            die_in_child("watchdog: still waiting for the file lock after %d s", WATCHDOG_SECONDS);
-        if (err != 0) {
-            errno = err;
-            die_in_child("lock");
-        }
+            die("watchdog: still waiting for the file lock after %d s", WATCHDOG_SECONDS);
+        check_error_number(err, "lock");
         char text[32] = "";
         if (pread(fd, text, sizeof text - 1, 0) == -1)
-            die_in_child("pread");
+            die("pread");
         int len = snprintf(text, sizeof text, "%020ld\n", strtol(text, NULL, 10) + 1);
         if (pwrite(fd, text, (size_t)len, 0) != len) /* fixed width: no stale digits left */
-            die_in_child("pwrite");
+            die("pwrite");
         if ((err = lock_whole_file(api, fd, F_UNLCK)) != 0) {
             errno = err;
-            die_in_child("unlock");
+            die("unlock");
         }
     }
     _exit(0);
@@ -361,20 +327,14 @@ static void demo_counter(enum api api, int workers, long iterations)
     int fd = open(path, O_RDWR | O_TRUNC); /* empty file: strtol reads it as 0 */
     if (fd == -1)
         die("open %s", path);
-    pid_t pids[MAX_WORKERS], parent = getpid();
-    fflush(stdout);
-    for (int i = 0; i < workers; i++) {
-        if ((pids[i] = fork()) == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent);
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < workers; i++)
+        if ((pids[i] = start_child()) == 0) {
             alarm(WATCHDOG_SECONDS); /* fresh in the child: alarms are not inherited */
             counter_worker(api, iterations);
         }
-        cleanup_add_child(pids[i]);
-    }
     for (int i = 0; i < workers; i++) /* after this, every write of every worker is in the file */
-        reap(pids[i], "counter worker");
+        unexpected += reap_child(pids[i], "counter worker");
     char text[32] = "";
     if (pread(fd, text, sizeof text - 1, 0) == -1 || close(fd) == -1)
         die("pread %s", path);
@@ -432,10 +392,11 @@ int main(int argc, char **argv)
     const char *demo = "all";
     int workers = 2;
     long iterations = 500;
-    static const struct option longs[] = {
-        {"demo", required_argument, 0, 'd'},       {"workers", required_argument, 0, 'w'},
-        {"iterations", required_argument, 0, 'n'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"demo", required_argument, 0, 'd'},
+                                          {"workers", required_argument, 0, 'w'},
+                                          {"iterations", required_argument, 0, 'n'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":d:w:n:h", longs, NULL)) != -1) {

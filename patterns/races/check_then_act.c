@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +39,8 @@
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: check_then_act [options]\n"
@@ -52,7 +53,7 @@ static const char usage[] =
 /* A child's exit status is its answer: it made the file, or found it already there. */
 enum { CREATED = 0, FOUND_EXISTING = 10 };
 enum { MAX_WORKERS = 64 };
-enum { ALREADY_THERE = -2 }; /* returned instead of a file descriptor */
+enum { ALREADY_THERE = -2 };      /* returned instead of a file descriptor */
 enum { AMPLIFY_LIMIT_MS = 2000 }; /* the amplifier waits for the slowest racer this long at most */
 
 /* The amplifier's meeting point: a counter in shared memory (made before fork) that each
@@ -88,12 +89,12 @@ static int create_check_then_act(const char *path, int amplify, int workers)
     if (stat(path, &st) == 0) /* the check */
         return ALREADY_THERE;
     if (errno != ENOENT)
-        die_in_child("stat %s", path);
+        die("stat %s", path);
     if (amplify)
         wait_for_all_checks(workers); /* the window between the check and the act, made wide */
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* the act, on a stale check */
     if (fd == -1)
-        die_in_child("open %s", path);
+        die("open %s", path);
     return fd;
 }
 
@@ -107,7 +108,7 @@ static int create_exclusive(const char *path, int amplify, int workers)
     if (fd == -1 && errno == EEXIST)
         return ALREADY_THERE;
     if (fd == -1)
-        die_in_child("open(O_EXCL) %s", path);
+        die("open(O_EXCL) %s", path);
     return fd;
 }
 
@@ -117,7 +118,7 @@ static _Noreturn void racer(const char *path, int gun, const struct options *opt
 {
     char byte;
     if (read(gun, &byte, 1) == -1) /* returns 0 (end of file) when the parent closes the pipe */
-        die_in_child("read starting gun");
+        die("read starting gun");
     int fd = opt->fix ? create_exclusive(path, opt->amplify, opt->workers)
                       : create_check_then_act(path, opt->amplify, opt->workers);
     if (fd == ALREADY_THERE) {
@@ -128,7 +129,7 @@ static _Noreturn void racer(const char *path, int gun, const struct options *opt
     char line[32];
     int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
     if (write(fd, line, (size_t)len) != len || close(fd) == -1) /* sign the file: my pid */
-        die_in_child("write %s", path);
+        die("write %s", path);
     printf("pid %ld: file absent -> I created it\n", (long)getpid());
     fflush(stdout); /* one printf per line, flushed at once: lines from racers do not mix */
     _exit(CREATED);
@@ -177,11 +178,8 @@ static int racer_result(pid_t pid, int status)
         return 1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == FOUND_EXISTING)
         return 0;
-    if (WIFEXITED(status))
-        note("racer %ld exited with status %d", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        note("racer %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
-             strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    char how[STATUS_TEXT_SIZE];
+    note("racer %ld %s", (long)pid, describe_status(status, how, sizeof how));
     return -1;
 }
 
@@ -192,28 +190,19 @@ static int race_once(const struct options *opt)
     if (pipe(gun) == -1)
         die("pipe");
     atomic_store(checked, 0); /* nobody has checked yet in this run */
-    pid_t pids[MAX_WORKERS], parent = getpid();
-    fflush(stdout);
-    for (int i = 0; i < opt->workers; i++) {
-        if ((pids[i] = fork()) == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent); /* an orphaned racer could outlive the directory */
-            close(gun[1]); /* or read() would never see end of file */
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < opt->workers; i++)
+        if ((pids[i] = start_child()) == 0) { /* dies with us: else it could outlive the folder */
+            if (close(gun[1]) == -1)          /* or read() would never see end of file */
+                die("close");
             racer(temp_file, gun[0], opt);
         }
-        cleanup_add_child(pids[i]);
-    }
     if (close(gun[0]) == -1 || close(gun[1]) == -1) /* bang: every racer's read returns 0 */
         die("close");
     int winners = 0, failed = 0;
     for (int i = 0; i < opt->workers; i++) {
-        int status;
-        while (waitpid(pids[i], &status, 0) == -1) /* the exit status carries the answer */
-            if (errno != EINTR)
-                die("waitpid");
-        cleanup_forget_child(pids[i]);
-        int result = racer_result(pids[i], status);
+        /* The exit status carries the answer. */
+        int result = racer_result(pids[i], wait_for_child(pids[i]));
         winners += result == 1;
         failed += result == -1;
     }
@@ -241,10 +230,7 @@ static int run(const struct options *opt)
     printf("check_then_act: %d racers, %s, amplify=%s, %d run(s)\n", opt->workers,
            opt->fix ? "open(O_CREAT|O_EXCL)" : "stat() then open(O_CREAT|O_TRUNC)",
            opt->amplify ? "on" : "off", opt->runs);
-    checked = mmap(NULL, sizeof *checked, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0); /* shared, and made before any fork */
-    if (checked == MAP_FAILED)
-        die("mmap");
+    checked = map_shared(sizeof *checked); /* shared, and made before any fork */
     make_temp_dir(&blocked);
     int bad_runs = 0, failed = 0;
     for (int r = 1; r <= opt->runs; r++) {
@@ -263,8 +249,7 @@ static int run(const struct options *opt)
     remove_temp_dir();
     if (sigprocmask(SIG_UNBLOCK, &blocked, NULL) == -1) /* a pending Ctrl-C acts now */
         die("sigprocmask");
-    if (munmap(checked, sizeof *checked) == -1)
-        die("munmap");
+    unmap_shared(checked, sizeof *checked);
     if (failed)
         return EXIT_FAILURE;
     printf("verdict: %d of %d run(s) had %s\n", bad_runs, opt->runs,
