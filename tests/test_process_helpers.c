@@ -213,3 +213,22 @@ Test(process_helpers, a_shared_mutex_in_shared_memory_guards_a_counter_across_pr
     pthread_mutex_destroy(&box->lock);
     unmap_shared(box, sizeof *box);
 }
+
+Test(process_helpers, close_or_die_ends_a_child_that_closes_a_closed_descriptor)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    close_or_die(fds[0]);
+    close_or_die(fds[1]);
+    cr_assert_eq(fcntl(fds[1], F_GETFD), -1, "closed for real");
+    pid_t pid = start_child();
+    if (pid == 0) {
+        int closed = fds[1];
+        if (dup2(open("/dev/null", O_WRONLY), STDERR_FILENO) == -1) /* takes fds[0]'s number */
+            _exit(98);
+        close_or_die(closed); /* EBADF: nothing open under this number any more */
+        leave_child(EXIT_SUCCESS);
+    }
+    int status = wait_for_child(pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "the bad close was not caught");
+}

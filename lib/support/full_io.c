@@ -52,3 +52,11 @@ size_t read_all(int fd, void *buf, size_t len)
         die("read(fd %d)", fd);
     return (size_t)got;
 }
+
+void close_or_die(int fd)
+{
+    /* Not retried on EINTR: on Linux the descriptor is closed even then, and a second close
+     * could close a descriptor another thread has just been given. */
+    if (close(fd) == -1 && errno != EINTR)
+        die("close(fd %d)", fd);
+}

@@ -8,6 +8,8 @@
  *   write_fully(fd, buf, len)   0, or -1 with errno set (EPIPE: the reader is gone)
  *   read_fully(fd, buf, len)    the bytes read: len, or fewer at end of file; -1 with errno
  *   write_all / read_all        the same, but a failure ends the process (die, error.h)
+ *   close_or_die(fd)            close(2), checked: a failed close can mean lost data (NFS,
+ *                               a full disk) or a descriptor already closed by mistake
  */
 #ifndef FORKLORE_FULL_IO_H
 #define FORKLORE_FULL_IO_H
@@ -19,5 +21,6 @@ int write_fully(int fd, const void *buf, size_t len);
 ssize_t read_fully(int fd, void *buf, size_t len);
 void write_all(int fd, const void *buf, size_t len);
 size_t read_all(int fd, void *buf, size_t len);
+void close_or_die(int fd);
 
 #endif

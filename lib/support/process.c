@@ -60,6 +60,15 @@ int reap_child(pid_t pid, const char *role)
     return 1;
 }
 
+int report_child(pid_t pid, const char *role)
+{
+    int status = wait_for_child(pid);
+    char how[STATUS_TEXT_SIZE];
+    printf("[parent %ld] %s %ld %s\n", (long)getpid(), role, (long)pid,
+           describe_status(status, how, sizeof how));
+    return status;
+}
+
 /* The four things waitpid can report.  Only the first two mean the child is gone and its pid
  * is free; the other two (with WUNTRACED, WCONTINUED) still need a later wait to reap it:
  *   WIFEXITED    it called exit/_exit (or returned from main): WEXITSTATUS is the low 8 bits

@@ -15,6 +15,9 @@
  *                            forget it in cleanup.h: its raw wait status.
  *   reap_child(pid, role)    wait_for_child, and on stderr one line when it failed ("worker
  *                            4242 killed by signal 9 (Killed)"): 1 if it failed, else 0.
+ *   report_child(pid, role)  wait_for_child, and on stdout how it ended, whatever it was
+ *                            ("[parent 4241] writer 4242 killed by signal 13 (Broken pipe)"):
+ *                            its raw wait status, for the caller to judge.
  *   child_succeeded(status)  did it exit, with status 0?
  *   describe_status(status)  a wait status in words, into a buffer the caller gives.
  *   say(fmt, ...)            one line on stdout, "[pid N] ..." with one write(2), so lines
@@ -35,6 +38,7 @@ pid_t start_child(void);
 _Noreturn void leave_child(int code);
 int wait_for_child(pid_t pid);
 int reap_child(pid_t pid, const char *role);
+int report_child(pid_t pid, const char *role);
 int child_succeeded(int status);
 const char *describe_status(int status, char *buf, size_t size);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -44,6 +44,7 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/process.h"
 #include "support/parse.h"
 
@@ -137,8 +138,8 @@ static struct holder start_holder(enum api api, off_t start, off_t len)
     pid_t pid = start_child(); /* it dies with us: else it would hold the lock forever */
     if (pid == 0) {
         /* Our own copy of control[1] would keep read() below from seeing end of file. */
-        if (close(report[0]) == -1 || close(control[1]) == -1)
-            die("close");
+        close_or_die(report[0]);
+        close_or_die(control[1]);
         int fd = open_file(1), err = api == FLOCK ? do_flock(fd, LOCK_EX)
                                                   : do_fcntl(fd, F_SETLKW, F_WRLCK, start, len);
         check_error_number(err, "holder: lock");
@@ -151,20 +152,18 @@ static struct holder start_holder(enum api api, off_t start, off_t len)
         _exit(0);
     }
     /* Closed here so that read() sees end of file if the holder dies before reporting. */
-    if (close(report[1]) == -1 || close(control[0]) == -1)
-        die("close");
+    close_or_die(report[1]);
+    close_or_die(control[0]);
     char byte;
     if (read(report[0], &byte, 1) != 1) /* wait until it really holds the lock */
         die("holder did not report");
-    if (close(report[0]) == -1)
-        die("close");
+    close_or_die(report[0]);
     return (struct holder){pid, control[1]};
 }
 
 static void release_holder(struct holder *h)
 {
-    if (close(h->control) == -1) /* its read() returns 0: "release" */
-        die("close");
+    close_or_die(h->control); /* its read() returns 0: "release" */
 }
 
 /* A child tries a non-blocking exclusive lock on its own open of the file; returns the result. */
@@ -213,8 +212,7 @@ static void demo_flock(void)
     show("parent", "flock(LOCK_EX), blocking", blocking(FLOCK, fd, 0, 0), 0,
          "(waited until the holder released)");
     unexpected += reap_child(h.pid, "holder");
-    if (close(fd) == -1) /* closing the last fd of this open file description unlocks */
-        die("close");
+    close_or_die(fd); /* closing the last fd of this open file description unlocks */
 }
 
 static void demo_fcntl(void)
@@ -240,8 +238,7 @@ static void demo_fcntl(void)
     show("parent", "F_SETLKW F_WRLCK bytes 0-99", blocking(FCNTL, fd, 0, 100), 0,
          "(waited until the holder released)");
     unexpected += reap_child(h.pid, "holder");
-    if (close(fd) == -1)
-        die("close");
+    close_or_die(fd);
 }
 
 /* Who owns a lock, and what releases it. */
@@ -253,12 +250,11 @@ static void demo_semantics(void)
     show("parent fd b", "flock(LOCK_EX|LOCK_NB)", do_flock(b, LOCK_EX | LOCK_NB), EAGAIN,
          "(same process, other description: conflict!)");
     int c = open_file(0);
-    if (close(c) == -1) /* closing an unrelated fd of the file does not touch a's lock */
-        die("close");
+    close_or_die(c); /* closing an unrelated fd of the file does not touch a's lock */
     show("other process", "flock(LOCK_EX|LOCK_NB)", probe(FLOCK, 0, 0), EAGAIN,
          "(still held after closing another fd)");
-    if (close(a) == -1 || close(b) == -1)
-        die("close");
+    close_or_die(a);
+    close_or_die(b);
 
     printf("semantics: fcntl locks belong to the process\n");
     a = open_file(0);
@@ -268,12 +264,10 @@ static void demo_semantics(void)
     show("parent fd b", "F_SETLK F_WRLCK whole file", do_fcntl(b, F_SETLK, F_WRLCK, 0, 0), 0,
          "(same process: no conflict)");
     show("other process", "F_SETLK F_WRLCK whole file", probe(FCNTL, 0, 0), EAGAIN, "(held)");
-    if (close(b) == -1) /* the trap: closing ANY fd of the file drops all our fcntl locks */
-        die("close");
+    close_or_die(b); /* the trap: closing ANY fd of the file drops all our fcntl locks */
     show("other process", "F_SETLK F_WRLCK whole file", probe(FCNTL, 0, 0), 0,
          "(closing fd b dropped the lock taken through fd a!)");
-    if (close(a) == -1)
-        die("close");
+    close_or_die(a);
 
     printf("semantics: OFD locks (F_OFD_SETLK) belong to the open file description\n");
     a = open_file(0);
@@ -281,12 +275,10 @@ static void demo_semantics(void)
     /* F_OFD_SETLK: a byte-range lock owned by the open file description, like flock's. */
     show("parent fd a", "F_OFD_SETLK F_WRLCK whole file", do_fcntl(a, F_OFD_SETLK, F_WRLCK, 0, 0),
          0, "");
-    if (close(b) == -1)
-        die("close");
+    close_or_die(b);
     show("other process", "F_SETLK F_WRLCK whole file", probe(FCNTL, 0, 0), EAGAIN,
          "(closing fd b did not drop the OFD lock)");
-    if (close(a) == -1)
-        die("close");
+    close_or_die(a);
 }
 
 /* ---- a counter in a file, under each kind of lock ------------------------------------------ */

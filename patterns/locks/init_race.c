@@ -52,6 +52,7 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
@@ -91,8 +92,7 @@ static struct shared *map_object(int fd)
     struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (sh == MAP_FAILED)
         die("mmap");
-    if (close(fd) == -1) /* the mapping keeps the object alive; the fd is no longer needed */
-        die("close");
+    close_or_die(fd); /* the mapping keeps the object alive; the fd is no longer needed */
     return sh;
 }
 
@@ -255,12 +255,12 @@ static int start_and_reap(const char *name, enum mode mode, const struct options
     pid_t pids[MAX_WORKERS];
     for (int i = 0; i < opt->workers; i++)
         if ((pids[i] = start_child()) == 0) {
-            close(gun[1]);
+            close_or_die(gun[1]);
             worker(name, mode, i, gun[0], opt);
         }
     /* Go: with the last write end closed, every worker's read() returns 0 at the same time. */
-    if (close(gun[0]) == -1 || close(gun[1]) == -1)
-        die("close");
+    close_or_die(gun[0]);
+    close_or_die(gun[1]);
     int failed = 0;
     *timeouts = 0;
     for (int i = 0; i < opt->workers; i++) {

@@ -41,6 +41,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/process.h"
 #include "support/process_shared.h"
 
@@ -116,17 +117,14 @@ static void kill_the_holder(struct shared *sh)
         die("pipe");
     pid_t pid = start_child();
     if (pid == 0) {
-        if (close(report[0]) == -1)
-            die("close");
+        close_or_die(report[0]);
         holder(sh, report[1]);
     }
     char byte;
-    if (close(report[1]) == -1)
-        die("close");
+    close_or_die(report[1]);
     if (read(report[0], &byte, 1) != 1) /* wait until it really holds the lock */
         die("read from holder (did it die early?)");
-    if (close(report[0]) == -1)
-        die("close");
+    close_or_die(report[0]);
     /* SIGKILL cannot be caught or ignored: the holder gets no chance to unlock.  The kernel
      * walks its robust list as it dies and marks the mutex "owner died". */
     if (kill(pid, SIGKILL) == -1)

@@ -57,6 +57,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 
 /* The statuses a shell gives a command it could not run (POSIX, "Command Search and
  * Execution"): not found, or found but not executable. */
@@ -161,17 +162,16 @@ static _Noreturn void exec_failed(const char *command)
 static void set_up_child(const struct child_setup *setup)
 {
     if (setup->new_group && setpgid(0, 0) == -1)
-        die_in_child("setpgid");
+        die("setpgid");
     if (setup->output != NULL) {
         /* O_CLOEXEC: the descriptor open() returns must not leak into the new program; the
          * copy dup2 makes on 1 has no close-on-exec flag, so stdout survives the exec. */
         int fd = open(setup->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd == -1)
-            die_in_child("open %s", setup->output); /* status 1, as `cmd >> /bad/path` in sh */
+            die("open %s", setup->output); /* status 1, as `cmd >> /bad/path` in sh */
         if (dup2(fd, STDOUT_FILENO) == -1)
-            die_in_child("dup2");
-        if (close(fd) == -1)
-            die_in_child("close");
+            die("dup2");
+        close_or_die(fd);
     }
 }
 

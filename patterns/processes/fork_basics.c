@@ -91,7 +91,7 @@ static _Noreturn void run_child(int number, pid_t parent, const struct variables
     print_variables("child", "wrote", v);
 
     if (fflush(stdout) == EOF) /* line-buffered already; this catches a write error */
-        die_in_child("fflush");
+        die("fflush");
     _exit(EXIT_SUCCESS);
 }
 

@@ -57,6 +57,7 @@
 #include "support/clock.h"
 #include "support/cpus.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 
 /* Run well under a second natively (both the parallel and the sequential count), and in
@@ -188,7 +189,7 @@ static int64_t child_clock_ns(void)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-        die_in_child("clock_gettime");
+        die("clock_gettime");
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -205,13 +206,13 @@ static _Noreturn void run_worker(long index, const struct worker *self, int writ
     };
     record.elapsed_ns = child_clock_ns() - start;
     if (kill_self && kill(getpid(), SIGKILL) == -1) /* --kill-worker: die before reporting */
-        die_in_child("kill");
+        die("kill");
     /* One write() of the whole record: atomic because sizeof record <= PIPE_BUF. */
     ssize_t written = write(write_fd, &record, sizeof record);
     if (written == -1)
-        die_in_child("write");
+        die("write");
     if ((size_t)written != sizeof record) /* cannot happen for an atomic write; say so if it does */
-        die_in_child("write: only %zd of %zu bytes", written, sizeof record);
+        die("write: only %zd of %zu bytes", written, sizeof record);
     _exit(EXIT_SUCCESS); /* not exit(): see error.h */
 }
 
@@ -225,8 +226,7 @@ static void start_workers(struct worker *workers, const struct options *options,
         if (pid == -1)
             die("fork"); /* exit() runs the cleanup: the children already forked are reaped */
         if (pid == 0) {
-            if (close(pipe_fds[0]) == -1) /* a child only writes */
-                die_in_child("close");
+            close_or_die(pipe_fds[0]); /* a child only writes */
             run_worker(k, &workers[k], pipe_fds[1], parent, k == options->kill_worker);
         }
         workers[k].pid = pid;
@@ -234,8 +234,7 @@ static void start_workers(struct worker *workers, const struct options *options,
     }
     /* The parent's own write end must go, or read() would never see end-of-file: EOF comes
      * only when every write end, in every process, is closed. */
-    if (close(pipe_fds[1]) == -1)
-        die("close");
+    close_or_die(pipe_fds[1]);
 }
 
 /* --- the join: read the records, then reap every child ------------------------------- */
@@ -452,8 +451,7 @@ int main(int argc, char *argv[])
     long received = collect_results(pipe_fds[0], workers, o.workers, o.timeout_s);
     long failed = reap_workers(workers, o.workers);
     int64_t parallel_ns = monotonic_ns() - start;
-    if (close(pipe_fds[0]) == -1)
-        die("close");
+    close_or_die(pipe_fds[0]);
 
     long long total = report_workers(workers, o.workers);
     int ok = 0;

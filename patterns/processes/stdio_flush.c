@@ -105,7 +105,7 @@ static _Noreturn void run_child(const char *tag, pid_t parent)
      * broken mode, alone in fixed mode. */
     printf("child %ld %s: my own line, then fflush(stdout) and _exit\n", (long)getpid(), tag);
     if (fflush(stdout) == EOF) /* one write(2) of the whole buffer, copy included */
-        die_in_child("fflush");
+        die("fflush");
     _exit(EXIT_SUCCESS); /* _exit never flushes stdio: only what we flushed comes out */
 }
 

@@ -61,6 +61,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -227,7 +228,7 @@ static void wait_for_go(int read_fd)
     while ((n = read(read_fd, &byte, 1)) == -1 && errno == EINTR)
         continue;
     if (n == -1)
-        die_in_child("read");
+        die("read");
 }
 
 /* Sleep ms milliseconds, resuming after a signal handler; -1 with errno on failure. */
@@ -247,7 +248,7 @@ static void child_exits(const void *arg)
     int code = *(const int *)arg;
     printf("[exit] child %ld: calling _exit(%d)\n", (long)getpid(), code);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     _exit(code);
 }
 
@@ -265,7 +266,7 @@ static void child_waits_to_be_killed(const void *arg)
 {
     (void)arg;
     if (signal(SIGTERM, SIG_DFL) == SIG_ERR) /* the default action of SIGTERM: die */
-        die_in_child("signal");
+        die("signal");
     for (;;)
         pause(); /* until the parent's SIGTERM (or SIGKILL via die_with_parent) */
 }
@@ -347,17 +348,17 @@ static void child_aborts(const void *arg)
 {
     const struct core_plan *plan = arg;
     if (chdir(plan->dir) == -1) /* a plain core_pattern writes the core in the cwd */
-        die_in_child("chdir(%s)", plan->dir);
+        die("chdir(%s)", plan->dir);
     struct rlimit rl;
     if (getrlimit(RLIMIT_CORE, &rl) == -1)
-        die_in_child("getrlimit");
+        die("getrlimit");
     rl.rlim_cur = plan->limit; /* the soft limit may rise up to the hard one, never above */
     if (setrlimit(RLIMIT_CORE, &rl) == -1)
-        die_in_child("setrlimit(RLIMIT_CORE)");
+        die("setrlimit(RLIMIT_CORE)");
     printf("[core] child %ld: RLIMIT_CORE=%llu, abort()\n", (long)getpid(),
            (unsigned long long)plan->limit);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     abort(); /* raises SIGABRT, whose default action is "terminate and dump core" */
 }
 
@@ -451,13 +452,12 @@ static int demo_core(const struct settings *s)
 static void child_stops_itself(const void *arg)
 {
     const int *go = arg; /* go[0]: read end, go[1]: write end */
-    if (close(go[1]) == -1) /* else our own write end would keep the pipe from ever ending */
-        die_in_child("close");
+    close_or_die(go[1]); /* else our own write end would keep the pipe from ever ending */
     printf("[stop] child %ld: raise(SIGSTOP)\n", (long)getpid());
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     if (raise(SIGSTOP) != 0) /* the kernel stops us here until a SIGCONT */
-        die_in_child("raise(SIGSTOP)");
+        die("raise(SIGSTOP)");
     wait_for_go(go[0]); /* stay alive until the parent has seen "continued" */
 }
 
@@ -467,8 +467,7 @@ static int demo_stop(const struct settings *s)
     int go[2], status, ok = 1;
     make_pipe(go);
     pid_t pid = spawn(child_stops_itself, go);
-    if (close(go[0]) == -1) /* the parent only writes (closes) the go pipe */
-        die("close");
+    close_or_die(go[0]); /* the parent only writes (closes) the go pipe */
 
     /* Without WUNTRACED this wait would not return for a stop: it would block until exit. */
     wait_for(pid, &status, WUNTRACED, "the child to stop", s);
@@ -481,8 +480,7 @@ static int demo_stop(const struct settings *s)
     ok &= report("stop", pid, status, WIFCONTINUED(status));
 
     /* Stopped and continued are not endings: the child must still be reaped. */
-    if (close(go[1]) == -1) /* the child reads end-of-file and returns, then _exit(0) */
-        die("close");
+    close_or_die(go[1]); /* the child reads end-of-file and returns, then _exit(0) */
     wait_for(pid, &status, 0, "the resumed child to exit", s);
     ok &= report("stop", pid, status, WIFEXITED(status) && WEXITSTATUS(status) == 0);
     return ok;
@@ -498,11 +496,10 @@ struct poll_child {
 static void child_polled(const void *arg)
 {
     const struct poll_child *c = arg;
-    if (close(c->go[1]) == -1)
-        die_in_child("close");
+    close_or_die(c->go[1]);
     wait_for_go(c->go[0]);
     if (sleep_ms(c->sleep_ms) == -1) /* still running for a while after the go */
-        die_in_child("nanosleep");
+        die("nanosleep");
 }
 
 static int demo_poll(const struct settings *s)
@@ -511,8 +508,7 @@ static int demo_poll(const struct settings *s)
     struct poll_child c = {.sleep_ms = s->step_ms};
     make_pipe(c.go);
     pid_t pid = spawn(child_polled, &c);
-    if (close(c.go[0]) == -1)
-        die("close");
+    close_or_die(c.go[0]);
 
     /* The child is blocked on the pipe until we close it: these polls surely find it alive. */
     int status;
@@ -525,8 +521,7 @@ static int demo_poll(const struct settings *s)
         if (got != 0)
             return report("poll", pid, status, 0);
     }
-    if (close(c.go[1]) == -1)
-        die("close");
+    close_or_die(c.go[1]);
     printf("[poll] parent closed the go pipe: the child sleeps %d ms, then exits\n", c.sleep_ms);
 
     arm_watchdog("the polled child to exit", s);
@@ -556,11 +551,10 @@ struct order_child {
 static void child_sleeps(const void *arg)
 {
     const struct order_child *c = arg;
-    if (close(c->go[1]) == -1)
-        die_in_child("close");
+    close_or_die(c->go[1]);
     wait_for_go(c->go[0]); /* all start together, so only the sleep decides who ends first */
     if (sleep_ms(c->sleep_ms) == -1)
-        die_in_child("nanosleep");
+        die("nanosleep");
     _exit(c->number);
 }
 
@@ -608,8 +602,8 @@ static int demo_order(const struct settings *s)
         printf("[order] forked child %d: pid %ld, will sleep %d ms\n", k + 1, (long)pids[k],
                c[k].sleep_ms);
     }
-    if (close(go[0]) == -1 || close(go[1]) == -1) /* end of file for all: they start now */
-        die("close");
+    close_or_die(go[0]); /* end of file for all: they start now */
+    close_or_die(go[1]);
     return reap_in_completion_order(pids, c, s->children, s);
 }
 

@@ -49,6 +49,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -139,7 +140,7 @@ static void send_pid(int fd, pid_t pid)
 {
     /* A pipe write of a few bytes is all-or-nothing (below PIPE_BUF): no partial writes. */
     if (write(fd, &pid, sizeof pid) != (ssize_t)sizeof pid)
-        die_in_child("write");
+        die("write");
 }
 
 static pid_t receive_pid(int fd, const char *what)
@@ -193,7 +194,7 @@ static int demo_zombie(const struct settings *s)
     if (pid == 0) { /* the child: end at once; from now until the wait below it is a zombie */
         printf("[zombie] child %ld: _exit(0) at once\n", (long)getpid());
         if (fflush(stdout) == EOF)
-            die_in_child("fflush");
+            die("fflush");
         _exit(0);
     }
     /* WNOWAIT: wait until the child has exited, but leave it unreaped (a zombie). */
@@ -238,20 +239,19 @@ static _Noreturn void run_orphan_grandchild(pid_t top, int ready_fd, int timeout
     printf("[orphan] grandchild %ld: getppid() = %ld (the middle child)\n", (long)getpid(),
            (long)first);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     send_pid(ready_fd, getpid()); /* tell the middle child it may exit now */
-    if (close(ready_fd) == -1)
-        die_in_child("close");
+    close_or_die(ready_fd);
 
     /* Re-parenting happens inside the kernel as the middle child exits: poll, bounded. */
     struct timespec pause_1ms = {0, 1000000L};
     for (long waited_ms = 0; getppid() == first; waited_ms++) {
         if (waited_ms > timeout_s * 1000L) {
             errno = ETIMEDOUT;
-            die_in_child("grandchild: getppid() still %ld after %d s", (long)first, timeout_s);
+            die("grandchild: getppid() still %ld after %d s", (long)first, timeout_s);
         }
         if (nanosleep(&pause_1ms, NULL) == -1 && errno != EINTR)
-            die_in_child("nanosleep");
+            die("nanosleep");
     }
     pid_t now = getppid(); /* the subreaper (us), or init if there were no subreaper */
     die_with_parent(now); /* from here on, an orphan would be a bug: die with the new parent */
@@ -260,7 +260,7 @@ static _Noreturn void run_orphan_grandchild(pid_t top, int ready_fd, int timeout
            now == top ? " (zombie_orphan itself, the subreaper)"
            : now == 1 ? " (init)" : " (another subreaper)");
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     _exit(now == top ? 0 : 3);
 }
 
@@ -272,13 +272,13 @@ static _Noreturn void run_orphan_grandchild(pid_t top, int ready_fd, int timeout
 static _Noreturn void run_pdeathsig_grandchild(pid_t parent, int ready_fd)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) /* SIGKILL from the kernel when parent dies */
-        die_in_child("prctl(PR_SET_PDEATHSIG)");
+        die("prctl(PR_SET_PDEATHSIG)");
     if (getppid() != parent) /* it died before prctl: the signal will never come */
         _exit(EXIT_FAILURE);
     printf("[pdeathsig] grandchild %ld: prctl(PR_SET_PDEATHSIG, SIGKILL) done; parent is %ld;"
            " pause() for ever\n", (long)getpid(), (long)parent);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     send_pid(ready_fd, getpid());
     for (;;)
         pause();
@@ -291,31 +291,30 @@ static _Noreturn void run_middle(const char *demo, pid_t top, int to_top_fd, int
     pid_t middle = getpid();
     int ready[2];
     if (pipe(ready) == -1)
-        die_in_child("pipe");
+        die("pipe");
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     pid_t grandchild = fork();
     if (grandchild == -1)
-        die_in_child("fork");
+        die("fork");
     if (grandchild == 0) {
-        if (close(ready[0]) == -1 || close(to_top_fd) == -1)
-            die_in_child("close");
+        close_or_die(ready[0]);
+        close_or_die(to_top_fd);
         if (strcmp(demo, "orphan") == 0)
             run_orphan_grandchild(top, ready[1], timeout_s);
         run_pdeathsig_grandchild(middle, ready[1]);
     }
-    if (close(ready[1]) == -1) /* keep only the grandchild's write end: EOF if it dies */
-        die_in_child("close");
+    close_or_die(ready[1]); /* keep only the grandchild's write end: EOF if it dies */
     /* Wait for "ready": the grandchild must have looked at its first parent (orphan) or set
      * PR_SET_PDEATHSIG (pdeathsig) before this process exits, or the demo shows nothing. */
     pid_t token;
     if (read(ready[0], &token, sizeof token) != (ssize_t)sizeof token)
-        die_in_child("read(ready)");
+        die("read(ready)");
     send_pid(to_top_fd, grandchild); /* the top process learns whom it will reap */
     printf("[%s] middle %ld: grandchild %ld is ready; exiting without waiting for it\n", demo,
            (long)getpid(), (long)grandchild);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     _exit(0); /* without waiting for the grandchild: that is what makes it an orphan */
 }
 
@@ -329,20 +328,17 @@ static pid_t start_middle_and_grandchild(const char *demo, pid_t *middle,
     pid_t top = getpid(); /* the grandchild compares its new parent with this */
     *middle = fork_child();
     if (*middle == 0) {
-        if (close(to_top[0]) == -1)
-            die_in_child("close");
+        close_or_die(to_top[0]);
         run_middle(demo, top, to_top[1], s->timeout_s);
     }
-    if (close(to_top[1]) == -1)
-        die("close");
+    close_or_die(to_top[1]);
     /* read blocks until the middle child writes, or returns 0 if it died first: bounded by
      * the watchdog either way. */
     waiting_for = "the middle child to send the grandchild's pid";
     alarm((unsigned)s->timeout_s);
     pid_t grandchild = receive_pid(to_top[0], "grandchild pid");
     alarm(0);
-    if (close(to_top[0]) == -1)
-        die("close");
+    close_or_die(to_top[0]);
     /* Not our child yet, but soon: on Ctrl-C, kill it too (waitpid just fails if not ours). */
     cleanup_add_child(grandchild);
     return grandchild;

@@ -38,6 +38,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
@@ -193,12 +194,11 @@ static int race_once(const struct options *opt)
     pid_t pids[MAX_WORKERS];
     for (int i = 0; i < opt->workers; i++)
         if ((pids[i] = start_child()) == 0) { /* dies with us: else it could outlive the folder */
-            if (close(gun[1]) == -1)          /* or read() would never see end of file */
-                die("close");
+            close_or_die(gun[1]);             /* or read() would never see end of file */
             racer(temp_file, gun[0], opt);
         }
-    if (close(gun[0]) == -1 || close(gun[1]) == -1) /* bang: every racer's read returns 0 */
-        die("close");
+    close_or_die(gun[0]); /* bang: every racer's read returns 0 */
+    close_or_die(gun[1]);
     int winners = 0, failed = 0;
     for (int i = 0; i < opt->workers; i++) {
         /* The exit status carries the answer. */
