@@ -57,6 +57,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/process.h"
 #include "support/full_io.h"
 
 /* The statuses a shell gives a command it could not run (POSIX, "Command Search and
@@ -119,17 +120,6 @@ static void report_status(const char *method, pid_t pid, int wstatus)
     else
         printf("%s: child %ld changed state (raw status %#x)", method, (long)pid, wstatus);
     printf(" -> a shell's $? would be %d\n", shell_status(wstatus));
-}
-
-/* waitpid, resumed if a signal interrupts it: the child must be reaped, never left a zombie. */
-static int wait_for(pid_t pid)
-{
-    int wstatus;
-    while (waitpid(pid, &wstatus, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid %ld", (long)pid);
-    cleanup_forget_child(pid); /* reaped: Ctrl-C has nothing left to kill */
-    return wstatus;
 }
 
 /* The shell's rule for a failed exec: "not found" is 127, anything else (no permission, not
@@ -196,21 +186,15 @@ static int run_fork_exec(char *const argv[], const struct child_setup *setup)
 {
     const char *method = "fork-exec";
     print_command(method, argv);
-    fflush(stdout); /* or the child inherits our unwritten buffer and prints it again */
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child(); /* flush, fork, die with the parent, register for Ctrl-C */
     if (pid == 0) {
-        /* The death signal survives exec: if exec_spawn dies, so does the command. */
-        die_with_parent(parent);
+        /* start_child's death signal survives exec: if exec_spawn dies, so does the command. */
         set_up_child(setup);
         execvp(argv[0], argv); /* returns only on failure */
         exec_failed(argv[0]);
     }
-    cleanup_add_child(pid); /* Ctrl-C in the parent now kills and reaps this child too */
     show_group(method, pid, setup);
-    int wstatus = wait_for(pid);
+    int wstatus = wait_for_child(pid);
     report_status(method, pid, wstatus);
     return shell_status(wstatus);
 }
@@ -287,7 +271,7 @@ static int run_posix_spawn(char *const argv[], const struct child_setup *setup)
         return exec_failure_status(err);
     }
     show_group(method, pid, setup);
-    int wstatus = wait_for(pid);
+    int wstatus = wait_for_child(pid);
     report_status(method, pid, wstatus);
     return shell_status(wstatus);
 }

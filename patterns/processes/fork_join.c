@@ -57,6 +57,7 @@
 #include "support/clock.h"
 #include "support/cpus.h"
 #include "support/error.h"
+#include "support/process.h"
 #include "support/full_io.h"
 #include "support/parse.h"
 
@@ -194,10 +195,8 @@ static int64_t child_clock_ns(void)
 }
 
 /* The whole life of a child: count its range, send one record, leave with _exit. */
-static _Noreturn void run_worker(long index, const struct worker *self, int write_fd, pid_t parent,
-                                 int kill_self)
+static _Noreturn void run_worker(long index, const struct worker *self, int write_fd, int kill_self)
 {
-    die_with_parent(parent); /* a count nobody will read is a waste of a CPU: die with it */
     int64_t start = child_clock_ns();
     struct result_record record = {
         .worker = (int32_t)index,
@@ -213,24 +212,21 @@ static _Noreturn void run_worker(long index, const struct worker *self, int writ
         die("write");
     if ((size_t)written != sizeof record) /* cannot happen for an atomic write; say so if it does */
         die("write: only %zd of %zu bytes", written, sizeof record);
-    _exit(EXIT_SUCCESS); /* not exit(): see error.h */
+    _exit(EXIT_SUCCESS); /* not exit(): see process.h */
 }
 
 /* Fork every child first, and only then wait for any: the children run at the same time. */
 static void start_workers(struct worker *workers, const struct options *options, int pipe_fds[2])
 {
-    pid_t parent = getpid();
     for (long k = 0; k < options->workers; k++) {
-        fflush(stdout); /* else each child inherits, and may print again, our buffered text */
-        pid_t pid = fork();
-        if (pid == -1)
-            die("fork"); /* exit() runs the cleanup: the children already forked are reaped */
+        /* start_child: a count nobody will read is a waste of a CPU, so the child dies with
+         * the parent; a failed fork exits, and the cleanup reaps the children made so far. */
+        pid_t pid = start_child();
         if (pid == 0) {
             close_or_die(pipe_fds[0]); /* a child only writes */
-            run_worker(k, &workers[k], pipe_fds[1], parent, k == options->kill_worker);
+            run_worker(k, &workers[k], pipe_fds[1], k == options->kill_worker);
         }
         workers[k].pid = pid;
-        cleanup_add_child(pid); /* Ctrl-C from here on kills and reaps it */
     }
     /* The parent's own write end must go, or read() would never see end-of-file: EOF comes
      * only when every write end, in every process, is closed. */
@@ -308,30 +304,14 @@ static long reap_workers(struct worker *workers, long count)
 {
     long failed = 0;
     for (long k = 0; k < count; k++) {
-        while (waitpid(workers[k].pid, &workers[k].wstatus, 0) == -1)
-            if (errno != EINTR)
-                die("waitpid %ld", (long)workers[k].pid);
-        cleanup_forget_child(workers[k].pid);
-        int wstatus = workers[k].wstatus;
-        if (!workers[k].reported || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
+        workers[k].wstatus = wait_for_child(workers[k].pid);
+        if (!workers[k].reported || !child_succeeded(workers[k].wstatus))
             failed++;
     }
     return failed;
 }
 
 /* --- the report ----------------------------------------------------------------------- */
-
-/* A wait status in words: what the parent can learn about how a child ended. */
-static void describe_status(int wstatus, char *text, size_t size)
-{
-    if (WIFEXITED(wstatus))
-        snprintf(text, size, "exited with status %d", WEXITSTATUS(wstatus));
-    else if (WIFSIGNALED(wstatus))
-        snprintf(text, size, "killed by signal %d (%s)%s", WTERMSIG(wstatus),
-                 strsignal(WTERMSIG(wstatus)), WCOREDUMP(wstatus) ? ", core dumped" : "");
-    else
-        snprintf(text, size, "raw wait status %#x", wstatus);
-}
 
 /* One line per child, in range order (the records arrived in finishing order). */
 static long long report_workers(const struct worker *workers, long count)

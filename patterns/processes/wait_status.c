@@ -61,6 +61,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/process.h"
 #include "support/full_io.h"
 #include "support/parse.h"
 
@@ -82,44 +83,6 @@ struct settings {
     const char *only; /* NULL: every demo */
     int children, step_ms, exit_code, timeout_s;
 };
-
-/* ---- The part to copy: a wait status in words. ------------------------------------------ */
-
-/* Describe a status filled in by wait/waitpid/wait4.  Exactly one of the W* tests is true:
- *   WIFEXITED    the child called _exit/exit or returned from main: WEXITSTATUS is the code
- *                (only its low 8 bits: exit(256) looks like exit(0)).
- *   WIFSIGNALED  a signal killed it: WTERMSIG is the signal; WCOREDUMP (not POSIX, but on
- *                Linux and the BSDs) says the kernel also wrote a core dump.
- *   WIFSTOPPED   it is paused, not gone (only reported with WUNTRACED): WSTOPSIG stopped it.
- *   WIFCONTINUED SIGCONT resumed it (only reported with WCONTINUED).
- * Only the first two mean the child is gone and its pid is free; the other two still need a
- * later wait to reap the child. */
-static void describe_status(int status, char *buf, size_t size)
-{
-    /* Never pick the bits apart by hand (status >> 8 ...): the macros are the portable way.
-     * On Linux the layout is: exit code << 8; signal number in the low 7 bits, plus 0x80 for a
-     * core; (signal << 8) | 0x7f for stopped; 0xffff for continued. */
-    if (WIFEXITED(status)) {
-        snprintf(buf, size, "exited with %d", WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        int core = 0;
-#ifdef WCOREDUMP /* absent on some systems: then we cannot tell, and say nothing */
-        core = WCOREDUMP(status);
-#endif
-        /* strsignal gives the system's description ("Terminated"), not the name: print the
-         * number too, since `kill -l 15` turns it into the name. */
-        snprintf(buf, size, "killed by signal %d (%s)%s", sig, strsignal(sig),
-                 core ? ", core dumped" : "");
-    } else if (WIFSTOPPED(status)) {
-        int sig = WSTOPSIG(status);
-        snprintf(buf, size, "stopped by signal %d (%s)", sig, strsignal(sig));
-    } else if (WIFCONTINUED(status)) {
-        snprintf(buf, size, "continued (resumed by SIGCONT)");
-    } else {
-        snprintf(buf, size, "unknown status 0x%04x", (unsigned)status);
-    }
-}
 
 /* ---- The watchdog: no wait in this program may block for ever. -------------------------- */
 
@@ -163,18 +126,11 @@ typedef void child_fn(const void *arg);
  * so the parent may pass a pointer to its own variables. */
 static pid_t spawn(child_fn *fn, const void *arg)
 {
-    pid_t parent = getpid();
-    if (fflush(stdout) == EOF) /* else the child inherits, and repeats, unwritten output */
-        die("fflush");
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child(); /* the flush, fork, die_with_parent of lesson 1 */
     if (pid == 0) {
-        die_with_parent(parent); /* no orphan if the parent is killed */
         fn(arg);
-        _exit(EXIT_SUCCESS); /* _exit: never the parent's atexit handlers or stdio buffers */
+        leave_child(EXIT_SUCCESS); /* _exit: never the parent's atexit handlers */
     }
-    cleanup_add_child(pid); /* from now on a Ctrl-C kills and reaps it */
     return pid;
 }
 
@@ -185,7 +141,10 @@ static void arm_watchdog(const char *what, const struct settings *s)
     alarm((unsigned)s->timeout_s);
 }
 
-static void disarm_watchdog(void) { alarm(0); }
+static void disarm_watchdog(void)
+{
+    alarm(0);
+}
 
 /* waitpid under the watchdog.  A child that exited or was killed is reaped: forget it. */
 static pid_t wait_for(pid_t pid, int *status, int options, const char *what,
@@ -209,8 +168,8 @@ static int report(const char *demo, pid_t pid, int status, int as_expected)
     char how[128];
     describe_status(status, how, sizeof how);
     /* The raw number too: students can check the layout described in describe_status. */
-    printf("[%s] waitpid -> child %ld, status 0x%04x: %s%s\n", demo, (long)pid,
-           (unsigned)status, how, as_expected ? "" : "  <-- NOT what this demo expected");
+    printf("[%s] waitpid -> child %ld, status 0x%04x: %s%s\n", demo, (long)pid, (unsigned)status,
+           how, as_expected ? "" : "  <-- NOT what this demo expected");
     return as_expected;
 }
 
@@ -258,8 +217,7 @@ static int demo_exit(const struct settings *s)
     int status;
     pid_t pid = spawn(child_exits, &s->exit_code);
     wait_for(pid, &status, 0, "the exit child", s);
-    return report("exit", pid, status,
-                  WIFEXITED(status) && WEXITSTATUS(status) == s->exit_code);
+    return report("exit", pid, status, WIFEXITED(status) && WEXITSTATUS(status) == s->exit_code);
 }
 
 static void child_waits_to_be_killed(const void *arg)
@@ -321,8 +279,8 @@ static void plan_core(struct core_plan *plan)
     struct rlimit rl;
     if (getrlimit(RLIMIT_CORE, &rl) == -1)
         die("getrlimit(RLIMIT_CORE)");
-    plan->limit = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > CORE_LIMIT ? CORE_LIMIT
-                                                                            : rl.rlim_max;
+    plan->limit =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > CORE_LIMIT ? CORE_LIMIT : rl.rlim_max;
     plan->why_not = NULL;
     const char *preload = getenv("LD_PRELOAD"); /* valgrind preloads its vgpreload_*.so */
     if (preload != NULL && strstr(preload, "vgpreload") != NULL)
@@ -582,14 +540,16 @@ static int reap_in_completion_order(const pid_t *pids, const struct order_child 
         last_sleep = c[k].sleep_ms;
     }
     printf("[order] reaped in completion order (shortest sleep first, the reverse of fork "
-           "order): %s\n", in_order ? "yes" : "no: the machine was too busy; try a larger -s");
+           "order): %s\n",
+           in_order ? "yes" : "no: the machine was too busy; try a larger -s");
     return ok;
 }
 
 static int demo_order(const struct settings *s)
 {
     printf("\n--- order: %d children start together; child k sleeps (%d - k + 1) * %d ms; "
-           "waitpid(-1) reaps whichever ends first\n", s->children, s->children, s->step_ms);
+           "waitpid(-1) reaps whichever ends first\n",
+           s->children, s->children, s->step_ms);
     struct order_child c[MAX_CHILDREN];
     pid_t pids[MAX_CHILDREN];
     int go[2];
@@ -632,9 +592,12 @@ static const char *parse_demo(const char *text)
 static struct settings parse_arguments(int argc, char *argv[])
 {
     static const struct option options[] = {
-        {"only", required_argument, NULL, 'o'},     {"children", required_argument, NULL, 'n'},
-        {"step-ms", required_argument, NULL, 's'},  {"exit-code", required_argument, NULL, 'e'},
-        {"timeout", required_argument, NULL, 't'},  {"help", no_argument, NULL, 'h'},
+        {"only", required_argument, NULL, 'o'},
+        {"children", required_argument, NULL, 'n'},
+        {"step-ms", required_argument, NULL, 's'},
+        {"exit-code", required_argument, NULL, 'e'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct settings s = {NULL, 4, 100, 3, 20}; /* the defaults the usage text promises */
@@ -647,14 +610,10 @@ static struct settings parse_arguments(int argc, char *argv[])
         case 's': s.step_ms = (int)parse_long(optarg, "--step-ms", 10, 2000, usage); break;
         case 'e': s.exit_code = (int)parse_long(optarg, "--exit-code", 0, 255, usage); break;
         case 't': s.timeout_s = (int)parse_long(optarg, "--timeout", 1, 3600, usage); break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(EXIT_SUCCESS);
-        case ':':
-            usage_error(usage, "option %s needs a value", argv[optind - 1]);
+        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
+        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
         case '?':
-        default:
-            usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -674,8 +633,9 @@ int main(int argc, char *argv[])
         die("setvbuf");
 
     printf("wait_status: parent %ld, demos: %s, children %d, step %d ms, exit code %d, "
-           "watchdog %d s\n", (long)getpid(), s.only ? s.only : "all", s.children, s.step_ms,
-           s.exit_code, s.timeout_s);
+           "watchdog %d s\n",
+           (long)getpid(), s.only ? s.only : "all", s.children, s.step_ms, s.exit_code,
+           s.timeout_s);
     int failed = 0; /* demos whose child did not end as intended */
     for (int i = 0; i < DEMO_COUNT; i++)
         if (s.only == NULL || strcmp(s.only, demos[i].name) == 0)
