@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/clock.h"
 #include "support/error.h"
 #include "support/full_io.h"
 #include "support/process.h"
@@ -231,4 +232,18 @@ Test(process_helpers, close_or_die_ends_a_child_that_closes_a_closed_descriptor)
     }
     int status = wait_for_child(pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "the bad close was not caught");
+}
+
+Test(process_helpers, deadline_after_ns_keeps_tv_nsec_below_a_second_and_lies_ahead)
+{
+    struct timespec now;
+    cr_assert_eq(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+    const int64_t waits[] = {0, 1, 999999999, 1000000000, 1500000000, 61999999999LL};
+    for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
+        struct timespec d = deadline_after_ns(CLOCK_MONOTONIC, waits[i]);
+        cr_assert(d.tv_nsec >= 0 && d.tv_nsec < 1000000000, "tv_nsec %ld", d.tv_nsec);
+        int64_t ahead = (int64_t)(d.tv_sec - now.tv_sec) * 1000000000 + (d.tv_nsec - now.tv_nsec);
+        cr_assert_geq(ahead, waits[i], "a deadline %lld ns away is %lld ns ahead",
+                      (long long)waits[i], (long long)ahead);
+    }
 }

@@ -219,15 +219,8 @@ static enum outcome watch(struct table *t, const struct plan *plan)
     int idle_periods = 0;
     char previous[2048] = ""; /* the cycle seen at the last timeout, if any */
     while (atomic_load(&t->finished) < t->philosophers) {
-        struct timespec deadline;
-        if (clock_gettime(CLOCK_REALTIME, &deadline) == -1) /* sem_timedwait's clock */
-            die("clock_gettime");
-        deadline.tv_sec += plan->watchdog_ms / 1000;
-        deadline.tv_nsec += (plan->watchdog_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        struct timespec deadline = /* on sem_timedwait's clock */
+            deadline_after_ns(CLOCK_REALTIME, plan->watchdog_ms * 1000000LL);
         if (sem_timedwait(&t->progress, &deadline) == 0) {
             idle_periods = 0; /* someone ate: not stuck */
             previous[0] = '\0';
@@ -383,10 +376,7 @@ int main(int argc, char *argv[])
         case 't': plan.eat_us = parse_long(optarg, "--eat-us", 0, 1000000, usage); break;
         case 'p': plan.pause_us = parse_long(optarg, "--pause-us", 0, 1000000, usage); break;
         case 'w': plan.watchdog_ms = parse_long(optarg, "--watchdog-ms", 10, 3600000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
     if (optind < argc)

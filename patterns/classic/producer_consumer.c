@@ -243,10 +243,7 @@ int main(int argc, char *argv[])
             break;
         case 'm': items = parse_long(optarg, "--items", 1, 100000000, usage); break;
         case 'k': capacity = (int)parse_long(optarg, "--capacity", 1, MAX_CAPACITY, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
     if (optind < argc)

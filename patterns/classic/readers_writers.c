@@ -338,10 +338,7 @@ int main(int argc, char *argv[])
         case 'n': plan.ops = parse_long(optarg, "--ops", 1, 1000000, usage); break;
         case 't': plan.hold_us = parse_long(optarg, "--hold-us", 0, 1000000, usage); break;
         case 's': plan.think_us = parse_long(optarg, "--think-us", 0, 1000000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
     if (optind < argc)

@@ -340,9 +340,7 @@ static struct options parse_options(int argc, char **argv)
         case 'n': opt.iterations = parse_long(optarg, "--iterations", 1, 10000000, usage); break;
         case 'g': opt.stagger_ms = parse_long(optarg, "--stagger-ms", 0, 10000, usage); break;
         case 'r': opt.runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

@@ -35,7 +35,9 @@
 #include <unistd.h>
 
 #include "support/cleanup.h"
+#include "support/clock.h"
 #include "support/error.h"
+#include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
 
@@ -150,14 +152,7 @@ static void demo_normal(pthread_mutex_t *m)
     show("owner", "pthread_mutex_lock", pthread_mutex_lock(m), 0, "");
     /* pthread_mutex_lock here would never return: nobody else will ever unlock.  A time limit
      * turns the self-deadlock into an error we can print.  (timedlock wants CLOCK_REALTIME.) */
-    struct timespec deadline;
-    if (clock_gettime(CLOCK_REALTIME, &deadline) == -1)
-        die("clock_gettime");
-    deadline.tv_nsec += SELF_DEADLOCK_WAIT_NS;
-    if (deadline.tv_nsec >= 1000000000) { /* carry into seconds: tv_nsec must stay < 1e9 */
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
+    struct timespec deadline = deadline_after_ns(CLOCK_REALTIME, SELF_DEADLOCK_WAIT_NS);
     show("owner", "pthread_mutex_timedlock", pthread_mutex_timedlock(m, &deadline), ETIMEDOUT,
          "(200 ms; pthread_mutex_lock would wait forever)");
     show("owner", "pthread_mutex_unlock", pthread_mutex_unlock(m), 0, "");
@@ -187,9 +182,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":t:h", longs, NULL)) != -1) {
         switch (c) {
         case 't': type = optarg; break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

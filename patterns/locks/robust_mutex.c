@@ -42,6 +42,7 @@
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/full_io.h"
+#include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
 
@@ -266,9 +267,7 @@ int main(int argc, char **argv)
                 usage_error(usage, "--scenario: expected repair, abandon or both, got \"%s\"",
                             optarg);
             break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

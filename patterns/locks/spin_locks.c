@@ -244,9 +244,7 @@ int main(int argc, char **argv)
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': iterations = parse_long(optarg, "--iterations", 1, 100000000, usage); break;
         case 'r': runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

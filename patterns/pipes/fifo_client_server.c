@@ -350,9 +350,7 @@ static void parse_arguments(int argc, char *argv[], struct settings *s, const ch
         case 'r': s->requests = (int)parse_long(optarg, "--requests", 1, 10000, usage); break;
         case 'n': s->count = parse_long(optarg, "--count", 0, 100000000, usage); break;
         case 'i': s->idle_s = (int)parse_long(optarg, "--idle", 1, 3600, usage); break;
-        case 'h': fputs(usage, stdout); exit(0); /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc) /* a stray word is a mistake, not something to ignore */

@@ -179,9 +179,7 @@ int main(int argc, char *argv[])
         case 'r': records = parse_long(optarg, "--records", 1, 1000000, usage); break;
         case 's': size = parse_size(optarg, "--size", 1, MAX_RECORD_SIZE, usage); break;
         case 'p': pipe_size = (long)parse_size(optarg, "--pipe-size", 4096, 1 << 20, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc) /* a stray word is a mistake, not something to ignore */

@@ -160,9 +160,7 @@ int main(int argc, char *argv[])
         switch (c) {
         case 'm': messages = parse_long(optarg, "--messages", 1, 100000, usage); break;
         case 'r': requests = parse_long(optarg, "--requests", 1, 100000, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc) /* a stray word is a mistake, not something to ignore */

@@ -228,9 +228,7 @@ int main(int argc, char *argv[])
         case 'm': mode = optarg; break; /* checked below, before anything runs */
         case 'w': watchdog_s = parse_double(optarg, "--watchdog", 0.1, 60, usage); break;
         case 'l': lines = parse_long(optarg, "--lines", 1, 10000, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc) /* a stray word is a mistake, not something to ignore */

@@ -37,6 +37,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/parse.h"
 #include "support/process.h"
 #include "support/full_io.h"
 
@@ -178,8 +179,7 @@ int main(int argc, char *argv[])
     while ((c = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
         switch (c) {
         case 'p': pipefail = 1; break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     static char *default_words[] = {

@@ -132,9 +132,7 @@ int main(int argc, char *argv[])
         switch (c) {
         case 'm': mode = optarg; break;
         case 'w': watchdog_s = (int)parse_long(optarg, "--watchdog", 1, 600, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc) /* a stray word is a mistake, not something to ignore */

@@ -282,9 +282,7 @@ int main(int argc, char *argv[])
         case 's': max_size = (long)parse_size(optarg, "--max-size", 1, MAX_PAYLOAD, usage); break;
         case 'w': writers = parse_long(optarg, "--writers", 1, 64, usage); break;
         case 'm': messages = parse_long(optarg, "--messages", 1, 1000000, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc) /* a stray word is a mistake, not something to ignore */

@@ -179,13 +179,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'c': o->chunk = parse_long(optarg, "--chunk", 0, 1024, usage); break;
         case 'b': o->per_worker = 1; break;
         case 't': o->timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 }
 
 int main(int argc, char **argv)

@@ -251,13 +251,10 @@ static void parse_options(int argc, char **argv, struct options *o)
                 usage_error(usage, "--on-crash: expected retry or fail, got \"%s\"", optarg);
             o->on_crash = strcmp(optarg, "retry") == 0 ? POOL_RETRY_ONCE : POOL_REPORT_FAILED;
             break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (o->crash_range >= o->ranges)
         usage_error(usage, "--crash-range=%ld: there are only %ld ranges", o->crash_range,
                     o->ranges);

@@ -57,6 +57,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/parse.h"
 #include "support/process.h"
 #include "support/full_io.h"
 
@@ -304,9 +305,7 @@ static char **parse_arguments(int argc, char *argv[], enum method *method,
         case 'm': *method = parse_method(optarg); break;
         case 'o': setup->output = optarg; break;
         case 'g': setup->new_group = 1; break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind == argc)

@@ -137,10 +137,7 @@ static int parse_arguments(int argc, char *argv[])
     while ((c = getopt_long(argc, argv, ":n:h", options, NULL)) != -1) {
         switch (c) {
         case 'n': children = (int)parse_long(optarg, "--children", 1, MAX_CHILDREN, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

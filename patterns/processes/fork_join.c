@@ -396,9 +396,7 @@ static struct options parse_arguments(int argc, char *argv[])
         case 'c': o.check = 0; break;
         case 't': o.timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
         case 'k': o.kill_worker = parse_long(optarg, "--kill-worker", 0, MAX_WORKERS, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

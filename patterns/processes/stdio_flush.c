@@ -179,10 +179,7 @@ static struct settings parse_arguments(int argc, char *argv[])
         case 'm': s.mode = parse_mode(optarg); break;
         case 'n': s.children = (int)parse_long(optarg, "--children", 1, MAX_CHILDREN, usage); break;
         case 'b': s.force_full_buffering = parse_buffering(optarg); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

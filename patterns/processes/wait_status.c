@@ -610,10 +610,7 @@ static struct settings parse_arguments(int argc, char *argv[])
         case 's': s.step_ms = (int)parse_long(optarg, "--step-ms", 10, 2000, usage); break;
         case 'e': s.exit_code = (int)parse_long(optarg, "--exit-code", 0, 255, usage); break;
         case 't': s.timeout_s = (int)parse_long(optarg, "--timeout", 1, 3600, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

@@ -403,10 +403,7 @@ static struct settings parse_arguments(int argc, char *argv[])
         case 'o': s.only = parse_demo(optarg); break;
         case 'z': s.zombie_ms = (int)parse_long(optarg, "--zombie-ms", 0, 60000, usage); break;
         case 't': s.timeout_s = (int)parse_long(optarg, "--timeout", 1, 3600, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

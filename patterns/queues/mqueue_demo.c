@@ -310,15 +310,7 @@ static int show_blocking(mqd_t mq, const struct options *o)
 /* mq_timedreceive takes an absolute CLOCK_REALTIME deadline, not a duration. */
 static int show_timed(mqd_t mq, const struct options *o)
 {
-    struct timespec deadline;
-    if (clock_gettime(CLOCK_REALTIME, &deadline) == -1)
-        die("clock_gettime");
-    deadline.tv_sec += o->timeout_ms / 1000;
-    deadline.tv_nsec += (o->timeout_ms % 1000) * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
+    struct timespec deadline = deadline_after_ns(CLOCK_REALTIME, o->timeout_ms * 1000000LL);
     char *buffer = malloc((size_t)o->message_size);
     if (buffer == NULL)
         die("malloc");
@@ -354,9 +346,7 @@ static struct options parse_options(int argc, char **argv)
             o.message_size = (long)parse_size(optarg, "--message-size", 1, 1 << 26, usage);
             break;
         case 't': o.timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

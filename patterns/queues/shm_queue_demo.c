@@ -271,9 +271,7 @@ static struct options parse_options(int argc, char **argv)
         case 's': o.slot_size = parse_size(optarg, "--slot-size", 24, 1 << 20, usage); break;
         case 'q': o.capacity = parse_long(optarg, "--capacity", 2, 1 << 20, usage); break;
         case 'N': o.named = 1; break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

@@ -537,9 +537,7 @@ static struct options parse_options(int argc, char **argv)
         case 'a': opt.amplify = 1; break;
         case 'r': opt.runs = (int)parse_long(optarg, "--runs", 1, MAX_RUNS, usage); break;
         case 'p': opt.replay = optarg; break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind < argc)

@@ -136,10 +136,7 @@ int main(int argc, char *argv[])
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'r': rounds = (int)parse_long(optarg, "--rounds", 1, MAX_ROUNDS, usage); break;
         case 't': work_us = parse_long(optarg, "--work-us", 0, 1000000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
     if (optind < argc)

@@ -191,10 +191,7 @@ int main(int argc, char *argv[])
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'u': uses = (int)parse_long(optarg, "--uses", 1, 1000000, usage); break;
         case 'e': extra = (int)parse_long(optarg, "--extra-releases", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
     if (optind < argc)

@@ -70,21 +70,6 @@ struct shared {
     long count[MAX_CONSUMERS], sum[MAX_CONSUMERS], idle_wakeups[MAX_CONSUMERS];
 };
 
-/* An absolute deadline ms from now on CLOCK_MONOTONIC, the clock the conditions use. */
-static struct timespec deadline_ms(long ms)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-        die("clock_gettime");
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* Wait on cond (lock held) until the deadline; a timeout is the watchdog firing. */
 static void wait_or_die(pthread_cond_t *cond, pthread_mutex_t *lock, const struct timespec *when,
                         const char *what)
@@ -102,7 +87,7 @@ static void consume(struct shared *shm, int me)
     struct mailbox *box = &shm->box;
     for (;;) {
         check_error_number(pthread_mutex_lock(&box->lock), "pthread_mutex_lock");
-        struct timespec until = deadline_ms(WATCHDOG_MS);
+        struct timespec until = deadline_after_ns(CLOCK_MONOTONIC, WATCHDOG_MS * 1000000LL);
         while (!box->full) {
             wait_or_die(&box->not_empty, &box->lock, &until, "an item");
             if (!box->full)
@@ -128,7 +113,7 @@ static void produce(struct shared *shm, long items, int consumers)
         int err = pthread_mutex_lock(&box->lock);
         if (err != 0)
             die_with_code(err, "pthread_mutex_lock");
-        struct timespec until = deadline_ms(WATCHDOG_MS);
+        struct timespec until = deadline_after_ns(CLOCK_MONOTONIC, WATCHDOG_MS * 1000000LL);
         while (box->full) /* while, not if: the same rule on the producer's side */
             if ((err = pthread_cond_timedwait(&box->not_full, &box->lock, &until)) != 0)
                 die_with_code(err, "waiting for an empty mailbox (item %ld)", i);
@@ -148,7 +133,7 @@ static int demonstrate_timeout(struct shared *shm, long timeout_ms)
     int err = pthread_mutex_lock(&shm->box.lock);
     if (err != 0)
         die_with_code(err, "pthread_mutex_lock");
-    struct timespec until = deadline_ms(timeout_ms);
+    struct timespec until = deadline_after_ns(CLOCK_MONOTONIC, timeout_ms * 1000000LL);
     int64_t start = monotonic_ns();
     do /* a spurious wakeup returns 0 early: wait again for the same absolute deadline */
         err = pthread_cond_timedwait(&shm->never_signalled, &shm->box.lock, &until);
@@ -209,10 +194,7 @@ int main(int argc, char *argv[])
             break;
         case 'm': items = parse_long(optarg, "--items", 1, 100000000, usage); break;
         case 't': timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
     if (optind < argc)

@@ -64,26 +64,12 @@ struct shared {
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2,
                "atomics shared between processes must be lock-free");
 
-/* sem_timedwait takes an absolute time on CLOCK_REALTIME (sem_clockwait, glibc 2.30+, can
- * use CLOCK_MONOTONIC, which a clock step cannot disturb). */
-static struct timespec realtime_deadline_ms(long ms)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
-        die("clock_gettime");
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* Wait for a slot for at most ms milliseconds. Returns 0 with the slot, or ETIMEDOUT. */
 static int acquire_within(sem_t *sem, long ms)
 {
-    struct timespec deadline = realtime_deadline_ms(ms);
+    /* sem_timedwait takes an absolute time on CLOCK_REALTIME (sem_clockwait, glibc 2.30+,
+     * can use CLOCK_MONOTONIC, which a clock step cannot disturb). */
+    struct timespec deadline = deadline_after_ns(CLOCK_REALTIME, ms * 1000000LL);
     while (sem_timedwait(sem, &deadline) == -1) {
         if (errno == EINTR)
             continue; /* a signal is not a timeout: wait again for the same deadline */
@@ -194,10 +180,7 @@ int main(int argc, char *argv[])
         case 'u': uses = (int)parse_long(optarg, "--uses", 1, 1000000, usage); break;
         case 't': hold_us = parse_long(optarg, "--hold-us", 0, 1000000, usage); break;
         case 'm': timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
     if (optind < argc)

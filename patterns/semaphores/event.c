@@ -110,15 +110,7 @@ static int event_is_set(struct event *e)
  * every wakeup (a spurious one, or a set quickly undone by a clear). */
 static int event_wait(struct event *e, long timeout_ms)
 {
-    struct timespec until;
-    if (clock_gettime(CLOCK_MONOTONIC, &until) == -1)
-        die("clock_gettime");
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = deadline_after_ns(CLOCK_MONOTONIC, timeout_ms * 1000000LL);
     check_error_number(pthread_mutex_lock(&e->lock), "pthread_mutex_lock");
     int err = 0;
     while (!e->flag && err == 0)
@@ -196,10 +188,7 @@ int main(int argc, char *argv[])
         case 'd': delay_ms = parse_long(optarg, "--delay-ms", 0, 5000, usage); break;
         case 't': timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
         case 'e': set_early = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
     if (optind < argc)
