@@ -20,6 +20,7 @@
 #include "support/full_io.h"
 #include "support/process.h"
 #include "support/process_shared.h"
+#include "support/watchdog.h"
 
 /* The write end of a pipe that an atexit handler marks: it shows whether exit() ran. */
 static int exit_marker_fd = -1;
@@ -246,4 +247,27 @@ Test(process_helpers, deadline_after_ns_keeps_tv_nsec_below_a_second_and_lies_ah
         cr_assert_geq(ahead, waits[i], "a deadline %lld ns away is %lld ns ahead",
                       (long long)waits[i], (long long)ahead);
     }
+}
+
+/* A run that hangs is ended by the watchdog: one line on stderr, then death by SIGTERM. */
+Test(process_helpers, the_watchdog_names_itself_and_ends_a_hung_run_with_sigterm)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = start_child();
+    if (pid == 0) {
+        if (dup2(fds[1], STDERR_FILENO) == -1)
+            _exit(98);
+        start_watchdog(1, "the test hung on purpose");
+        for (;;)
+            pause(); /* the hang */
+    }
+    close_or_die(fds[1]);
+    char text[256] = {0};
+    size_t got = read_all(fds[0], text, sizeof text - 1);
+    close_or_die(fds[0]);
+    int status = wait_for_child(pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+    cr_assert_gt(got, 0);
+    cr_assert(strstr(text, ": watchdog: the test hung on purpose\n") != NULL, "%s", text);
 }

@@ -44,6 +44,7 @@
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] = "Usage: atomic_counter [options]\n"
                             "  -w, --workers P      processes (default: usable CPUs, at least 2)\n"
@@ -126,19 +127,6 @@ static int parse_mode(const char *text)
     usage_error(usage, "--mode: expected plain, atomic or both, got \"%s\"", text);
 }
 
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup module reaps the
- * children. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "atomic_counter: watchdog: "
-                              "the workers did not finish in time (one never reached the start?); "
-                              "stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
-}
-
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
@@ -163,9 +151,9 @@ int main(int argc, char **argv)
     if (optind < argc)
         usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
     cleanup_install();
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(WATCHDOG_SECONDS); /* the parent waits for every worker at the start: bound it */
+    start_watchdog(WATCHDOG_SECONDS, "the workers did not finish in time (one never reached the "
+                                     "start?); stopping"); /* the parent waits for every worker at
+                                                              the start: bound it */
     /* Between processes only a lock-free atomic is safe: a non-lock-free one would hide a
      * lock in this process's private memory, which the other processes cannot see. */
     if (ATOMIC_LONG_LOCK_FREE != 2)

@@ -40,6 +40,7 @@
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] =
     "Usage: pshared_mutex [options]\n"
@@ -111,16 +112,6 @@ static int run_once(struct shared *sh, int workers, long iterations, int run)
     return sh->counter != expected;
 }
 
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "pshared_mutex: watchdog: a worker is still waiting for the "
-                              "mutex after the time limit; stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)ignored;
-    raise(SIGTERM); /* the cleanup module kills and reaps the workers */
-}
-
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
@@ -144,9 +135,8 @@ int main(int argc, char **argv)
     if (optind < argc)
         usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
     cleanup_install(); /* Ctrl-C kills and reaps the workers */
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(WATCHDOG_SECONDS);
+    start_watchdog(WATCHDOG_SECONDS,
+                   "a worker is still waiting for the mutex after the time limit; stopping");
     printf("pshared_mutex: %d workers x %ld locked increments, %d usable CPU(s), %d run(s)\n",
            workers, iterations, cpus, runs);
     /* MAP_SHARED before fork(): one physical page for all, not a private copy each. */

@@ -40,6 +40,7 @@
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] = "Usage: recursive_mutex [options]\n"
                             "  -t, --type T   recursive | errorcheck | normal | all (default all)\n"
@@ -159,18 +160,6 @@ static void demo_normal(pthread_mutex_t *m)
     check_error_number(pthread_mutex_destroy(m), "pthread_mutex_destroy");
 }
 
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup module reaps the
- * children. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "recursive_mutex: watchdog: "
-                              "a lock did not return in time (a real self-deadlock?); stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
-}
-
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
@@ -193,9 +182,11 @@ int main(int argc, char **argv)
         usage_error(usage, "--type: expected recursive, errorcheck, normal or all, got \"%s\"",
                     type);
     cleanup_install(); /* Ctrl-C kills and reaps a probe that is still running */
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(WATCHDOG_SECONDS); /* if a lock ever does hang, the watchdog ends the run */
+    start_watchdog(
+        WATCHDOG_SECONDS,
+        "a lock did not return in time (a real self-deadlock?); stopping"); /* if a lock ever does
+                                                                               hang, the watchdog
+                                                                               ends the run */
     /* The mutex lives in a shared page, so the probe processes see the very same mutex. */
     pthread_mutex_t *m = map_shared(sizeof *m);
     if (all || strcmp(type, "recursive") == 0)

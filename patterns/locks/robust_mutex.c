@@ -45,6 +45,7 @@
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] = "Usage: robust_mutex [options]\n"
                             "  -s, --scenario S   repair | abandon | both (default both)\n"
@@ -238,18 +239,6 @@ static int scenario_abandon(struct shared *sh)
     return !ok;
 }
 
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup module reaps the
- * children. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "robust_mutex: watchdog: "
-                              "a lock or a wait did not return in time; stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
-}
-
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
@@ -273,9 +262,10 @@ int main(int argc, char **argv)
     if (optind < argc)
         usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
     cleanup_install(); /* Ctrl-C kills and reaps a holder still waiting to be killed */
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(WATCHDOG_SECONDS); /* a lock that never returns must not hang the run */
+    start_watchdog(
+        WATCHDOG_SECONDS,
+        "a lock or a wait did not return in time; stopping"); /* a lock that never returns must not
+                                                                 hang the run */
     struct shared *sh = map_shared(sizeof *sh);
     int failures = 0;
     if (repair)

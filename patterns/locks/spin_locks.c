@@ -44,6 +44,7 @@
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] =
     "Usage: spin_locks [options]\n"
@@ -206,19 +207,6 @@ static int run_lock(struct shared *sh, enum lock_kind kind, int workers, long it
     return sh->counter != expected;
 }
 
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup module reaps the
- * children. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "spin_locks: watchdog: "
-                              "the run did not finish in time (a worker never reached the start?); "
-                              "stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
-}
-
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
@@ -250,9 +238,10 @@ int main(int argc, char **argv)
     if (optind < argc)
         usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
     cleanup_install();
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(2 * WORKER_WATCHDOG_SECONDS); /* the parent's own limit, above the workers' */
+    start_watchdog(
+        2 * WORKER_WATCHDOG_SECONDS, "the run did not finish in time (a worker never reached the "
+                                     "start?); stopping"); /* the parent's own limit, above the
+                                                              workers' */
     /* Spinning on a word only works between processes if the atomic needs no hidden lock. */
     if (ATOMIC_INT_LOCK_FREE != 2)
         die_with_code(ENOTSUP, "atomic_int is not always lock-free on this machine");

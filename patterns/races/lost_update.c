@@ -54,6 +54,7 @@
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] =
     "Usage: lost_update [options]\n"
@@ -496,17 +497,6 @@ static int run_replay(const char *schedule)
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup handler reaps the workers. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "lost_update: watchdog: still running after the time limit "
-                              "(a worker stuck waiting?); stopping the workers\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
-}
-
 /* ---- arguments and main ----------------------------------------------------------------- */
 
 static enum sync_mode parse_sync(const char *text)
@@ -550,9 +540,9 @@ int main(int argc, char **argv)
     set_program_name(argv[0]);
     struct options opt = parse_options(argc, argv);
     cleanup_install(); /* Ctrl-C kills and reaps the workers */
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal(SIGALRM)");
-    alarm(WATCHDOG_SECONDS); /* a stuck run must end, and say so */
+    start_watchdog(WATCHDOG_SECONDS,
+                   "still running after the time limit (a worker stuck waiting?); stopping the "
+                   "workers"); /* a stuck run must end, and say so */
     if (opt.replay)
         return run_replay(opt.replay);
     return run_many(&opt);
