@@ -60,3 +60,15 @@ void close_or_die(int fd)
     if (close(fd) == -1 && errno != EINTR)
         die("close(fd %d)", fd);
 }
+
+void flush_or_die(FILE *stream)
+{
+    if (fflush(stream) == EOF)
+        die("fflush");
+}
+
+void fclose_or_die(FILE *stream)
+{
+    if (fclose(stream) == EOF)
+        die("fclose");
+}

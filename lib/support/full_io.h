@@ -10,11 +10,14 @@
  *   write_all / read_all        the same, but a failure ends the process (die, error.h)
  *   close_or_die(fd)            close(2), checked: a failed close can mean lost data (NFS,
  *                               a full disk) or a descriptor already closed by mistake
+ *   flush_or_die(stream)        fflush(3), checked: buffered output that cannot be written
+ *   fclose_or_die(stream)       fclose(3), checked, for the same reasons as close
  */
 #ifndef FORKLORE_FULL_IO_H
 #define FORKLORE_FULL_IO_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 int write_fully(int fd, const void *buf, size_t len);
@@ -22,5 +25,7 @@ ssize_t read_fully(int fd, void *buf, size_t len);
 void write_all(int fd, const void *buf, size_t len);
 size_t read_all(int fd, void *buf, size_t len);
 void close_or_die(int fd);
+void flush_or_die(FILE *stream);
+void fclose_or_die(FILE *stream);
 
 #endif

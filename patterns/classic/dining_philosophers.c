@@ -49,6 +49,7 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 #include "support/process.h"
 #include "support/process_shared.h"
@@ -298,7 +299,7 @@ static void set_table(struct table *t, enum mode mode, int philosophers)
         (err = pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0 ||
         (err = pthread_barrier_init(&t->all_hold_left, &attr, (unsigned)philosophers)) != 0)
         die_with_code(err, "pthread barrier setup");
-    pthread_barrierattr_destroy(&attr);
+    check_error_number(pthread_barrierattr_destroy(&attr), "pthread_barrierattr_destroy");
 }
 
 /* Only after every philosopher is reaped: nobody can be waiting on these any more. */
@@ -328,7 +329,7 @@ static enum outcome dinner(struct table *t, enum mode mode, const struct plan *p
         }
     for (int p = 0; p < plan->philosophers; p++)
         printf("P%d is pid %ld\n", p, (long)pids[p]);
-    fflush(stdout); /* now, not at the end: a student may want to attach gdb to one of them */
+    flush_or_die(stdout); /* now, not at the end: a student may want to attach gdb to one of them */
     enum outcome outcome = watch(t, plan);
     if (reap_philosophers(pids, plan->philosophers, outcome != FINISHED) > 0)
         *ok = 0;

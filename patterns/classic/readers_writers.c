@@ -113,9 +113,9 @@ static void rw_init(struct rw_lock *rw, enum policy policy)
 
 static void rw_destroy(struct rw_lock *rw)
 {
-    pthread_cond_destroy(&rw->readers_may_enter);
-    pthread_cond_destroy(&rw->writer_may_enter);
-    pthread_mutex_destroy(&rw->mutex);
+    check_error_number(pthread_cond_destroy(&rw->readers_may_enter), "pthread_cond_destroy");
+    check_error_number(pthread_cond_destroy(&rw->writer_may_enter), "pthread_cond_destroy");
+    check_error_number(pthread_mutex_destroy(&rw->mutex), "pthread_mutex_destroy");
 }
 
 static void lock_mutex(struct rw_lock *rw)

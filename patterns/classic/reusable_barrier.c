@@ -88,8 +88,8 @@ static void barrier_init(struct cyclic_barrier *b, int parties)
 
 static void barrier_destroy(struct cyclic_barrier *b)
 {
-    pthread_cond_destroy(&b->round_over);
-    pthread_mutex_destroy(&b->lock);
+    check_error_number(pthread_cond_destroy(&b->round_over), "pthread_cond_destroy");
+    check_error_number(pthread_mutex_destroy(&b->lock), "pthread_mutex_destroy");
 }
 
 /* Wait until all parties have arrived.  Returns 1 for the last to arrive (the serial one),

@@ -146,7 +146,8 @@ static struct holder start_holder(enum api api, off_t start, off_t len)
         char byte;
         if (write(report[1], "L", 1) != 1 || read(control[0], &byte, 1) == -1)
             die("holder: pipe");
-        usleep(HOLD_AFTER_RELEASE_US); /* keep it a moment: the parent is about to block on it */
+        sleep_ns((int64_t)HOLD_AFTER_RELEASE_US *
+                 1000); /* keep it a moment: the parent is about to block on it */
         err = api == FLOCK ? do_flock(fd, LOCK_UN) : do_fcntl(fd, F_SETLK, F_UNLCK, start, len);
         check_error_number(err, "holder: unlock");
         _exit(0);
@@ -353,6 +354,7 @@ static void remove_temp_dir(void)
  * a pending signal acts after remove_temp_dir, through the cleanup module's handler. */
 static void make_temp_file(sigset_t *blocked)
 {
+    /* sigemptyset and sigaddset fail only on an invalid signal number: nothing to check. */
     sigemptyset(blocked);
     sigaddset(blocked, SIGINT);
     sigaddset(blocked, SIGTERM);

@@ -103,7 +103,7 @@ static void initialise(struct shared *sh)
     check_error_number(pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED),
                        "pthread_mutexattr_setpshared");
     check_error_number(pthread_mutex_init(&sh->mutex, &attr), "pthread_mutex_init");
-    pthread_mutexattr_destroy(&attr);
+    check_error_number(pthread_mutexattr_destroy(&attr), "pthread_mutexattr_destroy");
     sh->counter = 0; /* "start from a clean state": harmless once, destructive twice */
     atomic_fetch_add(&sh->initialisations, 1);
 }
@@ -119,7 +119,7 @@ static struct shared *attach_everybody_inits(const char *name)
     struct shared *sh = map_object(fd);
     initialise(sh); /* the bug: the object may already be in use */
     printf("pid %ld: opened %s and initialised the mutex\n", (long)getpid(), name);
-    fflush(stdout);
+    flush_or_die(stdout);
     return sh;
 }
 
@@ -145,7 +145,7 @@ static struct shared *attach_one_inits(const char *name)
         /* release: everything initialise() wrote is visible to whoever sees ready == 1 */
         atomic_store_explicit(&sh->ready, 1, memory_order_release);
         printf("pid %ld: created %s with O_EXCL: I initialised the mutex\n", (long)getpid(), name);
-        fflush(stdout);
+        flush_or_die(stdout);
         return sh;
     }
     if (errno != EEXIST)
@@ -172,7 +172,7 @@ static struct shared *attach_one_inits(const char *name)
         nap_us(100);
     }
     printf("pid %ld: %s existed: waited for ready, did not initialise\n", (long)getpid(), name);
-    fflush(stdout);
+    flush_or_die(stdout);
     return sh;
 }
 
@@ -196,7 +196,7 @@ static int work(struct shared *sh, long iterations)
             printf("pid %ld: lock wait timed out after %d ms: the mutex was re-initialised "
                    "while I waited, and nobody will wake me\n",
                    (long)getpid(), LOCK_TIMEOUT_MS);
-            fflush(stdout);
+            flush_or_die(stdout);
             return TIMED_OUT;
         }
         check_error_number(err, "pthread_mutex_timedlock");

@@ -104,7 +104,7 @@ static _Noreturn void holder(struct shared *sh, int report_fd)
     sh->from -= AMOUNT; /* ... then the first half of the transfer */
     printf("holder pid %ld: locked; took %d from 'from', about to add it to 'to'\n", (long)getpid(),
            AMOUNT);
-    fflush(stdout);
+    flush_or_die(stdout);
     if (write(report_fd, "h", 1) != 1) /* tell the parent: kill me now */
         die("write");
     for (;;)
@@ -230,7 +230,7 @@ static int scenario_abandon(struct shared *sh)
     int again = pthread_mutex_lock(&sh->mutex);
     printf("parent: pthread_mutex_lock -> %s\n", error_name(again));
     if (again == 0) /* not expected; do not leave it locked */
-        pthread_mutex_unlock(&sh->mutex);
+        check_error_number(pthread_mutex_unlock(&sh->mutex), "pthread_mutex_unlock");
     int ok = err == ENOTRECOVERABLE && again == ENOTRECOVERABLE;
     printf("verdict: mutex %s: the only way back is pthread_mutex_destroy + pthread_mutex_init, "
            "once no process uses it\n",

@@ -238,10 +238,10 @@ int main(int argc, char **argv)
     if (optind < argc)
         usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
     cleanup_install();
-    start_watchdog(
-        2 * WORKER_WATCHDOG_SECONDS, "the run did not finish in time (a worker never reached the "
-                                     "start?); stopping"); /* the parent's own limit, above the
-                                                              workers' */
+    start_watchdog(2 * WORKER_WATCHDOG_SECONDS,
+                   "the run did not finish in time (a worker never reached the "
+                   "start?); stopping"); /* the parent's own limit, above the
+                                            workers' */
     /* Spinning on a word only works between processes if the atomic needs no hidden lock. */
     if (ATOMIC_INT_LOCK_FREE != 2)
         die_with_code(ENOTSUP, "atomic_int is not always lock-free on this machine");

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "support/cleanup.h"
+#include "support/clock.h"
 #include "support/error.h"
 #include "support/full_io.h"
 #include "support/parse.h"
@@ -142,7 +143,7 @@ static int serve(const struct settings *s)
     if (in == -1 || keep_open == -1 || fcntl(in, F_SETFL, 0) == -1) /* reads block again */
         die("open %s", path);
     printf("[server %ld] listening on %s\n", (long)getpid(), path);
-    fflush(stdout);
+    flush_or_die(stdout);
     long served = 0;
     while (s->count == 0 || served < s->count) {
         struct pollfd p = {in, POLLIN, 0};
@@ -163,7 +164,7 @@ static int serve(const struct settings *s)
         served += answer(s->dir, &req); /* one at a time: an iterative server */
     }
     printf("[server %ld] served %ld requests\n", (long)getpid(), served);
-    fflush(stdout);
+    flush_or_die(stdout);
     close_or_die(in);
     close_or_die(keep_open);
     return s->count == 0 || served == s->count;
@@ -217,8 +218,7 @@ static int open_server_fifo(const char *server, int idle_s)
         int fd = open(server, O_WRONLY | O_NONBLOCK);
         if (fd != -1 || errno != ENXIO)
             return fd;
-        struct timespec pause = {0, 10 * 1000 * 1000}; /* 10 ms */
-        nanosleep(&pause, NULL);
+        sleep_ns(10 * 1000 * 1000); /* 10 ms */
     }
     return -1; /* errno is still ENXIO: nobody is listening */
 }
@@ -258,7 +258,7 @@ static int client(const struct settings *s)
         die("unlink %s", my_fifo);
     cleanup_forget_name(my_fifo);
     printf("[client %ld] %d of %d replies correct\n", (long)getpid(), correct, s->requests);
-    fflush(stdout);
+    flush_or_die(stdout);
     return correct == s->requests;
 }
 

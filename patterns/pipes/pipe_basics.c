@@ -62,7 +62,7 @@ static _Noreturn void one_way_reader(int read_fd, long expected)
         die("read");
     printf("[child %ld] read %ld lines, then EOF; %ld out of order\n", (long)getpid(), got,
            out_of_order);
-    fclose(in);
+    fclose_or_die(in);
     leave_child(got == expected && out_of_order == 0 ? 0 : 1);
 }
 
@@ -84,7 +84,7 @@ static int one_way(long messages)
         write_all(fds[1], line, (size_t)len);
     }
     printf("[parent %ld] wrote %ld lines, closing the write end\n", (long)getpid(), messages);
-    fflush(stdout);       /* keep the printed story in the order it happened */
+    flush_or_die(stdout); /* keep the printed story in the order it happened */
     close_or_die(fds[1]); /* the last write end closes: the child's read() returns 0 */
     return child_succeeded(report_child(pid, "reader child"));
 }
@@ -105,7 +105,7 @@ static _Noreturn void squarer(int request_fd, int reply_fd)
         served++;
     }
     printf("[child %ld] served %ld requests, request pipe at EOF\n", (long)getpid(), served);
-    fclose(in);
+    fclose_or_die(in);
     close_or_die(reply_fd);
     leave_child(0);
 }
@@ -140,7 +140,7 @@ static int request_reply(long requests)
     }
     printf("[parent %ld] %ld of %ld replies correct\n", (long)getpid(), correct, requests);
     close_or_die(request[1]); /* EOF on the request pipe tells the child to finish */
-    fclose(answers);
+    fclose_or_die(answers);
     return child_succeeded(report_child(pid, "squarer child")) && correct == requests;
 }
 

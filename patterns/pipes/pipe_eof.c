@@ -85,7 +85,7 @@ static int is_write_end(const char *pid, const char *fd, ino_t inode)
     while (fgets(line, sizeof line, info))
         if (sscanf(line, "flags: %o", &flags) == 1)
             break;
-    fclose(info);
+    fclose_or_die(info);
     return (flags & O_ACCMODE) == O_WRONLY;
 }
 
@@ -190,7 +190,7 @@ static int run_mode(enum mode mode, long lines, double watchdog_s)
     close_or_die(fds[0]);
     write_lines(fds[1], lines);
     printf("[parent %ld] wrote %ld lines\n", (long)getpid(), lines);
-    fflush(stdout); /* show it now, not after the reader's watchdog report */
+    flush_or_die(stdout); /* show it now, not after the reader's watchdog report */
     if (mode != BROKEN_PARENT && close(fds[1]) == -1) /* broken-parent "forgets" this */
         die("close");
     int status = wait_for_child(pid);

@@ -251,15 +251,16 @@ static int run_posix_spawn(char *const argv[], const struct child_setup *setup)
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     describe_spawn(setup, &previous, &actions, &attributes);
-    fflush(stdout); /* the command writes to the same stdout: keep our lines before its own */
+    flush_or_die(stdout); /* the command writes to the same stdout: keep our lines before its own */
     pid_t pid;
     int err = posix_spawnp(&pid, argv[0], &actions, &attributes, argv, environ);
     if (err == 0)
         cleanup_add_child(pid);
     if (sigprocmask(SIG_SETMASK, &previous, NULL) == -1) /* a held Ctrl-C lands here */
         die("sigprocmask");
-    posix_spawn_file_actions_destroy(&actions); /* cannot fail on an initialised object */
-    posix_spawnattr_destroy(&attributes);
+    /* The two destroys cannot fail on initialised objects (glibc returns 0 always). */
+    (void)posix_spawn_file_actions_destroy(&actions);
+    (void)posix_spawnattr_destroy(&attributes);
     if (err != 0) {
         /* No child is left to wait for: glibc has already reaped the one that failed.  The
          * number does not say which step failed: the exec, or a file action such as the

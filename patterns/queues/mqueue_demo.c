@@ -41,6 +41,7 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 #include "support/process.h"
 
@@ -77,7 +78,7 @@ static long read_limit(const char *file)
     long value = -1;
     if (fscanf(f, "%ld", &value) != 1)
         value = -1;
-    fclose(f);
+    fclose_or_die(f);
     return value;
 }
 
@@ -93,7 +94,7 @@ static int has_cap_sys_resource(void)
     while (fgets(line, sizeof line, f))
         if (sscanf(line, "CapEff: %llx", &effective) == 1)
             break;
-    fclose(f);
+    fclose_or_die(f);
     return (effective >> CAP_SYS_RESOURCE_BIT) & 1;
 }
 
@@ -301,7 +302,7 @@ static int show_blocking(mqd_t mq, const struct options *o)
     sleep_ns(100 * 1000000LL);
     const char *text = o->message_size >= 3 ? "go" : "g"; /* "go" and its NUL must fit */
     printf("blocking: parent pid %d sends \"%s\"\n", (int)getpid(), text);
-    fflush(stdout); /* so this line comes out before the child's */
+    flush_or_die(stdout); /* so this line comes out before the child's */
     if (mq_send(mq, text, strlen(text) + (o->message_size >= 3), 0) == -1)
         die("mq_send");
     return reap_child(child, "receiver");

@@ -330,7 +330,7 @@ int main(int argc, char **argv)
     if (!failed)
         printf("join: every message has been marked done; %zu left in the queue\n",
                shm_queue_count(q));
-    fflush(stdout); /* before the consumers' closing lines, which they print themselves */
+    flush_or_die(stdout); /* before the consumers' closing lines, which they print themselves */
     if ((err = shm_queue_close(q)) != 0) /* producers done: consumers drain, then see EPIPE */
         die_with_code(err, "shm_queue_close");
     for (long i = 0; i < o.consumers; i++)

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "support/cleanup.h"
+#include "support/clock.h"
 #include "support/error.h"
 #include "support/full_io.h"
 #include "support/parse.h"
@@ -77,7 +78,7 @@ static void wait_for_all_checks(int workers)
     atomic_fetch_add(checked, 1);
     for (int waited_ms = 0; atomic_load(checked) < workers && waited_ms < AMPLIFY_LIMIT_MS;
          waited_ms++)
-        usleep(1000);
+        sleep_ns((int64_t)1000 * 1000);
 }
 
 /* ---- the two ways to "create the file if nobody has" ----------------------------------- */
@@ -124,7 +125,7 @@ static _Noreturn void racer(const char *path, int gun, const struct options *opt
                       : create_check_then_act(path, opt->amplify, opt->workers);
     if (fd == ALREADY_THERE) {
         printf("pid %ld: file exists -> somebody else created it\n", (long)getpid());
-        fflush(stdout);
+        flush_or_die(stdout);
         _exit(FOUND_EXISTING);
     }
     char line[32];
@@ -132,7 +133,7 @@ static _Noreturn void racer(const char *path, int gun, const struct options *opt
     if (write(fd, line, (size_t)len) != len || close(fd) == -1) /* sign the file: my pid */
         die("write %s", path);
     printf("pid %ld: file absent -> I created it\n", (long)getpid());
-    fflush(stdout); /* one printf per line, flushed at once: lines from racers do not mix */
+    flush_or_die(stdout); /* one printf per line, flushed at once: lines from racers do not mix */
     _exit(CREATED);
 }
 
@@ -154,6 +155,7 @@ static void remove_temp_dir(void)
  * remove_temp_dir has run.  An error exit (die) runs the atexit handler. */
 static void make_temp_dir(sigset_t *blocked)
 {
+    /* sigemptyset and sigaddset fail only on an invalid signal number: nothing to check. */
     sigemptyset(blocked);
     sigaddset(blocked, SIGINT);
     sigaddset(blocked, SIGTERM);

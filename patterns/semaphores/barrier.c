@@ -72,7 +72,7 @@ static void init_barrier(pthread_barrier_t *barrier, int workers)
         (err = pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0 ||
         (err = pthread_barrier_init(barrier, &attr, (unsigned)workers)) != 0)
         die_with_code(err, "pthread barrier setup");
-    pthread_barrierattr_destroy(&attr);
+    check_error_number(pthread_barrierattr_destroy(&attr), "pthread_barrierattr_destroy");
 }
 
 /* One worker's life: work a different amount each round, arrive, wait, check. */

@@ -210,10 +210,10 @@ int main(int argc, char *argv[])
     int ok = run_mailbox(shm, consumers, items);
     ok &= demonstrate_timeout(shm, timeout_ms);
     /* Every user is reaped: nobody can be waiting, so destroying is safe. */
-    pthread_cond_destroy(&shm->box.not_empty);
-    pthread_cond_destroy(&shm->box.not_full);
-    pthread_cond_destroy(&shm->never_signalled);
-    pthread_mutex_destroy(&shm->box.lock);
+    check_error_number(pthread_cond_destroy(&shm->box.not_empty), "pthread_cond_destroy");
+    check_error_number(pthread_cond_destroy(&shm->box.not_full), "pthread_cond_destroy");
+    check_error_number(pthread_cond_destroy(&shm->never_signalled), "pthread_cond_destroy");
+    check_error_number(pthread_mutex_destroy(&shm->box.lock), "pthread_mutex_destroy");
     unmap_shared(shm, sizeof *shm);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

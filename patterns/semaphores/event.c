@@ -75,8 +75,8 @@ static void event_init(struct event *e)
 
 static void event_destroy(struct event *e)
 {
-    pthread_cond_destroy(&e->changed);
-    pthread_mutex_destroy(&e->lock);
+    check_error_number(pthread_cond_destroy(&e->changed), "pthread_cond_destroy");
+    check_error_number(pthread_mutex_destroy(&e->lock), "pthread_mutex_destroy");
 }
 
 /* set: raise the flag and wake every waiter (broadcast: an Event releases all of them). */
