@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "support/error.h"
 #include "support/full_io.h"
 #include "support/process.h"
+#include "support/private_dir.h"
 #include "support/process_shared.h"
 #include "support/watchdog.h"
 
@@ -270,4 +272,20 @@ Test(process_helpers, the_watchdog_names_itself_and_ends_a_hung_run_with_sigterm
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
     cr_assert_gt(got, 0);
     cr_assert(strstr(text, ": watchdog: the test hung on purpose\n") != NULL, "%s", text);
+}
+
+Test(process_helpers, a_private_dir_is_new_mode_0700_and_removed_on_request)
+{
+    char a[64], b[64];
+    make_private_dir(a, sizeof a, "helpers-test");
+    make_private_dir(b, sizeof b, "helpers-test");
+    cr_assert_str_neq(a, b, "mkdtemp gives a new name each time");
+    cr_assert(strncmp(a, "/tmp/forklore-helpers-test-", 27) == 0, "%s", a);
+    struct stat st;
+    cr_assert_eq(lstat(a, &st), 0);
+    cr_assert(S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700, "mode %o", st.st_mode);
+    remove_private_dir(a);
+    remove_private_dir(b);
+    cr_assert_eq(access(a, F_OK), -1);
+    cr_assert_eq(access(b, F_OK), -1);
 }

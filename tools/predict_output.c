@@ -1153,8 +1153,7 @@ static struct settings parse_arguments(int argc, char *argv[])
             usage_error(usage, "unknown option %s", argv[optind - 1]);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (question && s.answer)
         usage_error(usage, "--question and --answer: choose one");
     if (s.answer && !s.seed_given) /* an answer to a program nobody has seen */

@@ -380,8 +380,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int chosen = -1; /* one mode, or -1 for all */
     for (int m = DEADLOCK; m <= WAITER; m++)
         if (strcmp(mode, mode_names[m]) == 0)

@@ -341,8 +341,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int both = strcmp(policy, "both") == 0;
     int prefer_readers = both || strcmp(policy, "readers") == 0;
     int prefer_writers = both || strcmp(policy, "writers") == 0;

@@ -148,8 +148,7 @@ int main(int argc, char **argv)
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     cleanup_install();
     start_watchdog(WATCHDOG_SECONDS, "the workers did not finish in time (one never reached the "
                                      "start?); stopping"); /* the parent waits for every worker at

@@ -45,6 +45,7 @@
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/full_io.h"
+#include "support/private_dir.h"
 #include "support/process.h"
 #include "support/parse.h"
 
@@ -59,9 +60,8 @@ enum { MAX_WORKERS = 64 };
 enum { WATCHDOG_SECONDS = 10 }; /* a blocking lock request must not wait forever */
 static const long HOLD_AFTER_RELEASE_US = 100000; /* the holder lingers, so waiters really wait */
 
-/* The private directory and the file we lock; removed by an atexit handler on every exit. */
+/* The private directory and the file we lock; the cleanup registry removes both on any exit. */
 static char temp_dir[64], path[128];
-static pid_t owner;
 static int unexpected; /* results that differ from what the man pages promise */
 static volatile sig_atomic_t watchdog_fired;
 
@@ -339,41 +339,6 @@ static void demo_counter(enum api api, int workers, long iterations)
 
 /* ---- the private directory; main ------------------------------------------------------------ */
 
-static void remove_temp_dir(void)
-{
-    if (getpid() != owner || temp_dir[0] == '\0')
-        return; /* only the parent cleans up */
-    if (unlink(path) == -1 && errno != ENOENT)
-        note("unlink %s: %s", path, strerror(errno));
-    if (rmdir(temp_dir) == -1)
-        note("rmdir %s: %s", temp_dir, strerror(errno));
-    temp_dir[0] = '\0';
-}
-
-/* Make the directory and the file.  Ctrl-C stays blocked while they exist (about a second):
- * a pending signal acts after remove_temp_dir, through the cleanup module's handler. */
-static void make_temp_file(sigset_t *blocked)
-{
-    /* sigemptyset and sigaddset fail only on an invalid signal number: nothing to check. */
-    sigemptyset(blocked);
-    sigaddset(blocked, SIGINT);
-    sigaddset(blocked, SIGTERM);
-    sigaddset(blocked, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, blocked, NULL) == -1)
-        die("sigprocmask");
-    strcpy(temp_dir, "/tmp/forklore-file_locks-XXXXXX");
-    owner = getpid();
-    if (mkdtemp(temp_dir) == NULL)
-        die("mkdtemp");
-    if (atexit(remove_temp_dir) != 0)
-        die("atexit");
-    snprintf(path, sizeof path, "%s/locked-file", temp_dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd == -1 || close(fd) == -1)
-        die("create %s", path);
-    printf("file: %s\n", path);
-}
-
 static void on_watchdog(int sig)
 {
     (void)sig;
@@ -401,8 +366,7 @@ int main(int argc, char **argv)
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int all = strcmp(demo, "all") == 0;
     const char *const demos[] = {"flock", "fcntl", "semantics", "counter"};
     int chosen = -1;
@@ -418,8 +382,14 @@ int main(int argc, char **argv)
     sa.sa_handler = on_watchdog; /* no SA_RESTART: a blocked lock call returns EINTR */
     if (sigaction(SIGALRM, &sa, NULL) == -1)
         die("sigaction");
-    sigset_t blocked;
-    make_temp_file(&blocked);
+    make_private_dir(temp_dir, sizeof temp_dir, "file_locks"); /* gone on every exit path */
+    snprintf(path, sizeof path, "%s/locked-file", temp_dir);
+    cleanup_add_name(IPC_PATH, path); /* removed before the folder, on Ctrl-C too */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd == -1)
+        die("create %s", path);
+    close_or_die(fd);
+    printf("file: %s\n", path);
     if (all || chosen == 0)
         demo_flock();
     if (all || chosen == 1)
@@ -430,9 +400,10 @@ int main(int argc, char **argv)
         demo_counter(FLOCK, workers, iterations);
         demo_counter(FCNTL, workers, iterations);
     }
-    remove_temp_dir();
-    if (sigprocmask(SIG_UNBLOCK, &blocked, NULL) == -1)
-        die("sigprocmask");
+    if (unlink(path) == -1)
+        die("unlink %s", path);
+    cleanup_forget_name(path);
+    remove_private_dir(temp_dir);
     printf("verdict: %s\n", unexpected ? "UNEXPECTED results above" : "every result as expected");
     return unexpected ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -132,8 +132,7 @@ int main(int argc, char **argv)
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     cleanup_install(); /* Ctrl-C kills and reaps the workers */
     start_watchdog(WATCHDOG_SECONDS,
                    "a worker is still waiting for the mutex after the time limit; stopping");

@@ -174,8 +174,7 @@ int main(int argc, char **argv)
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int all = strcmp(type, "all") == 0;
     if (!all && strcmp(type, "recursive") != 0 && strcmp(type, "errorcheck") != 0 &&
         strcmp(type, "normal") != 0)

@@ -259,8 +259,7 @@ int main(int argc, char **argv)
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     cleanup_install(); /* Ctrl-C kills and reaps a holder still waiting to be killed */
     start_watchdog(
         WATCHDOG_SECONDS,

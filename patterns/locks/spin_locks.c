@@ -235,8 +235,7 @@ int main(int argc, char **argv)
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     cleanup_install();
     start_watchdog(2 * WORKER_WATCHDOG_SECONDS,
                    "the run did not finish in time (a worker never reached the "

@@ -53,6 +53,7 @@
 #include "support/error.h"
 #include "support/full_io.h"
 #include "support/parse.h"
+#include "support/private_dir.h"
 #include "support/process.h"
 
 static const char usage[] =
@@ -98,19 +99,6 @@ static void fifo_path(char *buf, size_t size, const char *dir, pid_t client)
                    : snprintf(buf, size, "%s/server.fifo", dir);
     if (n < 0 || (size_t)n >= size)
         die("path too long for directory %s", dir);
-}
-
-/* --- the private directory ------------------------------------------------------------ */
-
-/* mkdtemp makes a directory only this user can enter: nobody else can plant a FIFO. */
-static void make_private_dir(char *dir, size_t size)
-{
-    snprintf(made_dir, sizeof made_dir, "/tmp/forklore-fifo-XXXXXX");
-    if (!mkdtemp(made_dir))
-        die("mkdtemp");
-    /* The registry removes it at exit and on Ctrl-C, after the FIFOs inside it. */
-    cleanup_add_name(IPC_DIRECTORY, made_dir);
-    snprintf(dir, size, "%s", made_dir);
 }
 
 /* --- the server -------------------------------------------------------------------------- */
@@ -307,8 +295,10 @@ static int run_everything(struct settings *s)
 /* Make the directory (unless given) and the server's well-known FIFO. */
 static void prepare_server_fifo(struct settings *s)
 {
-    if (!s->dir[0])
-        make_private_dir(s->dir, sizeof s->dir);
+    if (!s->dir[0]) { /* mode 0700: nobody else can plant a FIFO in it */
+        make_private_dir(made_dir, sizeof made_dir, "fifo");
+        snprintf(s->dir, sizeof s->dir, "%s", made_dir);
+    }
     char path[PATH_MAX];
     fifo_path(path, sizeof path, s->dir, 0);
     if (mkfifo(path, 0600) == -1) /* a FIFO is a file: mkfifo creates the name only */
@@ -323,9 +313,8 @@ static void remove_server_fifo(const struct settings *s)
     if (unlink(path) == -1) /* the name goes; open descriptors would still work */
         die("unlink %s", path);
     cleanup_forget_name(path);
-    if (made_dir[0] && rmdir(made_dir) == -1)
-        die("rmdir %s", made_dir);
-    cleanup_forget_name(made_dir);
+    if (made_dir[0])
+        remove_private_dir(made_dir);
     made_dir[0] = '\0';
 }
 
@@ -353,8 +342,7 @@ static void parse_arguments(int argc, char *argv[], struct settings *s, const ch
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (*role && strcmp(*role, "server") != 0 && strcmp(*role, "client") != 0)
         usage_error(usage, "--role: expected server or client, got \"%s\"", *role);
     if (*role && strcmp(*role, "client") == 0 && !s->dir[0])

@@ -182,8 +182,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     /* Each run prints the sizes it really used (the kernel may round a pipe size up). */
     printf("pipe_atomicity: writers=%d records=%ld%s\n", writers, records,
            size ? "" : " (x10 for the 512-byte run)");

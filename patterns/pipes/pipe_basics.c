@@ -163,8 +163,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
     printf("pipe_basics: messages=%ld requests=%ld\n", messages, requests);
     printf("-- part 1: one pipe, parent -> child\n");

@@ -231,8 +231,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     static const char *const known[] = {"both", "fixed", "broken", "broken-parent", "all"};
     int known_mode = 0;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)

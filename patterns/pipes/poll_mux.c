@@ -205,8 +205,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     printf("poll_mux: children=%d messages=%ld interval=%ldms watchdog=%ds\n", children, messages,
            interval_ms, watchdog_s);
 

@@ -135,8 +135,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int both = strcmp(mode, "both") == 0;
     if (!both && strcmp(mode, "default") != 0 && strcmp(mode, "ignore") != 0)
         usage_error(usage, "--mode: expected both, default or ignore, got \"%s\"", mode);

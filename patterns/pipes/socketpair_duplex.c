@@ -285,8 +285,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     printf("socketpair_duplex: frames=%ld max-size=%ld writers=%ld messages=%ld\n", frames,
            max_size, writers, messages);
     printf("-- part 1: SOCK_STREAM pair, length-prefixed frames both ways\n");

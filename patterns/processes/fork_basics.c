@@ -140,8 +140,7 @@ static int parse_arguments(int argc, char *argv[])
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return children;
 }
 

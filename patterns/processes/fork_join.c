@@ -399,8 +399,7 @@ static struct options parse_arguments(int argc, char *argv[])
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (o.kill_worker >= o.workers)
         usage_error(usage, "--kill-worker: there is no worker %ld among %ld (they count from 0)",
                     o.kill_worker, o.workers);

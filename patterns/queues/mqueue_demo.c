@@ -350,8 +350,7 @@ static struct options parse_options(int argc, char **argv)
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return o;
 }
 

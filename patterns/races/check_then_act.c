@@ -41,6 +41,7 @@
 #include "support/error.h"
 #include "support/full_io.h"
 #include "support/parse.h"
+#include "support/private_dir.h"
 #include "support/process.h"
 #include "support/process_shared.h"
 
@@ -63,10 +64,9 @@ enum { AMPLIFY_LIMIT_MS = 2000 }; /* the amplifier waits for the slowest racer t
  * runs them: even on one CPU, or under valgrind. */
 static atomic_int *checked;
 
-/* The private directory: the atexit handler removes whatever is left in it. */
+/* The private directory and the file the racers make: the cleanup registry removes both. */
 static char temp_dir[64];
 static char temp_file[128];
-static pid_t owner;
 
 struct options {
     int workers, fix, amplify, runs;
@@ -139,39 +139,6 @@ static _Noreturn void racer(const char *path, int gun, const struct options *opt
 
 /* ---- the private directory, removed on every path -------------------------------------- */
 
-static void remove_temp_dir(void)
-{
-    if (getpid() != owner || temp_dir[0] == '\0')
-        return; /* children leave with _exit, but be sure: only the parent cleans */
-    if (unlink(temp_file) == -1 && errno != ENOENT)
-        note("unlink %s: %s", temp_file, strerror(errno));
-    if (rmdir(temp_dir) == -1)
-        note("rmdir %s: %s", temp_dir, strerror(errno));
-    temp_dir[0] = '\0';
-}
-
-/* Make the directory, and block Ctrl-C while it exists: the run lasts a fraction of a second,
- * and a signal arriving now is delivered (and handled by the cleanup module) once
- * remove_temp_dir has run.  An error exit (die) runs the atexit handler. */
-static void make_temp_dir(sigset_t *blocked)
-{
-    /* sigemptyset and sigaddset fail only on an invalid signal number: nothing to check. */
-    sigemptyset(blocked);
-    sigaddset(blocked, SIGINT);
-    sigaddset(blocked, SIGTERM);
-    sigaddset(blocked, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, blocked, NULL) == -1)
-        die("sigprocmask");
-    strcpy(temp_dir, "/tmp/forklore-check_then_act-XXXXXX");
-    owner = getpid();
-    if (mkdtemp(temp_dir) == NULL)
-        die("mkdtemp");
-    if (atexit(remove_temp_dir) != 0)
-        die("atexit");
-    snprintf(temp_file, sizeof temp_file, "%s/the-file", temp_dir);
-    printf("directory: %s\n", temp_dir);
-}
-
 /* ---- one race, and many ---------------------------------------------------------------- */
 
 /* Decode a racer's status: 1 if it said "I created it", 0 if "it existed", -1 if it failed. */
@@ -228,12 +195,14 @@ static void show_file(void)
 
 static int run(const struct options *opt)
 {
-    sigset_t blocked;
     printf("check_then_act: %d racers, %s, amplify=%s, %d run(s)\n", opt->workers,
            opt->fix ? "open(O_CREAT|O_EXCL)" : "stat() then open(O_CREAT|O_TRUNC)",
            opt->amplify ? "on" : "off", opt->runs);
     checked = map_shared(sizeof *checked); /* shared, and made before any fork */
-    make_temp_dir(&blocked);
+    make_private_dir(temp_dir, sizeof temp_dir, "check_then_act"); /* gone on any exit */
+    snprintf(temp_file, sizeof temp_file, "%s/the-file", temp_dir);
+    cleanup_add_name(IPC_PATH, temp_file); /* the racers make it; Ctrl-C removes it first */
+    printf("directory: %s\n", temp_dir);
     int bad_runs = 0, failed = 0;
     for (int r = 1; r <= opt->runs; r++) {
         int winners = race_once(opt);
@@ -248,9 +217,10 @@ static int run(const struct options *opt)
         if (unlink(temp_file) == -1) /* the next run races for a file that does not exist */
             die("unlink %s", temp_file);
     }
-    remove_temp_dir();
-    if (sigprocmask(SIG_UNBLOCK, &blocked, NULL) == -1) /* a pending Ctrl-C acts now */
-        die("sigprocmask");
+    if (failed && unlink(temp_file) == -1 && errno != ENOENT) /* a good run unlinked it */
+        die("unlink %s", temp_file);
+    cleanup_forget_name(temp_file);
+    remove_private_dir(temp_dir);
     unmap_shared(checked, sizeof *checked);
     if (failed)
         return EXIT_FAILURE;
@@ -278,8 +248,7 @@ static struct options parse_options(int argc, char **argv)
         default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return opt;
 }
 

@@ -197,8 +197,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
     struct shared *shm = map_shared(sizeof *shm); /* zero-filled */
     init_shared_mutex(&shm->box.lock); /* process-shared; the conditions wait on CLOCK_MONOTONIC */

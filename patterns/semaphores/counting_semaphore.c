@@ -183,8 +183,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
     struct shared *shm = map_shared(sizeof *shm);        /* zero-filled */
     if (sem_init(&shm->slots, 1, (unsigned)limit) == -1) /* pshared=1, K free slots */

@@ -194,8 +194,7 @@ int main(int argc, char *argv[])
         default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int named = strcmp(kind, "named") == 0 || strcmp(kind, "both") == 0;
     int unnamed = strcmp(kind, "unnamed") == 0 || strcmp(kind, "both") == 0;
     if (!named && !unnamed)
