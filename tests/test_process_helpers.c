@@ -218,7 +218,9 @@ Test(process_helpers, a_shared_mutex_in_shared_memory_guards_a_counter_across_pr
     unmap_shared(box, sizeof *box);
 }
 
-Test(process_helpers, close_or_die_ends_a_child_that_closes_a_closed_descriptor)
+/* A bad close ends the process: here close(-1), the descriptor of an open() that failed.
+ * (Not a number closed a moment ago: under valgrind, its own log file may take it again.) */
+Test(process_helpers, close_or_die_ends_a_child_whose_close_fails)
 {
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
@@ -227,10 +229,8 @@ Test(process_helpers, close_or_die_ends_a_child_that_closes_a_closed_descriptor)
     cr_assert_eq(fcntl(fds[1], F_GETFD), -1, "closed for real");
     pid_t pid = start_child();
     if (pid == 0) {
-        int closed = fds[1];
-        if (dup2(open("/dev/null", O_WRONLY), STDERR_FILENO) == -1) /* takes fds[0]'s number */
-            _exit(98);
-        close_or_die(closed); /* EBADF: nothing open under this number any more */
+        quiet_stderr();
+        close_or_die(-1); /* EBADF */
         leave_child(EXIT_SUCCESS);
     }
     int status = wait_for_child(pid);
