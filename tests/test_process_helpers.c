@@ -274,18 +274,20 @@ Test(process_helpers, the_watchdog_names_itself_and_ends_a_hung_run_with_sigterm
     cr_assert(strstr(text, ": watchdog: the test hung on purpose\n") != NULL, "%s", text);
 }
 
-Test(process_helpers, a_private_dir_is_new_mode_0700_and_removed_on_request)
+Test(process_helpers, a_private_dir_is_new_mode_0700_and_named_after_its_maker)
 {
-    char a[64], b[64];
-    make_private_dir(a, sizeof a, "helpers-test");
-    make_private_dir(b, sizeof b, "helpers-test");
+    char a[4096], b[4096], prefix[4200];
+    cr_assert_eq(make_private_dir(a, sizeof a, "helpers-test"), 0);
+    cr_assert_eq(make_private_dir(b, sizeof b, "helpers-test"), 0);
     cr_assert_str_neq(a, b, "mkdtemp gives a new name each time");
-    cr_assert(strncmp(a, "/tmp/forklore-helpers-test-", 27) == 0, "%s", a);
+    snprintf(prefix, sizeof prefix, "%s/forklore-helpers-test-%ld-", temp_root(), (long)getpid());
+    cr_assert(strncmp(a, prefix, strlen(prefix)) == 0, "%s does not start %s", a, prefix);
     struct stat st;
     cr_assert_eq(lstat(a, &st), 0);
     cr_assert(S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700, "mode %o", st.st_mode);
-    remove_private_dir(a);
-    remove_private_dir(b);
-    cr_assert_eq(access(a, F_OK), -1);
-    cr_assert_eq(access(b, F_OK), -1);
+    cr_assert_eq(rmdir(a), 0);
+    cr_assert_eq(rmdir(b), 0);
+    char tiny[8];
+    cr_assert_eq(make_private_dir(tiny, sizeof tiny, "helpers-test"), -1);
+    cr_assert_eq(errno, ENAMETOOLONG);
 }

@@ -2,26 +2,23 @@
 #define _GNU_SOURCE
 #include "support/private_dir.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "support/cleanup.h"
-#include "support/error.h"
-
-void make_private_dir(char *dir, size_t size, const char *tag)
+const char *temp_root(void)
 {
-    int n = snprintf(dir, size, "/tmp/forklore-%s-XXXXXX", tag);
-    if (n < 0 || (size_t)n >= size)
-        die("make_private_dir: no room for the name of tag \"%s\"", tag);
-    if (mkdtemp(dir) == NULL)
-        die("mkdtemp %s", dir);
-    cleanup_add_name(IPC_DIRECTORY, dir);
+    const char *dir = getenv("TMPDIR");
+    return dir && dir[0] == '/' ? dir : "/tmp"; /* a relative TMPDIR would move with chdir */
 }
 
-void remove_private_dir(const char *dir)
+int make_private_dir(char *dir, size_t size, const char *tag)
 {
-    if (rmdir(dir) == -1)
-        die("rmdir %s", dir);
-    cleanup_forget_name(dir);
+    int n = snprintf(dir, size, "%s/forklore-%s-%ld-XXXXXX", temp_root(), tag, (long)getpid());
+    if (n < 0 || (size_t)n >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return mkdtemp(dir) ? 0 : -1;
 }

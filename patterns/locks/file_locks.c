@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ enum { WATCHDOG_SECONDS = 10 }; /* a blocking lock request must not wait forever
 static const long HOLD_AFTER_RELEASE_US = 100000; /* the holder lingers, so waiters really wait */
 
 /* The private directory and the file we lock; the cleanup registry removes both on any exit. */
-static char temp_dir[64], path[128];
+static char temp_dir[PATH_MAX], path[PATH_MAX + 16];
 static int unexpected; /* results that differ from what the man pages promise */
 static volatile sig_atomic_t watchdog_fired;
 
@@ -382,7 +383,9 @@ int main(int argc, char **argv)
     sa.sa_handler = on_watchdog; /* no SA_RESTART: a blocked lock call returns EINTR */
     if (sigaction(SIGALRM, &sa, NULL) == -1)
         die("sigaction");
-    make_private_dir(temp_dir, sizeof temp_dir, "file_locks"); /* gone on every exit path */
+    if (make_private_dir(temp_dir, sizeof temp_dir, "file_locks") == -1)
+        die("mkdtemp %s", temp_dir);
+    cleanup_add_name(IPC_DIRECTORY, temp_dir); /* gone on every exit path, Ctrl-C included */
     snprintf(path, sizeof path, "%s/locked-file", temp_dir);
     cleanup_add_name(IPC_PATH, path); /* removed before the folder, on Ctrl-C too */
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -403,7 +406,9 @@ int main(int argc, char **argv)
     if (unlink(path) == -1)
         die("unlink %s", path);
     cleanup_forget_name(path);
-    remove_private_dir(temp_dir);
+    if (rmdir(temp_dir) == -1)
+        die("rmdir %s", temp_dir);
+    cleanup_forget_name(temp_dir);
     printf("verdict: %s\n", unexpected ? "UNEXPECTED results above" : "every result as expected");
     return unexpected ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -296,7 +296,9 @@ static int run_everything(struct settings *s)
 static void prepare_server_fifo(struct settings *s)
 {
     if (!s->dir[0]) { /* mode 0700: nobody else can plant a FIFO in it */
-        make_private_dir(made_dir, sizeof made_dir, "fifo");
+        if (make_private_dir(made_dir, sizeof made_dir, "fifo") == -1)
+            die("mkdtemp %s", made_dir);
+        cleanup_add_name(IPC_DIRECTORY, made_dir); /* removed after the FIFOs inside it */
         snprintf(s->dir, sizeof s->dir, "%s", made_dir);
     }
     char path[PATH_MAX];
@@ -313,8 +315,9 @@ static void remove_server_fifo(const struct settings *s)
     if (unlink(path) == -1) /* the name goes; open descriptors would still work */
         die("unlink %s", path);
     cleanup_forget_name(path);
-    if (made_dir[0])
-        remove_private_dir(made_dir);
+    if (made_dir[0] && rmdir(made_dir) == -1)
+        die("rmdir %s", made_dir);
+    cleanup_forget_name(made_dir);
     made_dir[0] = '\0';
 }
 

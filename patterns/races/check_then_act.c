@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +66,8 @@ enum { AMPLIFY_LIMIT_MS = 2000 }; /* the amplifier waits for the slowest racer t
 static atomic_int *checked;
 
 /* The private directory and the file the racers make: the cleanup registry removes both. */
-static char temp_dir[64];
-static char temp_file[128];
+static char temp_dir[PATH_MAX];
+static char temp_file[PATH_MAX + 16];
 
 struct options {
     int workers, fix, amplify, runs;
@@ -199,7 +200,9 @@ static int run(const struct options *opt)
            opt->fix ? "open(O_CREAT|O_EXCL)" : "stat() then open(O_CREAT|O_TRUNC)",
            opt->amplify ? "on" : "off", opt->runs);
     checked = map_shared(sizeof *checked); /* shared, and made before any fork */
-    make_private_dir(temp_dir, sizeof temp_dir, "check_then_act"); /* gone on any exit */
+    if (make_private_dir(temp_dir, sizeof temp_dir, "check_then_act") == -1)
+        die("mkdtemp %s", temp_dir);
+    cleanup_add_name(IPC_DIRECTORY, temp_dir); /* gone on every exit path, Ctrl-C included */
     snprintf(temp_file, sizeof temp_file, "%s/the-file", temp_dir);
     cleanup_add_name(IPC_PATH, temp_file); /* the racers make it; Ctrl-C removes it first */
     printf("directory: %s\n", temp_dir);
@@ -220,7 +223,9 @@ static int run(const struct options *opt)
     if (failed && unlink(temp_file) == -1 && errno != ENOENT) /* a good run unlinked it */
         die("unlink %s", temp_file);
     cleanup_forget_name(temp_file);
-    remove_private_dir(temp_dir);
+    if (rmdir(temp_dir) == -1)
+        die("rmdir %s", temp_dir);
+    cleanup_forget_name(temp_dir);
     unmap_shared(checked, sizeof *checked);
     if (failed)
         return EXIT_FAILURE;
