@@ -2,8 +2,11 @@
 #
 # Layout the rules below rely on (the README explains it for readers):
 #   patterns/FAMILY/NAME.c             a self-contained demonstration program -> build/bin/NAME
-#   patterns/FAMILY/NAME.c + NAME.h    reusable code (the support module, the shared-memory
-#                                      queue, the pool): compiled into build/libforklore.a
+#   lib/PART/*.c                       library code (support, pool, queues): compiled into
+#                                      build/libforklore.a; lib/ is on the include path, so
+#                                      programs write "support/error.h", "pool/pool.h"
+#   lib/mpi/*.c                        the MPI programs' library, built with mpicc (MPI section)
+#   tools/*.c                          tools that are not lessons (predict_output) -> build/bin
 #   bench/*.c, bench/workloads/*.c     the benchmark driver and its workloads -> build/bin/bench
 #                                      (bench/NAME.c + NAME.h: the driver's modules, such as
 #                                      the model fits, also linked into the tests)
@@ -19,17 +22,17 @@ REF ?= bench/reference/2cpu-amd-epyc-vm
 WARNINGS = -std=c11 -Wall -Wextra -Wpedantic -Werror
 CFLAGS ?= -O2 -g
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS) -Ipatterns -Ibench -MMD -MP
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib -Ibench -MMD -MP
 LDLIBS = -lrt -lpthread -lm
 
 # Evaluated lazily (`=`): on a fresh machine Criterion is installed by `deps` before it is read.
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion)
 CRITERION_LIBS = $(shell pkg-config --libs criterion)
 
-# patterns/mpi/ needs an MPI compiler: it has a section of its own (MPI, near the end).
-ALL_PATTERN_C := $(sort $(filter-out patterns/mpi/%,$(wildcard patterns/*/*.c)))
-LIB_C := $(foreach c,$(ALL_PATTERN_C),$(if $(wildcard $(c:.c=.h)),$(c)))
-PROGRAM_C := $(filter-out $(LIB_C),$(ALL_PATTERN_C))
+# patterns/mpi/ and lib/mpi/ need an MPI compiler: they have a section of their own (MPI, near
+# the end).
+LIB_C := $(sort $(filter-out lib/mpi/%,$(wildcard lib/*/*.c)))
+PROGRAM_C := $(sort $(filter-out patterns/mpi/%,$(wildcard patterns/*/*.c)) $(wildcard tools/*.c))
 PROGRAMS := $(patsubst %.c,$(OUT)/bin/%,$(notdir $(PROGRAM_C)))
 BENCH_ALL_C := $(sort $(wildcard bench/*.c))
 BENCH_LIB_C := $(foreach c,$(BENCH_ALL_C),$(if $(wildcard $(c:.c=.h)),$(c)))
@@ -51,16 +54,17 @@ MPI ?= $(if $(MPI_INSTALLED),$(MPI_INSTALLED),mpich)
 MPI_READY := $(call mpi_ready,$(MPI))
 # The wrapper compiles with $(CC) underneath, so CC=clang works here too.
 MPICC = MPICH_CC=$(CC) OMPI_CC=$(CC) mpicc.$(MPI)
-MPI_ALL_C := $(sort $(wildcard patterns/mpi/*.c))
-MPI_LIB_C := $(foreach c,$(MPI_ALL_C),$(if $(wildcard $(c:.c=.h)),$(c)))
-MPI_PROGRAM_C := $(filter-out $(MPI_LIB_C),$(MPI_ALL_C))
+MPI_LIB_C := $(sort $(wildcard lib/mpi/*.c))
+MPI_PROGRAM_C := $(sort $(wildcard patterns/mpi/*.c))
+MPI_ALL_C := $(MPI_LIB_C) $(MPI_PROGRAM_C)
 MPI_PROGRAMS := $(patsubst %.c,$(OUT)/mpi/bin/%,$(notdir $(MPI_PROGRAM_C)))
 mpi_obj = $(patsubst %.c,$(OUT)/mpi/obj-$(MPI)/%.o,$(1))
 MPI_STAMP := $(OUT)/mpi/implementation
 MPI_LAUNCHER := $(OUT)/mpi/mpirun
 MPI_ALL := $(if $(MPI_READY),mpi-build,mpi-note)
 
-.PHONY: all help test test-run valgrind sanitize bench plots compare deps clean grade handout gradescope
+.PHONY: all help test test-run valgrind sanitize bench plots compare deps clean grade handout gradescope \
+    format format-check compdb
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) $(BENCH) $(MPI_ALL)
@@ -82,6 +86,9 @@ help:
 	@echo 'make mpi        install MPI if missing, build patterns/mpi into $(OUT)/mpi/bin, run its tests;'
 	@echo '                MPI=mpich|openmpi (default: the one installed, else MPICH); once MPI is'
 	@echo '                installed, make and make test build and test it too'
+	@echo 'make format     reformat the C files with clang-format $(CLANG_FORMAT_VERSION) (FORMAT_FILES=... for some)'
+	@echo 'make format-check  list the C files clang-format would change; fails if there is one'
+	@echo 'make compdb     write $(OUT)/compile_commands.json, for clangd and other tools'
 	@echo 'make clean      remove $(OUT)/ and the generated benchmark data and plots'
 	@echo 'make help       this list'
 
@@ -131,10 +138,11 @@ $(BENCH): $(call obj,$(BENCH_C) $(WORKLOAD_C)) $(OUT)/obj/gen/workload_table.o $
 
 # Tests run the programs from this folder and read the lessons from the tree; both paths are
 # compiled in, absolute.
+TEST_CFLAGS = $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' \
+    -DFORKLORE_ROOT='"$(abspath .)"' -DFORKLORE_LAB_CFLAGS='"$(EXTRA_CFLAGS)"'
 $(OUT)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' \
-	    -DFORKLORE_ROOT='"$(abspath .)"' -DFORKLORE_LAB_CFLAGS='"$(EXTRA_CFLAGS)"' -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 $(TESTS): $(call obj,$(TEST_C)) $(BENCH_LIBRARY) $(LIBRARY)
 	@mkdir -p $(@D)
@@ -173,7 +181,7 @@ compare: $(BENCH)
 	@bash bench/plot.sh --compare $(REF) plots/data plots
 
 deps:
-	@bash tests/ensure_deps.sh
+	@bash tools/ensure_deps.sh
 
 # A lab needs only the compiler and the support library: no Criterion, nothing installed.
 grade: $(LIBRARY)
@@ -189,11 +197,47 @@ gradescope:
 clean:
 	rm -rf $(OUT) plots/data plots/*.png plots/*.svg plots/report.md
 
+# --- formatting and editor support ---------------------------------------------------------
+# One pinned clang-format, since two versions format the same file differently: Debian 12's
+# (the README says how to get it elsewhere).  `make format` installs it when it is missing,
+# the way `make deps` installs the rest.  FORMAT_FILES defaults to every C file in git.
+CLANG_FORMAT_VERSION = 14
+CLANG_FORMAT = clang-format-$(CLANG_FORMAT_VERSION)
+FORMAT_FILES ?= $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	@command -v $(CLANG_FORMAT) >/dev/null || bash tools/install_packages.sh format $(CLANG_FORMAT)
+	@$(CLANG_FORMAT) -i --style=file $(FORMAT_FILES)
+	@echo 'format: $(words $(FORMAT_FILES)) files formatted with $(CLANG_FORMAT)'
+
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || bash tools/install_packages.sh format $(CLANG_FORMAT)
+	@bad=0; for f in $(FORMAT_FILES); do \
+	    $(CLANG_FORMAT) --style=file --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "not formatted: $$f"; bad=$$((bad + 1)); }; \
+	done; \
+	if [ $$bad -gt 0 ]; then echo "format-check: $$bad of $(words $(FORMAT_FILES)) files differ from clang-format $(CLANG_FORMAT_VERSION); make format fixes them"; exit 1; fi; \
+	echo 'format-check: $(words $(FORMAT_FILES)) files formatted'
+
+# The compilation database: every C file with the command this Makefile compiles it with
+# (the MPI files with the plain compiler and, when MPI is here, its include path).
+COMPDB_CFLAGS = $(filter-out -MMD -MP,$(ALL_CFLAGS))
+MPI_INCLUDE = $(if $(MPI_READY),$(filter -I%,$(shell mpicc.$(MPI) -show 2>/dev/null)))
+compdb:
+	@mkdir -p $(OUT)
+	$(file >$(OUT)/compile_commands.tsv,)
+	$(foreach c,$(LIB_C) $(PROGRAM_C) $(BENCH_ALL_C) $(WORKLOAD_C),$(file >>$(OUT)/compile_commands.tsv,$(c)	$(CC) $(COMPDB_CFLAGS) -c $(c)))
+	$(foreach c,$(MPI_ALL_C),$(file >>$(OUT)/compile_commands.tsv,$(c)	$(CC) $(COMPDB_CFLAGS) $(MPI_INCLUDE) -c $(c)))
+	$(foreach c,$(TEST_C),$(file >>$(OUT)/compile_commands.tsv,$(c)	$(CC) $(COMPDB_CFLAGS) $(TEST_CFLAGS) -c $(c)))
+	@bash tools/compile_commands.sh $(CURDIR) <$(OUT)/compile_commands.tsv >$(OUT)/compile_commands.json.tmp
+	@mv $(OUT)/compile_commands.json.tmp $(OUT)/compile_commands.json
+	@rm -f $(OUT)/compile_commands.tsv
+	@echo 'compdb: $(OUT)/compile_commands.json ($(words $(LIB_C) $(PROGRAM_C) $(BENCH_ALL_C) $(WORKLOAD_C) $(MPI_ALL_C) $(TEST_C)) files)'
+
 # --- MPI (optional) ------------------------------------------------------------------------
-# patterns/mpi/ is built with an MPI implementation's compiler wrapper into $(OUT)/mpi/bin, with
-# $(OUT)/mpi/mpirun, the launcher to run it with (made from patterns/mpi/mpirun.in).  Without
+# patterns/mpi/ (with lib/mpi/) is built with an MPI compiler wrapper into $(OUT)/mpi/bin, with
+# $(OUT)/mpi/mpirun, the launcher to run it with (made from tools/mpirun.in).  Without
 # MPI, `make` and `make test` say in one line that this part was skipped; `make mpi` installs
-# it (tests/ensure_mpi.sh), builds it and runs its tests.  MPICH and Open MPI can be installed
+# it (tools/ensure_mpi.sh), builds it and runs its tests.  MPICH and Open MPI can be installed
 # side by side: their own wrappers (mpicc.mpich, mpiexec.openmpi ...) are named, never the plain
 # mpicc.  MPI=mpich|openmpi picks one; the default is the one installed, MPICH first
 # (lessons/10-mpi.md says why), or MPICH when neither is.  The variables are at the top.
@@ -205,7 +249,7 @@ mpi-note:
 mpi-build: $(MPI_PROGRAMS) $(MPI_LAUNCHER)
 
 mpi: deps
-	@bash tests/ensure_mpi.sh $(MPI)
+	@bash tools/ensure_mpi.sh $(MPI)
 	@$(MAKE) --no-print-directory MPI=$(MPI) mpi-test
 
 # The MPI programs' tests and the lesson's questions (tests/test_mpi.c) alone; they compare
@@ -218,7 +262,7 @@ $(MPI_STAMP): FORCE
 	@mkdir -p $(@D)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(MPI)' ] || echo '$(MPI)' > $@
 
-$(MPI_LAUNCHER): patterns/mpi/mpirun.in $(MPI_STAMP)
+$(MPI_LAUNCHER): tools/mpirun.in $(MPI_STAMP)
 	@sed 's/@MPI@/$(MPI)/g' $< > $@.tmp && chmod +x $@.tmp && mv $@.tmp $@
 
 # Objects made by a chain of pattern rules would be deleted as intermediate files: keep them.

@@ -31,8 +31,8 @@ command -v gnuplot >/dev/null || { echo "plots: gnuplot not found: run 'make dep
 # and then moved into place by the rules of support/output_file.h, so a link planted at a
 # plot's name is refused, never written through.
 output_label=plots
-# shellcheck source=../patterns/support/output_file.sh
-source "$(dirname "$0")/../patterns/support/output_file.sh"
+# shellcheck source=../lib/support/output_file.sh
+source "$(dirname "$0")/../lib/support/output_file.sh"
 check_output_dir "$plots"
 stage=$(mktemp -d "$plots/.drawing-XXXXXX")
 trap 'rm -rf -- "$stage"' EXIT

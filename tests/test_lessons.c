@@ -2,8 +2,9 @@
  *
  * A lesson explains code by quoting it in ```c blocks.  When the code changes and the quote
  * does not, the lesson teaches something the program no longer does, and no other test
- * notices.  So every ```c block in lessons/ must appear in some source file under patterns/ or
- * bench/: its lines, in order and next to each other (blank lines and the indentation aside).
+ * notices.  So every ```c block in lessons/ must appear in some source file under patterns/,
+ * lib/, tools/ or bench/: its lines, in order and next to each other (blank lines and the
+ * indentation aside).
  * A line "..." (or a comment holding only "...") marks a gap: the pieces around it must appear
  * in the same file, in that order.  A block that is a sketch, not a quote, says so on the line
  * before it with the comment <!-- sketch: not a quote -->.
@@ -57,9 +58,10 @@ static void load(struct text *t, const char *path)
 
 static void load_sources(void)
 {
-    const char *patterns[] = {FORKLORE_ROOT "/patterns/*/*.[ch]", FORKLORE_ROOT "/bench/*.[ch]",
+    const char *patterns[] = {FORKLORE_ROOT "/patterns/*/*.[ch]", FORKLORE_ROOT "/lib/*/*.[ch]",
+                              FORKLORE_ROOT "/tools/*.c", FORKLORE_ROOT "/bench/*.[ch]",
                               FORKLORE_ROOT "/bench/workloads/*.c"};
-    for (size_t p = 0; p < 3; p++) {
+    for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
         glob_t g;
         if (glob(patterns[p], 0, NULL, &g) != 0)
             continue;

@@ -1,4 +1,4 @@
-/* test_pool.c - the process pool library (patterns/pool/pool.h) and its thread twin.
+/* test_pool.c - the process pool library (lib/pool/pool.h) and its thread twin.
  *
  * The test process is the pool's parent: it submits, waits and asserts.  The workers are its
  * children (forked by the library) and never assert: a task reports through its return value

@@ -1,4 +1,4 @@
-/* test_shm_queue.c - the shared-memory queue library (patterns/queues/shm_queue.h).
+/* test_shm_queue.c - the shared-memory queue library (lib/queues/shm_queue.h).
  *
  * Each test forks the producers and consumers it needs; the children report through their
  * exit status or a pipe, and only this process asserts.  Children get PR_SET_PDEATHSIG so a

@@ -38,12 +38,10 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +49,10 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: dining_philosophers [--mode all|deadlock|ordered|waiter] [--philosophers N]\n"
@@ -102,27 +103,13 @@ struct plan {
     long eat_us, pause_us, watchdog_ms;
 };
 
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[512];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
 /* Take fork f, telling the watchdog first what we wait for and then what we hold. */
 static void take_fork(struct table *t, int me, int f)
 {
     atomic_store(&t->wants[me], f);
     while (sem_wait(&t->fork[f]) == -1) /* no timeout here: the parent is the watchdog */
         if (errno != EINTR)
-            die_in_child("sem_wait(fork %d)", f);
+            die("sem_wait(fork %d)", f);
     /* Stop wanting before claiming: the watchdog, reading in between, sees no edge at all
      * rather than "P waits for a fork held by P". */
     atomic_store(&t->wants[me], NOBODY);
@@ -133,7 +120,7 @@ static void put_fork(struct table *t, int f)
 {
     atomic_store(&t->holder[f], NOBODY); /* before the post: the next holder writes after it */
     if (sem_post(&t->fork[f]) == -1)
-        die_in_child("sem_post(fork %d)", f);
+        die("sem_post(fork %d)", f);
 }
 
 /* The moment between the two forks.  In deadlock mode the philosophers meet at a barrier, so
@@ -146,7 +133,7 @@ static void between_forks(struct table *t, int meal, long pause_us)
         int err = pthread_barrier_wait(&t->all_hold_left);
         if (err != 0 && err != PTHREAD_BARRIER_SERIAL_THREAD) {
             errno = err;
-            die_in_child("pthread_barrier_wait");
+            die("pthread_barrier_wait");
         }
     } else {
         sleep_ns(pause_us * 1000);
@@ -157,7 +144,7 @@ static void wait_for_seat(struct table *t)
 {
     while (sem_wait(&t->seats) == -1)
         if (errno != EINTR)
-            die_in_child("sem_wait(seats)");
+            die("sem_wait(seats)");
 }
 
 /* One philosopher: M times, take two forks, eat, put them back. */
@@ -182,30 +169,13 @@ static void philosopher(struct table *t, int me, const struct plan *plan)
         put_fork(t, second);
         put_fork(t, first);
         if (t->mode == WAITER && sem_post(&t->seats) == -1)
-            die_in_child("sem_post(seats)");
+            die("sem_post(seats)");
         if (sem_post(&t->progress) == -1) /* tell the watchdog: a meal was eaten */
-            die_in_child("sem_post(progress)");
+            die("sem_post(progress)");
     }
     atomic_fetch_add(&t->finished, 1);
     if (sem_post(&t->progress) == -1)
-        die_in_child("sem_post(progress)");
-}
-
-/* Fork one philosopher; it leaves with _exit after its last meal. */
-static pid_t start_philosopher(struct table *t, int me, const struct plan *plan)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent); /* a philosopher without its watchdog must not live on */
-        philosopher(t, me, plan);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
+        die("sem_post(progress)");
 }
 
 /* Follow "p waits for fork f, held by q" from start.  If the chain comes back to start, that
@@ -250,15 +220,8 @@ static enum outcome watch(struct table *t, const struct plan *plan)
     int idle_periods = 0;
     char previous[2048] = ""; /* the cycle seen at the last timeout, if any */
     while (atomic_load(&t->finished) < t->philosophers) {
-        struct timespec deadline;
-        if (clock_gettime(CLOCK_REALTIME, &deadline) == -1) /* sem_timedwait's clock */
-            die("clock_gettime");
-        deadline.tv_sec += plan->watchdog_ms / 1000;
-        deadline.tv_nsec += (plan->watchdog_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        struct timespec deadline = /* on sem_timedwait's clock */
+            deadline_after_ns(CLOCK_REALTIME, plan->watchdog_ms * 1000000LL);
         if (sem_timedwait(&t->progress, &deadline) == 0) {
             idle_periods = 0; /* someone ate: not stuck */
             previous[0] = '\0';
@@ -301,21 +264,14 @@ static int reap_philosophers(const pid_t *pids, int count, int killed)
             die("kill(P%d)", p);
     }
     for (int p = 0; p < count; p++) {
-        int status;
-        while (waitpid(pids[p], &status, 0) == -1)
-            if (errno != EINTR)
-                die("waitpid");
-        cleanup_forget_child(pids[p]);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !killed)
+        int status = wait_for_child(pids[p]);
+        if (child_succeeded(status) && !killed)
             continue;
         if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && killed)
             continue;
         unexpected++;
-        if (WIFEXITED(status))
-            printf("P%d (pid %ld) exited with %d\n", p, (long)pids[p], WEXITSTATUS(status));
-        else if (WIFSIGNALED(status))
-            printf("P%d (pid %ld) killed by signal %d (%s)%s\n", p, (long)pids[p], WTERMSIG(status),
-                   strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+        char how[STATUS_TEXT_SIZE];
+        printf("P%d (pid %ld) %s\n", p, (long)pids[p], describe_status(status, how, sizeof how));
     }
     if (killed)
         printf("killed and reaped %d philosophers\n", count);
@@ -343,7 +299,7 @@ static void set_table(struct table *t, enum mode mode, int philosophers)
         (err = pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0 ||
         (err = pthread_barrier_init(&t->all_hold_left, &attr, (unsigned)philosophers)) != 0)
         die_with_code(err, "pthread barrier setup");
-    pthread_barrierattr_destroy(&attr);
+    check_error_number(pthread_barrierattr_destroy(&attr), "pthread_barrierattr_destroy");
 }
 
 /* Only after every philosopher is reaped: nobody can be waiting on these any more. */
@@ -367,10 +323,13 @@ static enum outcome dinner(struct table *t, enum mode mode, const struct plan *p
            plan->meals);
     pid_t pids[MAX_PHILOSOPHERS];
     for (int p = 0; p < plan->philosophers; p++)
-        pids[p] = start_philosopher(t, p, plan);
+        if ((pids[p] = start_child()) == 0) { /* it must not outlive its watchdog */
+            philosopher(t, p, plan);
+            leave_child(EXIT_SUCCESS);
+        }
     for (int p = 0; p < plan->philosophers; p++)
         printf("P%d is pid %ld\n", p, (long)pids[p]);
-    fflush(stdout); /* now, not at the end: a student may want to attach gdb to one of them */
+    flush_or_die(stdout); /* now, not at the end: a student may want to attach gdb to one of them */
     enum outcome outcome = watch(t, plan);
     if (reap_philosophers(pids, plan->philosophers, outcome != FINISHED) > 0)
         *ok = 0;
@@ -418,14 +377,10 @@ int main(int argc, char *argv[])
         case 't': plan.eat_us = parse_long(optarg, "--eat-us", 0, 1000000, usage); break;
         case 'p': plan.pause_us = parse_long(optarg, "--pause-us", 0, 1000000, usage); break;
         case 'w': plan.watchdog_ms = parse_long(optarg, "--watchdog-ms", 10, 3600000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int chosen = -1; /* one mode, or -1 for all */
     for (int m = DEADLOCK; m <= WAITER; m++)
         if (strcmp(mode, mode_names[m]) == 0)
@@ -433,10 +388,7 @@ int main(int argc, char *argv[])
     if (chosen < 0 && strcmp(mode, "all") != 0)
         usage_error(usage, "--mode: expected all, deadlock, ordered or waiter, got \"%s\"", mode);
 
-    struct table *t =
-        mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (t == MAP_FAILED)
-        die("mmap");
+    struct table *t = map_shared(sizeof *t);
     printf("dining_philosophers: mode %s, %d philosophers, %d meals, eat %ld us, pause %ld us, "
            "watchdog %ld ms\n",
            mode, plan.philosophers, plan.meals, plan.eat_us, plan.pause_us, plan.watchdog_ms);
@@ -451,7 +403,6 @@ int main(int argc, char *argv[])
         printf("summary: deadlock detected, both fixes finished: %s\n", as_taught ? "yes" : "NO");
         status = as_taught && ok ? EXIT_SUCCESS : EXIT_FAILURE;
     }
-    if (munmap(t, sizeof *t) == -1)
-        die("munmap");
+    unmap_shared(t, sizeof *t);
     return status;
 }

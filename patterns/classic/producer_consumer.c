@@ -25,19 +25,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: producer_consumer [--producers P] [--consumers Q] [--items M] [--capacity C]\n"
@@ -75,20 +74,6 @@ struct shared {
     struct item ring[MAX_CAPACITY];
 };
 
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
 /* The value of an item, and a hash of it (splitmix64's finaliser: any change scatters bits). */
 static long long item_value(int producer, long seq, long items)
 {
@@ -111,22 +96,21 @@ static void wait_or_die(sem_t *sem, const char *name)
 {
     struct timespec deadline;
     if (clock_gettime(CLOCK_REALTIME, &deadline) == -1) /* sem_timedwait's clock */
-        die_in_child("clock_gettime");
+        die("clock_gettime");
     deadline.tv_sec += WATCHDOG_SECONDS;
     while (sem_timedwait(sem, &deadline) == -1) {
         if (errno == EINTR)
             continue;
         if (errno == ETIMEDOUT)
-            die_in_child("waited %d s on \"%s\": a partner died or a post was lost",
-                         WATCHDOG_SECONDS, name);
-        die_in_child("sem_timedwait(%s)", name);
+            die("waited %d s on \"%s\": a partner died or a post was lost", WATCHDOG_SECONDS, name);
+        die("sem_timedwait(%s)", name);
     }
 }
 
 static void post_or_die(sem_t *sem, const char *name)
 {
     if (sem_post(sem) == -1)
-        die_in_child("sem_post(%s)", name);
+        die("sem_post(%s)", name);
 }
 
 /* put: wait for a free slot, then (under mutex) fill it, then announce one more full slot. */
@@ -180,42 +164,6 @@ static void consumer(struct shared *shm, int me, long items)
     say("consumer %d: %ld items, %ld out of order\n", me, t->count, t->out_of_order);
 }
 
-/* Fork a producer or a consumer; it leaves with _exit. */
-static pid_t start_child(void (*body)(struct shared *, int, long), struct shared *shm, int me,
-                         long items)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent); /* without the parent nobody would send the stop items */
-        body(shm, me, items);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap one child; print how it ended if it failed. Returns 1 if it failed. */
-static int reap(const char *role, pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("%s %ld exited with %d\n", role, (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        printf("%s %ld killed by signal %d (%s)%s\n", role, (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
-}
-
 /* Add up the consumers' tallies and compare them with what the producers must have made. */
 static int check_totals(const struct shared *shm, int producers, int consumers, long items)
 {
@@ -251,17 +199,23 @@ static int run(struct shared *shm, int producers, int consumers, long items)
     pid_t made[MAX_PROCESSES], eaten[MAX_PROCESSES];
     /* Consumers first: they block on "full" until the first item arrives, which is fine. */
     for (int c = 0; c < consumers; c++)
-        eaten[c] = start_child(consumer, shm, c, items);
+        if ((eaten[c] = start_child()) == 0) {
+            consumer(shm, c, items);
+            leave_child(EXIT_SUCCESS);
+        }
     for (int p = 0; p < producers; p++)
-        made[p] = start_child(producer, shm, p, items);
+        if ((made[p] = start_child()) == 0) {
+            producer(shm, p, items);
+            leave_child(EXIT_SUCCESS);
+        }
     int failed = 0;
     for (int p = 0; p < producers; p++)
-        failed += reap("producer", made[p]);
+        failed += reap_child(made[p], "producer");
     /* Only now is every real item in the ring: a stop item sent earlier could overtake some. */
     for (int c = 0; c < consumers; c++)
         ring_put(shm, (struct item){-1, 0});
     for (int c = 0; c < consumers; c++)
-        failed += reap("consumer", eaten[c]);
+        failed += reap_child(eaten[c], "consumer");
     return check_totals(shm, producers, consumers, items) && failed == 0;
 }
 
@@ -289,19 +243,12 @@ int main(int argc, char *argv[])
             break;
         case 'm': items = parse_long(optarg, "--items", 1, 100000000, usage); break;
         case 'k': capacity = (int)parse_long(optarg, "--capacity", 1, MAX_CAPACITY, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
-    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                              -1, 0); /* zero-filled */
-    if (shm == MAP_FAILED)
-        die("mmap");
+    struct shared *shm = map_shared(sizeof *shm); /* zero-filled */
     shm->capacity = capacity;
     /* pshared=1 for all three; empty starts at C (all free), full at 0, mutex at 1 (open). */
     if (sem_init(&shm->empty, 1, (unsigned)capacity) == -1 || sem_init(&shm->full, 1, 0) == -1 ||
@@ -313,7 +260,6 @@ int main(int argc, char *argv[])
     if (sem_destroy(&shm->empty) == -1 || sem_destroy(&shm->full) == -1 ||
         sem_destroy(&shm->mutex) == -1)
         die("sem_destroy");
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    unmap_shared(shm, sizeof *shm);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

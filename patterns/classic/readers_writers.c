@@ -35,13 +35,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +46,8 @@
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: readers_writers [--policy readers|writers|both|none] [--readers R] [--writers W]\n"
@@ -102,74 +101,26 @@ struct shared {
 _Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
                "atomics shared between processes must be lock-free");
 
-/* The process that started the program: the only one that may call exit() (see error.h). */
-static pid_t main_process;
-
-/* End after a failed call whose error number is err: exit in the main process, _exit in a
- * child (the lock functions run in both). */
-static _Noreturn void fail(int err, const char *what)
-{
-    if (getpid() == main_process)
-        die_with_code(err, "%s", what);
-    errno = err;
-    die_in_child("%s", what);
-}
-
-/* For the pthread calls that return an error number: end the process if it is not 0. */
-static void check(int err, const char *what)
-{
-    if (err != 0)
-        fail(err, what);
-}
-
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
 /* Process-shared mutex and conditions, the conditions timed on CLOCK_MONOTONIC. */
 static void rw_init(struct rw_lock *rw, enum policy policy)
 {
-    pthread_mutexattr_t ma;
-    pthread_condattr_t ca;
-    int err;
-    if ((err = pthread_mutexattr_init(&ma)) != 0 ||
-        (err = pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED)) != 0 ||
-        (err = pthread_mutex_init(&rw->mutex, &ma)) != 0)
-        die_with_code(err, "pthread mutex setup");
-    if ((err = pthread_condattr_init(&ca)) != 0 ||
-        (err = pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED)) != 0 ||
-        (err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
-        (err = pthread_cond_init(&rw->readers_may_enter, &ca)) != 0 ||
-        (err = pthread_cond_init(&rw->writer_may_enter, &ca)) != 0)
-        die_with_code(err, "pthread condition setup");
-    pthread_mutexattr_destroy(&ma);
-    pthread_condattr_destroy(&ca);
+    init_shared_mutex(&rw->mutex);
+    init_shared_cond(&rw->readers_may_enter);
+    init_shared_cond(&rw->writer_may_enter);
     rw->active_readers = rw->active_writers = rw->waiting_writers = 0;
     rw->policy = policy;
 }
 
 static void rw_destroy(struct rw_lock *rw)
 {
-    pthread_cond_destroy(&rw->readers_may_enter);
-    pthread_cond_destroy(&rw->writer_may_enter);
-    pthread_mutex_destroy(&rw->mutex);
+    check_error_number(pthread_cond_destroy(&rw->readers_may_enter), "pthread_cond_destroy");
+    check_error_number(pthread_cond_destroy(&rw->writer_may_enter), "pthread_cond_destroy");
+    check_error_number(pthread_mutex_destroy(&rw->mutex), "pthread_mutex_destroy");
 }
 
 static void lock_mutex(struct rw_lock *rw)
 {
-    int err = pthread_mutex_lock(&rw->mutex);
-    if (err != 0)
-        fail(err, "pthread_mutex_lock");
+    check_error_number(pthread_mutex_lock(&rw->mutex), "pthread_mutex_lock");
 }
 
 /* One timed wait (mutex held); the deadline is the watchdog.  The caller loops. */
@@ -180,17 +131,16 @@ static void wait_on(pthread_cond_t *cond, struct rw_lock *rw, const struct times
     if (err == ETIMEDOUT) {
         say("%s waited %d ms: readers %d, writers %d, waiting writers %d\n", who, WATCHDOG_MS,
             rw->active_readers, rw->active_writers, rw->waiting_writers);
-        fail(ETIMEDOUT, "watchdog: starved this long, or a wakeup was lost, or a partner died");
+        die_with_code(ETIMEDOUT, "watchdog: starved, or a wakeup was lost, or a partner died");
     }
-    if (err != 0)
-        fail(err, "pthread_cond_timedwait");
+    check_error_number(err, "pthread_cond_timedwait");
 }
 
 static struct timespec watchdog_deadline(void)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-        fail(errno, "clock_gettime");
+        die("clock_gettime");
     ts.tv_sec += WATCHDOG_MS / 1000;
     return ts;
 }
@@ -206,7 +156,7 @@ static void read_lock(struct rw_lock *rw)
     while (rw->active_writers > 0 || (rw->policy == PREFER_WRITERS && rw->waiting_writers > 0))
         wait_on(&rw->readers_may_enter, rw, &deadline, "reader");
     rw->active_readers++;
-    check(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
 }
 
 static void read_unlock(struct rw_lock *rw)
@@ -216,8 +166,9 @@ static void read_unlock(struct rw_lock *rw)
     lock_mutex(rw);
     /* Readers never wait for readers, so only a writer can be waiting for this moment. */
     if (--rw->active_readers == 0)
-        check(pthread_cond_signal(&rw->writer_may_enter), "pthread_cond_signal"); /* last out */
-    check(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
+        check_error_number(pthread_cond_signal(&rw->writer_may_enter),
+                           "pthread_cond_signal"); /* last out */
+    check_error_number(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
 }
 
 /* A writer announces itself (waiting_writers) and waits for an empty room. */
@@ -232,7 +183,7 @@ static void write_lock(struct rw_lock *rw)
         wait_on(&rw->writer_may_enter, rw, &deadline, "writer");
     rw->waiting_writers--;
     rw->active_writers = 1;
-    check(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
 }
 
 /* Leaving, a writer hands over: under writer preference to the next writer if one waits;
@@ -244,12 +195,13 @@ static void write_unlock(struct rw_lock *rw)
     lock_mutex(rw);
     rw->active_writers = 0;
     if (rw->policy == PREFER_WRITERS && rw->waiting_writers > 0) {
-        check(pthread_cond_signal(&rw->writer_may_enter), "pthread_cond_signal");
+        check_error_number(pthread_cond_signal(&rw->writer_may_enter), "pthread_cond_signal");
     } else {
-        check(pthread_cond_broadcast(&rw->readers_may_enter), "pthread_cond_broadcast");
-        check(pthread_cond_signal(&rw->writer_may_enter), "pthread_cond_signal");
+        check_error_number(pthread_cond_broadcast(&rw->readers_may_enter),
+                           "pthread_cond_broadcast");
+        check_error_number(pthread_cond_signal(&rw->writer_may_enter), "pthread_cond_signal");
     }
-    check(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&rw->mutex), "pthread_mutex_unlock");
 }
 
 /* Add one waiting time to a side's statistics; the maximum is raised by compare-and-swap. */
@@ -317,42 +269,6 @@ struct plan {
     long ops, hold_us, think_us;
 };
 
-/* Fork a reader or a writer; it leaves with _exit. */
-static pid_t start_child(void (*body)(struct shared *, int, long, long, long), struct shared *shm,
-                         int me, const struct plan *plan)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent);
-        body(shm, me, plan->ops, plan->hold_us, plan->think_us);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap one child; print how it ended if it failed. Returns 1 if it failed. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("child %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        printf("child %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
-}
-
 /* A side with no operations has an average of 0, not a division by zero. */
 static double average_ms(const struct wait_stats *s)
 {
@@ -375,13 +291,17 @@ static int run_policy(struct shared *shm, enum policy policy, const struct plan 
     int n = 0;
     /* Readers first: they fill the room before any writer asks, which is the hard case for
      * writers under reader preference. */
-    for (int i = 0; i < plan->readers; i++)
-        pids[n++] = start_child(reader, shm, i, plan);
-    for (int i = 0; i < plan->writers; i++)
-        pids[n++] = start_child(writer, shm, i, plan);
+    for (int i = 0; i < plan->readers + plan->writers; i++)
+        if ((pids[n++] = start_child()) == 0) {
+            if (i < plan->readers)
+                reader(shm, i, plan->ops, plan->hold_us, plan->think_us);
+            else
+                writer(shm, i - plan->readers, plan->ops, plan->hold_us, plan->think_us);
+            leave_child(EXIT_SUCCESS);
+        }
     int failed = 0;
     for (int i = 0; i < n; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], i < plan->readers ? "reader" : "writer");
     long violations = atomic_load(&shm->violations), torn = atomic_load(&shm->torn_reads);
     printf("%-18s writers wait avg %7.2f ms, max %7.2f ms | readers wait avg %7.2f ms, "
            "max %7.2f ms | violations %ld, torn reads %ld\n",
@@ -397,7 +317,6 @@ int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
     cleanup_install();
-    main_process = getpid();
     const char *policy = "both";
     struct plan plan = {4, 2, 40, 1000, 200};
     static const struct option options[] = {
@@ -419,14 +338,10 @@ int main(int argc, char *argv[])
         case 'n': plan.ops = parse_long(optarg, "--ops", 1, 1000000, usage); break;
         case 't': plan.hold_us = parse_long(optarg, "--hold-us", 0, 1000000, usage); break;
         case 's': plan.think_us = parse_long(optarg, "--think-us", 0, 1000000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int both = strcmp(policy, "both") == 0;
     int prefer_readers = both || strcmp(policy, "readers") == 0;
     int prefer_writers = both || strcmp(policy, "writers") == 0;
@@ -434,10 +349,7 @@ int main(int argc, char *argv[])
     if (!prefer_readers && !prefer_writers && !none)
         usage_error(usage, "--policy: expected readers, writers, both or none, got \"%s\"", policy);
 
-    struct shared *shm =
-        mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shm == MAP_FAILED)
-        die("mmap");
+    struct shared *shm = map_shared(sizeof *shm);
     printf("readers_writers: policy %s, %d readers, %d writers, %ld ops each, hold %ld us, "
            "think %ld us\n",
            policy, plan.readers, plan.writers, plan.ops, plan.hold_us, plan.think_us);
@@ -448,7 +360,6 @@ int main(int argc, char *argv[])
         ok &= run_policy(shm, PREFER_WRITERS, &plan);
     if (none)
         ok &= run_policy(shm, NO_LOCK, &plan);
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    unmap_shared(shm, sizeof *shm);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -29,13 +29,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +40,8 @@
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: reusable_barrier [--workers N] [--rounds R] [--work-us T] [--naive]\n"
@@ -77,46 +76,11 @@ struct shared {
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2,
                "atomics shared between processes must be lock-free");
 
-/* For the pthread calls (they return an error number); the barrier runs in workers only. */
-static void check_in_child(int err, const char *what)
-{
-    if (err != 0) {
-        errno = err;
-        die_in_child("%s", what);
-    }
-}
-
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
 /* Process-shared mutex and condition; the condition's clock is CLOCK_MONOTONIC. */
 static void barrier_init(struct cyclic_barrier *b, int parties)
 {
-    pthread_mutexattr_t ma;
-    pthread_condattr_t ca;
-    int err;
-    if ((err = pthread_mutexattr_init(&ma)) != 0 ||
-        (err = pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED)) != 0 ||
-        (err = pthread_mutex_init(&b->lock, &ma)) != 0)
-        die_with_code(err, "pthread mutex setup");
-    if ((err = pthread_condattr_init(&ca)) != 0 ||
-        (err = pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED)) != 0 ||
-        (err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
-        (err = pthread_cond_init(&b->round_over, &ca)) != 0)
-        die_with_code(err, "pthread condition setup");
-    pthread_mutexattr_destroy(&ma);
-    pthread_condattr_destroy(&ca);
+    init_shared_mutex(&b->lock);
+    init_shared_cond(&b->round_over);
     b->parties = parties;
     b->arrived = 0;
     b->generation = 0;
@@ -124,8 +88,8 @@ static void barrier_init(struct cyclic_barrier *b, int parties)
 
 static void barrier_destroy(struct cyclic_barrier *b)
 {
-    pthread_cond_destroy(&b->round_over);
-    pthread_mutex_destroy(&b->lock);
+    check_error_number(pthread_cond_destroy(&b->round_over), "pthread_cond_destroy");
+    check_error_number(pthread_mutex_destroy(&b->lock), "pthread_mutex_destroy");
 }
 
 /* Wait until all parties have arrived.  Returns 1 for the last to arrive (the serial one),
@@ -134,44 +98,38 @@ static int barrier_wait(struct cyclic_barrier *b)
 {
     struct timespec deadline;
     if (clock_gettime(CLOCK_MONOTONIC, &deadline) == -1)
-        die_in_child("clock_gettime");
+        die("clock_gettime");
     deadline.tv_sec += WATCHDOG_MS / 1000;
     int err = pthread_mutex_lock(&b->lock);
-    if (err != 0) {
-        errno = err;
-        die_in_child("pthread_mutex_lock");
-    }
+    check_error_number(err, "pthread_mutex_lock");
     if (b->naive) { /* broken: right for round 0 only, as arrived is never reset */
         int last = ++b->arrived == b->parties;
         if (last)
-            check_in_child(pthread_cond_broadcast(&b->round_over), "pthread_cond_broadcast");
+            check_error_number(pthread_cond_broadcast(&b->round_over), "pthread_cond_broadcast");
         while (b->arrived < b->parties)
             if ((err = pthread_cond_timedwait(&b->round_over, &b->lock, &deadline)) != 0) {
                 errno = err;
-                die_in_child("naive barrier: pthread_cond_timedwait");
+                die("naive barrier: pthread_cond_timedwait");
             }
-        check_in_child(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
+        check_error_number(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
         return last;
     }
     unsigned long my_generation = b->generation;
     if (++b->arrived == b->parties) {
         b->arrived = 0;  /* ready for the next round at once */
         b->generation++; /* this, not the count, is what the waiters watch */
-        check_in_child(pthread_cond_broadcast(&b->round_over), "pthread_cond_broadcast");
-        check_in_child(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
+        check_error_number(pthread_cond_broadcast(&b->round_over), "pthread_cond_broadcast");
+        check_error_number(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
         return 1;
     }
     while (b->generation == my_generation) { /* a while: spurious wakeups return early */
         err = pthread_cond_timedwait(&b->round_over, &b->lock, &deadline);
         if (err == ETIMEDOUT)
-            die_in_child("stuck %d ms at the barrier: %d of %d arrived in generation %lu",
-                         WATCHDOG_MS, b->arrived, b->parties, b->generation);
-        if (err != 0) {
-            errno = err;
-            die_in_child("pthread_cond_timedwait");
-        }
+            die("stuck %d ms at the barrier: %d of %d arrived in generation %lu", WATCHDOG_MS,
+                b->arrived, b->parties, b->generation);
+        check_error_number(err, "pthread_cond_timedwait");
     }
-    check_in_child(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
     return 0;
 }
 
@@ -200,41 +158,6 @@ static void worker(struct shared *shm, int me, int workers, int rounds, long wor
     atomic_store(&shm->round_of[me], rounds); /* done: counts as having reached the end */
 }
 
-/* Fork one worker; it leaves with _exit after its last round. */
-static pid_t start_worker(struct shared *shm, int me, int workers, int rounds, long work_us)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent); /* the others would wait at the barrier for it in vain */
-        worker(shm, me, workers, rounds, work_us);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap one worker; print how it ended if it failed. Returns 1 if it failed. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("worker %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        printf("worker %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
-}
-
 int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
@@ -253,36 +176,31 @@ int main(int argc, char *argv[])
         case 'r': rounds = (int)parse_long(optarg, "--rounds", 1, 10000000, usage); break;
         case 't': work_us = parse_long(optarg, "--work-us", 0, 1000000, usage); break;
         case 'n': naive = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
-    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                              -1, 0); /* zero-filled */
-    if (shm == MAP_FAILED)
-        die("mmap");
+    struct shared *shm = map_shared(sizeof *shm); /* zero-filled */
     barrier_init(&shm->barrier, workers);
     shm->barrier.naive = naive;
     printf("reusable_barrier: %s barrier, %d workers, %d rounds, up to %ld us of work per round\n",
            naive ? "naive (broken)" : "generation-count", workers, rounds, work_us);
     pid_t pids[MAX_WORKERS];
     for (int i = 0; i < workers; i++)
-        pids[i] = start_worker(shm, i, workers, rounds, work_us);
+        if ((pids[i] = start_child()) == 0) { /* the others would wait for it in vain */
+            worker(shm, i, workers, rounds, work_us);
+            leave_child(EXIT_SUCCESS);
+        }
     int failed = 0;
     for (int i = 0; i < workers; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "worker");
     int ran_ahead = atomic_load(&shm->ran_ahead);
     long serial = atomic_load(&shm->serial_total);
     printf("generations completed: %lu (rounds %d); serial arrivals: %ld; ran ahead: %d\n",
            shm->barrier.generation, rounds, serial, ran_ahead);
     barrier_destroy(&shm->barrier); /* every worker is reaped: nobody is waiting */
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    unmap_shared(shm, sizeof *shm);
     if (naive) /* the broken version "succeeds" by showing the run-ahead it lets through */
         return failed == 0 && ran_ahead > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     int ok = failed == 0 && ran_ahead == 0 && serial == rounds;

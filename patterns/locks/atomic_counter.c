@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,14 +42,16 @@
 #include "support/cpus.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
+#include "support/watchdog.h"
 
-static const char usage[] =
-    "Usage: atomic_counter [options]\n"
-    "  -w, --workers P      processes (default: usable CPUs, at least 2)\n"
-    "  -n, --iterations N   increments per process (default 10000000)\n"
-    "  -m, --mode MODE      plain | atomic | both (default both)\n"
-    "  -r, --runs K         repeat K times (default 1)\n"
-    "  -h, --help           this text\n";
+static const char usage[] = "Usage: atomic_counter [options]\n"
+                            "  -w, --workers P      processes (default: usable CPUs, at least 2)\n"
+                            "  -n, --iterations N   increments per process (default 10000000)\n"
+                            "  -m, --mode MODE      plain | atomic | both (default both)\n"
+                            "  -r, --runs K         repeat K times (default 1)\n"
+                            "  -h, --help           this text\n";
 
 enum { MAX_WORKERS = 256 };
 enum { WATCHDOG_SECONDS = 120 }; /* a worker that never reaches the start must not hang us */
@@ -82,45 +83,21 @@ static _Noreturn void worker(struct shared *sh, enum mode mode, long iterations)
     _exit(0);
 }
 
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        warn("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        warn("worker %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
-             strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
-}
-
 /* One run of one mode; prints a verdict; returns updates lost, or -1 if a worker failed. */
 static long run_mode(struct shared *sh, enum mode mode, int workers, long iterations)
 {
     memset((void *)sh, 0, sizeof *sh); /* the cast: memset takes non-volatile memory */
-    pid_t pids[MAX_WORKERS], parent = getpid();
-    fflush(stdout);
-    for (int i = 0; i < workers; i++) {
-        if ((pids[i] = fork()) == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent);
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < workers; i++)
+        if ((pids[i] = start_child()) == 0)
             worker(sh, mode, iterations);
-        }
-        cleanup_add_child(pids[i]);
-    }
     while (atomic_load(&sh->ready) < workers)
         sched_yield();
     int64_t t0 = monotonic_ns();
     atomic_store(&sh->go, 1);
     int failed = 0;
     for (int i = 0; i < workers; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "worker");
     double ms = (monotonic_ns() - t0) / 1e6;
     if (failed)
         return -1;
@@ -150,19 +127,6 @@ static int parse_mode(const char *text)
     usage_error(usage, "--mode: expected plain, atomic or both, got \"%s\"", text);
 }
 
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup module reaps the
- * children. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "atomic_counter: watchdog: "
-                              "the workers did not finish in time (one never reached the start?); "
-                              "stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
-}
-
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
@@ -181,30 +145,24 @@ int main(int argc, char **argv)
         case 'n': iterations = parse_long(optarg, "--iterations", 1, 1000000000, usage); break;
         case 'm': modes = parse_mode(optarg); break;
         case 'r': runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     cleanup_install();
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(WATCHDOG_SECONDS); /* the parent waits for every worker at the start: bound it */
+    start_watchdog(WATCHDOG_SECONDS, "the workers did not finish in time (one never reached the "
+                                     "start?); stopping"); /* the parent waits for every worker at
+                                                              the start: bound it */
     /* Between processes only a lock-free atomic is safe: a non-lock-free one would hide a
      * lock in this process's private memory, which the other processes cannot see. */
     if (ATOMIC_LONG_LOCK_FREE != 2)
         die_with_code(ENOTSUP, "atomic_long is not always lock-free on this machine");
-    printf("atomic_counter: %d workers x %ld increments, %d usable CPU(s), %d run(s)\n",
-           workers, iterations, cpus, runs);
+    printf("atomic_counter: %d workers x %ld increments, %d usable CPU(s), %d run(s)\n", workers,
+           iterations, cpus, runs);
     if (cpus == 1 && (modes & 1 << PLAIN))
         printf("note: one usable CPU: the plain counter may well come out exact by luck\n");
     /* Shared and mapped before fork(): the workers increment one counter, not copies. */
-    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
-                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
-        die("mmap");
+    struct shared *sh = map_shared(sizeof *sh);
     int atomic_wrong = 0, failed = 0;
     for (int r = 0; r < runs; r++)
         for (enum mode m = PLAIN; m <= ATOMIC; m++)
@@ -213,8 +171,7 @@ int main(int argc, char **argv)
                 failed += lost < 0;
                 atomic_wrong += m == ATOMIC && lost != 0;
             }
-    if (munmap(sh, sizeof *sh) == -1)
-        die("munmap");
+    unmap_shared(sh, sizeof *sh);
     /* A lossy plain counter is the demonstration; a lossy atomic one would be a real bug. */
     return failed || atomic_wrong ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -45,6 +45,9 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
+#include "support/private_dir.h"
+#include "support/process.h"
 #include "support/parse.h"
 #include "support/private_dir.h"
 
@@ -56,12 +59,11 @@ static const char usage[] =
     "  -h, --help           this text\n";
 
 enum { MAX_WORKERS = 64 };
-enum { WATCHDOG_SECONDS = 10 };       /* a blocking lock request must not wait forever */
+enum { WATCHDOG_SECONDS = 10 }; /* a blocking lock request must not wait forever */
 static const long HOLD_AFTER_RELEASE_US = 100000; /* the holder lingers, so waiters really wait */
 
-/* The private directory and the file we lock; removed by an atexit handler on every exit. */
+/* The private directory and the file we lock; the cleanup registry removes both on any exit. */
 static char temp_dir[PATH_MAX], path[PATH_MAX + 16];
-static pid_t owner;
 static int unexpected; /* results that differ from what the man pages promise */
 static volatile sig_atomic_t watchdog_fired;
 
@@ -113,7 +115,7 @@ static int open_file(int in_child)
 {
     int fd = open(path, O_RDWR); /* O_RDWR: an fcntl write lock needs a writable fd */
     if (fd == -1 && in_child)
-        die_in_child("open %s", path);
+        die("open %s", path);
     if (fd == -1)
         die("open %s", path);
     return fd;
@@ -128,20 +130,6 @@ struct holder {
     int control; /* the parent closes it to say "release now" */
 };
 
-/* Wait for a helper child; a helper that failed makes the whole run fail. */
-static void reap(pid_t pid, const char *what)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        warn("%s pid %ld ended badly (wait status %#x)", what, (long)pid, status);
-        unexpected++;
-    }
-}
-
 /* Start a child that takes an exclusive lock (all of the file for flock, bytes
  * [start, start+len) for fcntl), reports "held", and keeps it until told to release. */
 static struct holder start_holder(enum api api, off_t start, off_t len)
@@ -149,70 +137,51 @@ static struct holder start_holder(enum api api, off_t start, off_t len)
     int report[2], control[2];
     if (pipe(report) == -1 || pipe(control) == -1)
         die("pipe");
-    pid_t parent = getpid();
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child(); /* it dies with us: else it would hold the lock forever */
     if (pid == 0) {
-        die_with_parent(parent); /* a holder outliving its parent would hold the lock forever */
-        close(report[0]);
-        close(control[1]); /* or our own copy would keep read() below from seeing end of file */
+        /* Our own copy of control[1] would keep read() below from seeing end of file. */
+        close_or_die(report[0]);
+        close_or_die(control[1]);
         int fd = open_file(1), err = api == FLOCK ? do_flock(fd, LOCK_EX)
                                                   : do_fcntl(fd, F_SETLKW, F_WRLCK, start, len);
-        if (err != 0) {
-            errno = err;
-            die_in_child("holder: lock");
-        }
+        check_error_number(err, "holder: lock");
         char byte;
         if (write(report[1], "L", 1) != 1 || read(control[0], &byte, 1) == -1)
-            die_in_child("holder: pipe");
-        usleep(HOLD_AFTER_RELEASE_US); /* keep it a moment: the parent is about to block on it */
+            die("holder: pipe");
+        sleep_ns((int64_t)HOLD_AFTER_RELEASE_US *
+                 1000); /* keep it a moment: the parent is about to block on it */
         err = api == FLOCK ? do_flock(fd, LOCK_UN) : do_fcntl(fd, F_SETLK, F_UNLCK, start, len);
-        if (err != 0) {
-            errno = err;
-            die_in_child("holder: unlock");
-        }
+        check_error_number(err, "holder: unlock");
         _exit(0);
     }
-    cleanup_add_child(pid);
-    close(report[1]); /* so read() sees end of file if the holder dies before reporting */
-    close(control[0]);
+    /* Closed here so that read() sees end of file if the holder dies before reporting. */
+    close_or_die(report[1]);
+    close_or_die(control[0]);
     char byte;
     if (read(report[0], &byte, 1) != 1) /* wait until it really holds the lock */
         die("holder did not report");
-    close(report[0]);
+    close_or_die(report[0]);
     return (struct holder){pid, control[1]};
 }
 
 static void release_holder(struct holder *h)
 {
-    if (close(h->control) == -1) /* its read() returns 0: "release" */
-        die("close");
+    close_or_die(h->control); /* its read() returns 0: "release" */
 }
 
 /* A child tries a non-blocking exclusive lock on its own open of the file; returns the result. */
 static int probe(enum api api, off_t start, off_t len)
 {
-    pid_t parent = getpid();
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child();
     if (pid == 0) {
-        die_with_parent(parent);
         int fd = open_file(1); /* its own open: a new description, as a stranger would have */
         _exit(api == FLOCK ? do_flock(fd, LOCK_EX | LOCK_NB)
                            : do_fcntl(fd, F_SETLK, F_WRLCK, start, len)); /* exit drops it */
     }
-    cleanup_add_child(pid);
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
+    int status = wait_for_child(pid);
     if (!WIFEXITED(status)) {
-        warn("probe pid %ld did not exit normally (wait status %#x)", (long)pid, status);
+        char how[STATUS_TEXT_SIZE];
+        note("probe pid %ld %s", (long)pid, describe_status(status, how, sizeof how));
         exit(EXIT_FAILURE);
     }
     return WEXITSTATUS(status);
@@ -245,9 +214,8 @@ static void demo_flock(void)
     release_holder(&h); /* the holder lets go ~100 ms from now: we block until then */
     show("parent", "flock(LOCK_EX), blocking", blocking(FLOCK, fd, 0, 0), 0,
          "(waited until the holder released)");
-    reap(h.pid, "holder");
-    if (close(fd) == -1) /* closing the last fd of this open file description unlocks */
-        die("close");
+    unexpected += reap_child(h.pid, "holder");
+    close_or_die(fd); /* closing the last fd of this open file description unlocks */
 }
 
 static void demo_fcntl(void)
@@ -272,9 +240,8 @@ static void demo_fcntl(void)
     release_holder(&h); /* F_SETLKW sleeps in the kernel until the range is free */
     show("parent", "F_SETLKW F_WRLCK bytes 0-99", blocking(FCNTL, fd, 0, 100), 0,
          "(waited until the holder released)");
-    reap(h.pid, "holder");
-    if (close(fd) == -1)
-        die("close");
+    unexpected += reap_child(h.pid, "holder");
+    close_or_die(fd);
 }
 
 /* Who owns a lock, and what releases it. */
@@ -286,12 +253,11 @@ static void demo_semantics(void)
     show("parent fd b", "flock(LOCK_EX|LOCK_NB)", do_flock(b, LOCK_EX | LOCK_NB), EAGAIN,
          "(same process, other description: conflict!)");
     int c = open_file(0);
-    if (close(c) == -1) /* closing an unrelated fd of the file does not touch a's lock */
-        die("close");
+    close_or_die(c); /* closing an unrelated fd of the file does not touch a's lock */
     show("other process", "flock(LOCK_EX|LOCK_NB)", probe(FLOCK, 0, 0), EAGAIN,
          "(still held after closing another fd)");
-    if (close(a) == -1 || close(b) == -1)
-        die("close");
+    close_or_die(a);
+    close_or_die(b);
 
     printf("semantics: fcntl locks belong to the process\n");
     a = open_file(0);
@@ -301,12 +267,10 @@ static void demo_semantics(void)
     show("parent fd b", "F_SETLK F_WRLCK whole file", do_fcntl(b, F_SETLK, F_WRLCK, 0, 0), 0,
          "(same process: no conflict)");
     show("other process", "F_SETLK F_WRLCK whole file", probe(FCNTL, 0, 0), EAGAIN, "(held)");
-    if (close(b) == -1) /* the trap: closing ANY fd of the file drops all our fcntl locks */
-        die("close");
+    close_or_die(b); /* the trap: closing ANY fd of the file drops all our fcntl locks */
     show("other process", "F_SETLK F_WRLCK whole file", probe(FCNTL, 0, 0), 0,
          "(closing fd b dropped the lock taken through fd a!)");
-    if (close(a) == -1)
-        die("close");
+    close_or_die(a);
 
     printf("semantics: OFD locks (F_OFD_SETLK) belong to the open file description\n");
     a = open_file(0);
@@ -314,12 +278,10 @@ static void demo_semantics(void)
     /* F_OFD_SETLK: a byte-range lock owned by the open file description, like flock's. */
     show("parent fd a", "F_OFD_SETLK F_WRLCK whole file", do_fcntl(a, F_OFD_SETLK, F_WRLCK, 0, 0),
          0, "");
-    if (close(b) == -1)
-        die("close");
+    close_or_die(b);
     show("other process", "F_SETLK F_WRLCK whole file", probe(FCNTL, 0, 0), EAGAIN,
          "(closing fd b did not drop the OFD lock)");
-    if (close(a) == -1)
-        die("close");
+    close_or_die(a);
 }
 
 /* ---- a counter in a file, under each kind of lock ------------------------------------------ */
@@ -339,20 +301,17 @@ static _Noreturn void counter_worker(enum api api, long iterations)
     for (long i = 0; i < iterations; i++) {
         int err = lock_whole_file(api, fd, F_WRLCK);
         if (err == EINTR)
-            die_in_child("watchdog: still waiting for the file lock after %d s", WATCHDOG_SECONDS);
-        if (err != 0) {
-            errno = err;
-            die_in_child("lock");
-        }
+            die("watchdog: still waiting for the file lock after %d s", WATCHDOG_SECONDS);
+        check_error_number(err, "lock");
         char text[32] = "";
         if (pread(fd, text, sizeof text - 1, 0) == -1)
-            die_in_child("pread");
+            die("pread");
         int len = snprintf(text, sizeof text, "%020ld\n", strtol(text, NULL, 10) + 1);
         if (pwrite(fd, text, (size_t)len, 0) != len) /* fixed width: no stale digits left */
-            die_in_child("pwrite");
+            die("pwrite");
         if ((err = lock_whole_file(api, fd, F_UNLCK)) != 0) {
             errno = err;
-            die_in_child("unlock");
+            die("unlock");
         }
     }
     _exit(0);
@@ -363,20 +322,14 @@ static void demo_counter(enum api api, int workers, long iterations)
     int fd = open(path, O_RDWR | O_TRUNC); /* empty file: strtol reads it as 0 */
     if (fd == -1)
         die("open %s", path);
-    pid_t pids[MAX_WORKERS], parent = getpid();
-    fflush(stdout);
-    for (int i = 0; i < workers; i++) {
-        if ((pids[i] = fork()) == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent);
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < workers; i++)
+        if ((pids[i] = start_child()) == 0) {
             alarm(WATCHDOG_SECONDS); /* fresh in the child: alarms are not inherited */
             counter_worker(api, iterations);
         }
-        cleanup_add_child(pids[i]);
-    }
     for (int i = 0; i < workers; i++) /* after this, every write of every worker is in the file */
-        reap(pids[i], "counter worker");
+        unexpected += reap_child(pids[i], "counter worker");
     char text[32] = "";
     if (pread(fd, text, sizeof text - 1, 0) == -1 || close(fd) == -1)
         die("pread %s", path);
@@ -387,39 +340,6 @@ static void demo_counter(enum api api, int workers, long iterations)
 }
 
 /* ---- the private directory; main ------------------------------------------------------------ */
-
-static void remove_temp_dir(void)
-{
-    if (getpid() != owner || temp_dir[0] == '\0')
-        return; /* only the parent cleans up */
-    if (unlink(path) == -1 && errno != ENOENT)
-        warn("unlink %s: %s", path, strerror(errno));
-    if (rmdir(temp_dir) == -1)
-        warn("rmdir %s: %s", temp_dir, strerror(errno));
-    temp_dir[0] = '\0';
-}
-
-/* Make the directory and the file.  Ctrl-C stays blocked while they exist (about a second):
- * a pending signal acts after remove_temp_dir, through the cleanup module's handler. */
-static void make_temp_file(sigset_t *blocked)
-{
-    sigemptyset(blocked);
-    sigaddset(blocked, SIGINT);
-    sigaddset(blocked, SIGTERM);
-    sigaddset(blocked, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, blocked, NULL) == -1)
-        die("sigprocmask");
-    owner = getpid();
-    if (make_private_dir(temp_dir, sizeof temp_dir, "file_locks") == -1)
-        die("mkdtemp %s", temp_dir);
-    if (atexit(remove_temp_dir) != 0)
-        die("atexit");
-    snprintf(path, sizeof path, "%s/locked-file", temp_dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd == -1 || close(fd) == -1)
-        die("create %s", path);
-    printf("file: %s\n", path);
-}
 
 static void on_watchdog(int sig)
 {
@@ -433,10 +353,11 @@ int main(int argc, char **argv)
     const char *demo = "all";
     int workers = 2;
     long iterations = 500;
-    static const struct option longs[] = {
-        {"demo", required_argument, 0, 'd'},       {"workers", required_argument, 0, 'w'},
-        {"iterations", required_argument, 0, 'n'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"demo", required_argument, 0, 'd'},
+                                          {"workers", required_argument, 0, 'w'},
+                                          {"iterations", required_argument, 0, 'n'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":d:w:n:h", longs, NULL)) != -1) {
@@ -444,13 +365,10 @@ int main(int argc, char **argv)
         case 'd': demo = optarg; break;
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': iterations = parse_long(optarg, "--iterations", 1, 10000000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int all = strcmp(demo, "all") == 0;
     const char *const demos[] = {"flock", "fcntl", "semantics", "counter"};
     int chosen = -1;
@@ -466,8 +384,16 @@ int main(int argc, char **argv)
     sa.sa_handler = on_watchdog; /* no SA_RESTART: a blocked lock call returns EINTR */
     if (sigaction(SIGALRM, &sa, NULL) == -1)
         die("sigaction");
-    sigset_t blocked;
-    make_temp_file(&blocked);
+    if (make_private_dir(temp_dir, sizeof temp_dir, "file_locks") == -1)
+        die("mkdtemp %s", temp_dir);
+    cleanup_add_name(IPC_DIRECTORY, temp_dir); /* gone on every exit path, Ctrl-C included */
+    snprintf(path, sizeof path, "%s/locked-file", temp_dir);
+    cleanup_add_name(IPC_PATH, path); /* removed before the folder, on Ctrl-C too */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd == -1)
+        die("create %s", path);
+    close_or_die(fd);
+    printf("file: %s\n", path);
     if (all || chosen == 0)
         demo_flock();
     if (all || chosen == 1)
@@ -478,9 +404,12 @@ int main(int argc, char **argv)
         demo_counter(FLOCK, workers, iterations);
         demo_counter(FCNTL, workers, iterations);
     }
-    remove_temp_dir();
-    if (sigprocmask(SIG_UNBLOCK, &blocked, NULL) == -1)
-        die("sigprocmask");
+    if (unlink(path) == -1)
+        die("unlink %s", path);
+    cleanup_forget_name(path);
+    if (rmdir(temp_dir) == -1)
+        die("rmdir %s", temp_dir);
+    cleanup_forget_name(temp_dir);
     printf("verdict: %s\n", unexpected ? "UNEXPECTED results above" : "every result as expected");
     return unexpected ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -52,7 +52,10 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: init_race [options]\n"
@@ -75,8 +78,8 @@ struct shared {
     atomic_int initialisations; /* how many processes ran the initialisation */
     pthread_mutex_t mutex;
     long counter;
-    atomic_int inside;          /* processes in the critical section now: must never be 2 */
-    atomic_long overlaps;       /* times a process entered and found another inside */
+    atomic_int inside;    /* processes in the critical section now: must never be 2 */
+    atomic_long overlaps; /* times a process entered and found another inside */
 };
 
 enum mode { NONE, EXCL };
@@ -88,22 +91,19 @@ static struct shared *map_object(int fd)
 {
     struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (sh == MAP_FAILED)
-        die_in_child("mmap");
-    if (close(fd) == -1) /* the mapping keeps the object alive; the fd is no longer needed */
-        die_in_child("close");
+        die("mmap");
+    close_or_die(fd); /* the mapping keeps the object alive; the fd is no longer needed */
     return sh;
 }
 
 static void initialise(struct shared *sh)
 {
     pthread_mutexattr_t attr; /* process-shared: the users are separate processes */
-    if ((errno = pthread_mutexattr_init(&attr)) != 0)
-        die_in_child("pthread_mutexattr_init");
-    if ((errno = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0)
-        die_in_child("pthread_mutexattr_setpshared");
-    if ((errno = pthread_mutex_init(&sh->mutex, &attr)) != 0)
-        die_in_child("pthread_mutex_init");
-    pthread_mutexattr_destroy(&attr);
+    check_error_number(pthread_mutexattr_init(&attr), "pthread_mutexattr_init");
+    check_error_number(pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED),
+                       "pthread_mutexattr_setpshared");
+    check_error_number(pthread_mutex_init(&sh->mutex, &attr), "pthread_mutex_init");
+    check_error_number(pthread_mutexattr_destroy(&attr), "pthread_mutexattr_destroy");
     sh->counter = 0; /* "start from a clean state": harmless once, destructive twice */
     atomic_fetch_add(&sh->initialisations, 1);
 }
@@ -113,13 +113,13 @@ static struct shared *attach_everybody_inits(const char *name)
 {
     int fd = shm_open(name, O_RDWR | O_CREAT, 0600); /* create it, or open it if it exists */
     if (fd == -1)
-        die_in_child("shm_open %s", name);
+        die("shm_open %s", name);
     if (ftruncate(fd, sizeof(struct shared)) == -1) /* same size again: no harm, no zeroing */
-        die_in_child("ftruncate");
+        die("ftruncate");
     struct shared *sh = map_object(fd);
     initialise(sh); /* the bug: the object may already be in use */
     printf("pid %ld: opened %s and initialised the mutex\n", (long)getpid(), name);
-    fflush(stdout);
+    flush_or_die(stdout);
     return sh;
 }
 
@@ -139,27 +139,27 @@ static struct shared *attach_one_inits(const char *name)
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd != -1) { /* we created it: nobody else can be using it yet */
         if (ftruncate(fd, sizeof(struct shared)) == -1)
-            die_in_child("ftruncate");
+            die("ftruncate");
         struct shared *sh = map_object(fd);
         initialise(sh);
         /* release: everything initialise() wrote is visible to whoever sees ready == 1 */
         atomic_store_explicit(&sh->ready, 1, memory_order_release);
         printf("pid %ld: created %s with O_EXCL: I initialised the mutex\n", (long)getpid(), name);
-        fflush(stdout);
+        flush_or_die(stdout);
         return sh;
     }
     if (errno != EEXIST)
-        die_in_child("shm_open(O_EXCL) %s", name);
+        die("shm_open(O_EXCL) %s", name);
     if ((fd = shm_open(name, O_RDWR, 0)) == -1) /* it exists: attach without creating */
-        die_in_child("shm_open %s", name);
+        die("shm_open %s", name);
     int64_t deadline = monotonic_ns() + (int64_t)READY_TIMEOUT_MS * 1000000;
     struct stat st;
     do {
         if (fstat(fd, &st) == -1)
-            die_in_child("fstat");
+            die("fstat");
         if (monotonic_ns() > deadline) {
             errno = ETIMEDOUT;
-            die_in_child("%s never got its size (did the creator die?)", name);
+            die("%s never got its size (did the creator die?)", name);
         }
     } while (st.st_size < (off_t)sizeof(struct shared) && (nap_us(100), 1));
     struct shared *sh = map_object(fd);
@@ -167,12 +167,12 @@ static struct shared *attach_one_inits(const char *name)
     while (!atomic_load_explicit(&sh->ready, memory_order_acquire)) {
         if (monotonic_ns() > deadline) {
             errno = ETIMEDOUT;
-            die_in_child("%s never became ready (did the creator die?)", name);
+            die("%s never became ready (did the creator die?)", name);
         }
         nap_us(100);
     }
     printf("pid %ld: %s existed: waited for ready, did not initialise\n", (long)getpid(), name);
-    fflush(stdout);
+    flush_or_die(stdout);
     return sh;
 }
 
@@ -182,7 +182,7 @@ static int timed_lock(pthread_mutex_t *mutex)
 {
     struct timespec deadline;
     if (clock_gettime(CLOCK_REALTIME, &deadline) == -1) /* timedlock counts in REALTIME */
-        die_in_child("clock_gettime");
+        die("clock_gettime");
     deadline.tv_sec += LOCK_TIMEOUT_MS / 1000;
     return pthread_mutex_timedlock(mutex, &deadline);
 }
@@ -194,14 +194,12 @@ static int work(struct shared *sh, long iterations)
         int err = timed_lock(&sh->mutex);
         if (err == ETIMEDOUT) {
             printf("pid %ld: lock wait timed out after %d ms: the mutex was re-initialised "
-                   "while I waited, and nobody will wake me\n", (long)getpid(), LOCK_TIMEOUT_MS);
-            fflush(stdout);
+                   "while I waited, and nobody will wake me\n",
+                   (long)getpid(), LOCK_TIMEOUT_MS);
+            flush_or_die(stdout);
             return TIMED_OUT;
         }
-        if (err != 0) {
-            errno = err;
-            die_in_child("pthread_mutex_timedlock");
-        }
+        check_error_number(err, "pthread_mutex_timedlock");
         if (atomic_fetch_add(&sh->inside, 1) != 0) /* the invariant: nobody else is in here */
             atomic_fetch_add(&sh->overlaps, 1);
         sh->counter++;
@@ -209,7 +207,7 @@ static int work(struct shared *sh, long iterations)
         atomic_fetch_sub(&sh->inside, 1);
         if ((err = pthread_mutex_unlock(&sh->mutex)) != 0) {
             errno = err;
-            die_in_child("pthread_mutex_unlock");
+            die("pthread_mutex_unlock");
         }
     }
     return 0;
@@ -225,13 +223,12 @@ static _Noreturn void worker(const char *name, enum mode mode, int index, int gu
 {
     char byte;
     if (read(gun, &byte, 1) == -1) /* end of file when the parent closes its end: go */
-        die_in_child("read starting gun");
+        die("read starting gun");
     nap_us(index * opt->stagger_ms * 1000);
     /* The only difference between the two modes is how a process attaches. */
     struct shared *sh = mode == NONE ? attach_everybody_inits(name) : attach_one_inits(name);
     int result = work(sh, opt->iterations);
-    if (munmap(sh, sizeof *sh) == -1)
-        die_in_child("munmap");
+    unmap_shared(sh, sizeof *sh);
     _exit(result);
 }
 
@@ -240,18 +237,11 @@ static _Noreturn void worker(const char *name, enum mode mode, int index, int gu
 /* Reap one worker: 0 = fine, TIMED_OUT = its lock wait timed out, -1 = it failed. */
 static int reap(pid_t pid)
 {
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
+    int status = wait_for_child(pid);
     if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == TIMED_OUT))
         return WEXITSTATUS(status);
-    if (WIFEXITED(status))
-        warn("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        warn("worker %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
-             strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    char how[STATUS_TEXT_SIZE];
+    note("worker %ld %s", (long)pid, describe_status(status, how, sizeof how));
     return -1;
 }
 
@@ -262,21 +252,15 @@ static int start_and_reap(const char *name, enum mode mode, const struct options
     int gun[2];
     if (pipe(gun) == -1)
         die("pipe");
-    pid_t pids[MAX_WORKERS], parent = getpid();
-    fflush(stdout);
-    for (int i = 0; i < opt->workers; i++) {
-        if ((pids[i] = fork()) == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent);
-            close(gun[1]);
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < opt->workers; i++)
+        if ((pids[i] = start_child()) == 0) {
+            close_or_die(gun[1]);
             worker(name, mode, i, gun[0], opt);
         }
-        cleanup_add_child(pids[i]);
-    }
     /* Go: with the last write end closed, every worker's read() returns 0 at the same time. */
-    if (close(gun[0]) == -1 || close(gun[1]) == -1)
-        die("close");
+    close_or_die(gun[0]);
+    close_or_die(gun[1]);
     int failed = 0;
     *timeouts = 0;
     for (int i = 0; i < opt->workers; i++) {
@@ -288,8 +272,7 @@ static int start_and_reap(const char *name, enum mode mode, const struct options
 }
 
 /* Read the final state, unlink the name, print the verdict.  Returns 1 if inconsistent. */
-static int judge(const char *name, enum mode mode, const struct options *opt, int run,
-                 int timeouts)
+static int judge(const char *name, enum mode mode, const struct options *opt, int run, int timeouts)
 {
     int fd = shm_open(name, O_RDWR, 0); /* every worker is gone: we only read the outcome */
     if (fd == -1)
@@ -307,8 +290,9 @@ static int judge(const char *name, enum mode mode, const struct options *opt, in
     cleanup_forget_name(name); /* unlinked by us: the cleanup module need not */
     int consistent = counter == expected && inits == 1 && overlaps == 0 && timeouts == 0;
     printf("run %d [%s]: verdict: %s: counter = %ld of %ld; initialised %d time(s); "
-           "inside together %ld time(s); %d lock wait(s) timed out\n", run, mode_names[mode],
-           consistent ? "consistent" : "BROKEN", counter, expected, inits, overlaps, timeouts);
+           "inside together %ld time(s); %d lock wait(s) timed out\n",
+           run, mode_names[mode], consistent ? "consistent" : "BROKEN", counter, expected, inits,
+           overlaps, timeouts);
     return !consistent;
 }
 
@@ -331,32 +315,35 @@ static int run_once(enum mode mode, const struct options *opt, int run)
 static struct options parse_options(int argc, char **argv)
 {
     struct options opt = {1 << NONE | 1 << EXCL, 2, 1, 1000, 5};
-    static const struct option longs[] = {
-        {"sync", required_argument, 0, 's'},       {"workers", required_argument, 0, 'w'},
-        {"iterations", required_argument, 0, 'n'}, {"stagger-ms", required_argument, 0, 'g'},
-        {"runs", required_argument, 0, 'r'},       {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"sync", required_argument, 0, 's'},
+                                          {"workers", required_argument, 0, 'w'},
+                                          {"iterations", required_argument, 0, 'n'},
+                                          {"stagger-ms", required_argument, 0, 'g'},
+                                          {"runs", required_argument, 0, 'r'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":s:w:n:g:r:h", longs, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (strcmp(optarg, "none") == 0) opt.modes = 1 << NONE;
-            else if (strcmp(optarg, "excl") == 0) opt.modes = 1 << EXCL;
-            else if (strcmp(optarg, "both") == 0) opt.modes = 1 << NONE | 1 << EXCL;
-            else usage_error(usage, "--sync: expected none, excl or both, got \"%s\"", optarg);
+            if (strcmp(optarg, "none") == 0)
+                opt.modes = 1 << NONE;
+            else if (strcmp(optarg, "excl") == 0)
+                opt.modes = 1 << EXCL;
+            else if (strcmp(optarg, "both") == 0)
+                opt.modes = 1 << NONE | 1 << EXCL;
+            else
+                usage_error(usage, "--sync: expected none, excl or both, got \"%s\"", optarg);
             break;
         case 'w': opt.workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': opt.iterations = parse_long(optarg, "--iterations", 1, 10000000, usage); break;
         case 'g': opt.stagger_ms = parse_long(optarg, "--stagger-ms", 0, 10000, usage); break;
         case 'r': opt.runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return opt;
 }
 

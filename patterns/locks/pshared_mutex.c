@@ -31,8 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
@@ -40,6 +38,9 @@
 #include "support/cpus.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] =
     "Usage: pshared_mutex [options]\n"
@@ -59,21 +60,6 @@ struct shared {
     atomic_int ready, go;  /* start everybody together, so they really contend */
 };
 
-/* The mutex must be created with the PROCESS_SHARED attribute by ONE process, before the
- * others use it: here the parent, before fork(). */
-static void init_shared_mutex(pthread_mutex_t *mutex)
-{
-    pthread_mutexattr_t attr;
-    if ((errno = pthread_mutexattr_init(&attr)) != 0)
-        die("pthread_mutexattr_init");
-    if ((errno = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0)
-        die("pthread_mutexattr_setpshared");
-    if ((errno = pthread_mutex_init(mutex, &attr)) != 0)
-        die("pthread_mutex_init");
-    if ((errno = pthread_mutexattr_destroy(&attr)) != 0)
-        die("pthread_mutexattr_destroy");
-}
-
 /* Lock, noting whether we had to wait: trylock first, and only if that fails, block. */
 static void lock_counting_waits(struct shared *sh)
 {
@@ -82,10 +68,7 @@ static void lock_counting_waits(struct shared *sh)
         atomic_fetch_add_explicit(&sh->busy, 1, memory_order_relaxed);
         err = pthread_mutex_lock(&sh->mutex); /* sleeps in the kernel until the holder unlocks */
     }
-    if (err != 0) {
-        errno = err;
-        die_in_child("pthread_mutex_lock");
-    }
+    check_error_number(err, "pthread_mutex_lock");
 }
 
 static _Noreturn void worker(struct shared *sh, long iterations)
@@ -96,29 +79,9 @@ static _Noreturn void worker(struct shared *sh, long iterations)
     for (long i = 0; i < iterations; i++) {
         lock_counting_waits(sh);
         sh->counter++; /* the critical section: one process at a time */
-        if ((errno = pthread_mutex_unlock(&sh->mutex)) != 0)
-            die_in_child("pthread_mutex_unlock");
+        check_error_number(pthread_mutex_unlock(&sh->mutex), "pthread_mutex_unlock");
     }
-    _exit(0);
-}
-
-/* Decode a child's end; 1 if it failed.  A worker that died holding the mutex would leave it
- * locked for good (see robust_mutex.c); the watchdog then ends the run. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        warn("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        warn("worker %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
-             strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
+    leave_child(EXIT_SUCCESS);
 }
 
 /* One run: fresh mutex and counter, P workers, a verdict.  Returns 0 if exact. */
@@ -126,28 +89,20 @@ static int run_once(struct shared *sh, int workers, long iterations, int run)
 {
     memset((void *)sh, 0, sizeof *sh); /* fresh counter and mutex for every run */
     init_shared_mutex(&sh->mutex);     /* before fork(): the children inherit it set up */
-    pid_t pids[MAX_WORKERS], parent = getpid();
+    pid_t pids[MAX_WORKERS];
     int64_t t0 = monotonic_ns();
-    fflush(stdout);
-    for (int i = 0; i < workers; i++) {
-        if ((pids[i] = fork()) == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent);
+    for (int i = 0; i < workers; i++)
+        if ((pids[i] = start_child()) == 0)
             worker(sh, iterations);
-        }
-        cleanup_add_child(pids[i]);
-    }
     while (atomic_load(&sh->ready) < workers)
         sched_yield();
     atomic_store(&sh->go, 1);
-    int failed = 0;
+    int failed = 0; /* one that died holding the mutex leaves it locked: the watchdog fires */
     for (int i = 0; i < workers; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "worker");
     double ms = (monotonic_ns() - t0) / 1e6;
     /* Destroy only when no process can touch it any more: all workers are reaped. */
-    if ((errno = pthread_mutex_destroy(&sh->mutex)) != 0)
-        die("pthread_mutex_destroy");
+    check_error_number(pthread_mutex_destroy(&sh->mutex), "pthread_mutex_destroy");
     if (failed)
         return 1;
     long expected = workers * iterations;
@@ -157,25 +112,16 @@ static int run_once(struct shared *sh, int workers, long iterations, int run)
     return sh->counter != expected;
 }
 
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "pshared_mutex: watchdog: a worker is still waiting for the "
-                              "mutex after the time limit; stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)ignored;
-    raise(SIGTERM); /* the cleanup module kills and reaps the workers */
-}
-
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
     int cpus = usable_cpu_count(), workers = cpus < 2 ? 2 : cpus, runs = 1;
     long iterations = 200000;
-    static const struct option longs[] = {
-        {"workers", required_argument, 0, 'w'}, {"iterations", required_argument, 0, 'n'},
-        {"runs", required_argument, 0, 'r'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"workers", required_argument, 0, 'w'},
+                                          {"iterations", required_argument, 0, 'n'},
+                                          {"runs", required_argument, 0, 'r'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":w:n:r:h", longs, NULL)) != -1) {
@@ -183,29 +129,21 @@ int main(int argc, char **argv)
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': iterations = parse_long(optarg, "--iterations", 1, 100000000, usage); break;
         case 'r': runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     cleanup_install(); /* Ctrl-C kills and reaps the workers */
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(WATCHDOG_SECONDS);
+    start_watchdog(WATCHDOG_SECONDS,
+                   "a worker is still waiting for the mutex after the time limit; stopping");
     printf("pshared_mutex: %d workers x %ld locked increments, %d usable CPU(s), %d run(s)\n",
            workers, iterations, cpus, runs);
     /* MAP_SHARED before fork(): one physical page for all, not a private copy each. */
-    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
-                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
-        die("mmap");
+    struct shared *sh = map_shared(sizeof *sh);
     int bad = 0;
     for (int r = 1; r <= runs; r++)
         bad += run_once(sh, workers, iterations, r);
-    if (munmap(sh, sizeof *sh) == -1)
-        die("munmap");
+    unmap_shared(sh, sizeof *sh);
     printf("summary: %d of %d run(s) exact\n", runs - bad, runs);
     return bad ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -30,18 +30,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
+#include "support/clock.h"
 #include "support/error.h"
+#include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
+#include "support/watchdog.h"
 
-static const char usage[] =
-    "Usage: recursive_mutex [options]\n"
-    "  -t, --type T   recursive | errorcheck | normal | all (default all)\n"
-    "  -h, --help     this text\n";
+static const char usage[] = "Usage: recursive_mutex [options]\n"
+                            "  -t, --type T   recursive | errorcheck | normal | all (default all)\n"
+                            "  -h, --help     this text\n";
 
 static const long SELF_DEADLOCK_WAIT_NS = 200000000; /* 200 ms stands in for "forever" */
 enum { WATCHDOG_SECONDS = 30 };
@@ -76,44 +79,31 @@ static void show(const char *who, const char *call, int err, int expected, const
 static void init_mutex(pthread_mutex_t *mutex, int type)
 {
     pthread_mutexattr_t attr;
-    if ((errno = pthread_mutexattr_init(&attr)) != 0)
-        die("pthread_mutexattr_init");
+    check_error_number(pthread_mutexattr_init(&attr), "pthread_mutexattr_init");
     /* PROCESS_SHARED: the probe is another process, so its wake-ups must cross processes. */
-    if ((errno = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0)
-        die("pthread_mutexattr_setpshared");
+    check_error_number(pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED),
+                       "pthread_mutexattr_setpshared");
     /* The type decides what happens when the owner locks again, or a non-owner unlocks. */
-    if ((errno = pthread_mutexattr_settype(&attr, type)) != 0)
-        die("pthread_mutexattr_settype");
-    if ((errno = pthread_mutex_init(mutex, &attr)) != 0)
-        die("pthread_mutex_init");
-    if ((errno = pthread_mutexattr_destroy(&attr)) != 0)
-        die("pthread_mutexattr_destroy");
+    check_error_number(pthread_mutexattr_settype(&attr, type), "pthread_mutexattr_settype");
+    check_error_number(pthread_mutex_init(mutex, &attr), "pthread_mutex_init");
+    check_error_number(pthread_mutexattr_destroy(&attr), "pthread_mutexattr_destroy");
 }
 
 /* Another process tries the mutex; the result comes back as its exit status. */
 static int other_process(pthread_mutex_t *mutex, enum probe probe)
 {
-    pid_t parent = getpid();
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child();
     if (pid == 0) {
-        die_with_parent(parent);
         /* trylock, never lock: the owner is busy waiting for us, so waiting here would hang. */
         int err = probe == TRYLOCK ? pthread_mutex_trylock(mutex) : pthread_mutex_unlock(mutex);
-        if (probe == TRYLOCK && err == 0 && (errno = pthread_mutex_unlock(mutex)) != 0)
-            die_in_child("pthread_mutex_unlock");
+        if (probe == TRYLOCK && err == 0)
+            check_error_number(pthread_mutex_unlock(mutex), "pthread_mutex_unlock");
         _exit(err); /* error numbers fit in an exit status */
     }
-    cleanup_add_child(pid);
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
+    int status = wait_for_child(pid);
     if (!WIFEXITED(status)) {
-        warn("probe pid %ld did not exit normally (wait status %#x)", (long)pid, status);
+        char how[STATUS_TEXT_SIZE];
+        note("probe pid %ld %s", (long)pid, describe_status(status, how, sizeof how));
         exit(EXIT_FAILURE);
     }
     return WEXITSTATUS(status);
@@ -137,8 +127,7 @@ static void demo_recursive(pthread_mutex_t *m)
     show("other process", "pthread_mutex_trylock", other_process(m, TRYLOCK), 0, "(got it)");
     show("owner", "pthread_mutex_unlock", pthread_mutex_unlock(m), EPERM,
          "(one unlock too many: not the owner any more)");
-    if ((errno = pthread_mutex_destroy(m)) != 0)
-        die("pthread_mutex_destroy");
+    check_error_number(pthread_mutex_destroy(m), "pthread_mutex_destroy");
 }
 
 static void demo_errorcheck(pthread_mutex_t *m)
@@ -153,8 +142,7 @@ static void demo_errorcheck(pthread_mutex_t *m)
          "(not the owner)");
     show("owner", "pthread_mutex_unlock", pthread_mutex_unlock(m), 0, "");
     show("owner", "pthread_mutex_unlock", pthread_mutex_unlock(m), EPERM, "(not locked)");
-    if ((errno = pthread_mutex_destroy(m)) != 0)
-        die("pthread_mutex_destroy");
+    check_error_number(pthread_mutex_destroy(m), "pthread_mutex_destroy");
 }
 
 static void demo_normal(pthread_mutex_t *m)
@@ -165,31 +153,11 @@ static void demo_normal(pthread_mutex_t *m)
     show("owner", "pthread_mutex_lock", pthread_mutex_lock(m), 0, "");
     /* pthread_mutex_lock here would never return: nobody else will ever unlock.  A time limit
      * turns the self-deadlock into an error we can print.  (timedlock wants CLOCK_REALTIME.) */
-    struct timespec deadline;
-    if (clock_gettime(CLOCK_REALTIME, &deadline) == -1)
-        die("clock_gettime");
-    deadline.tv_nsec += SELF_DEADLOCK_WAIT_NS;
-    if (deadline.tv_nsec >= 1000000000) { /* carry into seconds: tv_nsec must stay < 1e9 */
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
+    struct timespec deadline = deadline_after_ns(CLOCK_REALTIME, SELF_DEADLOCK_WAIT_NS);
     show("owner", "pthread_mutex_timedlock", pthread_mutex_timedlock(m, &deadline), ETIMEDOUT,
          "(200 ms; pthread_mutex_lock would wait forever)");
     show("owner", "pthread_mutex_unlock", pthread_mutex_unlock(m), 0, "");
-    if ((errno = pthread_mutex_destroy(m)) != 0)
-        die("pthread_mutex_destroy");
-}
-
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup module reaps the
- * children. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "recursive_mutex: watchdog: "
-                              "a lock did not return in time (a real self-deadlock?); stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
+    check_error_number(pthread_mutex_destroy(m), "pthread_mutex_destroy");
 }
 
 int main(int argc, char **argv)
@@ -203,36 +171,32 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":t:h", longs, NULL)) != -1) {
         switch (c) {
         case 't': type = optarg; break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int all = strcmp(type, "all") == 0;
     if (!all && strcmp(type, "recursive") != 0 && strcmp(type, "errorcheck") != 0 &&
         strcmp(type, "normal") != 0)
         usage_error(usage, "--type: expected recursive, errorcheck, normal or all, got \"%s\"",
                     type);
     cleanup_install(); /* Ctrl-C kills and reaps a probe that is still running */
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(WATCHDOG_SECONDS); /* if a lock ever does hang, the watchdog ends the run */
+    start_watchdog(
+        WATCHDOG_SECONDS,
+        "a lock did not return in time (a real self-deadlock?); stopping"); /* if a lock ever does
+                                                                               hang, the watchdog
+                                                                               ends the run */
     /* The mutex lives in a shared page, so the probe processes see the very same mutex. */
-    pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
-                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        die("mmap");
+    pthread_mutex_t *m = map_shared(sizeof *m);
     if (all || strcmp(type, "recursive") == 0)
         demo_recursive(m);
     if (all || strcmp(type, "errorcheck") == 0)
         demo_errorcheck(m);
     if (all || strcmp(type, "normal") == 0)
         demo_normal(m);
-    if (munmap(m, sizeof *m) == -1)
-        die("munmap");
-    printf("verdict: %s\n", expected_failures ? "UNEXPECTED results above" : "every result as "
-           "expected");
+    unmap_shared(m, sizeof *m);
+    printf("verdict: %s\n", expected_failures ? "UNEXPECTED results above"
+                                              : "every result as "
+                                                "expected");
     return expected_failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -36,17 +36,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
+#include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
+#include "support/watchdog.h"
 
-static const char usage[] =
-    "Usage: robust_mutex [options]\n"
-    "  -s, --scenario S   repair | abandon | both (default both)\n"
-    "  -h, --help         this text\n";
+static const char usage[] = "Usage: robust_mutex [options]\n"
+                            "  -s, --scenario S   repair | abandon | both (default both)\n"
+                            "  -h, --help         this text\n";
 
 enum { TOTAL = 100, AMOUNT = 10 }; /* the invariant: from + to == TOTAL */
 enum { WATCHDOG_SECONDS = 30 };    /* nothing here should ever wait this long */
@@ -54,14 +57,14 @@ enum { WATCHDOG_SECONDS = 30 };    /* nothing here should ever wait this long */
 /* Before changing the account, the holder writes what it is about to do, so whoever finds
  * the mutex "owner died" can undo a half-done update. */
 struct journal {
-    int active;            /* 1 from "about to change" until "done" */
+    int active; /* 1 from "about to change" until "done" */
     long from_before, to_before;
 };
 
 /* Everything shared by the processes: one anonymous shared mapping made before fork(). */
 struct shared {
     pthread_mutex_t mutex;
-    long from, to;         /* an account moving money from one side to the other */
+    long from, to; /* an account moving money from one side to the other */
     struct journal journal;
 };
 
@@ -79,35 +82,31 @@ static const char *error_name(int err)
 static void init_robust_mutex(pthread_mutex_t *mutex)
 {
     pthread_mutexattr_t attr;
-    if ((errno = pthread_mutexattr_init(&attr)) != 0)
-        die("pthread_mutexattr_init");
+    check_error_number(pthread_mutexattr_init(&attr), "pthread_mutexattr_init");
     /* Shared between processes: the holder and the next locker are different processes. */
-    if ((errno = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0)
-        die("pthread_mutexattr_setpshared");
+    check_error_number(pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED),
+                       "pthread_mutexattr_setpshared");
     /* ROBUST: if the owner dies, do not leave the mutex locked forever; tell the next owner. */
-    if ((errno = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST)) != 0)
-        die("pthread_mutexattr_setrobust");
-    if ((errno = pthread_mutex_init(mutex, &attr)) != 0)
-        die("pthread_mutex_init");
-    if ((errno = pthread_mutexattr_destroy(&attr)) != 0)
-        die("pthread_mutexattr_destroy");
+    check_error_number(pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST),
+                       "pthread_mutexattr_setrobust");
+    check_error_number(pthread_mutex_init(mutex, &attr), "pthread_mutex_init");
+    check_error_number(pthread_mutexattr_destroy(&attr), "pthread_mutexattr_destroy");
 }
 
 /* ---- the holder: locks, starts a transfer, and is killed halfway ----------------------- */
 
 static _Noreturn void holder(struct shared *sh, int report_fd)
 {
-    if ((errno = pthread_mutex_lock(&sh->mutex)) != 0)
-        die_in_child("holder: pthread_mutex_lock");
+    check_error_number(pthread_mutex_lock(&sh->mutex), "holder: pthread_mutex_lock");
     sh->journal.from_before = sh->from; /* write the undo record first ... */
     sh->journal.to_before = sh->to;
     sh->journal.active = 1;
-    sh->from -= AMOUNT;                 /* ... then the first half of the transfer */
-    printf("holder pid %ld: locked; took %d from 'from', about to add it to 'to'\n",
-           (long)getpid(), AMOUNT);
-    fflush(stdout);
+    sh->from -= AMOUNT; /* ... then the first half of the transfer */
+    printf("holder pid %ld: locked; took %d from 'from', about to add it to 'to'\n", (long)getpid(),
+           AMOUNT);
+    flush_or_die(stdout);
     if (write(report_fd, "h", 1) != 1) /* tell the parent: kill me now */
-        die_in_child("write");
+        die("write");
     for (;;)
         pause(); /* the second half never happens: SIGKILL arrives first */
 }
@@ -118,38 +117,28 @@ static void kill_the_holder(struct shared *sh)
     int report[2];
     if (pipe(report) == -1)
         die("pipe");
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would print our buffered lines a second time */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child();
     if (pid == 0) {
-        die_with_parent(parent);
-        close(report[0]);
+        close_or_die(report[0]);
         holder(sh, report[1]);
     }
-    cleanup_add_child(pid);
-    close(report[1]);
     char byte;
+    close_or_die(report[1]);
     if (read(report[0], &byte, 1) != 1) /* wait until it really holds the lock */
         die("read from holder (did it die early?)");
-    close(report[0]);
+    close_or_die(report[0]);
     /* SIGKILL cannot be caught or ignored: the holder gets no chance to unlock.  The kernel
      * walks its robust list as it dies and marks the mutex "owner died". */
     if (kill(pid, SIGKILL) == -1)
         die("kill");
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFSIGNALED(status))
-        printf("parent: holder pid %ld killed by signal %d (%s) while holding the mutex\n",
-               (long)pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else {
-        warn("holder pid %ld was not killed as planned (wait status %#x)", (long)pid, status);
+    int status = wait_for_child(pid);
+    char how[STATUS_TEXT_SIZE];
+    describe_status(status, how, sizeof how);
+    if (!WIFSIGNALED(status)) {
+        note("holder pid %ld was not killed as planned: it %s", (long)pid, how);
         exit(EXIT_FAILURE);
     }
+    printf("parent: holder pid %ld %s while holding the mutex\n", (long)pid, how);
     printf("parent: account now from=%ld to=%ld: sum %ld, should be %d\n", sh->from, sh->to,
            sh->from + sh->to, TOTAL);
 }
@@ -159,26 +148,17 @@ static void kill_the_holder(struct shared *sh)
 /* Another process tries the mutex; its exit status carries pthread_mutex_lock's result. */
 static int another_process_locks(struct shared *sh)
 {
-    pid_t parent = getpid();
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child();
     if (pid == 0) {
-        die_with_parent(parent);
         int err = pthread_mutex_lock(&sh->mutex); /* cannot hang: nobody holds it now */
-        if (err == 0 && (errno = pthread_mutex_unlock(&sh->mutex)) != 0)
-            die_in_child("pthread_mutex_unlock");
+        if (err == 0)
+            check_error_number(pthread_mutex_unlock(&sh->mutex), "pthread_mutex_unlock");
         _exit(err); /* error numbers fit in an exit status (0..255) */
     }
-    cleanup_add_child(pid);
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
+    int status = wait_for_child(pid);
     if (!WIFEXITED(status)) {
-        warn("pid %ld did not exit normally (wait status %#x)", (long)pid, status);
+        char how[STATUS_TEXT_SIZE];
+        note("pid %ld %s", (long)pid, describe_status(status, how, sizeof how));
         exit(EXIT_FAILURE);
     }
     printf("pid %ld (another process): pthread_mutex_lock -> %s\n", (long)pid,
@@ -225,17 +205,14 @@ static int scenario_repair(struct shared *sh)
         return 1;
     roll_back(sh); /* first make the data right again ... */
     /* ... then say so: without this the unlock below would make the mutex unusable. */
-    if ((errno = pthread_mutex_consistent(&sh->mutex)) != 0)
-        die("pthread_mutex_consistent");
+    check_error_number(pthread_mutex_consistent(&sh->mutex), "pthread_mutex_consistent");
     printf("parent: pthread_mutex_consistent -> 0: the mutex is an ordinary mutex again\n");
-    if ((errno = pthread_mutex_unlock(&sh->mutex)) != 0)
-        die("pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&sh->mutex), "pthread_mutex_unlock");
     int err = another_process_locks(sh);
     int ok = err == 0 && sh->from + sh->to == TOTAL;
     printf("verdict: repair %s: account from=%ld to=%ld (sum %ld), later lock -> %s\n",
            ok ? "worked" : "FAILED", sh->from, sh->to, sh->from + sh->to, error_name(err));
-    if ((errno = pthread_mutex_destroy(&sh->mutex)) != 0)
-        die("pthread_mutex_destroy");
+    check_error_number(pthread_mutex_destroy(&sh->mutex), "pthread_mutex_destroy");
     return !ok;
 }
 
@@ -247,32 +224,19 @@ static int scenario_abandon(struct shared *sh)
     if (!lock_after_death(sh))
         return 1;
     /* Unlocking an inconsistent robust mutex declares it unrecoverable, for good. */
-    if ((errno = pthread_mutex_unlock(&sh->mutex)) != 0)
-        die("pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&sh->mutex), "pthread_mutex_unlock");
     printf("parent: pthread_mutex_unlock -> 0 (no repair, no consistent)\n");
     int err = another_process_locks(sh);
     int again = pthread_mutex_lock(&sh->mutex);
     printf("parent: pthread_mutex_lock -> %s\n", error_name(again));
     if (again == 0) /* not expected; do not leave it locked */
-        pthread_mutex_unlock(&sh->mutex);
+        check_error_number(pthread_mutex_unlock(&sh->mutex), "pthread_mutex_unlock");
     int ok = err == ENOTRECOVERABLE && again == ENOTRECOVERABLE;
     printf("verdict: mutex %s: the only way back is pthread_mutex_destroy + pthread_mutex_init, "
-           "once no process uses it\n", ok ? "is ENOTRECOVERABLE for everyone" : "NOT as expected");
-    if ((errno = pthread_mutex_destroy(&sh->mutex)) != 0)
-        die("pthread_mutex_destroy");
+           "once no process uses it\n",
+           ok ? "is ENOTRECOVERABLE for everyone" : "NOT as expected");
+    check_error_number(pthread_mutex_destroy(&sh->mutex), "pthread_mutex_destroy");
     return !ok;
-}
-
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup module reaps the
- * children. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "robust_mutex: watchdog: "
-                              "a lock or a wait did not return in time; stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
 }
 
 int main(int argc, char **argv)
@@ -292,27 +256,21 @@ int main(int argc, char **argv)
                 usage_error(usage, "--scenario: expected repair, abandon or both, got \"%s\"",
                             optarg);
             break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     cleanup_install(); /* Ctrl-C kills and reaps a holder still waiting to be killed */
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(WATCHDOG_SECONDS); /* a lock that never returns must not hang the run */
-    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
-                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
-        die("mmap");
+    start_watchdog(
+        WATCHDOG_SECONDS,
+        "a lock or a wait did not return in time; stopping"); /* a lock that never returns must not
+                                                                 hang the run */
+    struct shared *sh = map_shared(sizeof *sh);
     int failures = 0;
     if (repair)
         failures += scenario_repair(sh);
     if (abandon)
         failures += scenario_abandon(sh);
-    if (munmap(sh, sizeof *sh) == -1)
-        die("munmap");
+    unmap_shared(sh, sizeof *sh);
     return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }

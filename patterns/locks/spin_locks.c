@@ -42,6 +42,9 @@
 #include "support/cpus.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] =
     "Usage: spin_locks [options]\n"
@@ -52,7 +55,7 @@ static const char usage[] =
     "  -h, --help           this text\n";
 
 enum { MAX_WORKERS = 256 };
-enum { SPINS_BEFORE_YIELD = 100 };  /* spin a little (cheap if the holder is on another CPU) */
+enum { SPINS_BEFORE_YIELD = 100 };     /* spin a little (cheap if the holder is on another CPU) */
 enum { WORKER_WATCHDOG_SECONDS = 60 }; /* a worker that spins this long has met a bug */
 
 /* ---- the locks ---------------------------------------------------------------------------- */
@@ -126,8 +129,8 @@ struct shared {
     struct tas_lock tas;
     struct ticket_lock ticket;
     long counter;
-    int last_owner;      /* worker that held the lock last: for the fairness numbers */
-    long handoffs;       /* times the lock went to a different worker */
+    int last_owner; /* worker that held the lock last: for the fairness numbers */
+    long handoffs;  /* times the lock went to a different worker */
     long streak, longest_streak;
     atomic_int ready, go;
 };
@@ -176,42 +179,15 @@ static _Noreturn void worker(struct shared *sh, enum lock_kind kind, int me, lon
     _exit(0);
 }
 
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        warn("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-        warn("worker %ld: watchdog: still spinning for the lock after %d s", (long)pid,
-             WORKER_WATCHDOG_SECONDS);
-    else if (WIFSIGNALED(status))
-        warn("worker %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
-             strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
-}
-
 /* One run with one lock.  Returns 0 if exact, 1 if not or if a worker failed. */
 static int run_lock(struct shared *sh, enum lock_kind kind, int workers, long iterations)
 {
     memset((void *)sh, 0, sizeof *sh); /* both locks start free: all-zero words */
     sh->last_owner = -1;
-    pid_t pids[MAX_WORKERS], parent = getpid();
-    fflush(stdout);
-    for (int i = 0; i < workers; i++) {
-        if ((pids[i] = fork()) == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent);
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < workers; i++)
+        if ((pids[i] = start_child()) == 0)
             worker(sh, kind, i, iterations);
-        }
-        cleanup_add_child(pids[i]);
-    }
     while (atomic_load(&sh->ready) < workers)
         sched_yield();
     /* CPU time of reaped children: the spinning shows up here, not on the wall clock. */
@@ -219,29 +195,16 @@ static int run_lock(struct shared *sh, enum lock_kind kind, int workers, long it
     atomic_store(&sh->go, 1);
     int failed = 0;
     for (int i = 0; i < workers; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "worker");
     double wall_ms = (monotonic_ns() - t0) / 1e6, cpu_ms = (children_cpu_ns() - cpu0) / 1e6;
     if (failed)
         return 1;
     long expected = workers * iterations;
     printf("%-6s verdict: %s (counter = %ld of %ld); owner changed %ld times, longest run by "
-           "one process %ld; %.1f ms wall, %.1f ms CPU\n", lock_names[kind],
-           sh->counter == expected ? "exact" : "WRONG", sh->counter, expected, sh->handoffs,
-           sh->longest_streak, wall_ms, cpu_ms);
+           "one process %ld; %.1f ms wall, %.1f ms CPU\n",
+           lock_names[kind], sh->counter == expected ? "exact" : "WRONG", sh->counter, expected,
+           sh->handoffs, sh->longest_streak, wall_ms, cpu_ms);
     return sh->counter != expected;
-}
-
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup module reaps the
- * children. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "spin_locks: watchdog: "
-                              "the run did not finish in time (a worker never reached the start?); "
-                              "stopping\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
 }
 
 int main(int argc, char **argv)
@@ -250,10 +213,12 @@ int main(int argc, char **argv)
     int cpus = usable_cpu_count(), workers = cpus < 2 ? 2 : cpus, runs = 1;
     int use[2] = {1, 1};
     long iterations = 100000;
-    static const struct option longs[] = {
-        {"lock", required_argument, 0, 'l'},    {"workers", required_argument, 0, 'w'},
-        {"iterations", required_argument, 0, 'n'}, {"runs", required_argument, 0, 'r'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"lock", required_argument, 0, 'l'},
+                                          {"workers", required_argument, 0, 'w'},
+                                          {"iterations", required_argument, 0, 'n'},
+                                          {"runs", required_argument, 0, 'r'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":l:w:n:r:h", longs, NULL)) != -1) {
@@ -267,33 +232,27 @@ int main(int argc, char **argv)
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': iterations = parse_long(optarg, "--iterations", 1, 100000000, usage); break;
         case 'r': runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     cleanup_install();
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm(2 * WORKER_WATCHDOG_SECONDS); /* the parent's own limit, above the workers' */
+    start_watchdog(2 * WORKER_WATCHDOG_SECONDS,
+                   "the run did not finish in time (a worker never reached the "
+                   "start?); stopping"); /* the parent's own limit, above the
+                                            workers' */
     /* Spinning on a word only works between processes if the atomic needs no hidden lock. */
     if (ATOMIC_INT_LOCK_FREE != 2)
         die_with_code(ENOTSUP, "atomic_int is not always lock-free on this machine");
-    printf("spin_locks: %d workers x %ld locked increments, %d usable CPU(s), %d run(s)\n",
-           workers, iterations, cpus, runs);
+    printf("spin_locks: %d workers x %ld locked increments, %d usable CPU(s), %d run(s)\n", workers,
+           iterations, cpus, runs);
     /* The lock words must be in memory every worker shares: one MAP_SHARED page, pre-fork. */
-    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
-                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
-        die("mmap");
+    struct shared *sh = map_shared(sizeof *sh);
     int bad = 0;
     for (int r = 0; r < runs; r++)
         for (enum lock_kind k = TAS; k <= TICKET; k++)
             if (use[k])
                 bad += run_lock(sh, k, workers, iterations);
-    if (munmap(sh, sizeof *sh) == -1)
-        die("munmap");
+    unmap_shared(sh, sizeof *sh);
     return bad ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -80,13 +80,10 @@ static void parse_options(int argc, char **argv, void *out)
         switch (c) {
         case 'n': o->limit = parse_size(optarg, "--limit", 0, 100000000000LL, usage); break;
         case 's': o->check = 0; break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 }
 
 int main(int argc, char **argv)

@@ -84,13 +84,10 @@ static void parse_options(int argc, char **argv, void *out)
         switch (c) {
         case 's': o->size = parse_size(optarg, "--size", 8, 16 << 20, usage); break;
         case 'c': o->count = parse_long(optarg, "--count", 1, 100000000, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int size;
     mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
     if (size < 2)

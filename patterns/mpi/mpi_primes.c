@@ -218,13 +218,10 @@ static void parse_options(int argc, char **argv, void *out)
         case 's': o->check = 0; break;
         case 'S': o->serve = 1; break;
         case 'f': o->pool.fail_how = mpi_pool_parse_failure(optarg, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     mpi_pool_check_options(&o->pool, usage); /* needs the number of ranks: after MPI_Init */
 }
 

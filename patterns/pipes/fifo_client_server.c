@@ -49,10 +49,13 @@
 #include <unistd.h>
 
 #include "support/cleanup.h"
+#include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/output_file.h"
 #include "support/parse.h"
 #include "support/private_dir.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: fifo_client_server [--clients N] [--requests N] [--idle SECONDS]\n"
@@ -68,9 +71,9 @@ static const char usage[] =
 
 /* A request: fixed size, far below PIPE_BUF, so one write() is one indivisible request. */
 struct request {
-    pid_t client;  /* where to reply: DIR/client-PID.fifo */
-    int seq;       /* the client's request number, checked in the reply */
-    long number;   /* the question: the server answers number * number */
+    pid_t client; /* where to reply: DIR/client-PID.fifo */
+    int seq;      /* the client's request number, checked in the reply */
+    long number;  /* the question: the server answers number * number */
 };
 _Static_assert(sizeof(struct request) <= PIPE_BUF, "a request must be written atomically");
 
@@ -99,18 +102,6 @@ static void fifo_path(char *buf, size_t size, const char *dir, pid_t client)
         die("path too long for directory %s", dir);
 }
 
-/* --- the private directory ------------------------------------------------------------ */
-
-/* mkdtemp makes a directory only this user can enter: nobody else can plant a FIFO. */
-static void make_fifo_dir(char *dir, size_t size)
-{
-    if (make_private_dir(made_dir, sizeof made_dir, "fifo") == -1)
-        die("mkdtemp %s", made_dir);
-    /* The registry removes it at exit and on Ctrl-C, after the FIFOs inside it. */
-    cleanup_add_name(IPC_DIRECTORY, made_dir);
-    snprintf(dir, size, "%s", made_dir);
-}
-
 /* --- the server -------------------------------------------------------------------------- */
 
 /* Answer one request on the client's own FIFO.  O_NONBLOCK: if the client is gone (no
@@ -121,27 +112,27 @@ static int answer(const char *dir, const struct request *req)
     fifo_path(path, sizeof path, dir, req->client); /* the client's pid says where */
     int fd = open(path, O_WRONLY | O_NONBLOCK);
     if (fd == -1) {
-        warn("[server %ld] cannot answer client %ld: open %s: %s", (long)getpid(),
+        note("[server %ld] cannot answer client %ld: open %s: %s", (long)getpid(),
              (long)req->client, path, strerror(errno));
         return 0;
     }
     struct reply rep = {getpid(), req->seq, req->number, req->number * req->number};
     ssize_t n = write(fd, &rep, sizeof rep); /* small: fits the empty FIFO in one piece */
-    close(fd);
+    close_or_die(fd);
     return n == (ssize_t)sizeof rep;
 }
 
 /* Serve until `count` requests were answered (0: forever), or nothing came for idle_s. */
-static int serve(const struct settings *s, int in_child)
+static int serve(const struct settings *s)
 {
     char path[PATH_MAX];
     fifo_path(path, sizeof path, s->dir, 0);
     int in = open(path, O_RDONLY | O_NONBLOCK); /* do not wait here for a first client */
     int keep_open = open(path, O_WRONLY);       /* so read() never sees EOF between clients */
     if (in == -1 || keep_open == -1 || fcntl(in, F_SETFL, 0) == -1) /* reads block again */
-        in_child ? die_in_child("open %s", path) : die("open %s", path);
+        die("open %s", path);
     printf("[server %ld] listening on %s\n", (long)getpid(), path);
-    fflush(stdout);
+    flush_or_die(stdout);
     long served = 0;
     while (s->count == 0 || served < s->count) {
         struct pollfd p = {in, POLLIN, 0};
@@ -149,8 +140,8 @@ static int serve(const struct settings *s, int in_child)
         if (ready == -1 && errno == EINTR)
             continue;
         if (ready <= 0) {
-            printf("[server %ld] no request for %ds after %ld served: stopping\n",
-                   (long)getpid(), s->idle_s, served);
+            printf("[server %ld] no request for %ds after %ld served: stopping\n", (long)getpid(),
+                   s->idle_s, served);
             break;
         }
         struct request req;
@@ -158,13 +149,13 @@ static int serve(const struct settings *s, int in_child)
         if (n == -1 && errno == EINTR)
             continue;
         if (n != (ssize_t)sizeof req)
-            in_child ? die_in_child("read request (%zd bytes)", n) : die("read request");
+            die("read request (%zd bytes)", n);
         served += answer(s->dir, &req); /* one at a time: an iterative server */
     }
     printf("[server %ld] served %ld requests\n", (long)getpid(), served);
-    fflush(stdout);
-    close(in);
-    close(keep_open);
+    flush_or_die(stdout);
+    close_or_die(in);
+    close_or_die(keep_open);
     return s->count == 0 || served == s->count;
 }
 
@@ -173,7 +164,7 @@ static int serve(const struct settings *s, int in_child)
 /* One round trip on FIFOs that are already open: send, then wait (bounded) for the reply. */
 static int ask(const struct settings *s, int server_fd, int reply_fd, int seq)
 {
-    struct request req = {getpid(), seq, 1000L * getpid() + seq}; /* distinct per client */
+    struct request req = {getpid(), seq, 1000L * getpid() + seq};  /* distinct per client */
     if (write(server_fd, &req, sizeof req) != (ssize_t)sizeof req) /* atomic: < PIPE_BUF */
         return 0;
     for (;;) {
@@ -216,49 +207,47 @@ static int open_server_fifo(const char *server, int idle_s)
         int fd = open(server, O_WRONLY | O_NONBLOCK);
         if (fd != -1 || errno != ENXIO)
             return fd;
-        struct timespec pause = {0, 10 * 1000 * 1000}; /* 10 ms */
-        nanosleep(&pause, NULL);
+        sleep_ns(10 * 1000 * 1000); /* 10 ms */
     }
     return -1; /* errno is still ENXIO: nobody is listening */
 }
 
 /* A client session: make my FIFO, send my requests one at a time, remove my FIFO. */
-static int client(const struct settings *s, int in_child)
+static int client(const struct settings *s)
 {
     char my_fifo[PATH_MAX], server[PATH_MAX];
     fifo_path(my_fifo, sizeof my_fifo, s->dir, getpid());
     fifo_path(server, sizeof server, s->dir, 0);
     if (mkfifo(my_fifo, 0600) == -1) /* 0600: only this user may open it */
-        in_child ? die_in_child("mkfifo %s", my_fifo) : die("mkfifo %s", my_fifo);
-    if (!in_child)
-        cleanup_add_name(IPC_PATH, my_fifo); /* a child's FIFO is registered by its parent */
+        die("mkfifo %s", my_fifo);
+    if (in_owning_process()) /* a child's FIFO is registered by its parent */
+        cleanup_add_name(IPC_PATH, my_fifo);
     int out = open_server_fifo(server, s->idle_s);
     if (out == -1) {
         int err = errno;
-        unlink(my_fifo);
+        (void)unlink(my_fifo); /* best effort on the way out: the open's error is the news */
         errno = err;
-        in_child ? die_in_child("open %s (is the server running?)", server)
-                 : die("open %s (is the server running?)", server);
+        die("open %s (is the server running?)", server);
     }
     int reply[2];
     open_reply_fifo(my_fifo, reply);
     if (reply[1] == -1) {
         int err = errno;
-        unlink(my_fifo);
+        (void)unlink(my_fifo); /* best effort on the way out: the open's error is the news */
         errno = err;
-        in_child ? die_in_child("open %s", my_fifo) : die("open %s", my_fifo);
+        die("open %s", my_fifo);
     }
     int correct = 0;
     for (int seq = 0; seq < s->requests; seq++) /* strictly one request in flight */
         correct += ask(s, out, reply[0], seq);
-    close(out);
-    close(reply[0]);
-    close(reply[1]);
+    close_or_die(out);
+    close_or_die(reply[0]);
+    close_or_die(reply[1]);
     if (unlink(my_fifo) == -1)
-        in_child ? die_in_child("unlink %s", my_fifo) : die("unlink %s", my_fifo);
+        die("unlink %s", my_fifo);
     cleanup_forget_name(my_fifo);
     printf("[client %ld] %d of %d replies correct\n", (long)getpid(), correct, s->requests);
-    fflush(stdout);
+    flush_or_die(stdout);
     return correct == s->requests;
 }
 
@@ -266,17 +255,9 @@ static int client(const struct settings *s, int in_child)
 
 static pid_t start(const struct settings *s, int is_server)
 {
-    fflush(stdout); /* else the child inherits unflushed output and prints it again */
-    pid_t parent = getpid(); /* the child checks this to detect an early orphaning */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent); /* if the parent dies, so does this child: no orphans */
-        int ok = is_server ? serve(s, 1) : client(s, 1);
-        _exit(ok ? 0 : 1); /* never exit(): the atexit handlers are the parent's */
-    }
-    cleanup_add_child(pid); /* until reaped, Ctrl-C in the parent kills it */
+    pid_t pid = start_child();
+    if (pid == 0)
+        leave_child(is_server ? !serve(s) : !client(s));
     if (!is_server) { /* the child makes this FIFO; we remove it if we are interrupted */
         char path[PATH_MAX];
         fifo_path(path, sizeof path, s->dir, pid);
@@ -287,22 +268,11 @@ static pid_t start(const struct settings *s, int is_server)
 
 static int reap(pid_t pid, const struct settings *s, const char *role)
 {
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) /* a signal interrupted the wait: just wait again */
-            die("waitpid");
-    cleanup_forget_child(pid); /* reaped: its pid may now be reused by anyone */
+    int failed = reap_child(pid, role);
     char path[PATH_MAX];
     fifo_path(path, sizeof path, s->dir, pid);
-    cleanup_forget_name(path);
-    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    /* Say how a failed child ended: an exit code, or the signal that killed it. */
-    if (!ok && WIFSIGNALED(status))
-        printf("[parent] %s %ld killed by signal %d (%s)\n", role, (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)));
-    else if (!ok)
-        printf("[parent] %s %ld exited with %d\n", role, (long)pid, WEXITSTATUS(status));
-    return ok;
+    cleanup_forget_name(path); /* the child removed its FIFO, or reap_child said why not */
+    return !failed;
 }
 
 static int run_everything(struct settings *s)
@@ -326,8 +296,12 @@ static int run_everything(struct settings *s)
 /* Make the directory (unless given) and the server's well-known FIFO. */
 static void prepare_server_fifo(struct settings *s)
 {
-    if (!s->dir[0])
-        make_fifo_dir(s->dir, sizeof s->dir);
+    if (!s->dir[0]) { /* mode 0700: nobody else can plant a FIFO in it */
+        if (make_private_dir(made_dir, sizeof made_dir, "fifo") == -1)
+            die("mkdtemp %s", made_dir);
+        cleanup_add_name(IPC_DIRECTORY, made_dir); /* removed after the FIFOs inside it */
+        snprintf(s->dir, sizeof s->dir, "%s", made_dir);
+    }
     char path[PATH_MAX];
     fifo_path(path, sizeof path, s->dir, 0);
     if (mkfifo(path, 0600) == -1) /* a FIFO is a file: mkfifo creates the name only */
@@ -351,10 +325,10 @@ static void remove_server_fifo(const struct settings *s)
 static void parse_arguments(int argc, char *argv[], struct settings *s, const char **role)
 {
     static const struct option options[] = {
-        {"role", required_argument, 0, 'R'},     {"dir", required_argument, 0, 'd'},
-        {"clients", required_argument, 0, 'c'},  {"requests", required_argument, 0, 'r'},
-        {"count", required_argument, 0, 'n'},    {"idle", required_argument, 0, 'i'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"role", required_argument, 0, 'R'},    {"dir", required_argument, 0, 'd'},
+        {"clients", required_argument, 0, 'c'}, {"requests", required_argument, 0, 'r'},
+        {"count", required_argument, 0, 'n'},   {"idle", required_argument, 0, 'i'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     opterr = 0; /* getopt stays quiet: usage_error() explains and exits with 2 */
     int c;
     /* The leading ":" in the option string makes a missing value return \':\'. */
@@ -371,13 +345,10 @@ static void parse_arguments(int argc, char *argv[], struct settings *s, const ch
         case 'r': s->requests = (int)parse_long(optarg, "--requests", 1, 10000, usage); break;
         case 'n': s->count = parse_long(optarg, "--count", 0, 100000000, usage); break;
         case 'i': s->idle_s = (int)parse_long(optarg, "--idle", 1, 3600, usage); break;
-        case 'h': fputs(usage, stdout); exit(0); /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (*role && strcmp(*role, "server") != 0 && strcmp(*role, "client") != 0)
         usage_error(usage, "--role: expected server or client, got \"%s\"", *role);
     if (*role && strcmp(*role, "client") == 0 && !s->dir[0])
@@ -401,13 +372,12 @@ int main(int argc, char *argv[])
     if (role && strcmp(role, "client") == 0) {
         printf("fifo_client_server: client, dir=%s requests=%d idle=%ds\n", s.dir, s.requests,
                s.idle_s);
-        return client(&s, 0) ? 0 : 1;
+        return client(&s) ? 0 : 1;
     }
     prepare_server_fifo(&s);
     if (role) {
-        printf("fifo_client_server: server, dir=%s count=%ld idle=%ds\n", s.dir, s.count,
-               s.idle_s);
-        ok = serve(&s, 0);
+        printf("fifo_client_server: server, dir=%s count=%ld idle=%ds\n", s.dir, s.count, s.idle_s);
+        ok = serve(&s);
     } else {
         printf("fifo_client_server: dir=%s clients=%d requests=%d idle=%ds\n", s.dir, s.clients,
                s.requests, s.idle_s);

@@ -42,7 +42,9 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: pipe_atomicity [--writers N] [--records N] [--size BYTES] [--pipe-size BYTES]\n"
@@ -64,47 +66,15 @@ struct tally {
     long long bytes_per_writer[MAX_WRITERS];
 };
 
-/* Write all of buf; a blocking pipe write of more than PIPE_BUF may still return early
- * if a signal arrives, so loop (the loop itself is one more chance to interleave). */
-static void write_full(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            die_in_child("write");
-        buf += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Read exactly len bytes, or fewer only at EOF.  Returns the count read. */
-static size_t read_full(int fd, char *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, buf + got, len - got);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            die("read");
-        if (n == 0)
-            break; /* EOF: every writer has exited */
-        got += (size_t)n;
-    }
-    return got;
-}
-
 /* A writer: `records` records of its own letter, one write() call each. */
 static _Noreturn void writer(int fd, int index, long records, size_t size)
 {
     char *record = malloc(size);
     if (!record)
-        die_in_child("malloc");
+        die("malloc");
     memset(record, 'A' + index, size); /* the whole record is this writer's letter */
     for (long i = 0; i < records; i++) /* one write() per record: the unit POSIX talks about */
-        write_full(fd, record, size);
+        write_all(fd, record, size);   /* a signal may cut a big write short: write_all loops */
     free(record);
     _exit(0);
 }
@@ -116,7 +86,7 @@ static void read_and_check(int fd, size_t size, struct tally *t)
     if (!record)
         die("malloc");
     size_t got;
-    while ((got = read_full(fd, record, size)) > 0) {
+    while ((got = read_all(fd, record, size)) > 0) { /* size bytes, fewer only at EOF */
         int torn = got < size; /* a short last piece cannot be a whole record */
         for (size_t i = 0; i < got; i++) {
             int w = record[i] - 'A';
@@ -142,36 +112,21 @@ static int run_writers(int writers, long records, size_t size, long pipe_size, s
     int capacity = fcntl(fds[1], F_GETPIPE_SZ); /* the kernel may round the request up */
     if (capacity == -1)
         die("fcntl(F_GETPIPE_SZ)");
-    printf("run: %d writers x %ld records of %zu bytes, pipe capacity %d, PIPE_BUF %d\n",
-           writers, records, size, capacity, PIPE_BUF);
-    fflush(stdout);
-    pid_t parent = getpid(), pids[MAX_WRITERS];
-    for (int i = 0; i < writers; i++) {
-        pids[i] = fork();
-        if (pids[i] == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent); /* if the parent dies, so does this child: no orphans */
-            close(fds[0]);
+    printf("run: %d writers x %ld records of %zu bytes, pipe capacity %d, PIPE_BUF %d\n", writers,
+           records, size, capacity, PIPE_BUF);
+    pid_t pids[MAX_WRITERS];
+    for (int i = 0; i < writers; i++)
+        if ((pids[i] = start_child()) == 0) {
+            close_or_die(fds[0]);
             writer(fds[1], i, records, size);
         }
-        cleanup_add_child(pids[i]);
-    }
-    close(fds[1]); /* the reader's EOF must come when the LAST writer exits */
+    close_or_die(fds[1]); /* the reader's EOF must come when the LAST writer exits */
     read_and_check(fds[0], size, t);
-    close(fds[0]);
+    close_or_die(fds[0]);
     int all_ok = 1; /* a writer that failed would explain missing bytes: check them all */
-    for (int i = 0; i < writers; i++) {
-        int status;
-        while (waitpid(pids[i], &status, 0) == -1)
-            if (errno != EINTR) /* a signal interrupted the wait: just wait again */
-                die("waitpid");
-        cleanup_forget_child(pids[i]);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            printf("  writer %c (pid %ld) failed: status 0x%x\n", 'A' + i, (long)pids[i], status);
+    for (int i = 0; i < writers; i++)
+        if (reap_child(pids[i], "writer"))
             all_ok = 0;
-        }
-    }
     return all_ok;
 }
 
@@ -211,12 +166,10 @@ int main(int argc, char *argv[])
     int writers = 4;
     long records = 200, pipe_size = 0;
     long long size = 0; /* 0: the two default runs */
-    static const struct option options[] = {{"writers", required_argument, 0, 'w'},
-                                            {"records", required_argument, 0, 'r'},
-                                            {"size", required_argument, 0, 's'},
-                                            {"pipe-size", required_argument, 0, 'p'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"writers", required_argument, 0, 'w'}, {"records", required_argument, 0, 'r'},
+        {"size", required_argument, 0, 's'},    {"pipe-size", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     opterr = 0; /* getopt stays quiet: usage_error() explains and exits with 2 */
     int c;
     /* The leading ":" in the option string makes a missing value return \':\'. */
@@ -226,13 +179,10 @@ int main(int argc, char *argv[])
         case 'r': records = parse_long(optarg, "--records", 1, 1000000, usage); break;
         case 's': size = parse_size(optarg, "--size", 1, MAX_RECORD_SIZE, usage); break;
         case 'p': pipe_size = (long)parse_size(optarg, "--pipe-size", 4096, 1 << 20, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     /* Each run prints the sizes it really used (the kernel may round a pipe size up). */
     printf("pipe_atomicity: writers=%d records=%ld%s\n", writers, records,
            size ? "" : " (x10 for the 512-byte run)");

@@ -31,7 +31,9 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: pipe_basics [--messages N] [--requests N]\n"
@@ -42,78 +44,12 @@ static const char usage[] =
 /* A line of text is at most this long: small enough for a stack buffer. */
 enum { LINE_MAX_BYTES = 128 };
 
-/* Write all of buf: write() may write less than asked (a signal, a nearly full pipe). */
-static void write_all(int fd, const char *buf, size_t len, int in_child)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1) {
-            if (in_child)
-                die_in_child("write");
-            die("write");
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Leave a child: flush what it printed (its stdio buffer is its own copy), then _exit so
- * the parent's atexit handlers do not run in the child. */
-static _Noreturn void child_exit(int code)
-{
-    fflush(stdout);
-    _exit(code);
-}
-
-/* Turn a wait status into words: "exited with 0", "killed by signal 13 (Broken pipe)". */
-static void describe_status(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status)) /* it called exit/_exit: the low 8 bits of its code */
-        snprintf(buf, size, "exited with %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status)) /* a signal ended it; the core flag rides along */
-        snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    else
-        snprintf(buf, size, "status 0x%x", status);
-}
-
-/* Reap one child and say how it ended.  Returns 1 if it exited with 0. */
-static int reap(pid_t pid, const char *role)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) /* a signal interrupted the wait: just wait again */
-            die("waitpid");
-    cleanup_forget_child(pid); /* reaped: its pid may now be reused by anyone */
-    char how[96];
-    describe_status(status, how, sizeof how);
-    printf("[parent %ld] %s child %ld %s\n", (long)getpid(), role, (long)pid, how);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* fork() with the habits every child here needs: flush first, die with the parent. */
-static pid_t start_child(void)
-{
-    fflush(stdout); /* else the child inherits unflushed output and prints it again */
-    pid_t parent = getpid(); /* the child checks this to detect an early orphaning */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0)
-        die_with_parent(parent); /* if the parent dies, so does this child: no orphans */
-    else
-        cleanup_add_child(pid); /* until reaped, Ctrl-C in the parent kills it */
-    return pid;
-}
-
 /* Part 1, child side: read until EOF and check every line arrived once, in order. */
 static _Noreturn void one_way_reader(int read_fd, long expected)
 {
     FILE *in = fdopen(read_fd, "r"); /* stdio splits the byte stream into lines for us */
     if (!in)
-        die_in_child("fdopen");
+        die("fdopen");
     char line[LINE_MAX_BYTES];
     long got = 0, out_of_order = 0;
     while (fgets(line, sizeof line, in)) { /* NULL at EOF: every write end is closed */
@@ -123,11 +59,11 @@ static _Noreturn void one_way_reader(int read_fd, long expected)
         got++;
     }
     if (ferror(in))
-        die_in_child("read");
+        die("read");
     printf("[child %ld] read %ld lines, then EOF; %ld out of order\n", (long)getpid(), got,
            out_of_order);
-    fclose(in);
-    child_exit(got == expected && out_of_order == 0 ? 0 : 1);
+    fclose_or_die(in);
+    leave_child(got == expected && out_of_order == 0 ? 0 : 1);
 }
 
 /* Part 1: parent -> child over one pipe. */
@@ -138,20 +74,19 @@ static int one_way(long messages)
         die("pipe");
     pid_t pid = start_child();
     if (pid == 0) {
-        close(fds[1]); /* the child only reads: keeping this would block its EOF forever */
+        close_or_die(fds[1]); /* the child only reads: keeping this would block its EOF forever */
         one_way_reader(fds[0], messages);
     }
-    close(fds[0]); /* the parent only writes */
+    close_or_die(fds[0]); /* the parent only writes */
     for (long i = 0; i < messages; i++) {
         char line[LINE_MAX_BYTES];
         int len = snprintf(line, sizeof line, "message %ld\n", i);
-        write_all(fds[1], line, (size_t)len, 0);
+        write_all(fds[1], line, (size_t)len);
     }
     printf("[parent %ld] wrote %ld lines, closing the write end\n", (long)getpid(), messages);
-    fflush(stdout); /* keep the printed story in the order it happened */
-    if (close(fds[1]) == -1) /* the last write end closes: the child's read() returns 0 */
-        die("close");
-    return reap(pid, "reader");
+    flush_or_die(stdout); /* keep the printed story in the order it happened */
+    close_or_die(fds[1]); /* the last write end closes: the child's read() returns 0 */
+    return child_succeeded(report_child(pid, "reader child"));
 }
 
 /* Part 2, child side: answer "n" with "n n*n" until the request pipe reaches EOF. */
@@ -159,20 +94,20 @@ static _Noreturn void squarer(int request_fd, int reply_fd)
 {
     FILE *in = fdopen(request_fd, "r");
     if (!in)
-        die_in_child("fdopen");
+        die("fdopen");
     char line[LINE_MAX_BYTES];
     long served = 0;
     while (fgets(line, sizeof line, in)) {
         long n = strtol(line, NULL, 10);
         char reply[LINE_MAX_BYTES];
         int len = snprintf(reply, sizeof reply, "%ld %ld\n", n, n * n);
-        write_all(reply_fd, reply, (size_t)len, 1); /* unbuffered: the parent waits for it */
+        write_all(reply_fd, reply, (size_t)len); /* unbuffered: the parent waits for it */
         served++;
     }
     printf("[child %ld] served %ld requests, request pipe at EOF\n", (long)getpid(), served);
-    fclose(in);
-    close(reply_fd);
-    child_exit(0);
+    fclose_or_die(in);
+    close_or_die(reply_fd);
+    leave_child(0);
 }
 
 /* Part 2: one request at a time, each answer read before the next question. */
@@ -183,12 +118,12 @@ static int request_reply(long requests)
         die("pipe");
     pid_t pid = start_child();
     if (pid == 0) {
-        close(request[1]); /* child reads requests and writes replies: */
-        close(reply[0]);   /* close the two ends it will never use */
+        close_or_die(request[1]); /* child reads requests and writes replies: */
+        close_or_die(reply[0]);   /* close the two ends it will never use */
         squarer(request[0], reply[1]);
     }
-    close(request[0]);
-    close(reply[1]);
+    close_or_die(request[0]);
+    close_or_die(reply[1]);
     FILE *answers = fdopen(reply[0], "r");
     if (!answers)
         die("fdopen");
@@ -196,7 +131,7 @@ static int request_reply(long requests)
     for (long i = 1; i <= requests; i++) {
         char line[LINE_MAX_BYTES];
         int len = snprintf(line, sizeof line, "%ld\n", i);
-        write_all(request[1], line, (size_t)len, 0);
+        write_all(request[1], line, (size_t)len);
         long n, square;
         if (!fgets(line, sizeof line, answers) || sscanf(line, "%ld %ld", &n, &square) != 2)
             die("reply %ld: the child closed the reply pipe early", i);
@@ -204,9 +139,9 @@ static int request_reply(long requests)
             correct++;
     }
     printf("[parent %ld] %ld of %ld replies correct\n", (long)getpid(), correct, requests);
-    close(request[1]); /* EOF on the request pipe tells the child to finish */
-    fclose(answers);
-    return reap(pid, "squarer") && correct == requests;
+    close_or_die(request[1]); /* EOF on the request pipe tells the child to finish */
+    fclose_or_die(answers);
+    return child_succeeded(report_child(pid, "squarer child")) && correct == requests;
 }
 
 int main(int argc, char *argv[])
@@ -225,13 +160,10 @@ int main(int argc, char *argv[])
         switch (c) {
         case 'm': messages = parse_long(optarg, "--messages", 1, 100000, usage); break;
         case 'r': requests = parse_long(optarg, "--requests", 1, 100000, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
     printf("pipe_basics: messages=%ld requests=%ld\n", messages, requests);
     printf("-- part 1: one pipe, parent -> child\n");

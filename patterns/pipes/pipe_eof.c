@@ -45,7 +45,9 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: pipe_eof [--mode MODE] [--watchdog SECONDS] [--lines N]\n"
@@ -83,7 +85,7 @@ static int is_write_end(const char *pid, const char *fd, ino_t inode)
     while (fgets(line, sizeof line, info))
         if (sscanf(line, "flags: %o", &flags) == 1)
             break;
-    fclose(info);
+    fclose_or_die(info);
     return (flags & O_ACCMODE) == O_WRONLY;
 }
 
@@ -114,8 +116,8 @@ static void find_write_holders(ino_t inode, char *buf, size_t size)
                               : pid == (long)getppid() ? " (the parent)"
                                                        : "";
             size_t used = strlen(buf);
-            snprintf(buf + used, size - used, "%spid %ld fd %s%s", used ? ", " : "", pid,
-                     f->d_name, who);
+            snprintf(buf + used, size - used, "%spid %ld fd %s%s", used ? ", " : "", pid, f->d_name,
+                     who);
         }
         closedir(fds);
     }
@@ -134,43 +136,31 @@ static _Noreturn void reader(int read_fd, int watchdog_ms, double watchdog_s)
         if (ready == -1 && errno == EINTR)
             continue;
         if (ready == -1)
-            die_in_child("poll");
+            die("poll");
         if (ready == 0) {
             struct stat st;
             if (fstat(read_fd, &st) == -1)
-                die_in_child("fstat");
+                die("fstat");
             char holders[512];
             find_write_holders(st.st_ino, holders, sizeof holders);
             printf("[reader %ld] reader still waiting after %.1fs: a write end is still open "
-                   "in %s\n", (long)getpid(), watchdog_s, holders);
-            fflush(stdout);
-            _exit(READER_WATCHDOG);
+                   "in %s\n",
+                   (long)getpid(), watchdog_s, holders);
+            leave_child(READER_WATCHDOG);
         }
         char buf[256];
         ssize_t n = read(read_fd, buf, sizeof buf);
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1)
-            die_in_child("read");
+            die("read");
         if (n == 0) { /* EOF: the kernel knows no write end is left anywhere */
-            printf("[reader %ld] EOF after %ld bytes: every write end is closed\n",
-                   (long)getpid(), bytes);
-            fflush(stdout);
-            _exit(READER_GOT_EOF);
+            printf("[reader %ld] EOF after %ld bytes: every write end is closed\n", (long)getpid(),
+                   bytes);
+            leave_child(READER_GOT_EOF);
         }
         bytes += n; /* data: keep reading; the watchdog restarts for the next wait */
     }
-}
-
-static void describe_status(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status)) /* it called exit/_exit: the low 8 bits of its code */
-        snprintf(buf, size, "exited with %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status)) /* a signal ended it; the core flag rides along */
-        snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    else
-        snprintf(buf, size, "status 0x%x", status);
 }
 
 /* Write `lines` short lines; a write error here is the parent's own failure. */
@@ -191,32 +181,22 @@ static int run_mode(enum mode mode, long lines, double watchdog_s)
     int fds[2];
     if (pipe(fds) == -1)
         die("pipe");
-    fflush(stdout); /* else the child inherits unflushed output and prints it again */
-    pid_t parent = getpid(); /* the child checks this to detect an early orphaning */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child();
     if (pid == 0) {
-        die_with_parent(parent); /* if the parent dies, so does this child: no orphans */
         if (mode != BROKEN_READER)
-            close(fds[1]); /* THE fix: the reader never writes, so it drops its write end */
+            close_or_die(fds[1]); /* THE fix: the reader never writes, so it drops its write end */
         reader(fds[0], (int)(watchdog_s * 1000), watchdog_s);
     }
-    cleanup_add_child(pid); /* until reaped, Ctrl-C in the parent kills it */
-    close(fds[0]);
+    close_or_die(fds[0]);
     write_lines(fds[1], lines);
     printf("[parent %ld] wrote %ld lines\n", (long)getpid(), lines);
-    fflush(stdout); /* show it now, not after the reader's watchdog report */
+    flush_or_die(stdout); /* show it now, not after the reader's watchdog report */
     if (mode != BROKEN_PARENT && close(fds[1]) == -1) /* broken-parent "forgets" this */
         die("close");
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) /* a signal interrupted the wait: just wait again */
-            die("waitpid");
-    cleanup_forget_child(pid); /* reaped: its pid may now be reused by anyone */
+    int status = wait_for_child(pid);
     if (mode == BROKEN_PARENT)
-        close(fds[1]); /* too late for the reader, but nothing may leak */
-    char how[96];
+        close_or_die(fds[1]); /* too late for the reader, but nothing may leak */
+    char how[STATUS_TEXT_SIZE];
     describe_status(status, how, sizeof how);
     /* The demonstration worked if the fixed reader saw EOF and a broken one was caught. */
     int expected = mode == FIXED ? READER_GOT_EOF : READER_WATCHDOG;
@@ -248,13 +228,10 @@ int main(int argc, char *argv[])
         case 'm': mode = optarg; break; /* checked below, before anything runs */
         case 'w': watchdog_s = parse_double(optarg, "--watchdog", 0.1, 60, usage); break;
         case 'l': lines = parse_long(optarg, "--lines", 1, 10000, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     static const char *const known[] = {"both", "fixed", "broken", "broken-parent", "all"};
     int known_mode = 0;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)

@@ -37,6 +37,9 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/parse.h"
+#include "support/process.h"
+#include "support/full_io.h"
 
 static const char usage[] =
     "Usage: pipeline [--pipefail] [--] [COMMAND [ARG...] ['|' COMMAND [ARG...]]...]\n"
@@ -88,17 +91,17 @@ static int split_stages(char **words, int count, struct stage *stages)
 static _Noreturn void run_stage(struct stage *stage, int s, int n, int pipes[][2])
 {
     if (s > 0 && dup2(pipes[s - 1][0], STDIN_FILENO) == -1)
-        die_in_child("dup2 stdin");
+        die("dup2 stdin");
     if (s < n - 1 && dup2(pipes[s][1], STDOUT_FILENO) == -1)
-        die_in_child("dup2 stdout");
+        die("dup2 stdout");
     /* Now 0 and 1 are the copies we keep: close every original pipe descriptor, including
      * ones that belong to other stages, or their readers would never see EOF. */
     for (int i = 0; i < n - 1; i++) {
-        close(pipes[i][0]);
-        close(pipes[i][1]);
+        close_or_die(pipes[i][0]);
+        close_or_die(pipes[i][1]);
     }
     if (signal(SIGPIPE, SIG_DFL) == SIG_ERR) /* die quietly when the reader quits early */
-        die_in_child("signal(SIGPIPE)");
+        die("signal(SIGPIPE)");
     execvp(stage->argv[0], stage->argv);
     /* Only reached if exec failed: 127 is the shell's "command not found". */
     char msg[256];
@@ -115,24 +118,15 @@ static void start_pipeline(struct stage *stages, int n)
     for (int i = 0; i < n - 1; i++)
         if (pipe(pipes[i]) == -1)
             die("pipe");
-    fflush(stdout); /* else the child inherits unflushed output and prints it again */
-    pid_t parent = getpid(); /* the child checks this to detect an early orphaning */
-    for (int s = 0; s < n; s++) {
-        pid_t pid = fork();
-        if (pid == -1)
-            die("fork");
-        if (pid == 0) {
-            die_with_parent(parent); /* if the parent dies, so does this child: no orphans */
+    for (int s = 0; s < n; s++)
+        if ((stages[s].pid = start_child()) == 0)
             run_stage(&stages[s], s, n, pipes);
-        }
-        cleanup_add_child(pid); /* until reaped, Ctrl-C in the parent kills it */
-        stages[s].pid = pid;
-    }
     /* The parent reads and writes none of the pipes: every copy it holds would keep a
      * stage waiting for EOF. */
-    for (int i = 0; i < n - 1; i++)
-        if (close(pipes[i][0]) == -1 || close(pipes[i][1]) == -1)
-            die("close");
+    for (int i = 0; i < n - 1; i++) {
+        close_or_die(pipes[i][0]);
+        close_or_die(pipes[i][1]);
+    }
 }
 
 /* Wait for every stage (in any order, as they finish), then report in stage order. */
@@ -160,13 +154,9 @@ static int report(const struct stage *stages, int n, int pipefail)
     int last_failure = 0;
     for (int s = 0; s < n; s++) {
         int status = stages[s].status, code = shell_code(status);
-        if (WIFSIGNALED(status))
-            fprintf(stderr, "pipeline: stage %d (%s) pid %ld: killed by signal %d (%s) -> %d\n",
-                    s + 1, stages[s].argv[0], (long)stages[s].pid, WTERMSIG(status),
-                    strsignal(WTERMSIG(status)), code);
-        else
-            fprintf(stderr, "pipeline: stage %d (%s) pid %ld: exited with %d\n", s + 1,
-                    stages[s].argv[0], (long)stages[s].pid, code);
+        char how[STATUS_TEXT_SIZE];
+        fprintf(stderr, "pipeline: stage %d (%s) pid %ld: %s -> %d\n", s + 1, stages[s].argv[0],
+                (long)stages[s].pid, describe_status(status, how, sizeof how), code);
         if (code != 0)
             last_failure = code;
     }
@@ -181,29 +171,27 @@ int main(int argc, char *argv[])
     set_program_name(argv[0]);
     cleanup_install(); /* Ctrl-C then kills and reaps our children, removes our names */
     int pipefail = 0;
-    static const struct option options[] = {{"pipefail", no_argument, 0, 'p'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"pipefail", no_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0; /* getopt stays quiet: usage_error() explains and exits with 2 */
     int c;
     /* "+" stops at the first command word, so `uniq -c` keeps its own options. */
     while ((c = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
         switch (c) {
         case 'p': pipefail = 1; break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    static char *default_words[] = {"printf", "pear\\napple\\npear\\nfig\\napple\\npear\\n",
-                                    "|", "sort", "|", "uniq", "-c", NULL};
+    static char *default_words[] = {
+        "printf", "pear\\napple\\npear\\nfig\\napple\\npear\\n", "|", "sort", "|", "uniq", "-c",
+        NULL};
     char **words = optind < argc ? &argv[optind] : default_words;
     int count = optind < argc ? argc - optind : 7;
 
     struct stage stages[MAX_STAGES];
     memset(stages, 0, sizeof stages);
     int n = split_stages(words, count, stages);
-    fprintf(stderr, "pipeline: %d stage%s%s\n", n, n == 1 ? "" : "s",
-            pipefail ? ", pipefail" : "");
+    fprintf(stderr, "pipeline: %d stage%s%s\n", n, n == 1 ? "" : "s", pipefail ? ", pipefail" : "");
     start_pipeline(stages, n);
     wait_pipeline(stages, n);
     return report(stages, n, pipefail);

@@ -40,7 +40,9 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: poll_mux [--children N] [--messages N] [--interval MS] [--watchdog SECONDS]\n"
@@ -68,7 +70,7 @@ static _Noreturn void writer(int fd, int index, long messages, long interval_ms)
         char line[LINE_SIZE];
         int len = snprintf(line, sizeof line, "%d %ld\n", index, seq);
         if (write(fd, line, (size_t)len) != len) /* short lines: one write is one line */
-            die_in_child("write");
+            die("write");
         sleep_ns((int64_t)(index + 1) * interval_ms * 1000000);
     }
     _exit(0);
@@ -78,24 +80,18 @@ static _Noreturn void writer(int fd, int index, long messages, long interval_ms)
 static void start_children(struct source *src, struct pollfd *fds, int children, long messages,
                            long interval_ms)
 {
-    pid_t parent = getpid();
     for (int i = 0; i < children; i++) {
         int p[2];
         if (pipe(p) == -1)
             die("pipe");
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == -1)
-            die("fork");
+        pid_t pid = start_child();
         if (pid == 0) {
-            die_with_parent(parent); /* if the parent dies, so does this child: no orphans */
-            close(p[0]);
+            close_or_die(p[0]);
             /* The read ends of the EARLIER children's pipes were inherited too: harmless
              * here (they are read ends), but a write end kept like this would block EOF. */
             writer(p[1], i, messages, interval_ms);
         }
-        cleanup_add_child(pid); /* until reaped, Ctrl-C in the parent kills it */
-        close(p[1]); /* only the child writes: our copy would hide its EOF */
+        close_or_die(p[1]); /* only the child writes: our copy would hide its EOF */
         src[i].pid = pid;
         fds[i] = (struct pollfd){.fd = p[0], .events = POLLIN};
     }
@@ -131,7 +127,7 @@ static int drain_one(struct pollfd *p, struct source *s, int index)
     if (n == -1)
         die("read from child %d", index);
     if (n == 0) {
-        close(p->fd);
+        close_or_die(p->fd);
         p->fd = -1; /* poll() skips negative descriptors: stop watching this pipe */
         s->eof_rank = ++eofs_seen;
         return 0;
@@ -175,19 +171,10 @@ static int report(struct source *src, int children, long messages)
 {
     int ok = 1;
     for (int i = 0; i < children; i++) {
-        int status;
-        while (waitpid(src[i].pid, &status, 0) == -1)
-            if (errno != EINTR) /* a signal interrupted the wait: just wait again */
-                die("waitpid");
-        cleanup_forget_child(src[i].pid);
-        int good = WIFEXITED(status) && WEXITSTATUS(status) == 0 && src[i].lines == messages &&
-                   src[i].out_of_order == 0;
-        char how[64];
-        if (WIFEXITED(status)) /* it called exit/_exit: the low 8 bits of its code */
-            snprintf(how, sizeof how, "exited with %d", WEXITSTATUS(status));
-        else
-            snprintf(how, sizeof how, "killed by signal %d (%s)", WTERMSIG(status),
-                     strsignal(WTERMSIG(status)));
+        int status = wait_for_child(src[i].pid);
+        int good = child_succeeded(status) && src[i].lines == messages && src[i].out_of_order == 0;
+        char how[STATUS_TEXT_SIZE];
+        describe_status(status, how, sizeof how);
         printf("[parent %ld] child %d (pid %ld): %ld lines, %ld out of order, EOF #%d, %s\n",
                (long)getpid(), i, (long)src[i].pid, src[i].lines, src[i].out_of_order,
                src[i].eof_rank, how);
@@ -202,12 +189,10 @@ int main(int argc, char *argv[])
     cleanup_install(); /* Ctrl-C then kills and reaps our children, removes our names */
     int children = 4, watchdog_s = 10;
     long messages = 20, interval_ms = 5;
-    static const struct option options[] = {{"children", required_argument, 0, 'c'},
-                                            {"messages", required_argument, 0, 'm'},
-                                            {"interval", required_argument, 0, 'i'},
-                                            {"watchdog", required_argument, 0, 'w'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"children", required_argument, 0, 'c'}, {"messages", required_argument, 0, 'm'},
+        {"interval", required_argument, 0, 'i'}, {"watchdog", required_argument, 0, 'w'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     opterr = 0; /* getopt stays quiet: usage_error() explains and exits with 2 */
     int c;
     /* The leading ":" in the option string makes a missing value return \':\'. */
@@ -217,15 +202,12 @@ int main(int argc, char *argv[])
         case 'm': messages = parse_long(optarg, "--messages", 1, 1000000, usage); break;
         case 'i': interval_ms = parse_long(optarg, "--interval", 0, 1000, usage); break;
         case 'w': watchdog_s = (int)parse_long(optarg, "--watchdog", 1, 600, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
-    printf("poll_mux: children=%d messages=%ld interval=%ldms watchdog=%ds\n", children,
-           messages, interval_ms, watchdog_s);
+    no_more_arguments(argc, argv, usage);
+    printf("poll_mux: children=%d messages=%ld interval=%ldms watchdog=%ds\n", children, messages,
+           interval_ms, watchdog_s);
 
     static struct source src[MAX_CHILDREN];
     static struct pollfd fds[MAX_CHILDREN];
@@ -233,7 +215,7 @@ int main(int argc, char *argv[])
     long wakeups = multiplex(fds, src, children, watchdog_s);
     for (int i = 0; i < children; i++) /* after a watchdog, some pipes are still open */
         if (fds[i].fd >= 0)
-            close(fds[i].fd);
+            close_or_die(fds[i].fd);
     if (wakeups < 0) /* the children are stuck: the registry kills and reaps them at exit */
         return 1;
     int ok = report(src, children, messages);

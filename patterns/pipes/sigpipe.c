@@ -35,7 +35,9 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: sigpipe [--mode MODE] [--watchdog SECONDS]\n"
@@ -46,17 +48,6 @@ static const char usage[] =
 /* The writer's exit codes when it is not killed. */
 enum { WRITER_SAW_EPIPE = 0, WRITER_WATCHDOG = 3 };
 
-static void describe_status(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status)) /* it called exit/_exit: the low 8 bits of its code */
-        snprintf(buf, size, "exited with %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status)) /* a signal ended it; the core flag rides along */
-        snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    else
-        snprintf(buf, size, "status 0x%x", status);
-}
-
 /* The reader takes one chunk and leaves, closing the only read end with its exit. */
 static _Noreturn void reader(int read_fd)
 {
@@ -65,10 +56,9 @@ static _Noreturn void reader(int read_fd)
     while ((n = read(read_fd, buf, sizeof buf)) == -1 && errno == EINTR)
         continue;
     if (n == -1)
-        die_in_child("read");
+        die("read");
     printf("[reader %ld] read %zd bytes and exits without reading the rest\n", (long)getpid(), n);
-    fflush(stdout);
-    _exit(0);
+    leave_child(0);
 }
 
 /* The writer writes forever; only SIGPIPE, EPIPE or the watchdog stop it. */
@@ -76,7 +66,7 @@ static _Noreturn void writer(int write_fd, int ignore_sigpipe, int watchdog_s)
 {
     /* Set the action either way: a program started from Python inherits SIGPIPE ignored. */
     if (signal(SIGPIPE, ignore_sigpipe ? SIG_IGN : SIG_DFL) == SIG_ERR)
-        die_in_child("signal(SIGPIPE)");
+        die("signal(SIGPIPE)");
     alarm((unsigned)watchdog_s); /* default SIGALRM action ends a writer that never stops */
     const char line[] = "y\n";
     for (long writes = 0;; writes++) {
@@ -87,39 +77,10 @@ static _Noreturn void writer(int write_fd, int ignore_sigpipe, int watchdog_s)
         if (errno == EPIPE) { /* only reached when SIGPIPE is ignored (or handled) */
             printf("[writer %ld] write failed after %ld writes: %s (EPIPE); exiting cleanly\n",
                    (long)getpid(), writes, strerror(errno));
-            fflush(stdout);
-            _exit(WRITER_SAW_EPIPE);
+            leave_child(WRITER_SAW_EPIPE);
         }
-        die_in_child("write");
+        die("write");
     }
-}
-
-/* fork() with the habits every child here needs: flush first, die with the parent. */
-static pid_t start_child(void)
-{
-    fflush(stdout); /* else the child inherits unflushed output and prints it again */
-    pid_t parent = getpid(); /* the child checks this to detect an early orphaning */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0)
-        die_with_parent(parent); /* if the parent dies, so does this child: no orphans */
-    else
-        cleanup_add_child(pid); /* until reaped, Ctrl-C in the parent kills it */
-    return pid;
-}
-
-static int reap(pid_t pid, const char *role)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) /* a signal interrupted the wait: just wait again */
-            die("waitpid");
-    cleanup_forget_child(pid); /* reaped: its pid may now be reused by anyone */
-    char how[96];
-    describe_status(status, how, sizeof how);
-    printf("[parent %ld] %s %ld %s\n", (long)getpid(), role, (long)pid, how);
-    return status;
 }
 
 /* One run: a reader that quits early, a writer that does not. */
@@ -132,21 +93,21 @@ static int run_mode(int ignore_sigpipe, int watchdog_s)
         die("pipe");
     pid_t reader_pid = start_child();
     if (reader_pid == 0) {
-        close(fds[1]);
+        close_or_die(fds[1]);
         reader(fds[0]);
     }
     pid_t writer_pid = start_child();
     if (writer_pid == 0) {
-        close(fds[0]); /* the writer must not hold a read end, or it would be its own reader */
+        close_or_die(
+            fds[0]); /* the writer must not hold a read end, or it would be its own reader */
         writer(fds[1], ignore_sigpipe, watchdog_s);
     }
-    close(fds[0]); /* and neither may the parent: the reader's copy must be the last one */
-    close(fds[1]);
-    reap(reader_pid, "reader");
-    int status = reap(writer_pid, "writer");
-    int as_predicted = ignore_sigpipe
-                           ? WIFEXITED(status) && WEXITSTATUS(status) == WRITER_SAW_EPIPE
-                           : WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE;
+    close_or_die(fds[0]); /* and neither may the parent: the reader's copy must be the last one */
+    close_or_die(fds[1]);
+    report_child(reader_pid, "reader");
+    int status = report_child(writer_pid, "writer");
+    int as_predicted = ignore_sigpipe ? WIFEXITED(status) && WEXITSTATUS(status) == WRITER_SAW_EPIPE
+                                      : WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE;
     printf("[parent %ld] %s\n", (long)getpid(),
            as_predicted ? (ignore_sigpipe ? "the writer saw EPIPE and exited, as expected"
                                           : "the writer was killed by SIGPIPE, as expected")
@@ -171,13 +132,10 @@ int main(int argc, char *argv[])
         switch (c) {
         case 'm': mode = optarg; break;
         case 'w': watchdog_s = (int)parse_long(optarg, "--watchdog", 1, 600, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int both = strcmp(mode, "both") == 0;
     if (!both && strcmp(mode, "default") != 0 && strcmp(mode, "ignore") != 0)
         usage_error(usage, "--mode: expected both, default or ignore, got \"%s\"", mode);

@@ -13,7 +13,7 @@
  *     both readable and writable: the parent sends frames and reads replies on sv[0], the
  *     child does the opposite on sv[1].  (With pipes that takes two pipes: pipe_basics.)
  *   - A stream has no message boundaries: one read() may return half a frame or a frame
- *     and a half.  So every frame starts with its length, and read_full() loops until it
+ *     and a half.  So every frame starts with its length, and read_fully() loops until it
  *     has exactly that many bytes.  The child checks every frame's checksum and echoes it.
  *   - Part 2, SOCK_SEQPACKET: the kernel keeps each send() a separate message of any size
  *     up to the socket buffer, and delivers it whole to one recv().  Several writers share
@@ -39,7 +39,9 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: socketpair_duplex [--frames N] [--max-size BYTES] [--writers N] [--messages N]\n"
@@ -59,59 +61,27 @@ struct message_header {
 
 /* --- framing over a byte stream ------------------------------------------------------- */
 
-/* Write exactly len bytes (a stream socket may take fewer per call).  0 or -1. */
-static int write_full(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len); /* may accept only part when the buffer is full */
-        if (n == -1 && errno == EINTR)
-            continue; /* interrupted before writing anything: try again */
-        if (n == -1)
-            return -1;
-        p += n; /* carry on after what was taken */
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Read exactly len bytes.  1 on success, 0 on EOF before the first byte, -1 on error or
- * EOF in the middle (a torn frame: the sender died half-way). */
-static int read_full(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, p + got, len - got); /* returns what is there, maybe less */
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0) /* EOF between frames is normal; inside one it means a torn frame */
-            return n == 0 && got == 0 ? 0 : -1;
-        got += (size_t)n;
-    }
-    return 1;
-}
-
 /* A frame is a 4-byte length, then that many bytes. */
 static int send_frame(int fd, const void *payload, uint32_t length)
 {
     /* Two writes are fine here: only one process writes to this end of the stream.
      * With several writers on a stream, the header of one could land between another's
      * header and payload; part 2 avoids that with SOCK_SEQPACKET. */
-    if (write_full(fd, &length, sizeof length) == -1)
+    if (write_fully(fd, &length, sizeof length) == -1)
         return -1;
-    return write_full(fd, payload, length);
+    return write_fully(fd, payload, length);
 }
 
-/* Receive one frame into buf (capacity size).  Same return values as read_full. */
+/* Receive one frame into buf (capacity size).  1 on success, 0 on EOF before the first byte,
+ * -1 on an error or EOF in the middle (a torn frame: the sender died half-way). */
 static int recv_frame(int fd, void *buf, size_t size, uint32_t *length)
 {
-    int r = read_full(fd, length, sizeof *length);
-    if (r != 1)
-        return r;
-    if (*length > size)
-        return -1; /* a corrupt length: better to stop than to overrun buf */
-    return read_full(fd, buf, *length) == 1 ? 1 : -1;
+    ssize_t got = read_fully(fd, length, sizeof *length);
+    if (got == 0)
+        return 0; /* EOF between frames: the normal end */
+    if (got != sizeof *length || *length > size)
+        return -1; /* torn, or a corrupt length: better to stop than to overrun buf */
+    return read_fully(fd, buf, *length) == (ssize_t)*length ? 1 : -1;
 }
 
 static uint32_t checksum(const unsigned char *p, size_t n)
@@ -143,22 +113,21 @@ static _Noreturn void echo_child(int fd, long max_size)
 {
     unsigned char *buf = malloc(MAX_PAYLOAD);
     if (!buf)
-        die_in_child("malloc");
+        die("malloc");
     long frames = 0;
     uint32_t length;
     int r; /* 1: a frame, 0: clean EOF (the parent closed its end), -1: broken */
     while ((r = recv_frame(fd, buf, MAX_PAYLOAD, &length)) == 1) {
         uint32_t answer[2] = {length, checksum(buf, length)}; /* proves we saw every byte */
         if (send_frame(fd, answer, sizeof answer) == -1)
-            die_in_child("write");
+            die("write");
         frames++;
     }
     free(buf);
     if (r == -1)
-        die_in_child("read frame %ld (torn or too long for %ld)", frames, max_size);
+        die("read frame %ld (torn or too long for %ld)", frames, max_size);
     printf("[child %ld] answered %ld frames, then EOF\n", (long)getpid(), frames);
-    fflush(stdout);
-    _exit(0);
+    leave_child(0);
 }
 
 /* The parent: send frames of many sizes, check each echo.  Returns the good replies. */
@@ -184,38 +153,6 @@ static long talk_to_child(int fd, long frames, long max_size)
     return good;
 }
 
-static pid_t start_child(void)
-{
-    fflush(stdout); /* else the child inherits unflushed output and prints it again */
-    pid_t parent = getpid(); /* the child checks this to detect an early orphaning */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0)
-        die_with_parent(parent); /* if the parent dies, so does this child: no orphans */
-    else
-        cleanup_add_child(pid); /* until reaped, Ctrl-C in the parent kills it */
-    return pid;
-}
-
-/* Reap one child and say how it ended if it failed.  Returns 1 if it exited with 0. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) /* a signal interrupted the wait: just wait again */
-            die("waitpid");
-    cleanup_forget_child(pid); /* reaped: its pid may now be reused by anyone */
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 1;
-    if (WIFSIGNALED(status))
-        printf("[parent] child %ld killed by signal %d (%s)\n", (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)));
-    else
-        printf("[parent] child %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
-    return 0;
-}
-
 static int duplex_stream(long frames, long max_size)
 {
     int sv[2];
@@ -223,13 +160,13 @@ static int duplex_stream(long frames, long max_size)
         die("socketpair");
     pid_t pid = start_child();
     if (pid == 0) {
-        close(sv[0]); /* each side keeps one end: the pair is already two-way */
+        close_or_die(sv[0]); /* each side keeps one end: the pair is already two-way */
         echo_child(sv[1], max_size);
     }
-    close(sv[1]);
+    close_or_die(sv[1]);
     long good = talk_to_child(sv[0], frames, max_size);
-    close(sv[0]); /* EOF for the child's next read_full */
-    int ok = reap(pid);
+    close_or_die(sv[0]); /* EOF for the child's next recv_frame */
+    int ok = !reap_child(pid, "echo child");
     printf("[parent %ld] %ld of %ld frames echoed whole and correct\n", (long)getpid(), good,
            frames);
     return ok && good == frames;
@@ -242,7 +179,7 @@ static _Noreturn void seqpacket_writer(int fd, uint32_t writer, long messages, l
 {
     char *msg = malloc(sizeof(struct message_header) + MAX_PAYLOAD);
     if (!msg)
-        die_in_child("malloc");
+        die("malloc");
     for (long i = 0; i < messages; i++) {
         struct message_header h = {writer, (uint32_t)i, frame_length(i + writer, max_size)};
         memcpy(msg, &h, sizeof h); /* header and payload in ONE buffer, sent by ONE call */
@@ -252,7 +189,7 @@ static _Noreturn void seqpacket_writer(int fd, uint32_t writer, long messages, l
         while ((n = send(fd, msg, sizeof h + h.length, 0)) == -1 && errno == EINTR)
             continue;
         if (n != (ssize_t)(sizeof h + h.length))
-            die_in_child("send message %ld", i);
+            die("send message %ld", i);
     }
     free(msg);
     _exit(0);
@@ -311,18 +248,19 @@ static int concurrent_seqpacket(long writers, long messages, long max_size)
     for (long w = 0; w < writers; w++) {
         pids[w] = start_child();
         if (pids[w] == 0) {
-            close(sv[0]);
+            close_or_die(sv[0]);
             seqpacket_writer(sv[1], (uint32_t)w, messages, max_size);
         }
     }
-    close(sv[1]); /* the writers hold the only copies now: EOF comes after the last one */
+    close_or_die(sv[1]); /* the writers hold the only copies now: EOF comes after the last one */
     long bad = 0, received = read_messages(sv[0], writers, &bad);
-    close(sv[0]);
+    close_or_die(sv[0]);
     int ok = 1;
     for (long w = 0; w < writers; w++)
-        ok &= reap(pids[w]);
+        ok &= !reap_child(pids[w], "writer");
     printf("[parent %ld] %ld messages from %ld writers (%ld expected), %ld torn or out of "
-           "order\n", (long)getpid(), received, writers, writers * messages, bad);
+           "order\n",
+           (long)getpid(), received, writers, writers * messages, bad);
     return ok && bad == 0 && received == writers * messages;
 }
 
@@ -331,12 +269,10 @@ int main(int argc, char *argv[])
     set_program_name(argv[0]);
     cleanup_install(); /* Ctrl-C then kills and reaps our children, removes our names */
     long frames = 200, max_size = 16 * 1024, writers = 3, messages = 200;
-    static const struct option options[] = {{"frames", required_argument, 0, 'f'},
-                                            {"max-size", required_argument, 0, 's'},
-                                            {"writers", required_argument, 0, 'w'},
-                                            {"messages", required_argument, 0, 'm'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"frames", required_argument, 0, 'f'},  {"max-size", required_argument, 0, 's'},
+        {"writers", required_argument, 0, 'w'}, {"messages", required_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     opterr = 0; /* getopt stays quiet: usage_error() explains and exits with 2 */
     int c;
     /* The leading ":" in the option string makes a missing value return \':\'. */
@@ -346,20 +282,17 @@ int main(int argc, char *argv[])
         case 's': max_size = (long)parse_size(optarg, "--max-size", 1, MAX_PAYLOAD, usage); break;
         case 'w': writers = parse_long(optarg, "--writers", 1, 64, usage); break;
         case 'm': messages = parse_long(optarg, "--messages", 1, 1000000, usage); break;
-        case 'h': fputs(usage, stdout); return 0; /* asked for: stdout, status 0 */
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc) /* a stray word is a mistake, not something to ignore */
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     printf("socketpair_duplex: frames=%ld max-size=%ld writers=%ld messages=%ld\n", frames,
            max_size, writers, messages);
     printf("-- part 1: SOCK_STREAM pair, length-prefixed frames both ways\n");
     int ok = duplex_stream(frames, max_size);
     printf("-- part 2: SOCK_SEQPACKET pair, %ld concurrent writers\n", writers);
     ok &= concurrent_seqpacket(writers, messages, max_size);
-    printf("socketpair_duplex: %s\n", ok ? "every frame and message arrived whole, in order"
-                                         : "FAILED");
+    printf("socketpair_duplex: %s\n",
+           ok ? "every frame and message arrived whole, in order" : "FAILED");
     return ok ? 0 : 1;
 }

@@ -48,6 +48,7 @@
 #include "support/cpus.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/watchdog.h"
 
 /* A task: which stream, how many points. */
 struct throw_task {
@@ -149,15 +150,6 @@ static int throw_task(const void *arg, size_t arg_size, void *result, size_t *re
 
 /* --- main ----------------------------------------------------------------------------------- */
 
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "pool_monte_carlo: watchdog: no answer in time; stopping\n";
-    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) { /* nothing more to do */
-    }
-    raise(SIGTERM); /* cleanup's handler kills and reaps the workers */
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
@@ -179,13 +171,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'c': o->chunk = parse_long(optarg, "--chunk", 0, 1024, usage); break;
         case 'b': o->per_worker = 1; break;
         case 't': o->timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 }
 
 int main(int argc, char **argv)
@@ -208,16 +197,14 @@ int main(int argc, char **argv)
     int err = pool_create(&pool, &(struct pool_options){.workers = (int)o.workers});
     if (err)
         die_with_code(err, "pool_create");
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm((unsigned)o.timeout_s);
+    start_watchdog((unsigned)o.timeout_s, "no answer in time; stopping");
     /* hits[i] is task i's count whoever ran it: the sum below does not depend on P. */
     struct pool_outcome *outcomes = malloc(n * sizeof *outcomes);
     if (!outcomes)
         die("malloc");
     err = pool_map(pool, throw_task, tasks, sizeof *tasks, n, hits, sizeof *hits,
                    (size_t)o.chunk, outcomes);
-    alarm(0);
+    stop_watchdog();
     if (err == EIO) /* a task failed or lost its worker: say which, and how */
         for (size_t i = 0; i < n; i++)
             if (outcomes[i].status != POOL_TASK_OK)

@@ -53,6 +53,7 @@
 #include "support/cpus.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/watchdog.h"
 
 /* A task's argument and result: fixed-size bytes, copied through the pool's shared slots. */
 struct range {
@@ -209,16 +210,6 @@ static int64_t count_sequentially(long long limit)
 
 /* --- main ------------------------------------------------------------------------------------ */
 
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "pool_primes: watchdog: the pool has not answered in time; "
-                              "stopping (the workers are killed and reaped)\n";
-    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) { /* nothing more to do about it */
-    }
-    raise(SIGTERM); /* cleanup's handler kills and reaps the workers, then we die */
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
@@ -251,13 +242,10 @@ static void parse_options(int argc, char **argv, struct options *o)
                 usage_error(usage, "--on-crash: expected retry or fail, got \"%s\"", optarg);
             o->on_crash = strcmp(optarg, "retry") == 0 ? POOL_RETRY_ONCE : POOL_REPORT_FAILED;
             break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (o->crash_range >= o->ranges)
         usage_error(usage, "--crash-range=%ld: there are only %ld ranges", o->crash_range,
                     o->ranges);
@@ -291,11 +279,12 @@ int main(int argc, char **argv)
     int err = pool_create(&pool, &po);
     if (err)
         die_with_code(err, "pool_create");
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm((unsigned)o.timeout_s); /* a hung pool must not hang the program: see on_watchdog */
+    /* A hung pool must not hang the program. */
+    start_watchdog((unsigned)o.timeout_s,
+                   "the pool has not answered in time; stopping (the workers are killed and "
+                   "reaped)");
     run_pool(pool, &o, ranges, counts, outcomes);
-    alarm(0);
+    stop_watchdog();
 
     /* Every range has an outcome: OK, or why not (its error, or the death of its worker). */
     int64_t total = 0;

@@ -50,6 +50,7 @@
 #include "support/cpus.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/watchdog.h"
 
 /* A task's argument: how much CPU to burn.  Its result: what it burned, and where. */
 struct work_task {
@@ -153,15 +154,6 @@ static double run_schedule(struct pool *pool, const char *name, const struct wor
 
 /* --- main --------------------------------------------------------------------------------------- */
 
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "pool_uneven: watchdog: the tasks did not finish in time; stopping\n";
-    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) { /* nothing more to do */
-    }
-    raise(SIGTERM); /* cleanup's handler kills and reaps the workers */
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
@@ -186,13 +178,10 @@ static void parse_options(int argc, char **argv, struct options *o)
             o->run_static = strcmp(optarg, "dynamic") != 0;
             o->run_dynamic = strcmp(optarg, "static") != 0;
             break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument: %s", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 }
 
 int main(int argc, char **argv)
@@ -215,9 +204,7 @@ int main(int argc, char **argv)
     int err = pool_create(&pool, &(struct pool_options){.workers = (int)o.workers});
     if (err)
         die_with_code(err, "pool_create");
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal");
-    alarm((unsigned)o.timeout_s);
+    start_watchdog((unsigned)o.timeout_s, "the tasks did not finish in time; stopping");
     /* Static: the chunk is a whole block, ceil(T / P) tasks, so each worker takes one block
      * and is stuck with it.  Dynamic: chunk 1, each free worker takes the next task. */
     size_t block = (n + (size_t)o.workers - 1) / (size_t)o.workers;
@@ -226,7 +213,7 @@ int main(int argc, char **argv)
         wall_static = run_schedule(pool, "static", tasks, n, block);
     if (o.run_dynamic)
         wall_dynamic = run_schedule(pool, "dynamic", tasks, n, 1);
-    alarm(0);
+    stop_watchdog();
     if ((err = pool_close(pool)) != 0)
         die_with_code(err, "pool_close");
     pool_destroy(pool);

@@ -57,6 +57,9 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/parse.h"
+#include "support/process.h"
+#include "support/full_io.h"
 
 /* The statuses a shell gives a command it could not run (POSIX, "Command Search and
  * Execution"): not found, or found but not executable. */
@@ -120,17 +123,6 @@ static void report_status(const char *method, pid_t pid, int wstatus)
     printf(" -> a shell's $? would be %d\n", shell_status(wstatus));
 }
 
-/* waitpid, resumed if a signal interrupts it: the child must be reaped, never left a zombie. */
-static int wait_for(pid_t pid)
-{
-    int wstatus;
-    while (waitpid(pid, &wstatus, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid %ld", (long)pid);
-    cleanup_forget_child(pid); /* reaped: Ctrl-C has nothing left to kill */
-    return wstatus;
-}
-
 /* The shell's rule for a failed exec: "not found" is 127, anything else (no permission, not
  * an executable format, a directory...) is 126. */
 static int exec_failure_status(int err)
@@ -161,18 +153,17 @@ static _Noreturn void exec_failed(const char *command)
 static void set_up_child(const struct child_setup *setup)
 {
     if (setup->new_group && setpgid(0, 0) == -1)
-        die_in_child("setpgid");
+        die("setpgid");
     if (setup->output != NULL) {
         /* O_CLOEXEC: the descriptor open() returns must not leak into the new program; the
          * copy dup2 makes on 1 has no close-on-exec flag, so stdout survives the exec. */
         /* O_NOFOLLOW: append to the file named, never through a link planted at its name. */
         int fd = open(setup->output, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd == -1)
-            die_in_child("open %s", setup->output); /* status 1, as `cmd >> /bad/path` in sh */
+            die("open %s", setup->output); /* status 1, as `cmd >> /bad/path` in sh */
         if (dup2(fd, STDOUT_FILENO) == -1)
-            die_in_child("dup2");
-        if (close(fd) == -1)
-            die_in_child("close");
+            die("dup2");
+        close_or_die(fd);
     }
 }
 
@@ -197,21 +188,15 @@ static int run_fork_exec(char *const argv[], const struct child_setup *setup)
 {
     const char *method = "fork-exec";
     print_command(method, argv);
-    fflush(stdout); /* or the child inherits our unwritten buffer and prints it again */
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child(); /* flush, fork, die with the parent, register for Ctrl-C */
     if (pid == 0) {
-        /* The death signal survives exec: if exec_spawn dies, so does the command. */
-        die_with_parent(parent);
+        /* start_child's death signal survives exec: if exec_spawn dies, so does the command. */
         set_up_child(setup);
         execvp(argv[0], argv); /* returns only on failure */
         exec_failed(argv[0]);
     }
-    cleanup_add_child(pid); /* Ctrl-C in the parent now kills and reaps this child too */
     show_group(method, pid, setup);
-    int wstatus = wait_for(pid);
+    int wstatus = wait_for_child(pid);
     report_status(method, pid, wstatus);
     return shell_status(wstatus);
 }
@@ -268,20 +253,21 @@ static int run_posix_spawn(char *const argv[], const struct child_setup *setup)
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     describe_spawn(setup, &previous, &actions, &attributes);
-    fflush(stdout); /* the command writes to the same stdout: keep our lines before its own */
+    flush_or_die(stdout); /* the command writes to the same stdout: keep our lines before its own */
     pid_t pid;
     int err = posix_spawnp(&pid, argv[0], &actions, &attributes, argv, environ);
     if (err == 0)
         cleanup_add_child(pid);
     if (sigprocmask(SIG_SETMASK, &previous, NULL) == -1) /* a held Ctrl-C lands here */
         die("sigprocmask");
-    posix_spawn_file_actions_destroy(&actions); /* cannot fail on an initialised object */
-    posix_spawnattr_destroy(&attributes);
+    /* The two destroys cannot fail on initialised objects (glibc returns 0 always). */
+    (void)posix_spawn_file_actions_destroy(&actions);
+    (void)posix_spawnattr_destroy(&attributes);
     if (err != 0) {
         /* No child is left to wait for: glibc has already reaped the one that failed.  The
          * number does not say which step failed: the exec, or a file action such as the
          * open() of --output (which a shell would report with status 1). */
-        warn("posix_spawnp: %s%s%s: %s", argv[0], setup->output ? " >> " : "",
+        note("posix_spawnp: %s%s%s: %s", argv[0], setup->output ? " >> " : "",
              setup->output ? setup->output : "", strerror(err));
         printf("%s: the error came back to the parent: %s (errno %d) -> a shell's $? would "
                "be %d\n",
@@ -289,7 +275,7 @@ static int run_posix_spawn(char *const argv[], const struct child_setup *setup)
         return exec_failure_status(err);
     }
     show_group(method, pid, setup);
-    int wstatus = wait_for(pid);
+    int wstatus = wait_for_child(pid);
     report_status(method, pid, wstatus);
     return shell_status(wstatus);
 }
@@ -326,9 +312,7 @@ static char **parse_arguments(int argc, char *argv[], enum method *method,
             setup->output = optarg;
             break;
         case 'g': setup->new_group = 1; break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
     if (optind == argc)

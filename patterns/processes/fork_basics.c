@@ -34,6 +34,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/process.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -61,19 +62,6 @@ static void print_variables(const char *who, const char *when, const struct vari
            (void *)v->heap, (void *)v->stack);
 }
 
-/* Turn a wait status into words (wait_status.c explains every case, stopped and continued
- * included; a plain waitpid without options only ever reports these two). */
-static void describe_status(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status))
-        snprintf(buf, size, "exited with %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    else
-        snprintf(buf, size, "ended with unexpected status 0x%x", (unsigned)status);
-}
-
 /* The child's side: number is 1..N.  It never returns: a child leaves with _exit, so it does
  * not run the parent's atexit handlers or flush stdio buffers that belong to the parent. */
 static _Noreturn void run_child(int number, pid_t parent, const struct variables *v)
@@ -91,7 +79,7 @@ static _Noreturn void run_child(int number, pid_t parent, const struct variables
     print_variables("child", "wrote", v);
 
     if (fflush(stdout) == EOF) /* line-buffered already; this catches a write error */
-        die_in_child("fflush");
+        die("fflush");
     _exit(EXIT_SUCCESS);
 }
 
@@ -109,8 +97,8 @@ static void fork_children(int count, pid_t *pids, const struct variables *v)
             run_child(i + 1, parent, v);
         cleanup_add_child(pid);
         pids[i] = pid; /* the parent keeps the pid: it is how it will wait for this child */
-        printf("parent %ld: fork() returned %ld -> I am the parent of child %d\n",
-               (long)getpid(), (long)pid, i + 1);
+        printf("parent %ld: fork() returned %ld -> I am the parent of child %d\n", (long)getpid(),
+               (long)pid, i + 1);
     }
 }
 
@@ -127,8 +115,8 @@ static int reap_children(int count, const pid_t *pids)
         cleanup_forget_child(pids[i]);
         char how[128];
         describe_status(status, how, sizeof how);
-        printf("parent %ld: reaped child %d (pid %ld): %s\n", (long)getpid(), i + 1,
-               (long)pids[i], how);
+        printf("parent %ld: reaped child %d (pid %ld): %s\n", (long)getpid(), i + 1, (long)pids[i],
+               how);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             failed++;
     }
@@ -148,21 +136,11 @@ static int parse_arguments(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":n:h", options, NULL)) != -1) {
         switch (c) {
-        case 'n':
-            children = (int)parse_long(optarg, "--children", 1, MAX_CHILDREN, usage);
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(EXIT_SUCCESS);
-        case ':':
-            usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default:
-            usage_error(usage, "unknown option %s", argv[optind - 1]);
+        case 'n': children = (int)parse_long(optarg, "--children", 1, MAX_CHILDREN, usage); break;
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return children;
 }
 

@@ -57,6 +57,8 @@
 #include "support/clock.h"
 #include "support/cpus.h"
 #include "support/error.h"
+#include "support/process.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 
 /* Run well under a second natively (both the parallel and the sequential count), and in
@@ -188,15 +190,13 @@ static int64_t child_clock_ns(void)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-        die_in_child("clock_gettime");
+        die("clock_gettime");
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* The whole life of a child: count its range, send one record, leave with _exit. */
-static _Noreturn void run_worker(long index, const struct worker *self, int write_fd, pid_t parent,
-                                 int kill_self)
+static _Noreturn void run_worker(long index, const struct worker *self, int write_fd, int kill_self)
 {
-    die_with_parent(parent); /* a count nobody will read is a waste of a CPU: die with it */
     int64_t start = child_clock_ns();
     struct result_record record = {
         .worker = (int32_t)index,
@@ -205,37 +205,32 @@ static _Noreturn void run_worker(long index, const struct worker *self, int writ
     };
     record.elapsed_ns = child_clock_ns() - start;
     if (kill_self && kill(getpid(), SIGKILL) == -1) /* --kill-worker: die before reporting */
-        die_in_child("kill");
+        die("kill");
     /* One write() of the whole record: atomic because sizeof record <= PIPE_BUF. */
     ssize_t written = write(write_fd, &record, sizeof record);
     if (written == -1)
-        die_in_child("write");
+        die("write");
     if ((size_t)written != sizeof record) /* cannot happen for an atomic write; say so if it does */
-        die_in_child("write: only %zd of %zu bytes", written, sizeof record);
-    _exit(EXIT_SUCCESS); /* not exit(): see error.h */
+        die("write: only %zd of %zu bytes", written, sizeof record);
+    _exit(EXIT_SUCCESS); /* not exit(): see process.h */
 }
 
 /* Fork every child first, and only then wait for any: the children run at the same time. */
 static void start_workers(struct worker *workers, const struct options *options, int pipe_fds[2])
 {
-    pid_t parent = getpid();
     for (long k = 0; k < options->workers; k++) {
-        fflush(stdout); /* else each child inherits, and may print again, our buffered text */
-        pid_t pid = fork();
-        if (pid == -1)
-            die("fork"); /* exit() runs the cleanup: the children already forked are reaped */
+        /* start_child: a count nobody will read is a waste of a CPU, so the child dies with
+         * the parent; a failed fork exits, and the cleanup reaps the children made so far. */
+        pid_t pid = start_child();
         if (pid == 0) {
-            if (close(pipe_fds[0]) == -1) /* a child only writes */
-                die_in_child("close");
-            run_worker(k, &workers[k], pipe_fds[1], parent, k == options->kill_worker);
+            close_or_die(pipe_fds[0]); /* a child only writes */
+            run_worker(k, &workers[k], pipe_fds[1], k == options->kill_worker);
         }
         workers[k].pid = pid;
-        cleanup_add_child(pid); /* Ctrl-C from here on kills and reaps it */
     }
     /* The parent's own write end must go, or read() would never see end-of-file: EOF comes
      * only when every write end, in every process, is closed. */
-    if (close(pipe_fds[1]) == -1)
-        die("close");
+    close_or_die(pipe_fds[1]);
 }
 
 /* --- the join: read the records, then reap every child ------------------------------- */
@@ -245,7 +240,7 @@ static void accept_record(const struct result_record *record, struct worker *wor
 {
     if (record->worker < 0 || record->worker >= count ||
         workers[record->worker].pid != (pid_t)record->pid || workers[record->worker].reported) {
-        warn("ignoring a record that names no worker of ours (worker %d, pid %d)",
+        note("ignoring a record that names no worker of ours (worker %d, pid %d)",
              (int)record->worker, (int)record->pid);
         return;
     }
@@ -256,7 +251,7 @@ static void accept_record(const struct result_record *record, struct worker *wor
 /* The watchdog fired: say what we saw, then kill the silent children so the reap below ends. */
 static void watchdog_expired(struct worker *workers, long count, long received, long timeout_s)
 {
-    warn("watchdog: after %ld s only %ld of %ld workers had reported; killing the rest", timeout_s,
+    note("watchdog: after %ld s only %ld of %ld workers had reported; killing the rest", timeout_s,
          received, count);
     for (long k = 0; k < count; k++)
         if (!workers[k].reported && kill(workers[k].pid, SIGKILL) == -1 && errno != ESRCH)
@@ -296,7 +291,7 @@ static long collect_results(int read_fd, struct worker *workers, long count, lon
             return received; /* end-of-file: no child can write any more */
         if ((size_t)got != sizeof record) {
             /* Impossible while every write is one whole record of at most PIPE_BUF bytes. */
-            warn("read a torn record of %zd bytes: writes above PIPE_BUF may interleave", got);
+            note("read a torn record of %zd bytes: writes above PIPE_BUF may interleave", got);
             exit(EXIT_FAILURE);
         }
         accept_record(&record, workers, count);
@@ -309,30 +304,14 @@ static long reap_workers(struct worker *workers, long count)
 {
     long failed = 0;
     for (long k = 0; k < count; k++) {
-        while (waitpid(workers[k].pid, &workers[k].wstatus, 0) == -1)
-            if (errno != EINTR)
-                die("waitpid %ld", (long)workers[k].pid);
-        cleanup_forget_child(workers[k].pid);
-        int wstatus = workers[k].wstatus;
-        if (!workers[k].reported || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
+        workers[k].wstatus = wait_for_child(workers[k].pid);
+        if (!workers[k].reported || !child_succeeded(workers[k].wstatus))
             failed++;
     }
     return failed;
 }
 
 /* --- the report ----------------------------------------------------------------------- */
-
-/* A wait status in words: what the parent can learn about how a child ended. */
-static void describe_status(int wstatus, char *text, size_t size)
-{
-    if (WIFEXITED(wstatus))
-        snprintf(text, size, "exited with status %d", WEXITSTATUS(wstatus));
-    else if (WIFSIGNALED(wstatus))
-        snprintf(text, size, "killed by signal %d (%s)%s", WTERMSIG(wstatus),
-                 strsignal(WTERMSIG(wstatus)), WCOREDUMP(wstatus) ? ", core dumped" : "");
-    else
-        snprintf(text, size, "raw wait status %#x", wstatus);
-}
 
 /* One line per child, in range order (the records arrived in finishing order). */
 static long long report_workers(const struct worker *workers, long count)
@@ -417,13 +396,10 @@ static struct options parse_arguments(int argc, char *argv[])
         case 'c': o.check = 0; break;
         case 't': o.timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
         case 'k': o.kill_worker = parse_long(optarg, "--kill-worker", 0, MAX_WORKERS, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (o.kill_worker >= o.workers)
         usage_error(usage, "--kill-worker: there is no worker %ld among %ld (they count from 0)",
                     o.kill_worker, o.workers);
@@ -452,8 +428,7 @@ int main(int argc, char *argv[])
     long received = collect_results(pipe_fds[0], workers, o.workers, o.timeout_s);
     long failed = reap_workers(workers, o.workers);
     int64_t parallel_ns = monotonic_ns() - start;
-    if (close(pipe_fds[0]) == -1)
-        die("close");
+    close_or_die(pipe_fds[0]);
 
     long long total = report_workers(workers, o.workers);
     int ok = 0;

@@ -47,6 +47,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/process.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -72,30 +73,6 @@ struct settings {
     int force_full_buffering; /* 1: setvbuf(_IOFBF); 0: stdio's own choice */
 };
 
-/* A wait status in words (wait_status.c explains every case). */
-static void describe_status(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status))
-        snprintf(buf, size, "exited with %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    else
-        snprintf(buf, size, "ended with unexpected status 0x%x", (unsigned)status);
-}
-
-/* Narration is flushed at once, so that it is never part of what a fork copies. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    if (fflush(stdout) == EOF)
-        die("fflush");
-}
-
 /* A child prints its own line, then flushes: out goes whatever its buffer holds, which in
  * broken mode includes the parent's line, copied by fork. */
 static _Noreturn void run_child(const char *tag, pid_t parent)
@@ -105,7 +82,7 @@ static _Noreturn void run_child(const char *tag, pid_t parent)
      * broken mode, alone in fixed mode. */
     printf("child %ld %s: my own line, then fflush(stdout) and _exit\n", (long)getpid(), tag);
     if (fflush(stdout) == EOF) /* one write(2) of the whole buffer, copy included */
-        die_in_child("fflush");
+        die("fflush");
     _exit(EXIT_SUCCESS); /* _exit never flushes stdio: only what we flushed comes out */
 }
 
@@ -195,25 +172,17 @@ static struct settings parse_arguments(int argc, char *argv[])
         {NULL, 0, NULL, 0},
     };
     struct settings s = {MODE_BOTH, 1, 1}; /* the defaults the usage text promises */
-    opterr = 0; /* we print our own one-line reasons */
+    opterr = 0;                            /* we print our own one-line reasons */
     int c;
     while ((c = getopt_long(argc, argv, ":m:n:b:h", options, NULL)) != -1) {
         switch (c) {
         case 'm': s.mode = parse_mode(optarg); break;
         case 'n': s.children = (int)parse_long(optarg, "--children", 1, MAX_CHILDREN, usage); break;
         case 'b': s.force_full_buffering = parse_buffering(optarg); break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(EXIT_SUCCESS);
-        case ':':
-            usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default:
-            usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return s;
 }
 
@@ -229,8 +198,10 @@ int main(int argc, char *argv[])
     if (s.force_full_buffering && setvbuf(stdout, NULL, _IOFBF, BUFSIZ) != 0)
         die("setvbuf");
     say("stdio_flush: parent %ld, mode %s, %d child%s per demo, stdout %s\n", (long)getpid(),
-        s.mode == MODE_BOTH ? "both" : s.mode == MODE_BROKEN ? "broken" : "fixed", s.children,
-        s.children == 1 ? "" : "ren",
+        s.mode == MODE_BOTH     ? "both"
+        : s.mode == MODE_BROKEN ? "broken"
+                                : "fixed",
+        s.children, s.children == 1 ? "" : "ren",
         s.force_full_buffering ? "fully buffered (forced with setvbuf _IOFBF)"
         : fully_buffered       ? "fully buffered (stdio's choice: not a terminal)"
                                : "line-buffered (stdio's choice: a terminal)");

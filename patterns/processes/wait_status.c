@@ -62,6 +62,8 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/process.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 #include "support/private_dir.h"
 
@@ -84,44 +86,6 @@ struct settings {
     int children, step_ms, exit_code, timeout_s;
 };
 
-/* ---- The part to copy: a wait status in words. ------------------------------------------ */
-
-/* Describe a status filled in by wait/waitpid/wait4.  Exactly one of the W* tests is true:
- *   WIFEXITED    the child called _exit/exit or returned from main: WEXITSTATUS is the code
- *                (only its low 8 bits: exit(256) looks like exit(0)).
- *   WIFSIGNALED  a signal killed it: WTERMSIG is the signal; WCOREDUMP (not POSIX, but on
- *                Linux and the BSDs) says the kernel also wrote a core dump.
- *   WIFSTOPPED   it is paused, not gone (only reported with WUNTRACED): WSTOPSIG stopped it.
- *   WIFCONTINUED SIGCONT resumed it (only reported with WCONTINUED).
- * Only the first two mean the child is gone and its pid is free; the other two still need a
- * later wait to reap the child. */
-static void describe_status(int status, char *buf, size_t size)
-{
-    /* Never pick the bits apart by hand (status >> 8 ...): the macros are the portable way.
-     * On Linux the layout is: exit code << 8; signal number in the low 7 bits, plus 0x80 for a
-     * core; (signal << 8) | 0x7f for stopped; 0xffff for continued. */
-    if (WIFEXITED(status)) {
-        snprintf(buf, size, "exited with %d", WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        int core = 0;
-#ifdef WCOREDUMP /* absent on some systems: then we cannot tell, and say nothing */
-        core = WCOREDUMP(status);
-#endif
-        /* strsignal gives the system's description ("Terminated"), not the name: print the
-         * number too, since `kill -l 15` turns it into the name. */
-        snprintf(buf, size, "killed by signal %d (%s)%s", sig, strsignal(sig),
-                 core ? ", core dumped" : "");
-    } else if (WIFSTOPPED(status)) {
-        int sig = WSTOPSIG(status);
-        snprintf(buf, size, "stopped by signal %d (%s)", sig, strsignal(sig));
-    } else if (WIFCONTINUED(status)) {
-        snprintf(buf, size, "continued (resumed by SIGCONT)");
-    } else {
-        snprintf(buf, size, "unknown status 0x%04x", (unsigned)status);
-    }
-}
-
 /* ---- The watchdog: no wait in this program may block for ever. -------------------------- */
 
 /* Set before each wait, read by the handler: a pointer to a constant string, so reading it
@@ -139,10 +103,12 @@ static void on_watchdog(int sig)
     ignored = write(STDERR_FILENO, what, strlen(what));
     ignored = write(STDERR_FILENO, "; killing the children\n", 23);
     (void)ignored;
+    /* Nothing here can report a failure (a signal handler on the way out): on a failed
+     * unblock, raise still marks SIGTERM pending, and it arrives when the demo unblocks it. */
     sigset_t term;
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    sigprocmask(SIG_UNBLOCK, &term, NULL); /* the core demo blocks it for a moment */
+    (void)sigemptyset(&term);
+    (void)sigaddset(&term, SIGTERM);
+    (void)sigprocmask(SIG_UNBLOCK, &term, NULL); /* the core demo blocks it for a moment */
     raise(SIGTERM);
 }
 
@@ -164,18 +130,11 @@ typedef void child_fn(const void *arg);
  * so the parent may pass a pointer to its own variables. */
 static pid_t spawn(child_fn *fn, const void *arg)
 {
-    pid_t parent = getpid();
-    if (fflush(stdout) == EOF) /* else the child inherits, and repeats, unwritten output */
-        die("fflush");
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child(); /* the flush, fork, die_with_parent of lesson 1 */
     if (pid == 0) {
-        die_with_parent(parent); /* no orphan if the parent is killed */
         fn(arg);
-        _exit(EXIT_SUCCESS); /* _exit: never the parent's atexit handlers or stdio buffers */
+        leave_child(EXIT_SUCCESS); /* _exit: never the parent's atexit handlers */
     }
-    cleanup_add_child(pid); /* from now on a Ctrl-C kills and reaps it */
     return pid;
 }
 
@@ -186,7 +145,10 @@ static void arm_watchdog(const char *what, const struct settings *s)
     alarm((unsigned)s->timeout_s);
 }
 
-static void disarm_watchdog(void) { alarm(0); }
+static void disarm_watchdog(void)
+{
+    alarm(0);
+}
 
 /* waitpid under the watchdog.  A child that exited or was killed is reaped: forget it. */
 static pid_t wait_for(pid_t pid, int *status, int options, const char *what,
@@ -210,8 +172,8 @@ static int report(const char *demo, pid_t pid, int status, int as_expected)
     char how[128];
     describe_status(status, how, sizeof how);
     /* The raw number too: students can check the layout described in describe_status. */
-    printf("[%s] waitpid -> child %ld, status 0x%04x: %s%s\n", demo, (long)pid,
-           (unsigned)status, how, as_expected ? "" : "  <-- NOT what this demo expected");
+    printf("[%s] waitpid -> child %ld, status 0x%04x: %s%s\n", demo, (long)pid, (unsigned)status,
+           how, as_expected ? "" : "  <-- NOT what this demo expected");
     return as_expected;
 }
 
@@ -229,7 +191,7 @@ static void wait_for_go(int read_fd)
     while ((n = read(read_fd, &byte, 1)) == -1 && errno == EINTR)
         continue;
     if (n == -1)
-        die_in_child("read");
+        die("read");
 }
 
 /* Sleep ms milliseconds, resuming after a signal handler; -1 with errno on failure. */
@@ -249,7 +211,7 @@ static void child_exits(const void *arg)
     int code = *(const int *)arg;
     printf("[exit] child %ld: calling _exit(%d)\n", (long)getpid(), code);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     _exit(code);
 }
 
@@ -259,15 +221,14 @@ static int demo_exit(const struct settings *s)
     int status;
     pid_t pid = spawn(child_exits, &s->exit_code);
     wait_for(pid, &status, 0, "the exit child", s);
-    return report("exit", pid, status,
-                  WIFEXITED(status) && WEXITSTATUS(status) == s->exit_code);
+    return report("exit", pid, status, WIFEXITED(status) && WEXITSTATUS(status) == s->exit_code);
 }
 
 static void child_waits_to_be_killed(const void *arg)
 {
     (void)arg;
     if (signal(SIGTERM, SIG_DFL) == SIG_ERR) /* the default action of SIGTERM: die */
-        die_in_child("signal");
+        die("signal");
     for (;;)
         pause(); /* until the parent's SIGTERM (or SIGKILL via die_with_parent) */
 }
@@ -322,8 +283,8 @@ static void plan_core(struct core_plan *plan)
     struct rlimit rl;
     if (getrlimit(RLIMIT_CORE, &rl) == -1)
         die("getrlimit(RLIMIT_CORE)");
-    plan->limit = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > CORE_LIMIT ? CORE_LIMIT
-                                                                            : rl.rlim_max;
+    plan->limit =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > CORE_LIMIT ? CORE_LIMIT : rl.rlim_max;
     plan->why_not = NULL;
     const char *preload = getenv("LD_PRELOAD"); /* valgrind preloads its vgpreload_*.so */
     if (preload != NULL && strstr(preload, "vgpreload") != NULL)
@@ -348,17 +309,17 @@ static void child_aborts(const void *arg)
 {
     const struct core_plan *plan = arg;
     if (chdir(plan->dir) == -1) /* a plain core_pattern writes the core in the cwd */
-        die_in_child("chdir(%s)", plan->dir);
+        die("chdir(%s)", plan->dir);
     struct rlimit rl;
     if (getrlimit(RLIMIT_CORE, &rl) == -1)
-        die_in_child("getrlimit");
+        die("getrlimit");
     rl.rlim_cur = plan->limit; /* the soft limit may rise up to the hard one, never above */
     if (setrlimit(RLIMIT_CORE, &rl) == -1)
-        die_in_child("setrlimit(RLIMIT_CORE)");
+        die("setrlimit(RLIMIT_CORE)");
     printf("[core] child %ld: RLIMIT_CORE=%llu, abort()\n", (long)getpid(),
            (unsigned long long)plan->limit);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     abort(); /* raises SIGABRT, whose default action is "terminate and dump core" */
 }
 
@@ -452,13 +413,12 @@ static int demo_core(const struct settings *s)
 static void child_stops_itself(const void *arg)
 {
     const int *go = arg; /* go[0]: read end, go[1]: write end */
-    if (close(go[1]) == -1) /* else our own write end would keep the pipe from ever ending */
-        die_in_child("close");
+    close_or_die(go[1]); /* else our own write end would keep the pipe from ever ending */
     printf("[stop] child %ld: raise(SIGSTOP)\n", (long)getpid());
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     if (raise(SIGSTOP) != 0) /* the kernel stops us here until a SIGCONT */
-        die_in_child("raise(SIGSTOP)");
+        die("raise(SIGSTOP)");
     wait_for_go(go[0]); /* stay alive until the parent has seen "continued" */
 }
 
@@ -468,8 +428,7 @@ static int demo_stop(const struct settings *s)
     int go[2], status, ok = 1;
     make_pipe(go);
     pid_t pid = spawn(child_stops_itself, go);
-    if (close(go[0]) == -1) /* the parent only writes (closes) the go pipe */
-        die("close");
+    close_or_die(go[0]); /* the parent only writes (closes) the go pipe */
 
     /* Without WUNTRACED this wait would not return for a stop: it would block until exit. */
     wait_for(pid, &status, WUNTRACED, "the child to stop", s);
@@ -482,8 +441,7 @@ static int demo_stop(const struct settings *s)
     ok &= report("stop", pid, status, WIFCONTINUED(status));
 
     /* Stopped and continued are not endings: the child must still be reaped. */
-    if (close(go[1]) == -1) /* the child reads end-of-file and returns, then _exit(0) */
-        die("close");
+    close_or_die(go[1]); /* the child reads end-of-file and returns, then _exit(0) */
     wait_for(pid, &status, 0, "the resumed child to exit", s);
     ok &= report("stop", pid, status, WIFEXITED(status) && WEXITSTATUS(status) == 0);
     return ok;
@@ -499,11 +457,10 @@ struct poll_child {
 static void child_polled(const void *arg)
 {
     const struct poll_child *c = arg;
-    if (close(c->go[1]) == -1)
-        die_in_child("close");
+    close_or_die(c->go[1]);
     wait_for_go(c->go[0]);
     if (sleep_ms(c->sleep_ms) == -1) /* still running for a while after the go */
-        die_in_child("nanosleep");
+        die("nanosleep");
 }
 
 static int demo_poll(const struct settings *s)
@@ -512,8 +469,7 @@ static int demo_poll(const struct settings *s)
     struct poll_child c = {.sleep_ms = s->step_ms};
     make_pipe(c.go);
     pid_t pid = spawn(child_polled, &c);
-    if (close(c.go[0]) == -1)
-        die("close");
+    close_or_die(c.go[0]);
 
     /* The child is blocked on the pipe until we close it: these polls surely find it alive. */
     int status;
@@ -526,8 +482,7 @@ static int demo_poll(const struct settings *s)
         if (got != 0)
             return report("poll", pid, status, 0);
     }
-    if (close(c.go[1]) == -1)
-        die("close");
+    close_or_die(c.go[1]);
     printf("[poll] parent closed the go pipe: the child sleeps %d ms, then exits\n", c.sleep_ms);
 
     arm_watchdog("the polled child to exit", s);
@@ -557,11 +512,10 @@ struct order_child {
 static void child_sleeps(const void *arg)
 {
     const struct order_child *c = arg;
-    if (close(c->go[1]) == -1)
-        die_in_child("close");
+    close_or_die(c->go[1]);
     wait_for_go(c->go[0]); /* all start together, so only the sleep decides who ends first */
     if (sleep_ms(c->sleep_ms) == -1)
-        die_in_child("nanosleep");
+        die("nanosleep");
     _exit(c->number);
 }
 
@@ -589,14 +543,16 @@ static int reap_in_completion_order(const pid_t *pids, const struct order_child 
         last_sleep = c[k].sleep_ms;
     }
     printf("[order] reaped in completion order (shortest sleep first, the reverse of fork "
-           "order): %s\n", in_order ? "yes" : "no: the machine was too busy; try a larger -s");
+           "order): %s\n",
+           in_order ? "yes" : "no: the machine was too busy; try a larger -s");
     return ok;
 }
 
 static int demo_order(const struct settings *s)
 {
     printf("\n--- order: %d children start together; child k sleeps (%d - k + 1) * %d ms; "
-           "waitpid(-1) reaps whichever ends first\n", s->children, s->children, s->step_ms);
+           "waitpid(-1) reaps whichever ends first\n",
+           s->children, s->children, s->step_ms);
     struct order_child c[MAX_CHILDREN];
     pid_t pids[MAX_CHILDREN];
     int go[2];
@@ -609,8 +565,8 @@ static int demo_order(const struct settings *s)
         printf("[order] forked child %d: pid %ld, will sleep %d ms\n", k + 1, (long)pids[k],
                c[k].sleep_ms);
     }
-    if (close(go[0]) == -1 || close(go[1]) == -1) /* end of file for all: they start now */
-        die("close");
+    close_or_die(go[0]); /* end of file for all: they start now */
+    close_or_die(go[1]);
     return reap_in_completion_order(pids, c, s->children, s);
 }
 
@@ -639,9 +595,12 @@ static const char *parse_demo(const char *text)
 static struct settings parse_arguments(int argc, char *argv[])
 {
     static const struct option options[] = {
-        {"only", required_argument, NULL, 'o'},     {"children", required_argument, NULL, 'n'},
-        {"step-ms", required_argument, NULL, 's'},  {"exit-code", required_argument, NULL, 'e'},
-        {"timeout", required_argument, NULL, 't'},  {"help", no_argument, NULL, 'h'},
+        {"only", required_argument, NULL, 'o'},
+        {"children", required_argument, NULL, 'n'},
+        {"step-ms", required_argument, NULL, 's'},
+        {"exit-code", required_argument, NULL, 'e'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct settings s = {NULL, 4, 100, 3, 20}; /* the defaults the usage text promises */
@@ -654,18 +613,10 @@ static struct settings parse_arguments(int argc, char *argv[])
         case 's': s.step_ms = (int)parse_long(optarg, "--step-ms", 10, 2000, usage); break;
         case 'e': s.exit_code = (int)parse_long(optarg, "--exit-code", 0, 255, usage); break;
         case 't': s.timeout_s = (int)parse_long(optarg, "--timeout", 1, 3600, usage); break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(EXIT_SUCCESS);
-        case ':':
-            usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default:
-            usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return s;
 }
 
@@ -681,8 +632,9 @@ int main(int argc, char *argv[])
         die("setvbuf");
 
     printf("wait_status: parent %ld, demos: %s, children %d, step %d ms, exit code %d, "
-           "watchdog %d s\n", (long)getpid(), s.only ? s.only : "all", s.children, s.step_ms,
-           s.exit_code, s.timeout_s);
+           "watchdog %d s\n",
+           (long)getpid(), s.only ? s.only : "all", s.children, s.step_ms, s.exit_code,
+           s.timeout_s);
     int failed = 0; /* demos whose child did not end as intended */
     for (int i = 0; i < DEMO_COUNT; i++)
         if (s.only == NULL || strcmp(s.only, demos[i].name) == 0)

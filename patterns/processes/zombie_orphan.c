@@ -49,6 +49,8 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/process.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -64,17 +66,6 @@ struct settings {
 };
 
 /* ---- Shared helpers: status in words, the watchdog, pipes, /proc. ----------------------- */
-
-static void describe_status(int status, char *buf, size_t size)
-{
-    if (WIFEXITED(status))
-        snprintf(buf, size, "exited with %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(buf, size, "killed by signal %d (%s)%s", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    else
-        snprintf(buf, size, "unexpected status 0x%04x", (unsigned)status);
-}
 
 /* Set before each wait, read by the watchdog's handler (a pointer to a constant string). */
 static const char *volatile waiting_for = "nothing yet";
@@ -118,28 +109,12 @@ static int reap(pid_t pid, const char *demo, const char *who, const struct setti
     return status;
 }
 
-/* fork with the house rules: flush first, die with the parent, registered for Ctrl-C. */
-static pid_t fork_child(void)
-{
-    pid_t parent = getpid(); /* taken before fork: the child compares its getppid() to it */
-    if (fflush(stdout) == EOF) /* else the child inherits, and repeats, unwritten output */
-        die("fflush");
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0)
-        die_with_parent(parent); /* PR_SET_PDEATHSIG: the cure shown by the last demo */
-    else
-        cleanup_add_child(pid);
-    return pid;
-}
-
 /* Write or read one pid through a pipe (the grandchild's pid, or a "ready" token). */
 static void send_pid(int fd, pid_t pid)
 {
     /* A pipe write of a few bytes is all-or-nothing (below PIPE_BUF): no partial writes. */
     if (write(fd, &pid, sizeof pid) != (ssize_t)sizeof pid)
-        die_in_child("write");
+        die("write");
 }
 
 static pid_t receive_pid(int fd, const char *what)
@@ -189,11 +164,11 @@ static void sleep_ms(int ms)
 static int demo_zombie(const struct settings *s)
 {
     printf("\n--- zombie: a child that has exited but has not been reaped yet\n");
-    pid_t pid = fork_child();
+    pid_t pid = start_child();
     if (pid == 0) { /* the child: end at once; from now until the wait below it is a zombie */
         printf("[zombie] child %ld: _exit(0) at once\n", (long)getpid());
         if (fflush(stdout) == EOF)
-            die_in_child("fflush");
+            die("fflush");
         _exit(0);
     }
     /* WNOWAIT: wait until the child has exited, but leave it unreaped (a zombie). */
@@ -210,13 +185,12 @@ static int demo_zombie(const struct settings *s)
     /* The process is gone (memory, files freed), but its entry with the exit status stays
      * until the parent reads it: that leftover entry is the zombie. */
     char before = process_state(pid);
-    printf("[zombie] before reaping: /proc/%ld/stat state %c%s\n", (long)pid,
-           before ? before : '-',
+    printf("[zombie] before reaping: /proc/%ld/stat state %c%s\n", (long)pid, before ? before : '-',
            before == 'Z' ? " (zombie: gone, but its exit status waits for the parent)"
                          : "  <-- NOT a zombie?!");
     if (s->zombie_ms > 0) {
-        printf("[zombie] keeping it %d ms: try  ps -o pid,ppid,stat,cmd --ppid %ld\n",
-               s->zombie_ms, (long)getpid());
+        printf("[zombie] keeping it %d ms: try  ps -o pid,ppid,stat,cmd --ppid %ld\n", s->zombie_ms,
+               (long)getpid());
         if (fflush(stdout) == EOF)
             die("fflush");
         sleep_ms(s->zombie_ms);
@@ -238,29 +212,29 @@ static _Noreturn void run_orphan_grandchild(pid_t top, int ready_fd, int timeout
     printf("[orphan] grandchild %ld: getppid() = %ld (the middle child)\n", (long)getpid(),
            (long)first);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     send_pid(ready_fd, getpid()); /* tell the middle child it may exit now */
-    if (close(ready_fd) == -1)
-        die_in_child("close");
+    close_or_die(ready_fd);
 
     /* Re-parenting happens inside the kernel as the middle child exits: poll, bounded. */
     struct timespec pause_1ms = {0, 1000000L};
     for (long waited_ms = 0; getppid() == first; waited_ms++) {
         if (waited_ms > timeout_s * 1000L) {
             errno = ETIMEDOUT;
-            die_in_child("grandchild: getppid() still %ld after %d s", (long)first, timeout_s);
+            die("grandchild: getppid() still %ld after %d s", (long)first, timeout_s);
         }
         if (nanosleep(&pause_1ms, NULL) == -1 && errno != EINTR)
-            die_in_child("nanosleep");
+            die("nanosleep");
     }
     pid_t now = getppid(); /* the subreaper (us), or init if there were no subreaper */
-    die_with_parent(now); /* from here on, an orphan would be a bug: die with the new parent */
+    die_with_parent(now);  /* from here on, an orphan would be a bug: die with the new parent */
     printf("[orphan] grandchild %ld: my parent %ld exited; getppid() is now %ld%s\n",
            (long)getpid(), (long)first, (long)now,
            now == top ? " (zombie_orphan itself, the subreaper)"
-           : now == 1 ? " (init)" : " (another subreaper)");
+           : now == 1 ? " (init)"
+                      : " (another subreaper)");
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     _exit(now == top ? 0 : 3);
 }
 
@@ -272,13 +246,14 @@ static _Noreturn void run_orphan_grandchild(pid_t top, int ready_fd, int timeout
 static _Noreturn void run_pdeathsig_grandchild(pid_t parent, int ready_fd)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) /* SIGKILL from the kernel when parent dies */
-        die_in_child("prctl(PR_SET_PDEATHSIG)");
+        die("prctl(PR_SET_PDEATHSIG)");
     if (getppid() != parent) /* it died before prctl: the signal will never come */
         _exit(EXIT_FAILURE);
     printf("[pdeathsig] grandchild %ld: prctl(PR_SET_PDEATHSIG, SIGKILL) done; parent is %ld;"
-           " pause() for ever\n", (long)getpid(), (long)parent);
+           " pause() for ever\n",
+           (long)getpid(), (long)parent);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     send_pid(ready_fd, getpid());
     for (;;)
         pause();
@@ -291,58 +266,53 @@ static _Noreturn void run_middle(const char *demo, pid_t top, int to_top_fd, int
     pid_t middle = getpid();
     int ready[2];
     if (pipe(ready) == -1)
-        die_in_child("pipe");
+        die("pipe");
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     pid_t grandchild = fork();
     if (grandchild == -1)
-        die_in_child("fork");
+        die("fork");
     if (grandchild == 0) {
-        if (close(ready[0]) == -1 || close(to_top_fd) == -1)
-            die_in_child("close");
+        close_or_die(ready[0]);
+        close_or_die(to_top_fd);
         if (strcmp(demo, "orphan") == 0)
             run_orphan_grandchild(top, ready[1], timeout_s);
         run_pdeathsig_grandchild(middle, ready[1]);
     }
-    if (close(ready[1]) == -1) /* keep only the grandchild's write end: EOF if it dies */
-        die_in_child("close");
+    close_or_die(ready[1]); /* keep only the grandchild's write end: EOF if it dies */
     /* Wait for "ready": the grandchild must have looked at its first parent (orphan) or set
      * PR_SET_PDEATHSIG (pdeathsig) before this process exits, or the demo shows nothing. */
     pid_t token;
     if (read(ready[0], &token, sizeof token) != (ssize_t)sizeof token)
-        die_in_child("read(ready)");
+        die("read(ready)");
     send_pid(to_top_fd, grandchild); /* the top process learns whom it will reap */
     printf("[%s] middle %ld: grandchild %ld is ready; exiting without waiting for it\n", demo,
            (long)getpid(), (long)grandchild);
     if (fflush(stdout) == EOF)
-        die_in_child("fflush");
+        die("fflush");
     _exit(0); /* without waiting for the grandchild: that is what makes it an orphan */
 }
 
 /* Run one middle child and its grandchild; return the grandchild's pid, read from the pipe. */
-static pid_t start_middle_and_grandchild(const char *demo, pid_t *middle,
-                                         const struct settings *s)
+static pid_t start_middle_and_grandchild(const char *demo, pid_t *middle, const struct settings *s)
 {
     int to_top[2];
     if (pipe(to_top) == -1)
         die("pipe");
     pid_t top = getpid(); /* the grandchild compares its new parent with this */
-    *middle = fork_child();
+    *middle = start_child();
     if (*middle == 0) {
-        if (close(to_top[0]) == -1)
-            die_in_child("close");
+        close_or_die(to_top[0]);
         run_middle(demo, top, to_top[1], s->timeout_s);
     }
-    if (close(to_top[1]) == -1)
-        die("close");
+    close_or_die(to_top[1]);
     /* read blocks until the middle child writes, or returns 0 if it died first: bounded by
      * the watchdog either way. */
     waiting_for = "the middle child to send the grandchild's pid";
     alarm((unsigned)s->timeout_s);
     pid_t grandchild = receive_pid(to_top[0], "grandchild pid");
     alarm(0);
-    if (close(to_top[0]) == -1)
-        die("close");
+    close_or_die(to_top[0]);
     /* Not our child yet, but soon: on Ctrl-C, kill it too (waitpid just fails if not ours). */
     cleanup_add_child(grandchild);
     return grandchild;
@@ -433,18 +403,10 @@ static struct settings parse_arguments(int argc, char *argv[])
         case 'o': s.only = parse_demo(optarg); break;
         case 'z': s.zombie_ms = (int)parse_long(optarg, "--zombie-ms", 0, 60000, usage); break;
         case 't': s.timeout_s = (int)parse_long(optarg, "--timeout", 1, 3600, usage); break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(EXIT_SUCCESS);
-        case ':':
-            usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default:
-            usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return s;
 }
 
@@ -464,8 +426,8 @@ int main(int argc, char *argv[])
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
         die("prctl(PR_SET_CHILD_SUBREAPER)");
     printf("zombie_orphan: parent %ld (a child subreaper), demos: %s, zombie kept %d ms, "
-           "watchdog %d s\n", (long)getpid(), s.only ? s.only : "all", s.zombie_ms,
-           s.timeout_s);
+           "watchdog %d s\n",
+           (long)getpid(), s.only ? s.only : "all", s.zombie_ms, s.timeout_s);
 
     int failed = 0; /* demos in which some process did not behave as intended */
     for (int i = 0; i < DEMO_COUNT; i++)

@@ -41,7 +41,9 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: mqueue_demo [options]\n"
@@ -76,7 +78,7 @@ static long read_limit(const char *file)
     long value = -1;
     if (fscanf(f, "%ld", &value) != 1)
         value = -1;
-    fclose(f);
+    fclose_or_die(f);
     return value;
 }
 
@@ -92,7 +94,7 @@ static int has_cap_sys_resource(void)
     while (fgets(line, sizeof line, f))
         if (sscanf(line, "CapEff: %llx", &effective) == 1)
             break;
-    fclose(f);
+    fclose_or_die(f);
     return (effective >> CAP_SYS_RESOURCE_BIT) & 1;
 }
 
@@ -185,45 +187,20 @@ static void send_with_priorities(mqd_t mq, int count, long message_size)
         /* Sent one after the other without a reader: they pile up in the queue, which holds
          * at least as many as we send (the caller made sure). */
         if (mq_send(mq, text, strlen(text) + 1, priorities[i]) == -1)
-            die_in_child("mq_send");
+            die("mq_send");
     }
 }
 
-/* fork a child that runs fn(mq, count, size) and leaves. */
-static pid_t start_child(void (*fn)(mqd_t, int, long), mqd_t mq, int count, long size)
+/* Start a child that runs fn(mq, count, size) under a watchdog, and leaves. */
+static pid_t start_queue_child(void (*fn)(mqd_t, int, long), mqd_t mq, int count, long size)
 {
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would print our buffered lines a second time */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child();
     if (pid == 0) {
-        die_with_parent(parent);
         alarm(WATCHDOG_SECONDS); /* a child stuck in a blocking call dies of SIGALRM */
         fn(mq, count, size);
-        fflush(stdout);
-        _exit(EXIT_SUCCESS); /* not exit(): the atexit handler would unlink our queue */
+        leave_child(EXIT_SUCCESS); /* not exit(): the atexit handler would unlink our queue */
     }
-    cleanup_add_child(pid);
     return pid;
-}
-
-/* Reap pid and say how it ended; returns 1 if it failed. */
-static int reap_child(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("child pid %d: exited with %d\n", (int)pid, WEXITSTATUS(status));
-    else
-        printf("child pid %d: killed by signal %d (%s)%s\n", (int)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
 }
 
 /* Receive what the child sent and check the order: priority down, send order within one. */
@@ -238,7 +215,7 @@ static int show_priorities(mqd_t mq, const struct options *o)
     int count = o->max_messages < PRIORITY_MESSAGES ? (int)o->max_messages : PRIORITY_MESSAGES;
     /* Reap the sender before the first receive: all messages are queued by then, so the
      * order we see is the queue's doing, not a matter of who ran first. */
-    if (reap_child(start_child(send_with_priorities, mq, count, message_size)))
+    if (reap_child(start_queue_child(send_with_priorities, mq, count, message_size), "sender"))
         return 1;
     char *buffer = malloc((size_t)message_size + 1); /* mq_receive needs >= mq_msgsize */
     if (buffer == NULL)
@@ -306,11 +283,11 @@ static void receive_and_wait(mqd_t mq, int unused, long message_size)
     (void)unused;
     char *buffer = malloc((size_t)message_size + 1);
     if (buffer == NULL)
-        die_in_child("malloc");
+        die("malloc");
     int64_t start = monotonic_ns(); /* how long the call sleeps shows that it blocked */
     ssize_t n = mq_receive(mq, buffer, (size_t)message_size, NULL);
     if (n == -1)
-        die_in_child("mq_receive");
+        die("mq_receive");
     buffer[n] = '\0';
     printf("blocking: child pid %d waited %.0f ms in mq_receive, then got \"%s\"\n", (int)getpid(),
            (double)(monotonic_ns() - start) / 1e6, buffer);
@@ -319,30 +296,22 @@ static void receive_and_wait(mqd_t mq, int unused, long message_size)
 
 static int show_blocking(mqd_t mq, const struct options *o)
 {
-    pid_t child = start_child(receive_and_wait, mq, 0, o->message_size);
+    pid_t child = start_queue_child(receive_and_wait, mq, 0, o->message_size);
     /* Let it block first.  Not needed for correctness: had we sent first, its receive would
      * simply find the message waiting. */
     sleep_ns(100 * 1000000LL);
     const char *text = o->message_size >= 3 ? "go" : "g"; /* "go" and its NUL must fit */
     printf("blocking: parent pid %d sends \"%s\"\n", (int)getpid(), text);
-    fflush(stdout); /* so this line comes out before the child's */
+    flush_or_die(stdout); /* so this line comes out before the child's */
     if (mq_send(mq, text, strlen(text) + (o->message_size >= 3), 0) == -1)
         die("mq_send");
-    return reap_child(child);
+    return reap_child(child, "receiver");
 }
 
 /* mq_timedreceive takes an absolute CLOCK_REALTIME deadline, not a duration. */
 static int show_timed(mqd_t mq, const struct options *o)
 {
-    struct timespec deadline;
-    if (clock_gettime(CLOCK_REALTIME, &deadline) == -1)
-        die("clock_gettime");
-    deadline.tv_sec += o->timeout_ms / 1000;
-    deadline.tv_nsec += (o->timeout_ms % 1000) * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
+    struct timespec deadline = deadline_after_ns(CLOCK_REALTIME, o->timeout_ms * 1000000LL);
     char *buffer = malloc((size_t)o->message_size);
     if (buffer == NULL)
         die("malloc");
@@ -378,13 +347,10 @@ static struct options parse_options(int argc, char **argv)
             o.message_size = (long)parse_size(optarg, "--message-size", 1, 1 << 26, usage);
             break;
         case 't': o.timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return o;
 }
 

@@ -27,7 +27,7 @@
  *   and Queue.close().  Python's queue pickles each object and sends it down a pipe through a
  *   feeder thread; this one copies bytes into a ring in shared memory.
  *
- * See also: patterns/queues/shm_queue.h (the library), mqueue_demo.c (the kernel's queues),
+ * See also: lib/queues/shm_queue.h (the library), mqueue_demo.c (the kernel's queues),
  *   lessons/03-queues-and-shared-memory.md.
  */
 #include <errno.h>
@@ -43,7 +43,9 @@
 #include "queues/shm_queue.h"
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 static const char usage[] =
     "Usage: shm_queue_demo [options]\n"
@@ -120,7 +122,7 @@ static struct shm_queue *child_queue(struct shm_queue *inherited, const char *na
     int err = shm_queue_attach(&q, name);
     if (err != 0) {
         errno = err;
-        die_in_child("shm_queue_attach(%s)", name);
+        die("shm_queue_attach(%s)", name);
     }
     return q;
 }
@@ -130,7 +132,7 @@ static void run_producer(struct shm_queue *q, const struct options *o, uint64_t 
     size_t size = (size_t)o->slot_size;
     unsigned char *m = malloc(size);
     if (m == NULL)
-        die_in_child("malloc");
+        die("malloc");
     for (uint64_t i = 0; i < (uint64_t)o->messages; i++) {
         fill_message(m, size, producer, i);
         /* Blocks while the ring is full: the producer cannot run ahead of the consumers by
@@ -138,8 +140,8 @@ static void run_producer(struct shm_queue *q, const struct options *o, uint64_t 
         int err = shm_queue_push_timed(q, m, size, WATCHDOG_SECONDS * SECOND);
         if (err != 0) {
             errno = err;
-            die_in_child("producer %d: push of message %lu (queue holds %zu)", (int)getpid(),
-                         (unsigned long)i, shm_queue_count(q));
+            die("producer %d: push of message %lu (queue holds %zu)", (int)getpid(),
+                (unsigned long)i, shm_queue_count(q));
         }
     }
     free(m);
@@ -172,7 +174,7 @@ static void run_consumer(struct shm_queue *q, const struct options *o, int repor
     unsigned char *m = malloc(size);
     uint64_t *last = calloc((size_t)o->producers, sizeof *last);
     if (m == NULL || last == NULL)
-        die_in_child("malloc");
+        die("malloc");
     struct tally t = {0}; /* kept locally: no shared counter to fight over per message */
     int err;
     /* Pop until the queue is closed AND empty (EPIPE): that is the end of the stream. */
@@ -180,70 +182,41 @@ static void run_consumer(struct shm_queue *q, const struct options *o, int repor
         tally_message(&t, last, o, m);
         if ((err = shm_queue_task_done(q)) != 0) { /* JoinableQueue: this one is dealt with */
             errno = err;
-            die_in_child("shm_queue_task_done");
+            die("shm_queue_task_done");
         }
     }
     if (err != EPIPE) {
         errno = err;
-        die_in_child("consumer %d: pop after %lu messages (queue holds %zu, closed: %d)",
-                     (int)getpid(), (unsigned long)t.count, shm_queue_count(q),
-                     shm_queue_is_closed(q));
+        die("consumer %d: pop after %lu messages (queue holds %zu, closed: %d)", (int)getpid(),
+            (unsigned long)t.count, shm_queue_count(q), shm_queue_is_closed(q));
     }
     printf("consumer pid %d: took %lu messages, then saw the queue closed\n", (int)getpid(),
            (unsigned long)t.count);
     if (write(report_fd, &t, sizeof t) != (ssize_t)sizeof t)
-        die_in_child("write to the parent");
+        die("write to the parent");
     free(last);
     free(m);
 }
 
 /* fork one child that runs a producer (report_fd < 0) or a consumer. */
-static pid_t start_child(struct shm_queue *q, const char *name, const struct options *o,
-                         uint64_t producer, int report_fd)
+static pid_t start_queue_child(struct shm_queue *q, const char *name, const struct options *o,
+                               uint64_t producer, int report_fd)
 {
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would print our buffered lines a second time */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = start_child();
     if (pid == 0) {
-        die_with_parent(parent);
         struct shm_queue *mine = child_queue(q, name);
         if (report_fd < 0)
             run_producer(mine, o, producer);
         else
             run_consumer(mine, o, report_fd);
         int err = name != NULL ? shm_queue_detach(mine) : 0; /* only what we attached */
-        if (err != 0) {
-            errno = err;
-            die_in_child("shm_queue_detach");
-        }
-        fflush(stdout);
-        _exit(EXIT_SUCCESS); /* _exit: no atexit handlers (they would unlink the queue) */
+        check_error_number(err, "shm_queue_detach");
+        leave_child(EXIT_SUCCESS); /* _exit: no atexit handlers (they would unlink the queue) */
     }
-    cleanup_add_child(pid);
     return pid;
 }
 
 /* --- the parent ---------------------------------------------------------------------------- */
-
-/* Reap pid and say how it ended; returns 1 if it failed. */
-static int reap_child(pid_t pid, const char *role)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("%s pid %d: exited with %d\n", role, (int)pid, WEXITSTATUS(status));
-    else
-        printf("%s pid %d: killed by signal %d (%s)%s\n", role, (int)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
-}
 
 /* Add up what the consumers sent and compare with what the producers sent. */
 static int check_tallies(int report_fd, const struct options *o)
@@ -298,13 +271,10 @@ static struct options parse_options(int argc, char **argv)
         case 's': o.slot_size = parse_size(optarg, "--slot-size", 24, 1 << 20, usage); break;
         case 'q': o.capacity = parse_long(optarg, "--capacity", 2, 1 << 20, usage); break;
         case 'N': o.named = 1; break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return o;
 }
 
@@ -343,9 +313,9 @@ int main(int argc, char **argv)
     /* Consumers first: they find the queue empty and go to sleep on its futex, so the first
      * pushes already exercise the wake-up path. */
     for (long i = 0; i < o.consumers; i++)
-        consumers[i] = start_child(q, o.named ? name : NULL, &o, 0, reports[1]);
+        consumers[i] = start_queue_child(q, o.named ? name : NULL, &o, 0, reports[1]);
     for (long i = 0; i < o.producers; i++)
-        producers[i] = start_child(q, o.named ? name : NULL, &o, (uint64_t)i, -1);
+        producers[i] = start_queue_child(q, o.named ? name : NULL, &o, (uint64_t)i, -1);
     int failed = 0;
     /* A producer that exited has pushed all its messages: every push returned. */
     for (long i = 0; i < o.producers; i++)
@@ -359,16 +329,14 @@ int main(int argc, char **argv)
     if (!failed)
         printf("join: every message has been marked done; %zu left in the queue\n",
                shm_queue_count(q));
-    fflush(stdout); /* before the consumers' closing lines, which they print themselves */
+    flush_or_die(stdout); /* before the consumers' closing lines, which they print themselves */
     if ((err = shm_queue_close(q)) != 0) /* producers done: consumers drain, then see EPIPE */
         die_with_code(err, "shm_queue_close");
     for (long i = 0; i < o.consumers; i++)
         failed |= reap_child(consumers[i], "consumer");
-    if (close(reports[1]) == -1) /* our copy: now read() sees end-of-file after the reports */
-        die("close");
+    close_or_die(reports[1]); /* our copy: now read() sees end-of-file after the reports */
     int ok = check_tallies(reports[0], &o);
-    if (close(reports[0]) == -1)
-        die("close");
+    close_or_die(reports[0]);
     /* All children are reaped: nobody uses the queue any more. */
     if ((err = shm_queue_destroy(q)) != 0)
         die_with_code(err, "shm_queue_destroy");

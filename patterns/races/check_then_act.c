@@ -33,15 +33,18 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
+#include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 #include "support/private_dir.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: check_then_act [options]\n"
@@ -54,7 +57,7 @@ static const char usage[] =
 /* A child's exit status is its answer: it made the file, or found it already there. */
 enum { CREATED = 0, FOUND_EXISTING = 10 };
 enum { MAX_WORKERS = 64 };
-enum { ALREADY_THERE = -2 }; /* returned instead of a file descriptor */
+enum { ALREADY_THERE = -2 };      /* returned instead of a file descriptor */
 enum { AMPLIFY_LIMIT_MS = 2000 }; /* the amplifier waits for the slowest racer this long at most */
 
 /* The amplifier's meeting point: a counter in shared memory (made before fork) that each
@@ -62,10 +65,9 @@ enum { AMPLIFY_LIMIT_MS = 2000 }; /* the amplifier waits for the slowest racer t
  * runs them: even on one CPU, or under valgrind. */
 static atomic_int *checked;
 
-/* The private directory: the atexit handler removes whatever is left in it. */
+/* The private directory and the file the racers make: the cleanup registry removes both. */
 static char temp_dir[PATH_MAX];
 static char temp_file[PATH_MAX + 16];
-static pid_t owner;
 
 struct options {
     int workers, fix, amplify, runs;
@@ -77,7 +79,7 @@ static void wait_for_all_checks(int workers)
     atomic_fetch_add(checked, 1);
     for (int waited_ms = 0; atomic_load(checked) < workers && waited_ms < AMPLIFY_LIMIT_MS;
          waited_ms++)
-        usleep(1000);
+        sleep_ns((int64_t)1000 * 1000);
 }
 
 /* ---- the two ways to "create the file if nobody has" ----------------------------------- */
@@ -90,12 +92,12 @@ static int create_check_then_act(const char *path, int amplify, int workers)
     if (stat(path, &st) == 0) /* the check */
         return ALREADY_THERE;
     if (errno != ENOENT)
-        die_in_child("stat %s", path);
+        die("stat %s", path);
     if (amplify)
         wait_for_all_checks(workers); /* the window between the check and the act, made wide */
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* the act, on a stale check */
     if (fd == -1)
-        die_in_child("open %s", path);
+        die("open %s", path);
     return fd;
 }
 
@@ -109,7 +111,7 @@ static int create_exclusive(const char *path, int amplify, int workers)
     if (fd == -1 && errno == EEXIST)
         return ALREADY_THERE;
     if (fd == -1)
-        die_in_child("open(O_EXCL) %s", path);
+        die("open(O_EXCL) %s", path);
     return fd;
 }
 
@@ -119,55 +121,24 @@ static _Noreturn void racer(const char *path, int gun, const struct options *opt
 {
     char byte;
     if (read(gun, &byte, 1) == -1) /* returns 0 (end of file) when the parent closes the pipe */
-        die_in_child("read starting gun");
+        die("read starting gun");
     int fd = opt->fix ? create_exclusive(path, opt->amplify, opt->workers)
                       : create_check_then_act(path, opt->amplify, opt->workers);
     if (fd == ALREADY_THERE) {
         printf("pid %ld: file exists -> somebody else created it\n", (long)getpid());
-        fflush(stdout);
+        flush_or_die(stdout);
         _exit(FOUND_EXISTING);
     }
     char line[32];
     int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
     if (write(fd, line, (size_t)len) != len || close(fd) == -1) /* sign the file: my pid */
-        die_in_child("write %s", path);
+        die("write %s", path);
     printf("pid %ld: file absent -> I created it\n", (long)getpid());
-    fflush(stdout); /* one printf per line, flushed at once: lines from racers do not mix */
+    flush_or_die(stdout); /* one printf per line, flushed at once: lines from racers do not mix */
     _exit(CREATED);
 }
 
 /* ---- the private directory, removed on every path -------------------------------------- */
-
-static void remove_temp_dir(void)
-{
-    if (getpid() != owner || temp_dir[0] == '\0')
-        return; /* children leave with _exit, but be sure: only the parent cleans */
-    if (unlink(temp_file) == -1 && errno != ENOENT)
-        warn("unlink %s: %s", temp_file, strerror(errno));
-    if (rmdir(temp_dir) == -1)
-        warn("rmdir %s: %s", temp_dir, strerror(errno));
-    temp_dir[0] = '\0';
-}
-
-/* Make the directory, and block Ctrl-C while it exists: the run lasts a fraction of a second,
- * and a signal arriving now is delivered (and handled by the cleanup module) once
- * remove_temp_dir has run.  An error exit (die) runs the atexit handler. */
-static void make_temp_dir(sigset_t *blocked)
-{
-    sigemptyset(blocked);
-    sigaddset(blocked, SIGINT);
-    sigaddset(blocked, SIGTERM);
-    sigaddset(blocked, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, blocked, NULL) == -1)
-        die("sigprocmask");
-    owner = getpid();
-    if (make_private_dir(temp_dir, sizeof temp_dir, "check_then_act") == -1)
-        die("mkdtemp %s", temp_dir);
-    if (atexit(remove_temp_dir) != 0)
-        die("atexit");
-    snprintf(temp_file, sizeof temp_file, "%s/the-file", temp_dir);
-    printf("directory: %s\n", temp_dir);
-}
 
 /* ---- one race, and many ---------------------------------------------------------------- */
 
@@ -178,11 +149,8 @@ static int racer_result(pid_t pid, int status)
         return 1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == FOUND_EXISTING)
         return 0;
-    if (WIFEXITED(status))
-        warn("racer %ld exited with status %d", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        warn("racer %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
-             strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    char how[STATUS_TEXT_SIZE];
+    note("racer %ld %s", (long)pid, describe_status(status, how, sizeof how));
     return -1;
 }
 
@@ -193,28 +161,18 @@ static int race_once(const struct options *opt)
     if (pipe(gun) == -1)
         die("pipe");
     atomic_store(checked, 0); /* nobody has checked yet in this run */
-    pid_t pids[MAX_WORKERS], parent = getpid();
-    fflush(stdout);
-    for (int i = 0; i < opt->workers; i++) {
-        if ((pids[i] = fork()) == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent); /* an orphaned racer could outlive the directory */
-            close(gun[1]); /* or read() would never see end of file */
+    pid_t pids[MAX_WORKERS];
+    for (int i = 0; i < opt->workers; i++)
+        if ((pids[i] = start_child()) == 0) { /* dies with us: else it could outlive the folder */
+            close_or_die(gun[1]);             /* or read() would never see end of file */
             racer(temp_file, gun[0], opt);
         }
-        cleanup_add_child(pids[i]);
-    }
-    if (close(gun[0]) == -1 || close(gun[1]) == -1) /* bang: every racer's read returns 0 */
-        die("close");
+    close_or_die(gun[0]); /* bang: every racer's read returns 0 */
+    close_or_die(gun[1]);
     int winners = 0, failed = 0;
     for (int i = 0; i < opt->workers; i++) {
-        int status;
-        while (waitpid(pids[i], &status, 0) == -1) /* the exit status carries the answer */
-            if (errno != EINTR)
-                die("waitpid");
-        cleanup_forget_child(pids[i]);
-        int result = racer_result(pids[i], status);
+        /* The exit status carries the answer. */
+        int result = racer_result(pids[i], wait_for_child(pids[i]));
         winners += result == 1;
         failed += result == -1;
     }
@@ -238,15 +196,16 @@ static void show_file(void)
 
 static int run(const struct options *opt)
 {
-    sigset_t blocked;
     printf("check_then_act: %d racers, %s, amplify=%s, %d run(s)\n", opt->workers,
            opt->fix ? "open(O_CREAT|O_EXCL)" : "stat() then open(O_CREAT|O_TRUNC)",
            opt->amplify ? "on" : "off", opt->runs);
-    checked = mmap(NULL, sizeof *checked, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0); /* shared, and made before any fork */
-    if (checked == MAP_FAILED)
-        die("mmap");
-    make_temp_dir(&blocked);
+    checked = map_shared(sizeof *checked); /* shared, and made before any fork */
+    if (make_private_dir(temp_dir, sizeof temp_dir, "check_then_act") == -1)
+        die("mkdtemp %s", temp_dir);
+    cleanup_add_name(IPC_DIRECTORY, temp_dir); /* gone on every exit path, Ctrl-C included */
+    snprintf(temp_file, sizeof temp_file, "%s/the-file", temp_dir);
+    cleanup_add_name(IPC_PATH, temp_file); /* the racers make it; Ctrl-C removes it first */
+    printf("directory: %s\n", temp_dir);
     int bad_runs = 0, failed = 0;
     for (int r = 1; r <= opt->runs; r++) {
         int winners = race_once(opt);
@@ -261,11 +220,13 @@ static int run(const struct options *opt)
         if (unlink(temp_file) == -1) /* the next run races for a file that does not exist */
             die("unlink %s", temp_file);
     }
-    remove_temp_dir();
-    if (sigprocmask(SIG_UNBLOCK, &blocked, NULL) == -1) /* a pending Ctrl-C acts now */
-        die("sigprocmask");
-    if (munmap(checked, sizeof *checked) == -1)
-        die("munmap");
+    if (failed && unlink(temp_file) == -1 && errno != ENOENT) /* a good run unlinked it */
+        die("unlink %s", temp_file);
+    cleanup_forget_name(temp_file);
+    if (rmdir(temp_dir) == -1)
+        die("rmdir %s", temp_dir);
+    cleanup_forget_name(temp_dir);
+    unmap_shared(checked, sizeof *checked);
     if (failed)
         return EXIT_FAILURE;
     printf("verdict: %d of %d run(s) had %s\n", bad_runs, opt->runs,
@@ -289,13 +250,10 @@ static struct options parse_options(int argc, char **argv)
         case 'f': opt.fix = 1; break;
         case 'a': opt.amplify = 1; break;
         case 'r': opt.runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return opt;
 }
 

@@ -52,6 +52,9 @@
 #include "support/cpus.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
+#include "support/watchdog.h"
 
 static const char usage[] =
     "Usage: lost_update [options]\n"
@@ -68,10 +71,10 @@ static const char usage[] =
 enum sync_mode { SYNC_NONE, SYNC_MUTEX, SYNC_ATOMIC, SYNC_SEMAPHORE };
 static const char *const sync_names[] = {"none", "mutex", "atomic", "semaphore"};
 
-enum { MAX_WORKERS = 256 };        /* fixed arrays in shared memory; plenty for a demo */
-enum { MAX_RUNS = 1000 };          /* the lost counts are kept to compute a median */
-enum { WATCHDOG_SECONDS = 120 };   /* a stuck worker (a lost wake-up, a bug) ends the run */
-enum { MAX_STEPS = 64 };           /* longest replay schedule */
+enum { MAX_WORKERS = 256 };      /* fixed arrays in shared memory; plenty for a demo */
+enum { MAX_RUNS = 1000 };        /* the lost counts are kept to compute a median */
+enum { WATCHDOG_SECONDS = 120 }; /* a stuck worker (a lost wake-up, a bug) ends the run */
+enum { MAX_STEPS = 64 };         /* longest replay schedule */
 
 /* What each worker records about itself, to measure how much the workers overlapped. */
 struct worker_record {
@@ -82,12 +85,12 @@ struct worker_record {
 /* Everything the workers share.  It lives in one MAP_SHARED|MAP_ANONYMOUS mapping made before
  * fork(), so every child sees the same physical page, not a copy. */
 struct shared {
-    volatile long counter;     /* volatile: every ++ really loads and stores memory */
+    volatile long counter;      /* volatile: every ++ really loads and stores memory */
     atomic_long atomic_counter; /* --sync=atomic uses this one instead */
-    pthread_mutex_t mutex;     /* --sync=mutex: a process-shared mutex */
-    sem_t semaphore;           /* --sync=semaphore: a process-shared semaphore, value 1 */
-    atomic_int ready;          /* workers that reached the starting line */
-    atomic_int go;             /* set by the parent: everybody starts at once */
+    pthread_mutex_t mutex;      /* --sync=mutex: a process-shared mutex */
+    sem_t semaphore;            /* --sync=semaphore: a process-shared semaphore, value 1 */
+    atomic_int ready;           /* workers that reached the starting line */
+    atomic_int go;              /* set by the parent: everybody starts at once */
     struct worker_record records[MAX_WORKERS];
 };
 
@@ -112,25 +115,23 @@ static void increment(struct shared *sh, const struct options *opt)
         atomic_fetch_add_explicit(&sh->atomic_counter, 1, memory_order_relaxed);
         return;
     case SYNC_MUTEX: /* pthread calls return the error number: store it for die_in_child */
-        if ((errno = pthread_mutex_lock(&sh->mutex)) != 0)
-            die_in_child("pthread_mutex_lock");
+        check_error_number(pthread_mutex_lock(&sh->mutex), "pthread_mutex_lock");
         break;
     case SYNC_SEMAPHORE:
         while (sem_wait(&sh->semaphore) == -1) /* value 1 -> 0: we are the one inside */
-            if (errno != EINTR)                   /* a signal interrupted the wait: retry */
-                die_in_child("sem_wait");
+            if (errno != EINTR)                /* a signal interrupted the wait: retry */
+                die("sem_wait");
         break;
-    case SYNC_NONE:
-        break;
+    case SYNC_NONE: break;
     }
     long seen = sh->counter; /* load */
     if (opt->amplify)
-        sched_yield(); /* give another process the CPU right inside the window */
-    sh->counter = seen + 1;  /* store: overwrites whatever others stored meanwhile */
+        sched_yield();      /* give another process the CPU right inside the window */
+    sh->counter = seen + 1; /* store: overwrites whatever others stored meanwhile */
     if (opt->sync == SYNC_MUTEX && (errno = pthread_mutex_unlock(&sh->mutex)) != 0)
-        die_in_child("pthread_mutex_unlock");
+        die("pthread_mutex_unlock");
     if (opt->sync == SYNC_SEMAPHORE && sem_post(&sh->semaphore) == -1)
-        die_in_child("sem_post");
+        die("sem_post");
 }
 
 /* A worker: wait at the starting line, then increment, recording when it ran. */
@@ -151,15 +152,6 @@ static _Noreturn void worker(struct shared *sh, int id, const struct options *op
 
 /* ---- the harness: one shared mapping, P workers, a verdict ----------------------------- */
 
-static struct shared *map_shared(size_t size)
-{
-    /* Anonymous + shared: no name to clean up, and inherited by every fork(). */
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        die("mmap");
-    return p;
-}
-
 /* Fresh state for each run: zero counters, and a mutex and semaphore set up for processes. */
 static void init_shared(struct shared *sh)
 {
@@ -167,73 +159,32 @@ static void init_shared(struct shared *sh)
     atomic_init(&sh->atomic_counter, 0);
     atomic_init(&sh->ready, 0);
     atomic_init(&sh->go, 0);
-    pthread_mutexattr_t attr;
-    if ((errno = pthread_mutexattr_init(&attr)) != 0)
-        die("pthread_mutexattr_init");
     /* Without PROCESS_SHARED the mutex may use a private futex, which another process's
      * unlock cannot wake. */
-    if ((errno = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0)
-        die("pthread_mutexattr_setpshared");
-    if ((errno = pthread_mutex_init(&sh->mutex, &attr)) != 0)
-        die("pthread_mutex_init");
-    pthread_mutexattr_destroy(&attr);
+    init_shared_mutex(&sh->mutex);
     if (sem_init(&sh->semaphore, 1 /* shared between processes */, 1) == -1)
         die("sem_init");
 }
 
 static void destroy_shared(struct shared *sh)
 {
-    if ((errno = pthread_mutex_destroy(&sh->mutex)) != 0)
-        die("pthread_mutex_destroy");
+    check_error_number(pthread_mutex_destroy(&sh->mutex), "pthread_mutex_destroy");
     if (sem_destroy(&sh->semaphore) == -1)
         die("sem_destroy");
-}
-
-/* Say how a child ended, if not with status 0.  Returns 1 if it failed. */
-static int report_child(pid_t pid, int status)
-{
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        warn("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        warn("worker %ld killed by signal %d (%s)%s", (long)pid, WTERMSIG(status),
-             strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
-}
-
-/* waitpid, retried if a signal interrupts it; the child is then forgotten by the cleanup. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    return report_child(pid, status);
 }
 
 /* Fork the workers, start them together, reap them all.  Returns how many failed. */
 static int run_workers(struct shared *sh, const struct options *opt, pid_t *pids)
 {
-    pid_t parent = getpid();
-    fflush(stdout); /* or the children inherit unwritten output and print it again */
-    for (int i = 0; i < opt->workers; i++) {
-        pids[i] = fork();
-        if (pids[i] == -1)
-            die("fork");
-        if (pids[i] == 0) {
-            die_with_parent(parent);
+    for (int i = 0; i < opt->workers; i++)
+        if ((pids[i] = start_child()) == 0)
             worker(sh, i, opt);
-        }
-        cleanup_add_child(pids[i]);
-    }
     while (atomic_load(&sh->ready) < opt->workers)
         sched_yield(); /* forking takes a while: without this the first worker starts alone */
     atomic_store(&sh->go, 1);
     int failed = 0;
     for (int i = 0; i < opt->workers; i++) /* reap every one, even after a failure */
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "worker");
     return failed;
 }
 
@@ -311,7 +262,8 @@ static long run_once(struct shared *sh, const struct options *opt, int run, int 
            opt->workers < cpus ? opt->workers : cpus);
     if (got == expected && (o.alive_share < 0.5 || (cpus == 1 && !opt->amplify)))
         printf("%swarning: \"exact\" here must not be read as \"safe\": the workers hardly "
-               "raced (low overlap%s)\n", prefix, cpus == 1 ? ", one CPU" : "");
+               "raced (low overlap%s)\n",
+               prefix, cpus == 1 ? ", one CPU" : "");
     return expected - got;
 }
 
@@ -326,8 +278,9 @@ static int run_many(const struct options *opt)
 {
     int cpus = usable_cpu_count();
     printf("lost_update: %d workers x %ld increments, sync=%s, amplify=%s, %d usable CPU(s), "
-           "%d run(s)\n", opt->workers, opt->iterations, sync_names[opt->sync],
-           opt->amplify ? "on" : "off", cpus, opt->runs);
+           "%d run(s)\n",
+           opt->workers, opt->iterations, sync_names[opt->sync], opt->amplify ? "on" : "off", cpus,
+           opt->runs);
     if (cpus == 1 && !opt->amplify && opt->sync == SYNC_NONE)
         printf("note: one usable CPU: workers interleave only when the scheduler preempts one "
                "between its load and store, which is rare, so this machine can hardly show the "
@@ -338,18 +291,18 @@ static int run_many(const struct options *opt)
     for (int r = 0; r < opt->runs; r++) {
         lost[r] = run_once(sh, opt, r + 1, cpus);
         if (lost[r] < 0) {
-            warn("run %d: a worker failed; stopping", r + 1);
+            note("run %d: a worker failed; stopping", r + 1);
             return EXIT_FAILURE;
         }
         wrong += lost[r] > 0;
     }
-    if (munmap(sh, sizeof *sh) == -1)
-        die("munmap");
+    unmap_shared(sh, sizeof *sh);
     qsort(lost, (size_t)opt->runs, sizeof lost[0], compare_long); /* sorted: min, median, max */
     if (opt->runs > 1)
         printf("summary: wrong in %d of %d runs (%.0f%%); lost per run: min %ld, median %ld, "
-               "max %ld\n", wrong, opt->runs, 100.0 * wrong / opt->runs, lost[0],
-               lost[opt->runs / 2], lost[opt->runs - 1]);
+               "max %ld\n",
+               wrong, opt->runs, 100.0 * wrong / opt->runs, lost[0], lost[opt->runs / 2],
+               lost[opt->runs - 1]);
     if (wrong && opt->sync != SYNC_NONE) {
         printf("BUG: updates were lost although sync=%s\n", sync_names[opt->sync]);
         return EXIT_FAILURE; /* a synchronized run that loses updates is a real failure */
@@ -370,9 +323,9 @@ struct step {
  * turn semaphore, and posts done when the step is over: the parent is the conductor. */
 struct replay_shared {
     long counter;
-    long reg[2];    /* a copy of each process's private register, for the parent to print */
-    sem_t turn[2];  /* "your move, A" / "your move, B" */
-    sem_t done;     /* "my step is over" */
+    long reg[2];   /* a copy of each process's private register, for the parent to print */
+    sem_t turn[2]; /* "your move, A" / "your move, B" */
+    sem_t done;    /* "my step is over" */
 };
 
 static int is_verb(const char *word, const char *long_form, char letter)
@@ -428,8 +381,10 @@ static int parse_schedule(const char *text, struct step *steps)
             usage_error(usage, "--replay: more than %d steps", MAX_STEPS);
         int at = cursor;
         if (parse_step(words, count, &cursor, &steps[n]) == -1)
-            usage_error(usage, "--replay: cannot read step \"%s\" (expected A or B with reads or "
-                        "writes, e.g. \"Ar Br Aw Bw\")", words[at]);
+            usage_error(usage,
+                        "--replay: cannot read step \"%s\" (expected A or B with reads or "
+                        "writes, e.g. \"Ar Br Aw Bw\")",
+                        words[at]);
         int who = steps[n].who, reading = steps[n].action == 'r';
         if (reading == pending[who]) /* a read must be followed by a write, and vice versa */
             usage_error(usage, "--replay: step %d: %c %s twice in a row", n + 1, 'A' + who,
@@ -467,14 +422,14 @@ static _Noreturn void replay_process(struct replay_shared *rs, int me, const str
         if (steps[i].who != me)
             continue;
         if (wait_turn(&rs->turn[me]) == -1)
-            die_in_child("replay: %c waiting for its turn at step %d", 'A' + me, i + 1);
+            die("replay: %c waiting for its turn at step %d", 'A' + me, i + 1);
         if (steps[i].action == 'r')
-            reg = rs->counter;     /* load */
+            reg = rs->counter; /* load */
         else
             rs->counter = reg + 1; /* store */
         rs->reg[me] = reg;
         if (sem_post(&rs->done) == -1)
-            die_in_child("sem_post");
+            die("sem_post");
     }
     _exit(0);
 }
@@ -502,8 +457,8 @@ static int conduct(struct replay_shared *rs, const struct step *steps, int n)
             die("replay: waiting for %c to finish step %d", 'A' + who, i + 1);
         loaded[who] = 1;
         writes += steps[i].action == 'w';
-        printf("%4d  %c %-6s  %8ld", i + 1, 'A' + who,
-               steps[i].action == 'r' ? "reads" : "writes", rs->counter);
+        printf("%4d  %c %-6s  %8ld", i + 1, 'A' + who, steps[i].action == 'r' ? "reads" : "writes",
+               rs->counter);
         print_register(rs->reg[0], loaded[0]);
         print_register(rs->reg[1], loaded[1]);
         printf("\n");
@@ -520,48 +475,26 @@ static int run_replay(const char *schedule)
 {
     struct step steps[MAX_STEPS];
     int n = parse_schedule(schedule, steps);
-    struct replay_shared *rs = mmap(NULL, sizeof *rs, PROT_READ | PROT_WRITE,
-                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (rs == MAP_FAILED)
-        die("mmap");
+    struct replay_shared *rs = map_shared(sizeof *rs);
     memset((void *)rs, 0, sizeof *rs);
     for (int i = 0; i < 2; i++) /* pshared = 1, value 0: nobody may move until told */
         if (sem_init(&rs->turn[i], 1, 0) == -1)
             die("sem_init");
     if (sem_init(&rs->done, 1, 0) == -1)
         die("sem_init");
-    pid_t pids[2], parent = getpid();
-    fflush(stdout);
-    for (int who = 0; who < 2; who++) {
-        if ((pids[who] = fork()) == -1)
-            die("fork");
-        if (pids[who] == 0) {
-            die_with_parent(parent);
+    pid_t pids[2];
+    for (int who = 0; who < 2; who++)
+        if ((pids[who] = start_child()) == 0)
             replay_process(rs, who, steps, n);
-        }
-        cleanup_add_child(pids[who]);
-    }
-    printf("replay: \"%s\": A is pid %ld, B is pid %ld\n", schedule, (long)pids[0],
-           (long)pids[1]);
+    printf("replay: \"%s\": A is pid %ld, B is pid %ld\n", schedule, (long)pids[0], (long)pids[1]);
     conduct(rs, steps, n);
-    int failed = reap(pids[0]) + reap(pids[1]);
+    int failed = reap_child(pids[0], "worker") + reap_child(pids[1], "worker");
     for (int i = 0; i < 2; i++)
         if (sem_destroy(&rs->turn[i]) == -1)
             die("sem_destroy");
     if (sem_destroy(&rs->done) == -1 || munmap(rs, sizeof *rs) == -1)
         die("sem_destroy/munmap");
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
-/* The watchdog: say what we saw, then die of SIGTERM so the cleanup handler reaps the workers. */
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "lost_update: watchdog: still running after the time limit "
-                              "(a worker stuck waiting?); stopping the workers\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
-    (void)ignored;
-    raise(SIGTERM);
 }
 
 /* ---- arguments and main ----------------------------------------------------------------- */
@@ -594,13 +527,10 @@ static struct options parse_options(int argc, char **argv)
         case 'a': opt.amplify = 1; break;
         case 'r': opt.runs = (int)parse_long(optarg, "--runs", 1, MAX_RUNS, usage); break;
         case 'p': opt.replay = optarg; break;
-        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     return opt;
 }
 
@@ -609,9 +539,9 @@ int main(int argc, char **argv)
     set_program_name(argv[0]);
     struct options opt = parse_options(argc, argv);
     cleanup_install(); /* Ctrl-C kills and reaps the workers */
-    if (signal(SIGALRM, on_watchdog) == SIG_ERR)
-        die("signal(SIGALRM)");
-    alarm(WATCHDOG_SECONDS); /* a stuck run must end, and say so */
+    start_watchdog(WATCHDOG_SECONDS,
+                   "still running after the time limit (a worker stuck waiting?); stopping the "
+                   "workers"); /* a stuck run must end, and say so */
     if (opt.replay)
         return run_replay(opt.replay);
     return run_many(&opt);

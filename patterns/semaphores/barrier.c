@@ -15,7 +15,7 @@
  *   - Exactly one process per round gets PTHREAD_BARRIER_SERIAL_THREAD back (not always the
  *     same one): the natural place for once-per-round work such as printing a summary.
  *   - pthread_barrier_wait has no timeout: each worker arms alarm() as its watchdog, and the
- *     parent reports a worker killed by SIGALRM as stuck at the barrier.
+ *     parent reports a worker stuck at the barrier as "killed by signal 14 (Alarm clock)".
  *
  * Python counterpart: multiprocessing.Barrier(N); its wait() returns an index, and index 0
  *   plays the role of PTHREAD_BARRIER_SERIAL_THREAD.
@@ -27,19 +27,18 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: barrier [--workers N] [--rounds R] [--work-us T]\n"
@@ -63,20 +62,6 @@ struct shared {
 };
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomics shared between processes must be lock-free");
 
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
 /* The barrier's memory is shared; PTHREAD_PROCESS_SHARED tells the implementation so (a
  * private barrier may assume all its waiters live in one address space). */
 static void init_barrier(pthread_barrier_t *barrier, int workers)
@@ -87,7 +72,7 @@ static void init_barrier(pthread_barrier_t *barrier, int workers)
         (err = pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) != 0 ||
         (err = pthread_barrier_init(barrier, &attr, (unsigned)workers)) != 0)
         die_with_code(err, "pthread barrier setup");
-    pthread_barrierattr_destroy(&attr);
+    check_error_number(pthread_barrierattr_destroy(&attr), "pthread_barrierattr_destroy");
 }
 
 /* One worker's life: work a different amount each round, arrive, wait, check. */
@@ -103,7 +88,7 @@ static void worker(struct shared *shm, int me, int workers, int rounds, long wor
         int result = pthread_barrier_wait(&shm->barrier);
         if (result != 0 && result != PTHREAD_BARRIER_SERIAL_THREAD) {
             errno = result;
-            die_in_child("pthread_barrier_wait");
+            die("pthread_barrier_wait");
         }
         /* Past the barrier: every worker must have arrived in this round. */
         int seen = atomic_load(&shm->arrived[r]);
@@ -118,44 +103,6 @@ static void worker(struct shared *shm, int me, int workers, int rounds, long wor
                 me);
         }
     }
-}
-
-/* Fork one worker; it leaves with _exit after its last round. */
-static pid_t start_worker(struct shared *shm, int me, int workers, int rounds, long work_us)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent); /* the others would wait at the barrier for it forever */
-        worker(shm, me, workers, rounds, work_us);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap one worker; print how it ended if it failed. Returns 1 if it failed. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("worker %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-        printf("worker %ld: watchdog fired after %d s, stuck at the barrier\n", (long)pid,
-               WATCHDOG_SECONDS);
-    else if (WIFSIGNALED(status))
-        printf("worker %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
 }
 
 /* Every round must have exactly one serial worker. Returns the number of rounds that don't. */
@@ -189,28 +136,24 @@ int main(int argc, char *argv[])
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'r': rounds = (int)parse_long(optarg, "--rounds", 1, MAX_ROUNDS, usage); break;
         case 't': work_us = parse_long(optarg, "--work-us", 0, 1000000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
-    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                              -1, 0); /* zero-filled */
-    if (shm == MAP_FAILED)
-        die("mmap");
+    struct shared *shm = map_shared(sizeof *shm); /* zero-filled */
     init_barrier(&shm->barrier, workers);
     printf("barrier: %d workers, %d rounds, up to %ld us of work per round\n", workers, rounds,
            work_us);
     pid_t pids[MAX_WORKERS];
     for (int i = 0; i < workers; i++)
-        pids[i] = start_worker(shm, i, workers, rounds, work_us);
-    int failed = 0;
+        if ((pids[i] = start_child()) == 0) { /* it dies with us: else the others would wait */
+            worker(shm, i, workers, rounds, work_us);
+            leave_child(EXIT_SUCCESS);
+        }
+    int failed = 0; /* a worker the watchdog ended shows as "killed by signal 14 (Alarm clock)" */
     for (int i = 0; i < workers; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "worker");
     int bad_serial = count_bad_serial(shm, rounds);
     int ran_ahead = atomic_load(&shm->ran_ahead);
     printf("%d rounds completed; ran ahead: %d; rounds without exactly one serial worker: %d\n",
@@ -218,7 +161,6 @@ int main(int argc, char *argv[])
     int err = pthread_barrier_destroy(&shm->barrier); /* nobody is waiting: all are reaped */
     if (err != 0)
         die_with_code(err, "pthread_barrier_destroy");
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    unmap_shared(shm, sizeof *shm);
     return failed == 0 && ran_ahead == 0 && bad_serial == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

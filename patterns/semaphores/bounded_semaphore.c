@@ -27,19 +27,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: bounded_semaphore [--bound K] [--workers N] [--uses U] [--extra-releases E]\n"
@@ -69,20 +68,6 @@ struct shared {
     sem_t plain;        /* the same job without the guard, for comparison */
     atomic_int refused; /* extra releases the bounded semaphore turned down */
 };
-
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
 
 static void bounded_init(struct bounded_semaphore *b, int bound)
 {
@@ -134,9 +119,9 @@ static void polite_worker(struct shared *shm, int uses)
 {
     for (int i = 0; i < uses; i++) {
         if (bounded_acquire(&shm->bounded) == -1)
-            die_in_child("bounded_acquire (use %d)", i);
+            die("bounded_acquire (use %d)", i);
         if (bounded_release(&shm->bounded) == -1)
-            die_in_child("bounded_release of a held place (use %d)", i);
+            die("bounded_release of a held place (use %d)", i);
     }
 }
 
@@ -145,13 +130,13 @@ static void buggy_worker(struct shared *shm, int extra)
 {
     for (int i = 0; i < extra; i++) {
         if (sem_post(&shm->plain) == -1) /* the plain one accepts it without a word */
-            die_in_child("sem_post");
+            die("sem_post");
         if (bounded_release(&shm->bounded) == 0) {
             say("bounded semaphore ACCEPTED a release nobody acquired\n");
             continue;
         }
         if (errno != EOVERFLOW)
-            die_in_child("bounded_release");
+            die("bounded_release");
         atomic_fetch_add(&shm->refused, 1);
         say("release refused: EOVERFLOW, %s (the value would exceed the bound %d; "
             "Python raises ValueError)\n",
@@ -159,55 +144,28 @@ static void buggy_worker(struct shared *shm, int extra)
     }
 }
 
-/* Fork a child that runs polite_worker or buggy_worker and leaves with _exit. */
-static pid_t start_child(void (*body)(struct shared *, int), struct shared *shm, int arg)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent);
-        body(shm, arg);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap one child; print how it ended if it failed. Returns 1 if it failed. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("child %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        printf("child %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
-}
-
 /* Run the polite workers together, then the buggy one; report and check both values. */
 static int run(struct shared *shm, int bound, int workers, int uses, int extra)
 {
     pid_t pids[MAX_WORKERS];
     for (int i = 0; i < workers; i++)
-        pids[i] = start_child(polite_worker, shm, uses);
+        if ((pids[i] = start_child()) == 0) {
+            polite_worker(shm, uses);
+            leave_child(EXIT_SUCCESS);
+        }
     int failed = 0;
     for (int i = 0; i < workers; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "worker");
     int after_polite = semaphore_value(&shm->bounded.sem);
     printf("after %d x %d paired acquire/release: bounded value = %d (bound %d)\n", workers, uses,
            after_polite, bound);
 
-    failed += reap(start_child(buggy_worker, shm, extra));
+    pid_t buggy = start_child();
+    if (buggy == 0) {
+        buggy_worker(shm, extra);
+        leave_child(EXIT_SUCCESS);
+    }
+    failed += reap_child(buggy, "buggy worker");
     int plain = semaphore_value(&shm->plain), bounded = semaphore_value(&shm->bounded.sem);
     int refused = atomic_load(&shm->refused);
     printf("after %d release(s) without acquire: plain sem_t value = %d%s, "
@@ -233,19 +191,12 @@ int main(int argc, char *argv[])
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'u': uses = (int)parse_long(optarg, "--uses", 1, 1000000, usage); break;
         case 'e': extra = (int)parse_long(optarg, "--extra-releases", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
-    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                              -1, 0); /* zero-filled */
-    if (shm == MAP_FAILED)
-        die("mmap");
+    struct shared *shm = map_shared(sizeof *shm); /* zero-filled */
     bounded_init(&shm->bounded, bound);
     if (sem_init(&shm->plain, 1, (unsigned)bound) == -1)
         die("sem_init");
@@ -254,7 +205,6 @@ int main(int argc, char *argv[])
     int ok = run(shm, bound, workers, uses, extra);
     if (sem_destroy(&shm->plain) == -1 || sem_destroy(&shm->bounded.sem) == -1)
         die("sem_destroy");
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    unmap_shared(shm, sizeof *shm);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -28,12 +28,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +38,8 @@
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: condition_variable [--consumers N] [--items M] [--timeout-ms T]\n"
@@ -71,90 +70,14 @@ struct shared {
     long count[MAX_CONSUMERS], sum[MAX_CONSUMERS], idle_wakeups[MAX_CONSUMERS];
 };
 
-/* The process that started the program: the only one that may call exit() (see error.h). */
-static pid_t main_process;
-
-/* End after a failed call whose error number is err: exit in the main process, _exit in a
- * child (the deadline helper runs in both). */
-static _Noreturn void fail(int err, const char *what)
-{
-    if (getpid() == main_process)
-        die_with_code(err, "%s", what);
-    errno = err;
-    die_in_child("%s", what);
-}
-
-/* For the pthread calls that return an error number: end the process if it is not 0. */
-static void check(int err, const char *what)
-{
-    if (err != 0)
-        fail(err, what);
-}
-
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
-/* PTHREAD_PROCESS_SHARED: the default (private) objects may keep process-local state and
- * are undefined when used from another process.  The clock must match what the deadlines
- * below are computed from: CLOCK_MONOTONIC. */
-static void init_shared_sync(struct shared *shm)
-{
-    pthread_mutexattr_t ma;
-    pthread_condattr_t ca;
-    int err;
-    if ((err = pthread_mutexattr_init(&ma)) != 0 ||
-        (err = pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED)) != 0 ||
-        (err = pthread_mutex_init(&shm->box.lock, &ma)) != 0)
-        die_with_code(err, "pthread mutex setup");
-    if ((err = pthread_condattr_init(&ca)) != 0 ||
-        (err = pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED)) != 0 ||
-        (err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
-        (err = pthread_cond_init(&shm->box.not_empty, &ca)) != 0 ||
-        (err = pthread_cond_init(&shm->box.not_full, &ca)) != 0 ||
-        (err = pthread_cond_init(&shm->never_signalled, &ca)) != 0)
-        die_with_code(err, "pthread condition setup");
-    pthread_mutexattr_destroy(&ma);
-    pthread_condattr_destroy(&ca);
-}
-
-/* An absolute deadline ms from now on CLOCK_MONOTONIC, the clock the conditions use. */
-static struct timespec deadline_ms(long ms)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-        fail(errno, "clock_gettime");
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* Wait on cond (lock held) until the deadline; a timeout is the watchdog firing. */
 static void wait_or_die(pthread_cond_t *cond, pthread_mutex_t *lock, const struct timespec *when,
                         const char *what)
 {
     int err = pthread_cond_timedwait(cond, lock, when);
     if (err == ETIMEDOUT)
-        die_in_child("waited %d ms for %s: the other side is gone or a wakeup was lost",
-                     WATCHDOG_MS, what);
-    if (err != 0) {
-        errno = err;
-        die_in_child("pthread_cond_timedwait");
-    }
+        die("waited %d ms for %s: the other side is gone or a wakeup was lost", WATCHDOG_MS, what);
+    check_error_number(err, "pthread_cond_timedwait");
 }
 
 /* Consumer: take items until STOP.  The while loop is the heart of it: after any wakeup the
@@ -163,12 +86,8 @@ static void consume(struct shared *shm, int me)
 {
     struct mailbox *box = &shm->box;
     for (;;) {
-        int err = pthread_mutex_lock(&box->lock);
-        if (err != 0) {
-            errno = err;
-            die_in_child("pthread_mutex_lock");
-        }
-        struct timespec until = deadline_ms(WATCHDOG_MS);
+        check_error_number(pthread_mutex_lock(&box->lock), "pthread_mutex_lock");
+        struct timespec until = deadline_after_ns(CLOCK_MONOTONIC, WATCHDOG_MS * 1000000LL);
         while (!box->full) {
             wait_or_die(&box->not_empty, &box->lock, &until, "an item");
             if (!box->full)
@@ -177,8 +96,8 @@ static void consume(struct shared *shm, int me)
         long item = box->item;
         box->full = 0;
         /* signal, not broadcast: only the producer waits on not_full */
-        check(pthread_cond_signal(&box->not_full), "pthread_cond_signal");
-        check(pthread_mutex_unlock(&box->lock), "pthread_mutex_unlock");
+        check_error_number(pthread_cond_signal(&box->not_full), "pthread_cond_signal");
+        check_error_number(pthread_mutex_unlock(&box->lock), "pthread_mutex_unlock");
         if (item == STOP)
             return;
         shm->count[me]++; /* each consumer writes only its own slot: no lock needed */
@@ -194,7 +113,7 @@ static void produce(struct shared *shm, long items, int consumers)
         int err = pthread_mutex_lock(&box->lock);
         if (err != 0)
             die_with_code(err, "pthread_mutex_lock");
-        struct timespec until = deadline_ms(WATCHDOG_MS);
+        struct timespec until = deadline_after_ns(CLOCK_MONOTONIC, WATCHDOG_MS * 1000000LL);
         while (box->full) /* while, not if: the same rule on the producer's side */
             if ((err = pthread_cond_timedwait(&box->not_full, &box->lock, &until)) != 0)
                 die_with_code(err, "waiting for an empty mailbox (item %ld)", i);
@@ -203,8 +122,8 @@ static void produce(struct shared *shm, long items, int consumers)
         /* Broadcast wakes every waiting consumer although one item can feed only one: the
          * rest find the box empty and wait again (counted as idle wakeups).  signal would
          * wake one, and would be the better choice here; broadcast shows why the loop matters. */
-        check(pthread_cond_broadcast(&box->not_empty), "pthread_cond_broadcast");
-        check(pthread_mutex_unlock(&box->lock), "pthread_mutex_unlock");
+        check_error_number(pthread_cond_broadcast(&box->not_empty), "pthread_cond_broadcast");
+        check_error_number(pthread_mutex_unlock(&box->lock), "pthread_mutex_unlock");
     }
 }
 
@@ -214,54 +133,17 @@ static int demonstrate_timeout(struct shared *shm, long timeout_ms)
     int err = pthread_mutex_lock(&shm->box.lock);
     if (err != 0)
         die_with_code(err, "pthread_mutex_lock");
-    struct timespec until = deadline_ms(timeout_ms);
+    struct timespec until = deadline_after_ns(CLOCK_MONOTONIC, timeout_ms * 1000000LL);
     int64_t start = monotonic_ns();
     do /* a spurious wakeup returns 0 early: wait again for the same absolute deadline */
         err = pthread_cond_timedwait(&shm->never_signalled, &shm->box.lock, &until);
     while (err == 0);
     double waited = (double)(monotonic_ns() - start) / 1e6;
-    check(pthread_mutex_unlock(&shm->box.lock), "pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&shm->box.lock), "pthread_mutex_unlock");
     if (err != ETIMEDOUT)
         die_with_code(err, "pthread_cond_timedwait");
     printf("timed wait on CLOCK_MONOTONIC: ETIMEDOUT after %.0f ms (asked for %ld ms)\n", waited,
            timeout_ms);
-    return 1;
-}
-
-/* Fork one consumer; it leaves with _exit after its last item. */
-static pid_t start_consumer(struct shared *shm, int me)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent); /* the producer gone means no more items: do not linger */
-        consume(shm, me);
-        say("consumer %d: %ld items, sum %ld, %ld wakeups with nothing to take\n", me,
-            shm->count[me], shm->sum[me], shm->idle_wakeups[me]);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap one child; print how it ended if it failed. Returns 1 if it failed. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("consumer %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        printf("consumer %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
     return 1;
 }
 
@@ -270,12 +152,17 @@ static int run_mailbox(struct shared *shm, int consumers, long items)
 {
     pid_t pids[MAX_CONSUMERS];
     for (int i = 0; i < consumers; i++)
-        pids[i] = start_consumer(shm, i);
+        if ((pids[i] = start_child()) == 0) { /* it dies with the producer: no more items */
+            consume(shm, i);
+            say("consumer %d: %ld items, sum %ld, %ld wakeups with nothing to take\n", i,
+                shm->count[i], shm->sum[i], shm->idle_wakeups[i]);
+            leave_child(EXIT_SUCCESS);
+        }
     produce(shm, items, consumers);
     int failed = 0;
     long count = 0, sum = 0, idle = 0;
     for (int i = 0; i < consumers; i++) {
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "consumer");
         count += shm->count[i];
         sum += shm->sum[i];
         idle += shm->idle_wakeups[i];
@@ -291,7 +178,6 @@ int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
     cleanup_install();
-    main_process = getpid();
     int consumers = 3;
     long items = 2000, timeout_ms = 100;
     static const struct option options[] = {{"consumers", required_argument, NULL, 'c'},
@@ -308,30 +194,25 @@ int main(int argc, char *argv[])
             break;
         case 'm': items = parse_long(optarg, "--items", 1, 100000000, usage); break;
         case 't': timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
-    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                              -1, 0); /* zero-filled */
-    if (shm == MAP_FAILED)
-        die("mmap");
-    init_shared_sync(shm);
+    struct shared *shm = map_shared(sizeof *shm); /* zero-filled */
+    init_shared_mutex(&shm->box.lock); /* process-shared; the conditions wait on CLOCK_MONOTONIC */
+    init_shared_cond(&shm->box.not_empty);
+    init_shared_cond(&shm->box.not_full);
+    init_shared_cond(&shm->never_signalled);
     printf("condition_variable: %d consumers, %ld items, timeout %ld ms\n", consumers, items,
            timeout_ms);
     int ok = run_mailbox(shm, consumers, items);
     ok &= demonstrate_timeout(shm, timeout_ms);
     /* Every user is reaped: nobody can be waiting, so destroying is safe. */
-    pthread_cond_destroy(&shm->box.not_empty);
-    pthread_cond_destroy(&shm->box.not_full);
-    pthread_cond_destroy(&shm->never_signalled);
-    pthread_mutex_destroy(&shm->box.lock);
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    check_error_number(pthread_cond_destroy(&shm->box.not_empty), "pthread_cond_destroy");
+    check_error_number(pthread_cond_destroy(&shm->box.not_full), "pthread_cond_destroy");
+    check_error_number(pthread_cond_destroy(&shm->never_signalled), "pthread_cond_destroy");
+    check_error_number(pthread_mutex_destroy(&shm->box.lock), "pthread_mutex_destroy");
+    unmap_shared(shm, sizeof *shm);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -25,13 +25,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +36,8 @@
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: counting_semaphore [--workers N] [--limit K] [--uses U] [--hold-us T] "
@@ -65,46 +64,18 @@ struct shared {
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2,
                "atomics shared between processes must be lock-free");
 
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
-/* sem_timedwait takes an absolute time on CLOCK_REALTIME (sem_clockwait, glibc 2.30+, can
- * use CLOCK_MONOTONIC, which a clock step cannot disturb). */
-static struct timespec realtime_deadline_ms(long ms)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
-        die_in_child("clock_gettime");
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* Wait for a slot for at most ms milliseconds. Returns 0 with the slot, or ETIMEDOUT. */
 static int acquire_within(sem_t *sem, long ms)
 {
-    struct timespec deadline = realtime_deadline_ms(ms);
+    /* sem_timedwait takes an absolute time on CLOCK_REALTIME (sem_clockwait, glibc 2.30+,
+     * can use CLOCK_MONOTONIC, which a clock step cannot disturb). */
+    struct timespec deadline = deadline_after_ns(CLOCK_REALTIME, ms * 1000000LL);
     while (sem_timedwait(sem, &deadline) == -1) {
         if (errno == EINTR)
             continue; /* a signal is not a timeout: wait again for the same deadline */
         if (errno == ETIMEDOUT)
             return ETIMEDOUT;
-        die_in_child("sem_timedwait");
+        die("sem_timedwait");
     }
     return 0;
 }
@@ -122,52 +93,16 @@ static void use_resource(struct shared *shm, int uses, long hold_us)
 {
     for (int i = 0; i < uses; i++) {
         if (acquire_within(&shm->slots, WATCHDOG_SECONDS * 1000L) == ETIMEDOUT)
-            die_in_child("no slot in %d s (in use: %d): a slot was never released",
-                         WATCHDOG_SECONDS, atomic_load(&shm->in_use));
+            die("no slot in %d s (in use: %d): a slot was never released", WATCHDOG_SECONDS,
+                atomic_load(&shm->in_use));
         int now = atomic_fetch_add(&shm->in_use, 1) + 1; /* inside: count me */
         record_peak(&shm->peak, now);
         sleep_ns(hold_us * 1000);          /* the "work": long enough for others to pile up */
         atomic_fetch_sub(&shm->in_use, 1); /* leaving: before the post */
         atomic_fetch_add(&shm->total_uses, 1);
         if (sem_post(&shm->slots) == -1)
-            die_in_child("sem_post");
+            die("sem_post");
     }
-}
-
-/* Fork a child that runs body(shm, a, b) and leaves with _exit. */
-static pid_t start_child(void (*body)(struct shared *, int, long), struct shared *shm, int a,
-                         long b)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent);
-        body(shm, a, b);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap one child; print how it ended if it failed. Returns 1 if it failed. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("child %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        printf("child %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
 }
 
 /* Part 1: N workers share K slots; the measured peak must never exceed K. */
@@ -175,10 +110,13 @@ static int demonstrate_limit(struct shared *shm, int workers, int limit, int use
 {
     pid_t pids[MAX_WORKERS];
     for (int i = 0; i < workers; i++)
-        pids[i] = start_child(use_resource, shm, uses, hold_us);
+        if ((pids[i] = start_child()) == 0) {
+            use_resource(shm, uses, hold_us);
+            leave_child(EXIT_SUCCESS);
+        }
     int failed = 0;
     for (int i = 0; i < workers; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "worker");
     int peak = atomic_load(&shm->peak);
     long total = atomic_load(&shm->total_uses);
     printf("peak concurrent users = %d (limit %d): %s\n", peak, limit,
@@ -188,19 +126,18 @@ static int demonstrate_limit(struct shared *shm, int workers, int limit, int use
 }
 
 /* The latecomer in part 2: every slot is taken, so its timed wait must run out. */
-static void wait_in_vain(struct shared *shm, int unused, long timeout_ms)
+static _Noreturn void wait_in_vain(struct shared *shm, long timeout_ms)
 {
-    (void)unused;
     int64_t start = monotonic_ns(); /* measure on the monotonic clock, never the wall clock */
     int result = acquire_within(&shm->slots, timeout_ms);
     double waited_ms = (double)(monotonic_ns() - start) / 1e6;
     if (result == ETIMEDOUT) {
         say("sem_timedwait gave up after %.0f ms: ETIMEDOUT (%s)\n", waited_ms,
             strerror(ETIMEDOUT));
-        _exit(EXIT_SUCCESS);
+        leave_child(EXIT_SUCCESS);
     }
     say("sem_timedwait got a slot after %.0f ms, but every slot was taken\n", waited_ms);
-    _exit(EXIT_FAILURE);
+    leave_child(EXIT_FAILURE);
 }
 
 /* Part 2: the parent takes all K slots itself, then one child tries with a time limit. */
@@ -211,7 +148,10 @@ static int demonstrate_timeout(struct shared *shm, int limit, long timeout_ms)
             die("sem_wait");
     printf("timed wait: the parent holds all %d slots; a child waits at most %ld ms\n", limit,
            timeout_ms);
-    int failed = reap(start_child(wait_in_vain, shm, 0, timeout_ms));
+    pid_t latecomer = start_child();
+    if (latecomer == 0)
+        wait_in_vain(shm, timeout_ms);
+    int failed = reap_child(latecomer, "latecomer");
     for (int i = 0; i < limit; i++)
         if (sem_post(&shm->slots) == -1)
             die("sem_post");
@@ -240,19 +180,12 @@ int main(int argc, char *argv[])
         case 'u': uses = (int)parse_long(optarg, "--uses", 1, 1000000, usage); break;
         case 't': hold_us = parse_long(optarg, "--hold-us", 0, 1000000, usage); break;
         case 'm': timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
-    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                              -1, 0); /* zero-filled */
-    if (shm == MAP_FAILED)
-        die("mmap");
+    struct shared *shm = map_shared(sizeof *shm);        /* zero-filled */
     if (sem_init(&shm->slots, 1, (unsigned)limit) == -1) /* pshared=1, K free slots */
         die("sem_init");
     printf("counting_semaphore: %d workers, limit %d, %d uses each, hold %ld us, "
@@ -262,7 +195,6 @@ int main(int argc, char *argv[])
     ok &= demonstrate_timeout(shm, limit, timeout_ms);
     if (sem_destroy(&shm->slots) == -1)
         die("sem_destroy");
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    unmap_shared(shm, sizeof *shm);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

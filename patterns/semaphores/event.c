@@ -24,13 +24,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +35,8 @@
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: event [--waiters N] [--delay-ms D] [--timeout-ms T] [--set-early]\n"
@@ -65,98 +64,44 @@ struct shared {
 };
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomics shared between processes must be lock-free");
 
-/* The process that started the program: the only one that may call exit() (see error.h). */
-static pid_t main_process;
-
-/* End after a failed call whose error number is err: exit in the main process, _exit in a
- * child (the event functions run in both). */
-static _Noreturn void fail(int err, const char *what)
-{
-    if (getpid() == main_process)
-        die_with_code(err, "%s", what);
-    errno = err;
-    die_in_child("%s", what);
-}
-
-/* For the pthread calls that return an error number: end the process if it is not 0. */
-static void check(int err, const char *what)
-{
-    if (err != 0)
-        fail(err, what);
-}
-
-/* One line on stdout with one write(2), tagged with the pid. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
 /* Process-shared mutex and condition; the condition's clock is CLOCK_MONOTONIC so a timeout
- * means elapsed time, whatever happens to the wall clock. */
+ * means elapsed time, whatever happens to the wall clock (process_shared.h). */
 static void event_init(struct event *e)
 {
-    pthread_mutexattr_t ma;
-    pthread_condattr_t ca;
-    int err;
-    if ((err = pthread_mutexattr_init(&ma)) != 0 ||
-        (err = pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED)) != 0 ||
-        (err = pthread_mutex_init(&e->lock, &ma)) != 0)
-        die_with_code(err, "pthread mutex setup");
-    if ((err = pthread_condattr_init(&ca)) != 0 ||
-        (err = pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED)) != 0 ||
-        (err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
-        (err = pthread_cond_init(&e->changed, &ca)) != 0)
-        die_with_code(err, "pthread condition setup");
-    pthread_mutexattr_destroy(&ma);
-    pthread_condattr_destroy(&ca);
+    init_shared_mutex(&e->lock);
+    init_shared_cond(&e->changed);
     e->flag = 0;
 }
 
 static void event_destroy(struct event *e)
 {
-    pthread_cond_destroy(&e->changed);
-    pthread_mutex_destroy(&e->lock);
-}
-
-/* Lock, or report the error number (mutex calls return it instead of setting errno). */
-static void lock_event(struct event *e)
-{
-    int err = pthread_mutex_lock(&e->lock);
-    if (err != 0)
-        fail(err, "pthread_mutex_lock");
+    check_error_number(pthread_cond_destroy(&e->changed), "pthread_cond_destroy");
+    check_error_number(pthread_mutex_destroy(&e->lock), "pthread_mutex_destroy");
 }
 
 /* set: raise the flag and wake every waiter (broadcast: an Event releases all of them). */
 static void event_set(struct event *e)
 {
-    lock_event(e);
+    check_error_number(pthread_mutex_lock(&e->lock), "pthread_mutex_lock");
     e->flag = 1;
-    check(pthread_cond_broadcast(&e->changed), "pthread_cond_broadcast");
-    check(pthread_mutex_unlock(&e->lock), "pthread_mutex_unlock");
+    check_error_number(pthread_cond_broadcast(&e->changed), "pthread_cond_broadcast");
+    check_error_number(pthread_mutex_unlock(&e->lock), "pthread_mutex_unlock");
 }
 
 /* clear: lower the flag; nobody needs waking, as nobody waits for "not set". */
 static void event_clear(struct event *e)
 {
-    lock_event(e);
+    check_error_number(pthread_mutex_lock(&e->lock), "pthread_mutex_lock");
     e->flag = 0;
-    check(pthread_mutex_unlock(&e->lock), "pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&e->lock), "pthread_mutex_unlock");
 }
 
 /* is_set: read under the lock, like every access to a flag another process writes. */
 static int event_is_set(struct event *e)
 {
-    lock_event(e);
+    check_error_number(pthread_mutex_lock(&e->lock), "pthread_mutex_lock");
     int flag = e->flag;
-    check(pthread_mutex_unlock(&e->lock), "pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&e->lock), "pthread_mutex_unlock");
     return flag;
 }
 
@@ -165,23 +110,15 @@ static int event_is_set(struct event *e)
  * every wakeup (a spurious one, or a set quickly undone by a clear). */
 static int event_wait(struct event *e, long timeout_ms)
 {
-    struct timespec until;
-    if (clock_gettime(CLOCK_MONOTONIC, &until) == -1)
-        fail(errno, "clock_gettime");
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    lock_event(e);
+    struct timespec until = deadline_after_ns(CLOCK_MONOTONIC, timeout_ms * 1000000LL);
+    check_error_number(pthread_mutex_lock(&e->lock), "pthread_mutex_lock");
     int err = 0;
     while (!e->flag && err == 0)
         err = pthread_cond_timedwait(&e->changed, &e->lock, &until);
     int flag = e->flag;
-    check(pthread_mutex_unlock(&e->lock), "pthread_mutex_unlock");
+    check_error_number(pthread_mutex_unlock(&e->lock), "pthread_mutex_unlock");
     if (err != 0 && err != ETIMEDOUT)
-        fail(err, "pthread_cond_timedwait");
+        die_with_code(err, "pthread_cond_timedwait");
     return flag;
 }
 
@@ -192,44 +129,9 @@ static void waiter(struct shared *shm, int me)
     int flag = event_wait(&shm->go, WATCHDOG_MS);
     double waited = (double)(monotonic_ns() - start) / 1e6;
     if (!flag)
-        die_in_child("waiter %d: event still not set after %d ms", me, WATCHDOG_MS);
+        die("waiter %d: event still not set after %d ms", me, WATCHDOG_MS);
     atomic_fetch_add(&shm->woke, 1);
     say("waiter %d: event is set, waited %.1f ms\n", me, waited);
-}
-
-/* Fork one waiter; it leaves with _exit. */
-static pid_t start_waiter(struct shared *shm, int me)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would repeat the parent's unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent);
-        waiter(shm, me);
-        _exit(EXIT_SUCCESS);
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap one waiter; print how it ended if it failed. Returns 1 if it failed. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        printf("waiter %ld exited with %d\n", (long)pid, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        printf("waiter %ld killed by signal %d (%s)%s\n", (long)pid, WTERMSIG(status),
-               strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    return 1;
 }
 
 /* Start the waiters, set the event (before or after they start), reap, then show clear and a
@@ -241,7 +143,10 @@ static int run(struct shared *shm, int waiters, long delay_ms, long timeout_ms, 
         event_set(&shm->go);
     printf("before starting the waiters: is_set = %d\n", event_is_set(&shm->go));
     for (int i = 0; i < waiters; i++)
-        pids[i] = start_waiter(shm, i);
+        if ((pids[i] = start_child()) == 0) {
+            waiter(shm, i);
+            leave_child(EXIT_SUCCESS);
+        }
     if (!set_early) {
         sleep_ns(delay_ms * 1000000); /* the waiters are blocked by now (most likely) */
         say("parent: event_set after %ld ms\n", delay_ms);
@@ -249,7 +154,7 @@ static int run(struct shared *shm, int waiters, long delay_ms, long timeout_ms, 
     }
     int failed = 0;
     for (int i = 0; i < waiters; i++)
-        failed += reap(pids[i]);
+        failed += reap_child(pids[i], "waiter");
     int woke = atomic_load(&shm->woke); /* all reaped: every increment is done and visible */
     printf("%d of %d waiters saw the event set\n", woke, waiters);
 
@@ -267,7 +172,6 @@ int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
     cleanup_install();
-    main_process = getpid();
     int waiters = 4, set_early = 0;
     long delay_ms = 50, timeout_ms = 100;
     static const struct option options[] = {{"waiters", required_argument, NULL, 'w'},
@@ -284,19 +188,12 @@ int main(int argc, char *argv[])
         case 'd': delay_ms = parse_long(optarg, "--delay-ms", 0, 5000, usage); break;
         case 't': timeout_ms = parse_long(optarg, "--timeout-ms", 1, 60000, usage); break;
         case 'e': set_early = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
 
-    struct shared *shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                              -1, 0); /* zero-filled */
-    if (shm == MAP_FAILED)
-        die("mmap");
+    struct shared *shm = map_shared(sizeof *shm); /* zero-filled */
     event_init(&shm->go);
     printf("event: %d waiters, set %s, timeout %ld ms\n", waiters,
            set_early ? "before they start" : "after the delay", timeout_ms);
@@ -304,7 +201,6 @@ int main(int argc, char *argv[])
         printf("delay before event_set: %ld ms\n", delay_ms);
     int ok = run(shm, waiters, delay_ms, timeout_ms, set_early);
     event_destroy(&shm->go); /* every waiter is reaped: nobody can be waiting */
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    unmap_shared(shm, sizeof *shm);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

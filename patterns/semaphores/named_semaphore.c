@@ -29,18 +29,17 @@
 #include <getopt.h>
 #include <semaphore.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/parse.h"
+#include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: named_semaphore [--kind named|unnamed|both] [--workers N] [--rounds R]\n"
@@ -60,27 +59,12 @@ struct shared {
     sem_t unnamed; /* used only in the unnamed demonstration */
 };
 
-/* One line on stdout with one write(2), tagged with the pid: lines from several processes
- * never mix, and a child does not touch the stdio buffer it inherited. */
-static void say(const char *fmt, ...)
-{
-    char line[256];
-    int used = snprintf(line, sizeof line, "[pid %ld] ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    if (write(STDOUT_FILENO, line, len) != (ssize_t)len)
-        return; /* stdout closed: nothing useful left to do with the line */
-}
-
 /* An absolute CLOCK_REALTIME deadline, the clock sem_timedwait measures against. */
 static struct timespec deadline_in_seconds(int seconds)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
-        die_in_child("clock_gettime");
+        die("clock_gettime");
     ts.tv_sec += seconds;
     return ts;
 }
@@ -95,14 +79,14 @@ static void add_rounds(sem_t *lock, struct shared *shm, long rounds)
             if (errno == EINTR)
                 continue;
             if (errno == ETIMEDOUT)
-                die_in_child("stuck %d s in sem_wait at round %ld (counter %ld)", WATCHDOG_SECONDS,
-                             i, shm->counter);
-            die_in_child("sem_timedwait");
+                die("stuck %d s in sem_wait at round %ld (counter %ld)", WATCHDOG_SECONDS, i,
+                    shm->counter);
+            die("sem_timedwait");
         }
         long seen = shm->counter; /* without the semaphore, another process could write here */
         shm->counter = seen + 1;
         if (sem_post(lock) == -1)
-            die_in_child("sem_post");
+            die("sem_post");
     }
 }
 
@@ -112,52 +96,10 @@ static void named_worker(const char *name, struct shared *shm, long rounds)
 {
     sem_t *lock = sem_open(name, 0); /* 0: open an existing one, never create */
     if (lock == SEM_FAILED)
-        die_in_child("sem_open(%s)", name);
+        die("sem_open(%s)", name);
     add_rounds(lock, shm, rounds);
     if (sem_close(lock) == -1)
-        die_in_child("sem_close");
-}
-
-/* Start one worker; in the child, lock is NULL for the named kind (it opens by name). */
-static pid_t start_worker(const char *name, sem_t *unnamed, struct shared *shm, long rounds)
-{
-    pid_t parent = getpid();
-    fflush(stdout); /* or the child would inherit, and later repeat, unwritten output */
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0) {
-        die_with_parent(parent); /* an orphan would keep the semaphore busy forever */
-        if (unnamed != NULL)
-            add_rounds(unnamed, shm, rounds);
-        else
-            named_worker(name, shm, rounds);
-        _exit(EXIT_SUCCESS); /* never exit(): that would run the parent's atexit cleanup */
-    }
-    cleanup_add_child(pid);
-    return pid;
-}
-
-/* Reap every worker; print how each one that failed ended. Returns the number that failed. */
-static int reap_workers(const pid_t *pids, int count)
-{
-    int failed = 0;
-    for (int i = 0; i < count; i++) {
-        int status;
-        while (waitpid(pids[i], &status, 0) == -1)
-            if (errno != EINTR)
-                die("waitpid");
-        cleanup_forget_child(pids[i]);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            continue;
-        failed++;
-        if (WIFEXITED(status))
-            printf("worker %ld exited with %d\n", (long)pids[i], WEXITSTATUS(status));
-        else if (WIFSIGNALED(status))
-            printf("worker %ld killed by signal %d (%s)%s\n", (long)pids[i], WTERMSIG(status),
-                   strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-    }
-    return failed;
+        die("sem_close");
 }
 
 /* Does the file behind a named semaphore exist?  sem_open("/x") creates /dev/shm/sem.x. */
@@ -175,11 +117,19 @@ static int run_workers(const char *name, sem_t *unnamed, struct shared *shm, int
     pid_t pids[MAX_WORKERS];
     shm->counter = 0;
     for (int i = 0; i < workers; i++)
-        pids[i] = start_worker(name, unnamed, shm, rounds);
+        if ((pids[i] = start_child()) == 0) { /* an orphan would keep the semaphore busy */
+            if (unnamed != NULL)
+                add_rounds(unnamed, shm, rounds);
+            else
+                named_worker(name, shm, rounds); /* lock is NULL: it opens by name */
+            leave_child(EXIT_SUCCESS);
+        }
     if (name != NULL)
         say("while the workers run, /dev/shm/sem.%s %s\n", name + 1,
             name_visible(name) ? "exists" : "is missing");
-    int failed = reap_workers(pids, workers);
+    int failed = 0;
+    for (int i = 0; i < workers; i++)
+        failed += reap_child(pids[i], "worker");
     long expected = workers * rounds;
     printf("counter = %ld, expected %d x %ld = %ld: %s\n", shm->counter, workers, rounds, expected,
            shm->counter == expected ? "correct" : "WRONG");
@@ -241,31 +191,23 @@ int main(int argc, char *argv[])
         case 'k': kind = optarg; break;
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'r': rounds = parse_long(optarg, "--rounds", 1, 100000000, usage); break;
-        case 'h': fputs(usage, stdout); return EXIT_SUCCESS;
-        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
-        case '?':
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(opt, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     int named = strcmp(kind, "named") == 0 || strcmp(kind, "both") == 0;
     int unnamed = strcmp(kind, "unnamed") == 0 || strcmp(kind, "both") == 0;
     if (!named && !unnamed)
         usage_error(usage, "--kind: expected named, unnamed or both, got \"%s\"", kind);
 
     /* MAP_SHARED|MAP_ANONYMOUS: memory that fork() shares instead of copying. */
-    struct shared *shm =
-        mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shm == MAP_FAILED)
-        die("mmap");
+    struct shared *shm = map_shared(sizeof *shm);
     printf("named_semaphore: kind %s, %d workers, %ld rounds each\n", kind, workers, rounds);
     int ok = 1;
     if (named)
         ok &= demonstrate_named(shm, workers, rounds);
     if (unnamed)
         ok &= demonstrate_unnamed(shm, workers, rounds);
-    if (munmap(shm, sizeof *shm) == -1)
-        die("munmap");
+    unmap_shared(shm, sizeof *shm);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -49,17 +49,17 @@ rm -rf "$out"
 mkdir -p "$out/obj"
 log=$out/build.log
 # shellcheck disable=SC2206  # EXTRA_CFLAGS is a list of flags, split on spaces like make does
-flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g ${EXTRA_CFLAGS:-} -I"$given" -Ilessons/labs/grader -Ipatterns)
+flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g ${EXTRA_CFLAGS:-} -I"$given" -Ilessons/labs/grader -Ilib)
 libs=("${LIBRARY:-${OUT:-build}/libforklore.a}" -lrt -lpthread -lm)
 
 # The lines of a file as the inside of one JSON string.
 json_lines() { tr -d '\000-\010\013-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' | awk '{printf "%s\\n", $0}'; }
 
-# write_output: results.json by the rules of patterns/support/output_file.h, which the grader
+# write_output: results.json by the rules of lib/support/output_file.h, which the grader
 # follows too (JSON=/dev/null leaves the device be; a link or a directory is refused).
 output_label="make grade"
-# shellcheck source=../../../patterns/support/output_file.sh
-source patterns/support/output_file.sh
+# shellcheck source=../../../lib/support/output_file.sh
+source lib/support/output_file.sh
 
 # A failed build scores 0: say why on the terminal and in results.json.
 build_failed() {

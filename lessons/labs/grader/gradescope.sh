@@ -20,8 +20,8 @@ cd "$(dirname "$0")/../../.."
 # moved to DIR/LAB: an earlier DIR/LAB is replaced only if this script made it (its marker
 # file says so), never a folder of someone else's; the zip lands by output_file.h's rules.
 output_label="make gradescope"
-# shellcheck source=../../../patterns/support/output_file.sh
-source patterns/support/output_file.sh
+# shellcheck source=../../../lib/support/output_file.sh
+source lib/support/output_file.sh
 check_output_dir "$out"
 out=$(cd "$out" && pwd)
 marker=.made-by-forklore-gradescope

@@ -14,8 +14,8 @@ cd "$(dirname "$0")/../../.."
 # DIR must be a folder itself, and the archive lands in it by the rules of output_file.h: a
 # link planted at its name is refused, a device or a FIFO written in place, never replaced.
 output_label=handout
-# shellcheck source=../../../patterns/support/output_file.sh
-source patterns/support/output_file.sh
+# shellcheck source=../../../lib/support/output_file.sh
+source lib/support/output_file.sh
 check_output_dir "$out"
 out=$(cd "$out" && pwd)
 

@@ -87,9 +87,9 @@ static int reap(pid_t pid)
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     if (WIFEXITED(status))
-        warn("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
+        note("worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        warn("worker %ld killed by signal %d (%s)", (long)pid, WTERMSIG(status),
+        note("worker %ld killed by signal %d (%s)", (long)pid, WTERMSIG(status),
              strsignal(WTERMSIG(status)));
     return 1;
 }

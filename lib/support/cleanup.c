@@ -25,7 +25,6 @@ struct name_entry {
 
 static struct name_entry names[MAX_NAMES];
 static volatile pid_t children[MAX_CHILDREN];
-static pid_t owner;                       /* the process that installed the registry */
 static volatile sig_atomic_t interrupted; /* set by the signal handler */
 
 void unique_ipc_name(char *buf, size_t size, const char *tag)
@@ -65,7 +64,7 @@ static void unlink_entry(const struct name_entry *e)
 
 static void clear_registry(void)
 {
-    if (getpid() != owner)
+    if (!in_owning_process())
         return; /* a child inherited the registry: the objects are not its to remove */
     for (int i = 0; i < MAX_CHILDREN; i++) {
         pid_t pid = children[i];
@@ -99,7 +98,7 @@ static void on_exit_normally(void) { clear_registry(); }
 
 void cleanup_install(void)
 {
-    owner = getpid();
+    claim_owning_process(); /* this process owns the registry, and die() exits only here */
     if (atexit(on_exit_normally) != 0)
         die("atexit");
     struct sigaction sa;

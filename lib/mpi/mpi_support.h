@@ -2,7 +2,7 @@
  * errors returned instead of fatal, check every call, meet a bad command line on every rank
  * at once, and wait for a message without holding a CPU.
  *
- * The one-machine programs use patterns/support/ (error.h, parse.h, clock.h): these programs
+ * The one-machine programs use lib/support/ (error.h, parse.h, clock.h): these programs
  * do too, and this module adds only what MPI changes.
  *
  *   mpi_start            MPI_Init, then MPI_ERRORS_RETURN on MPI_COMM_WORLD: a failed call
@@ -19,7 +19,7 @@
  *   mpi_wait_message     wait for a message by probing, sleeping between probes: MPI_Recv
  *                        never sleeps in MPICH or Open MPI, it polls at 100% CPU
  *
- * See also: patterns/support/error.h, lessons/10-mpi.md.
+ * See also: lib/support/error.h, lessons/10-mpi.md.
  */
 #ifndef FORKLORE_MPI_SUPPORT_H
 #define FORKLORE_MPI_SUPPORT_H

@@ -9,14 +9,29 @@
 #include <unistd.h>
 
 static const char *name = "forklore";
+static pid_t owner; /* 0: nobody claimed the program, so every process counts as its owner */
+
+void claim_owning_process(void)
+{
+    owner = getpid();
+}
+
+int in_owning_process(void)
+{
+    return owner == 0 || getpid() == owner;
+}
 
 void set_program_name(const char *argv0)
 {
     const char *slash = strrchr(argv0, '/');
     name = slash ? slash + 1 : argv0;
+    claim_owning_process();
 }
 
-const char *program_name(void) { return name; }
+const char *program_name(void)
+{
+    return name;
+}
 
 /* Format "name: message: strerror" into buf.  err < 0 means "no errno part". */
 static void format_message(char *buf, size_t size, int err, const char *fmt, va_list ap)
@@ -44,46 +59,55 @@ static void write_line(char *buf, size_t size)
     (void)ignored; /* nowhere left to report a failure to report */
 }
 
-_Noreturn void die(const char *fmt, ...)
+enum { MESSAGE_SIZE = 512 };
+
+/* Print the message, then leave the way this process must: exit in the owner, after its
+ * output so far; _exit anywhere else (or always, when in_child is set). */
+static _Noreturn void report_and_leave(int err, int in_child, const char *fmt, va_list ap)
 {
-    int err = errno;
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
+    char buf[MESSAGE_SIZE];
     format_message(buf, sizeof buf, err, fmt, ap);
-    va_end(ap);
+    if (in_child || !in_owning_process()) {
+        write_line(buf, sizeof buf);
+        _exit(EXIT_FAILURE);
+    }
     fflush(stdout); /* what the program printed so far comes before the error */
     write_line(buf, sizeof buf);
     exit(EXIT_FAILURE);
 }
 
-_Noreturn void die_in_child(const char *fmt, ...)
+_Noreturn void die(const char *fmt, ...)
 {
     int err = errno;
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    format_message(buf, sizeof buf, err, fmt, ap);
-    va_end(ap);
-    write_line(buf, sizeof buf);
-    _exit(EXIT_FAILURE);
+    report_and_leave(err, 0, fmt, ap);
 }
 
 _Noreturn void die_with_code(int err, const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    format_message(buf, sizeof buf, err, fmt, ap);
-    va_end(ap);
-    fflush(stdout);
-    write_line(buf, sizeof buf);
-    exit(EXIT_FAILURE);
+    report_and_leave(err, 0, fmt, ap);
+}
+
+_Noreturn void die_in_child(const char *fmt, ...)
+{
+    int err = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    report_and_leave(err, 1, fmt, ap);
+}
+
+void check_error_number(int err, const char *what)
+{
+    if (err != 0)
+        die_with_code(err, "%s", what);
 }
 
 _Noreturn void usage_error(const char *usage, const char *fmt, ...)
 {
-    char buf[512];
+    char buf[MESSAGE_SIZE];
     va_list ap;
     va_start(ap, fmt);
     format_message(buf, sizeof buf, -1, fmt, ap);
@@ -94,13 +118,14 @@ _Noreturn void usage_error(const char *usage, const char *fmt, ...)
     exit(EXIT_USAGE);
 }
 
-void warn(const char *fmt, ...)
+void note(const char *fmt, ...)
 {
-    char buf[512];
+    char buf[MESSAGE_SIZE];
     va_list ap;
     va_start(ap, fmt);
     format_message(buf, sizeof buf, -1, fmt, ap);
     va_end(ap);
-    fflush(stdout);
+    if (in_owning_process())
+        fflush(stdout); /* a child's stdout buffer is flushed when it leaves, not here */
     write_line(buf, sizeof buf);
 }

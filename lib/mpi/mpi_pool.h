@@ -1,5 +1,5 @@
 /* mpi_pool.h - master-worker with dynamic scheduling over MPI: the process pool's pool_map
- * (patterns/pool/pool.h) for processes that share no memory, on one machine or on many.
+ * (lib/pool/pool.h) for processes that share no memory, on one machine or on many.
  *
  *   one machine (pool.h)                          MPI (this file)
  *   pool_create: fork P workers                   mpiexec -n P: the launcher starts P ranks

@@ -334,7 +334,8 @@ static int spawn_worker(struct pool *p, int i)
         if (err)
             return err;
     } else {
-        fflush(NULL); /* else the child inherits unwritten stdio buffers and writes them too */
+        if (fflush(NULL) == EOF) /* else the child inherits unwritten buffers, writes them too */
+            return errno;
         pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == -1)

@@ -21,4 +21,13 @@ long long parse_size(const char *text, const char *option, long long min, long l
 double parse_double(const char *text, const char *option, double min, double max,
                     const char *usage);
 
+/* The end of every option switch, as `default: help_or_bad_option(opt, argv, usage);`:
+ * 'h' (--help) prints the usage on stdout and exits with 0; ':' (a missing value, with
+ * getopt's optstring starting with ':' and opterr = 0) and anything else are a usage error
+ * naming the option. */
+_Noreturn void help_or_bad_option(int opt, char *const argv[], const char *usage);
+
+/* After the options: a word left over is a usage error, not something to ignore. */
+void no_more_arguments(int argc, char *const argv[], const char *usage);
+
 #endif

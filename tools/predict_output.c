@@ -1108,11 +1108,11 @@ static void make_question(unsigned long seed, int level, struct program *p, stru
         if (answer->verdict == MODEL_OK)
             return;
         if (answer->verdict == MODEL_BROKEN) {
-            warn("internal error: --seed %lu --level %d: %s", seed, level, answer->why);
+            note("internal error: --seed %lu --level %d: %s", seed, level, answer->why);
             exit(EXIT_FAILURE);
         }
     }
-    warn("internal error: --seed %lu --level %d: no program within the limits", seed, level);
+    note("internal error: --seed %lu --level %d: no program within the limits", seed, level);
     exit(EXIT_FAILURE);
 }
 
@@ -1153,8 +1153,7 @@ static struct settings parse_arguments(int argc, char *argv[])
             usage_error(usage, "unknown option %s", argv[optind - 1]);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (question && s.answer)
         usage_error(usage, "--question and --answer: choose one");
     if (s.answer && !s.seed_given) /* an answer to a program nobody has seen */

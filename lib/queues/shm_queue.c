@@ -377,9 +377,11 @@ static int map_new_named(const char *name, uint64_t total, void **mapping)
         if (*mapping == MAP_FAILED)
             err = errno;
     }
-    close(fd); /* the mapping keeps the object alive; the descriptor is no longer needed */
+    /* The mapping keeps the object alive and nothing was written through fd: a failed close
+     * loses nothing.  On an error, the unlink is best effort: err is what the caller needs. */
+    (void)close(fd);
     if (err)
-        shm_unlink(name);
+        (void)shm_unlink(name);
     return err;
 }
 
@@ -433,16 +435,16 @@ int shm_queue_attach(struct shm_queue **queue, const char *name)
     struct stat st;
     if (fstat(fd, &st) == -1) {
         int err = errno;
-        close(fd);
+        (void)close(fd); /* on the way out with err: nothing was written through fd */
         return err;
     }
     if ((size_t)st.st_size < sizeof(struct shared_header)) {
-        close(fd);
+        (void)close(fd); /* as above */
         return st.st_size == 0 ? EAGAIN : EINVAL; /* 0: created but not yet truncated */
     }
     void *mapping = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int err = mapping == MAP_FAILED ? errno : 0;
-    close(fd);
+    (void)close(fd); /* the mapping keeps the object; nothing was written through fd */
     if (err)
         return err;
     if ((err = check_header(mapping, (size_t)st.st_size)) != 0 ||
