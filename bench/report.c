@@ -57,23 +57,37 @@ static int parse_reduced_line(char *line, struct reduced_point *p)
     return 0;
 }
 
-int load_reduced(const char *data_dir, const char *name, struct reduced_point *points, int max)
+struct reduced_point *load_reduced(const char *data_dir, const char *name, int *count)
 {
     char path[4096], line[1024];
     snprintf(path, sizeof path, "%s/%s.csv", data_dir, name);
+    *count = -1;
     FILE *f = fopen(path, "r");
     if (!f)
-        return -1;
-    int n = 0;
+        return NULL;
     if (!fgets(line, sizeof line, f)) { /* the header */
         fclose(f);
-        return -1;
+        return NULL;
     }
-    while (n < max && fgets(line, sizeof line, f))
+    struct reduced_point *points = NULL;
+    int n = 0, room = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (n == room) { /* as many points as the file holds */
+            room = room ? 2 * room : 64;
+            struct reduced_point *grown = realloc(points, sizeof *points * (size_t)room);
+            if (!grown) {
+                free(points);
+                fclose(f);
+                return NULL;
+            }
+            points = grown;
+        }
         if (parse_reduced_line(line, &points[n]) == 0)
             n++;
+    }
     fclose(f);
-    return n;
+    *count = n;
+    return points;
 }
 
 /* --- the summary table ----------------------------------------------------------------- */
@@ -105,16 +119,18 @@ static void scaling_summary(FILE *out, const struct reduced_point *r, int n, int
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
+        char label[LABEL_SIZE + 16];
+        point_label(&p->point, label, sizeof label);
         if (md)
             fprintf(out, "| %s | %d | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
                          "%.0f%% | %.0f%% | %.0f%%%s |\n",
-                    p->point.series, p->point.cpus, p->point.workers, p->figure_median,
+                    label, p->point.cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
                     cpu_per_wall, 100 * p->idle, 100 * p->overlap, 100 * p->capacity, point_marks(p));
         else
             fprintf(out, "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%% "
                          "%7.0f%%%s\n",
-                    p->point.series, p->point.cpus, p->point.workers, p->figure_median,
+                    label, p->point.cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->efficiency, cpu_per_wall, 100 * p->idle,
                     100 * p->overlap, 100 * p->capacity, point_marks(p));
     }
@@ -174,7 +190,9 @@ static void print_notes(FILE *out, const struct reduced_point *r, int n, int mar
             continue;
         if (!printed++)
             fputs(markdown ? "\nNotes from the runs:\n\n" : "  notes:\n", out);
-        fprintf(out, markdown ? "- %s: %s\n" : "    %s: %s\n", r[i].point.series, r[i].note);
+        char label[LABEL_SIZE + 16];
+        point_label(&r[i].point, label, sizeof label);
+        fprintf(out, markdown ? "- %s: %s\n" : "    %s: %s\n", label, r[i].note);
     }
 }
 
@@ -218,7 +236,12 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
                     r[i].point.series);
             continue;
         }
-        double cores[MAX_POINTS], speedup[MAX_POINTS];
+        double *cores = malloc(sizeof *cores * (size_t)n), *speedup = malloc(sizeof *speedup * (size_t)n);
+        if (!cores || !speedup) {
+            free(cores);
+            free(speedup);
+            continue;
+        }
         int m = 0;
         for (int j = i; j < n && strcmp(r[j].point.series, r[i].point.series) == 0; j++) {
             cores[m] = r[j].point.cpus;
@@ -258,6 +281,8 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
             fprintf(md, "The Universal Scalability Law needs %d core counts above 1; %d were "
                         "measured.\n", USL_MIN_POINTS, u.points);
         }
+        free(cores);
+        free(speedup);
     }
 }
 
@@ -325,13 +350,15 @@ int write_report(const char *data_dir, const char *plots_dir,
                 "measured side by side in one run.\n\n## The machine\n\n");
     snprintf(path, sizeof path, "%s/machine.txt", data_dir);
     copy_file(md, path);
-    static struct reduced_point r[MAX_POINTS];
     while (fgets(line, sizeof line, index)) {
         char *name = strtok(line, "\t\n");
         const struct workload *w = name ? find_workload(table, name) : NULL;
-        int n = w ? load_reduced(data_dir, w->name, r, MAX_POINTS) : -1;
-        if (n <= 0)
+        int n = -1;
+        struct reduced_point *r = w ? load_reduced(data_dir, w->name, &n) : NULL;
+        if (n <= 0) {
+            free(r);
             continue;
+        }
         fprintf(md, "\n## %s\n\n`%s`: ", w->title, w->name);
         fprintf(md, w->shape == SHAPE_SCALING ? "strong scaling across core counts, median of "
                                                 "the counted runs.\n\n"
@@ -341,12 +368,15 @@ int write_report(const char *data_dir, const char *plots_dir,
         if (w->shape == SHAPE_SCALING) {
             snprintf(path, sizeof path, "%s/%s.fits", data_dir, w->name);
             FILE *fits = fopen(path, "w");
-            if (!fits)
+            if (!fits) {
+                free(r);
                 continue;
+            }
             fprintf(md, "\n### Models\n");
             report_fits(md, fits, r, n);
             fclose(fits);
         }
+        free(r);
     }
     fclose(index);
     if (ferror(md) | fclose(md)) {
@@ -432,15 +462,18 @@ int write_comparison(const char *data_dir, const char *reference_dir,
     while (fgets(line, sizeof line, machine))
         fprintf(out, "  reference %s", line);
     fclose(machine);
-    static struct reduced_point mine[MAX_POINTS], theirs[MAX_POINTS];
     int compared = 0;
     while (fgets(line, sizeof line, index)) {
         char *name = strtok(line, "\t\n");
         const struct workload *w = name ? find_workload(table, name) : NULL;
-        int n = w ? load_reduced(data_dir, w->name, mine, MAX_POINTS) : -1;
-        int m = w ? load_reduced(reference_dir, w->name, theirs, MAX_POINTS) : -1;
-        if (n <= 0 || m <= 0)
+        int n = -1, m = -1;
+        struct reduced_point *mine = w ? load_reduced(data_dir, w->name, &n) : NULL;
+        struct reduced_point *theirs = w ? load_reduced(reference_dir, w->name, &m) : NULL;
+        if (n <= 0 || m <= 0) {
+            free(mine);
+            free(theirs);
             continue;
+        }
         compared++;
         int matched = 0, different = 0;
         fprintf(out, "\n%s (%s):\n", w->title, w->name);
@@ -464,6 +497,8 @@ int write_comparison(const char *data_dir, const char *reference_dir,
         }
         fprintf(out, "  %d of %d matching points differ beyond their spread\n", different,
                 matched);
+        free(mine);
+        free(theirs);
     }
     fclose(index);
     if (!compared)

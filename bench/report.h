@@ -14,8 +14,9 @@
 
 #include "workload.h"
 
-/* Load a workload's reduced points from DATA/NAME.csv; returns how many, or -1 if none. */
-int load_reduced(const char *data_dir, const char *name, struct reduced_point *points, int max);
+/* Load a workload's reduced points from DATA/NAME.csv into a malloc'd array (free it); *count
+ * gets how many, or -1 (and NULL is returned) if there is no such file. */
+struct reduced_point *load_reduced(const char *data_dir, const char *name, int *count);
 
 /* The marks a point carries in summaries and progress lines: " LOW OVERLAP" or " LOW CAPACITY"
  * (its counted runs fell short, and why), " WIDE SPREAD", or "".  A static buffer. */

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "plan.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/cpus.h"
@@ -38,7 +39,7 @@ static const char *const kind_names[] = {
     "reference: 1 process, no lock", "atomic fetch-add", "test-and-set spin lock",
     "ticket lock", "pthread mutex (shared)", "semaphore (shared)", "flock",
     "fcntl record lock", "token through a pipe"};
-enum { KINDS = PIPE_TOKEN + 1, MAX_PROCS = 256 };
+enum { KINDS = PIPE_TOKEN + 1 };
 
 struct shared {
     _Alignas(64) long counter;  /* what the lock protects */
@@ -49,11 +50,13 @@ struct shared {
     _Alignas(64) pthread_mutex_t mutex;
     sem_t semaphore;
     _Alignas(64) atomic_int ready, go, stop;
-    long done[MAX_PROCS]; /* each process's update count, written once at the end */
+    long done[]; /* each process's update count, written once at the end (one per process:
+                    the mapping is sized for them) */
 };
 
 struct context {
     struct shared *sh;
+    size_t size; /* of the mapping */
     enum kind kind;
     int pipe_fds[2];
     int file_fd;
@@ -126,9 +129,10 @@ static _Noreturn void worker(struct context *c, int index, const char *path, pid
     _exit(0);
 }
 
-static int setup(struct context *c, char *path, size_t size, struct run_result *r)
+static int setup(struct context *c, int procs, char *path, size_t size, struct run_result *r)
 {
-    c->sh = mmap(NULL, sizeof *c->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    c->size = sizeof *c->sh + sizeof c->sh->done[0] * (size_t)procs;
+    c->sh = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (c->sh == MAP_FAILED)
         return snprintf(r->detail, DETAIL_SIZE, "mmap: %s", strerror(errno)), -1;
     pthread_mutexattr_t attr;
@@ -157,14 +161,14 @@ static void teardown(struct context *c, const char *path)
     close(c->pipe_fds[1]);
     pthread_mutex_destroy(&c->sh->mutex);
     sem_destroy(&c->sh->semaphore);
-    munmap(c->sh, sizeof *c->sh);
+    munmap(c->sh, c->size);
 }
 
 static int run(const struct point *p, struct run_result *r)
 {
     struct context c = {.kind = (enum kind)p->param};
     char path[96];
-    if (setup(&c, path, sizeof path, r) == -1)
+    if (setup(&c, p->workers, path, sizeof path, r) == -1)
         return -1;
     int procs = p->workers, failed = 0;
     pid_t parent = getpid();
@@ -212,21 +216,22 @@ static int run(const struct point *p, struct run_result *r)
     return 0;
 }
 
+/* Process counts 1 to 2 per CPU, by the sweep rule of the scaling workloads (plan.h): every
+ * count to 8, then about four per doubling, so a big machine gets a readable curve. */
 static int plan(struct point *points, int max, int quick)
 {
-    (void)quick;
-    int cpus = usable_cpu_count(), count = 0;
+    int cpus = usable_cpu_count(), count = 0, nprocs;
+    int *procs = plan_count_sweep(2 * cpus, quick, &nprocs);
     for (int k = NO_LOCK; k < KINDS; k++)
-        for (int procs = 1; procs <= (k == NO_LOCK ? 1 : 2 * cpus) && count < max; procs++) {
-            if (procs > MAX_PROCS)
-                break;
+        for (int i = 0; i < (k == NO_LOCK ? 1 : nprocs) && count < max; i++) {
             struct point *p = &points[count++];
             snprintf(p->series, sizeof p->series, "%s", kind_names[k]);
-            p->x = procs;
+            p->x = procs[i];
             p->param = k;
             p->cpus = cpus;
-            p->workers = procs;
+            p->workers = procs[i];
         }
+    free(procs);
     return count;
 }
 

@@ -93,8 +93,10 @@ static int run_mpi(long limit, struct run_result *r, int64_t *total)
         long long rank, tasks, start, end, cpu, answer;
         double seconds;
         if (sscanf(line, "span %lld %lld %lld %lld %lld", &rank, &tasks, &start, &end, &cpu) == 5) {
-            if (tasks > 0 && r->nspans < MAX_WORKERS)
-                r->spans[r->nspans++] = (struct worker_span){start, end, cpu};
+            if (tasks > 0 && run_result_add_span(r, (struct worker_span){start, end, cpu}) != 0) {
+                snprintf(r->detail, sizeof r->detail, "rank spans: %s", strerror(ENOMEM));
+                return -1;
+            }
         } else if (sscanf(line, "answer %lld %lf", &answer, &seconds) == 2) {
             *total = answer;
             r->extra = seconds;
@@ -123,14 +125,17 @@ static int run_pool(long limit, struct run_result *r, int64_t *total)
     *total = 0;
     for (int i = 0; i < RANGES; i++)
         *total += results[i].count;
-    prime_add_spans(r, results, RANGES);
+    if (prime_add_spans(r, results, RANGES) != 0) {
+        snprintf(r->detail, sizeof r->detail, "worker spans: %s", strerror(ENOMEM));
+        return -1;
+    }
     return 0;
 }
 
 static int run(const struct point *p, struct run_result *r)
 {
     static long expected = -1, expected_for = -1;
-    long limit = p->quick ? 200000 : 400000;
+    long limit = p->quick > 1 ? 20000 : p->quick ? 200000 : 400000;
     if (expected_for != limit) {
         expected = prime_sieve_count(limit);
         expected_for = limit;

@@ -42,7 +42,7 @@ static const char *const variant_names[] = {"process pool", "thread pool", "pipe
                                             "shm_queue", "Python Pool.map",
                                             "Python ProcessPoolExecutor.map"};
 #define AUTO_FLAG 0x100 /* param bit: the automatic chunk size */
-enum { MAX_CHUNK = 1000, MAX_TASKS = 100000, MAX_PIPE_WORKERS = 64 };
+enum { MAX_CHUNK = 1000, MAX_TASKS = 100000 };
 
 /* --- the task ------------------------------------------------------------------------------- */
 
@@ -66,10 +66,12 @@ static size_t tasks_for(double x, int quick, int automatic)
 /* --- the alternative transports: forked workers, no pool library ------------------------------ */
 
 struct plain_workers {
-    int n;
-    pid_t pid[MAX_PIPE_WORKERS];
-    int task_fd[MAX_PIPE_WORKERS], result_fd[MAX_PIPE_WORKERS]; /* pipes: parent's ends */
-    struct shm_queue *tasks, *done;                              /* shm_queue */
+    int n;                          /* started */
+    pid_t *pid;                     /* one per worker, as many as the point asks for */
+    int *task_fd, *result_fd;       /* pipes: the parent's ends */
+    struct pollfd *fds;             /* pipes: what run_pipes polls */
+    int *in_flight;                 /* pipes: chunks sent to each worker, not yet back */
+    struct shm_queue *tasks, *done; /* shm_queue */
 };
 
 /* A chunk on the wire: a count, then that many longs (arguments or results). */
@@ -140,22 +142,40 @@ static _Noreturn void queue_worker(struct shm_queue *tasks, struct shm_queue *do
     }
 }
 
+static void plain_stop(struct plain_workers *w);
+
 static int plain_start(struct plain_workers *w, int n, int use_pipes)
 {
     *w = (struct plain_workers){.n = 0};
-    if (!use_pipes &&
-        (shm_queue_create(&w->tasks, NULL, sizeof(struct chunk_message), 64) ||
-         shm_queue_create(&w->done, NULL, sizeof(struct chunk_message), 64)))
+    w->pid = calloc((size_t)n, sizeof *w->pid);
+    w->task_fd = calloc((size_t)n, sizeof *w->task_fd);
+    w->result_fd = calloc((size_t)n, sizeof *w->result_fd);
+    w->fds = calloc((size_t)n, sizeof *w->fds);
+    w->in_flight = calloc((size_t)n, sizeof *w->in_flight);
+    if (!w->pid || !w->task_fd || !w->result_fd || !w->fds || !w->in_flight ||
+        (!use_pipes && (shm_queue_create(&w->tasks, NULL, sizeof(struct chunk_message), 64) ||
+                        shm_queue_create(&w->done, NULL, sizeof(struct chunk_message), 64)))) {
+        plain_stop(w);
         return -1;
+    }
     pid_t parent = getpid();
-    for (int i = 0; i < n && i < MAX_PIPE_WORKERS; i++) {
-        int t[2], r[2];
-        if (use_pipes && (pipe(t) == -1 || pipe(r) == -1))
+    for (int i = 0; i < n; i++) {
+        int t[2] = {-1, -1}, r[2] = {-1, -1};
+        pid_t pid = -1;
+        if (!use_pipes || (pipe(t) == 0 && pipe(r) == 0)) {
+            fflush(NULL);
+            pid = fork();
+        }
+        if (pid == -1) { /* close this worker's pipes; stop (and reap) the ones started */
+            for (int k = 0; k < 2; k++) {
+                if (t[k] != -1)
+                    close(t[k]);
+                if (r[k] != -1)
+                    close(r[k]);
+            }
+            plain_stop(w);
             return -1;
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid == -1)
-            return -1;
+        }
         if (pid == 0) {
             die_with_parent(parent);
             if (!use_pipes)
@@ -194,10 +214,15 @@ static void plain_stop(struct plain_workers *w)
         if (!w->tasks)
             close(w->result_fd[i]);
     }
-    if (w->tasks) {
+    if (w->tasks)
         shm_queue_destroy(w->tasks);
+    if (w->done)
         shm_queue_destroy(w->done);
-    }
+    free(w->pid);
+    free(w->task_fd);
+    free(w->result_fd);
+    free(w->fds);
+    free(w->in_flight);
     *w = (struct plain_workers){.n = 0};
 }
 
@@ -212,8 +237,9 @@ static void fill_message(struct chunk_message *m, size_t first, size_t count)
 static int run_pipes(struct plain_workers *w, size_t count, size_t chunk)
 {
     static struct chunk_message m;
-    struct pollfd fds[MAX_PIPE_WORKERS];
-    int in_flight[MAX_PIPE_WORKERS] = {0};
+    struct pollfd *fds = w->fds;
+    int *in_flight = w->in_flight;
+    memset(in_flight, 0, sizeof *in_flight * (size_t)w->n);
     size_t next = 0, done = 0;
     for (int i = 0; i < w->n; i++) {
         fds[i] = (struct pollfd){.fd = w->result_fd[i], .events = POLLIN};
