@@ -57,6 +57,7 @@
 #include "support/parse.h"
 #include "fork_workers.h"
 #include "plan.h"
+#include "reduced_csv.h"
 #include "report.h"
 #include "statistics.h"
 #include "workload.h"
@@ -437,17 +438,6 @@ static double spread_of(const struct sample *s, int n)
     return spread;
 }
 
-static void csv_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* The number a point is plotted by, for one run. */
 static double figure_of(const struct workload *w, const struct sample *s)
 {
@@ -466,10 +456,10 @@ static void write_sample(const struct workload *w, const struct point *p, int ru
 {
     char label[LABEL_SIZE + 16];
     point_label(p, label, sizeof label);
-    csv_string(samples_csv, w->name);
+    csv_quoted(samples_csv, w->name);
     fputc(',', samples_csv);
-    csv_string(samples_csv, label);
-    fprintf(samples_csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g,%.3f\n", p->x, p->cpus,
+    csv_quoted(samples_csv, label);
+    fprintf(samples_csv, ",%.15g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g,%.3f\n", p->x, p->cpus,
             p->workers, run, s->wall_ns, s->cpu_ns, s->ops, s->overlap, good, s->extra,
             s->capacity);
 }
@@ -612,40 +602,19 @@ static void close_output(FILE *f, const char *what)
         die("writing %s", what);
 }
 
+/* NAME.csv and NAME.dat, by the one column table (reduced_csv.h). */
 static void write_reduced(const char *dir, const struct workload *w,
                           const struct reduced_point *r, int n)
 {
     FILE *csv = open_output(dir, w->name, ".csv");
     FILE *dat = open_output(dir, w->name, ".dat");
-    fprintf(csv, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
-                 "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
-                 "speedup_max,efficiency,overlap,low_overlap,param,extra_median,weak,spread,"
-                 "wide_spread,idle,capacity,note\n");
+    reduced_csv_header(csv);
     for (int i = 0; i < n; i++) {
-        const struct reduced_point *p = &r[i];
-        char label[LABEL_SIZE + 16];
-        point_label(&p->point, label, sizeof label);
-        csv_string(csv, label);
-        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld,"
-                     "%g,%d,%.4f,%d,%.4f,%.3f",
-                p->point.x, p->point.cpus, p->point.workers, p->samples, p->wall_median_ns,
-                p->wall_min_ns, p->wall_max_ns, p->cpu_median_ns, p->figure_median, p->figure_min,
-                p->figure_max, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
-                p->overlap, p->low_overlap, p->point.param, p->extra_median, p->point.weak,
-                p->spread, p->wide_spread, p->idle, p->capacity);
-        fputc(',', csv);
-        csv_string(csv, p->note);
-        fputc('\n', csv);
+        reduced_csv_row(csv, &r[i]);
         /* gnuplot: one block per series, two blank lines apart, the name in a comment. */
-        if (i == 0 || !same_series(&p->point, &r[i - 1].point)) {
-            fprintf(dat, "%s# series: %s\n", i ? "\n\n" : "", label);
-            fprintf(dat, "# x figure_median figure_min figure_max speedup speedup_min "
-                         "speedup_max efficiency cpu_per_wall extra\n");
-        }
-        fprintf(dat, "%g %.6g %.6g %.6g %.4f %.4f %.4f %.4f %.4f %g\n", p->point.x,
-                p->figure_median, p->figure_min, p->figure_max, p->speedup, p->speedup_min,
-                p->speedup_max, p->efficiency, p->cpu_median_ns / p->wall_median_ns,
-                p->extra_median);
+        if (i == 0 || !same_series(&r[i].point, &r[i - 1].point))
+            reduced_dat_block_header(dat, &r[i], i == 0);
+        reduced_dat_row(dat, &r[i]);
     }
     close_output(csv, "reduced CSV");
     close_output(dat, "gnuplot data");

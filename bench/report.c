@@ -7,65 +7,19 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "reduced_csv.h"
 
 /* --- reading the data back ------------------------------------------------------------- */
 
-/* Parse one CSV line of NAME.csv (see write_reduced in driver.c) into *p. */
-static int parse_reduced_line(char *line, struct reduced_point *p)
-{
-    memset(p, 0, sizeof *p);
-    if (*line != '"')
-        return -1;
-    char *out = p->point.series, *end = p->point.series + LABEL_SIZE - 1;
-    char *c = line + 1;
-    for (; *c; c++) { /* a quoted field: "" stands for one quote */
-        if (*c == '"' && c[1] == '"')
-            c++;
-        else if (*c == '"')
-            break;
-        if (out < end)
-            *out++ = *c;
-    }
-    *out = '\0';
-    if (*c != '"' || c[1] != ',')
-        return -1;
-    int n = sscanf(c + 2,
-                   "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d,%ld,%lf,%d,"
-                   "%lf,%d,%lf,%lf",
-                   &p->point.x, &p->point.cpus, &p->point.workers, &p->samples,
-                   &p->wall_median_ns, &p->wall_min_ns, &p->wall_max_ns, &p->cpu_median_ns,
-                   &p->figure_median, &p->figure_min, &p->figure_max, &p->speedup,
-                   &p->speedup_min, &p->speedup_max, &p->efficiency, &p->overlap,
-                   &p->low_overlap, &p->point.param, &p->extra_median, &p->point.weak,
-                   &p->spread, &p->wide_spread, &p->idle, &p->capacity);
-    if (n != 24)
-        return -1;
-    /* The note, the last field, quoted. */
-    char *quote = strrchr(c + 2, ',');
-    if (quote && quote[1] == '"') {
-        char *to = p->note, *stop = p->note + DETAIL_SIZE - 1;
-        for (char *q = quote + 2; *q && *q != '\n'; q++) {
-            if (*q == '"' && q[1] == '"')
-                q++;
-            else if (*q == '"')
-                break;
-            if (to < stop)
-                *to++ = *q;
-        }
-        *to = '\0';
-    }
-    return 0;
-}
-
 struct reduced_point *load_reduced(const char *data_dir, const char *name, int *count)
 {
-    char path[4096], line[1024];
+    char path[4096], header[2048], line[2048];
     snprintf(path, sizeof path, "%s/%s.csv", data_dir, name);
     *count = -1;
     FILE *f = fopen(path, "r");
     if (!f)
         return NULL;
-    if (!fgets(line, sizeof line, f)) { /* the header */
+    if (!fgets(header, sizeof header, f)) { /* the column names (reduced_csv.h) */
         fclose(f);
         return NULL;
     }
@@ -82,7 +36,7 @@ struct reduced_point *load_reduced(const char *data_dir, const char *name, int *
             }
             points = grown;
         }
-        if (parse_reduced_line(line, &points[n]) == 0)
+        if (reduced_csv_parse(header, line, &points[n]) == 0)
             n++;
     }
     fclose(f);
@@ -91,6 +45,22 @@ struct reduced_point *load_reduced(const char *data_dir, const char *name, int *
 }
 
 /* --- the summary table ----------------------------------------------------------------- */
+
+const char *x_text(const struct workload *w, double x, char *text, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int unit = 0;
+    if (w->x_label && strstr(w->x_label, "bytes") && x >= 1 && x == floor(x)) {
+        while (unit < 4 && fmod(x, 1024) == 0 && x >= 1024) {
+            x /= 1024;
+            unit++;
+        }
+        snprintf(text, size, "%.0f %s", x, units[unit]);
+    } else {
+        snprintf(text, size, "%.10g", x);
+    }
+    return text;
+}
 
 /* The marks a point can carry, for both kinds of summary.  A point whose counted runs fell
  * short is LOW OVERLAP when its workers took turns, LOW CAPACITY when they ran together but
@@ -158,14 +128,16 @@ static void series_summary(FILE *out, const struct workload *w, const struct red
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
+        char x[32];
+        x_text(w, p->point.x, x, sizeof x);
         if (md) {
-            fprintf(out, "| %s | %.10g | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series,
-                    p->point.x, p->point.workers, p->figure_median, p->figure_min,
+            fprintf(out, "| %s | %s | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series,
+                    x, p->point.workers, p->figure_median, p->figure_min,
                     p->figure_max, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g |", p->extra_median);
         } else {
-            fprintf(out, "  %-34s %12.10g %7d %14.4g %9.2f", p->point.series, p->point.x,
+            fprintf(out, "  %-34s %12s %7d %14.4g %9.2f", p->point.series, x,
                     p->point.workers, p->figure_median, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g", p->extra_median);
@@ -218,16 +190,15 @@ void print_summary(FILE *out, const struct workload *w, const struct reduced_poi
 /* --- the fits -------------------------------------------------------------------------- */
 
 /* The plain (not oversubscribed) series of a scaling workload, one at a time. */
-static int is_oversubscribed(const char *series)
+static int is_oversubscribed(const struct point *p)
 {
-    return strstr(series, ", 2 per CPU") != NULL;
+    return p->per_cpu > 1;
 }
 
 static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (is_oversubscribed(r[i].point.series) || (i > 0 && strcmp(r[i].point.series,
-                                                                      r[i - 1].point.series) == 0))
+        if (is_oversubscribed(&r[i].point) || (i > 0 && same_series(&r[i].point, &r[i - 1].point)))
             continue;
         if (r[i].point.weak) {
             fprintf(md, "\n**%s** is weak scaling (the work grows with the workers): the laws "
@@ -243,7 +214,7 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
             continue;
         }
         int m = 0;
-        for (int j = i; j < n && strcmp(r[j].point.series, r[i].point.series) == 0; j++) {
+        for (int j = i; j < n && same_series(&r[j].point, &r[i].point); j++) {
             cores[m] = r[j].point.cpus;
             speedup[m++] = r[j].speedup;
         }
@@ -391,10 +362,15 @@ int write_report(const char *data_dir, const char *plots_dir,
 static const struct reduced_point *matching(const struct reduced_point *r, int n,
                                             const struct reduced_point *p)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(r[i].point.series, p->point.series) == 0 && r[i].point.x == p->point.x &&
+    /* By label: a reference written by an older driver has only the label to go by. */
+    char mine[LABEL_SIZE + 16], theirs[LABEL_SIZE + 16];
+    point_label(&p->point, mine, sizeof mine);
+    for (int i = 0; i < n; i++) {
+        point_label(&r[i].point, theirs, sizeof theirs);
+        if (strcmp(theirs, mine) == 0 && r[i].point.x == p->point.x &&
             r[i].point.workers == p->point.workers)
             return &r[i];
+    }
     return NULL;
 }
 
@@ -489,9 +465,12 @@ int write_comparison(const char *data_dir, const char *reference_dir,
             if (lo <= ref_hi && hi >= ref_lo)
                 continue;
             different++;
-            fprintf(out, "  differs: %s, x=%g, %d workers: %s %.4g here, %.4g in the reference "
+            char label[LABEL_SIZE + 16];
+            point_label(&mine[i].point, label, sizeof label);
+            char x[32];
+            fprintf(out, "  differs: %s, x=%s, %d workers: %s %.4g here, %.4g in the reference "
                          "(%.2fx; ranges %.4g-%.4g and %.4g-%.4g do not meet)\n",
-                    mine[i].point.series, mine[i].point.x, mine[i].point.workers,
+                    label, x_text(w, mine[i].point.x, x, sizeof x), mine[i].point.workers,
                     w->shape == SHAPE_SCALING ? "speedup" : "figure", mid, ref_mid,
                     mid / ref_mid, lo, hi, ref_lo, ref_hi);
         }
