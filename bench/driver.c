@@ -32,7 +32,8 @@
  *      shared machine, so the summary leads with ratios: speedup and efficiency.
  *
  * Output in DIR: machine.txt; samples.csv (every run); NAME.csv (reduced points); NAME.dat (the
- * same for gnuplot, one block per series); index.tsv (what bench/plot.sh draws); NAME.fits (the
+ * same for gnuplot, one block per series); index.tsv (what bench/plot.sh draws); boundaries.tsv
+ * (the core counts where SMT siblings, efficiency cores or a second socket begin); NAME.fits (the
  * fitted models, for the plots).  In PLOTS: report.md (bench/report.c).
  *
  * See also: bench/workload.h (the contract), bench/plot.sh, lessons/09-benchmarking.md.
@@ -694,6 +695,19 @@ static void write_machine(const char *dir, const struct options *o)
     close_output(f, "machine.txt");
 }
 
+/* DATA/boundaries.tsv: "k<TAB>what begins there", one line per boundary the usable CPUs
+ * reach; the plots draw a line there, the report names it beside the speedups. */
+static void write_boundaries(const char *dir)
+{
+    FILE *f = open_output(dir, "boundaries", ".tsv");
+    for (int k = 2; k <= cpu_total; k++) {
+        const char *what = plan_boundary_at(&machine, k);
+        if (what)
+            fprintf(f, "%d\t%s\n", k, what);
+    }
+    close_output(f, "boundaries.tsv");
+}
+
 /* --- main ------------------------------------------------------------------------------ */
 
 static int selected(const struct workload *w, const char *only)
@@ -840,6 +854,8 @@ int main(int argc, char **argv)
             "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted,extra,"
             "capacity\n");
     FILE *index = open_output(o.data_dir, "index", ".tsv");
+    write_boundaries(o.data_dir);
+    report_load_boundaries(o.data_dir);
 
     printf("forklore bench: %d usable CPUs (%s), %s plan, %d runs per point (+1 warm-up)\n",
            cpu_total, cpu_bound_name(machine.bound), plan_name(o.quick), o.repeats);

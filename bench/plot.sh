@@ -8,6 +8,8 @@
 #   NAME-speedup    speedup over 1 core, min-max error bars, the ideal line y = x, and the
 #                   Amdahl and USL fits from DATA/NAME.fits when there were enough core counts
 #   NAME-efficiency speedup / cores (1 is perfect)
+# Both mark with a labelled vertical line where SMT siblings, efficiency cores or a second
+# socket begin (DATA/boundaries.tsv).
 # A series workload with an extra figure (fairness) also gets NAME-EXTRA, on a linear y axis.
 # Series workloads get NAME: the figure against x, log-log (a share such as lost updates on a
 # linear y axis, since it can be 0), with min-max error bars.
@@ -87,6 +89,14 @@ fitted_curves() {
     ' "$1"
 }
 
+# Vertical lines where the machine changes (DATA/boundaries.tsv, written by the driver: the
+# first k with SMT siblings, efficiency cores, a second socket), each labelled, so a reader
+# sees why a curve bends there.
+boundary_marks() {
+    [ -f "$data/boundaries.tsv" ] || return 0
+    awk -F'\t' 'NF == 2 { printf "set arrow from %s, graph 0 to %s, graph 1 nohead dashtype 3 linewidth 2 linecolor \"gray50\"; set label \"%s from k = %s\" at %s, graph 0.03 rotate by 90 left offset -1, 0 textcolor \"gray30\"; ", $1, $1, $2, $1, $1 }' "$data/boundaries.tsv"
+}
+
 # Draw one plot to PNG and SVG.  $1 output base name, $2 setup commands, $3 plot clauses
 draw() {
     local out=$1 setup=$2 body=$3
@@ -145,7 +155,7 @@ while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
     title=${title//\"/\'}
     if [ "$shape" = scaling ]; then
         maxx=$(awk -v c="$(column "$dat" x)" '!/^#/ && NF { if ($c > m) m = $c } END { print (m > 1 ? m : 2) }' "$dat")
-        common="set logscale xy 2; set xlabel 'cores (k CPUs; the oversubscribed series runs 2k workers)'; set xrange [0.8:$maxx*1.25]"
+        common="set logscale xy 2; set xlabel 'cores (k CPUs; the oversubscribed series runs 2k workers)'; set xrange [0.8:$maxx*1.25]; $(boundary_marks)"
         draw "$name-speedup" "$common; set title \"$title: speedup\"; set ylabel 'speedup over 1 core'; set yrange [0.4:$maxx*1.6]" \
             "x with lines dashtype 2 linecolor 'gray40' title 'ideal (linear)', $(clauses "$dat" "$(using "$dat" x speedup speedup_min speedup_max)" 'yerrorlines pointtype 7')$(fitted_curves "$data/$name.fits")"
         draw "$name-efficiency" "$common; set title \"$title: parallel efficiency\"; set ylabel 'efficiency (speedup / cores)'; set yrange [0:1.2]" \

@@ -112,9 +112,7 @@ void reduced_csv_row(FILE *csv, const struct reduced_point *p)
     fputc('\n', csv);
 }
 
-/* Split one CSV line into fields, in place: quotes removed, "" made ", the fields
- * NUL-terminated.  Returns how many (at most max), or -1 for an unterminated quote. */
-static int split_fields(char *line, char **fields, int max)
+int csv_split(char *line, char **fields, int max)
 {
     int n = 0;
     char *in = line, *out = line;
@@ -173,8 +171,8 @@ int reduced_csv_parse(const char *header, const char *row, struct reduced_point 
         goto out;
     enum { MOST = 128 };
     char *names[MOST], *values[MOST];
-    int nnames = split_fields(names_copy, names, MOST);
-    int nvalues = split_fields(row_copy, values, MOST);
+    int nnames = csv_split(names_copy, names, MOST);
+    int nvalues = csv_split(row_copy, values, MOST);
     if (nnames < 1 || nvalues < 1)
         goto out;
     const char *series = NULL;

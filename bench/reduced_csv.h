@@ -31,6 +31,10 @@ int reduced_csv_parse(const char *header, const char *row, struct reduced_point 
 void reduced_dat_block_header(FILE *dat, const struct reduced_point *p, int first);
 void reduced_dat_row(FILE *dat, const struct reduced_point *p);
 
+/* Split one CSV line into fields, in place: quotes removed, "" made ", each field
+ * NUL-terminated.  Returns how many (at most max), or -1 for an unterminated quote. */
+int csv_split(char *line, char **fields, int max);
+
 /* Write text as one quoted CSV field. */
 void csv_quoted(FILE *f, const char *text);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "bootstrap_fits.h"
 #include "reduced_csv.h"
 
 /* --- reading the data back ------------------------------------------------------------- */
@@ -42,6 +43,65 @@ struct reduced_point *load_reduced(const char *data_dir, const char *name, int *
     fclose(f);
     *count = n;
     return points;
+}
+
+/* --- where the machine changes (DATA/boundaries.tsv) ----------------------------------- */
+
+struct boundary {
+    int k;
+    char what[48];
+};
+static struct boundary *boundaries;
+static int nboundaries;
+
+void report_load_boundaries(const char *data_dir)
+{
+    free(boundaries);
+    boundaries = NULL;
+    nboundaries = 0;
+    char path[4096], line[256];
+    snprintf(path, sizeof path, "%s/boundaries.tsv", data_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return; /* an older run, or one CPU: nothing to mark */
+    int room = 0;
+    while (fgets(line, sizeof line, f)) {
+        int k, at;
+        if (sscanf(line, "%d\t%n", &k, &at) != 1)
+            continue;
+        if (nboundaries == room) {
+            room = room ? 2 * room : 4;
+            struct boundary *grown = realloc(boundaries, sizeof *grown * (size_t)room);
+            if (!grown)
+                break;
+            boundaries = grown;
+        }
+        line[strcspn(line, "\n")] = '\0';
+        boundaries[nboundaries].k = k;
+        snprintf(boundaries[nboundaries++].what, sizeof boundaries[0].what, "%s", line + at);
+    }
+    fclose(f);
+}
+
+/* What begins at k on the measured machine, or NULL. */
+static const char *boundary_at(int k)
+{
+    for (int i = 0; i < nboundaries; i++)
+        if (boundaries[i].k == k)
+            return boundaries[i].what;
+    return NULL;
+}
+
+/* A sentence naming the boundaries, or nothing. */
+static void print_boundaries(FILE *out, int markdown)
+{
+    if (!nboundaries)
+        return;
+    fputs(markdown ? "\nWhere this machine changes (the dotted lines on the plots): "
+                   : "  where the machine changes: ", out);
+    for (int i = 0; i < nboundaries; i++)
+        fprintf(out, "%s%s from k = %d", i ? ", " : "", boundaries[i].what, boundaries[i].k);
+    fputs(markdown ? ". Expect the curves to bend there.\n" : "\n", out);
 }
 
 /* --- the summary table ----------------------------------------------------------------- */
@@ -89,21 +149,26 @@ static void scaling_summary(FILE *out, const struct reduced_point *r, int n, int
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
-        char label[LABEL_SIZE + 16];
+        char label[LABEL_SIZE + 16], cpus[64];
         point_label(&p->point, label, sizeof label);
+        const char *begins = boundary_at(p->point.cpus);
+        snprintf(cpus, sizeof cpus, "%d%s%s%s", p->point.cpus, begins ? " (" : "",
+                 begins ? begins : "", begins ? ")" : "");
         if (md)
-            fprintf(out, "| %s | %d | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
+            fprintf(out, "| %s | %s | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
                          "%.0f%% | %.0f%% | %.0f%%%s |\n",
-                    label, p->point.cpus, p->point.workers, p->figure_median,
+                    label, cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
                     cpu_per_wall, 100 * p->idle, 100 * p->overlap, 100 * p->capacity, point_marks(p));
         else
             fprintf(out, "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%% "
-                         "%7.0f%%%s\n",
+                         "%7.0f%%%s%s%s\n",
                     label, p->point.cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->efficiency, cpu_per_wall, 100 * p->idle,
-                    100 * p->overlap, 100 * p->capacity, point_marks(p));
+                    100 * p->overlap, 100 * p->capacity, point_marks(p), begins ? "  <- " : "",
+                    begins ? begins : "");
     }
+    print_boundaries(out, md);
     fputs(md ? "\nSpread: interquartile range of the runs over their median. Idle: the share of "
                "the k CPUs' time no process of the run used. Overlap: how much of their lives "
                "the workers really had a CPU (below 90%, they took turns). Capacity: how fast the k "
@@ -189,13 +254,105 @@ void print_summary(FILE *out, const struct workload *w, const struct reduced_poi
 
 /* --- the fits -------------------------------------------------------------------------- */
 
+/* The runs of one workload, from DATA/samples.csv: enough to resample (bootstrap_fits.h). */
+struct run_record {
+    char label[LABEL_SIZE + 16];
+    int cpus, workers, counted;
+    double wall_ns;
+};
+
+static struct run_record *load_runs(const char *data_dir, const char *workload, int *count)
+{
+    char path[4096], header[1024], line[1024];
+    snprintf(path, sizeof path, "%s/samples.csv", data_dir);
+    *count = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    struct run_record *runs = NULL;
+    int room = 0, at[6] = {-1, -1, -1, -1, -1, -1}; /* workload series cpus workers wall counted */
+    static const char *const wanted[] = {"workload", "series", "cpus", "workers", "wall_ns",
+                                         "counted"};
+    char *fields[32];
+    int nf = fgets(header, sizeof header, f) ? csv_split(header, fields, 32) : -1;
+    for (int i = 0; i < nf; i++)
+        for (int c = 0; c < 6; c++)
+            if (strcmp(fields[i], wanted[c]) == 0)
+                at[c] = i;
+    for (int c = 0; c < 6; c++)
+        if (at[c] < 0)
+            nf = -1; /* not a samples file this reader knows */
+    while (nf > 0 && fgets(line, sizeof line, f)) {
+        int n = csv_split(line, fields, 32);
+        if (n <= at[5] || strcmp(fields[at[0]], workload) != 0)
+            continue;
+        if (*count == room) {
+            room = room ? 2 * room : 256;
+            struct run_record *grown = realloc(runs, sizeof *grown * (size_t)room);
+            if (!grown)
+                break;
+            runs = grown;
+        }
+        struct run_record *r = &runs[(*count)++];
+        snprintf(r->label, sizeof r->label, "%s", fields[at[1]]);
+        r->cpus = atoi(fields[at[2]]);
+        r->workers = atoi(fields[at[3]]);
+        r->wall_ns = strtod(fields[at[4]], NULL);
+        r->counted = atoi(fields[at[5]]);
+    }
+    fclose(f);
+    return runs;
+}
+
+/* The wall times of one point's counted runs (all its runs if none counted) into out (room
+ * for count); returns how many. */
+static int runs_of(const struct run_record *runs, int count, const struct reduced_point *p,
+                   double *out)
+{
+    char label[LABEL_SIZE + 16];
+    point_label(&p->point, label, sizeof label);
+    int n = 0;
+    for (int pass = 0; pass < 2 && n == 0; pass++) /* counted first; else whatever there was */
+        for (int i = 0; i < count; i++)
+            if (runs[i].cpus == p->point.cpus && runs[i].workers == p->point.workers &&
+                (pass || runs[i].counted) && strcmp(runs[i].label, label) == 0)
+                out[n++] = runs[i].wall_ns;
+    return n;
+}
+
+/* Bootstrap intervals for the series whose points are r[first .. first + m - 1]. */
+static struct fit_intervals series_intervals(const struct run_record *runs, int count,
+                                             const struct reduced_point *r, int m)
+{
+    struct fit_intervals none = {0};
+    double *cores = malloc(sizeof *cores * (size_t)m), *all = malloc(sizeof *all * (size_t)(count + 1));
+    const double **per = malloc(sizeof *per * (size_t)m);
+    int *n = malloc(sizeof *n * (size_t)m), base = -1, used = 0;
+    if (!cores || !all || !per || !n) {
+        free(cores), free(all), free(per), free(n);
+        return none;
+    }
+    for (int j = 0; j < m; j++) {
+        cores[j] = r[j].point.cpus;
+        per[j] = all + used;
+        n[j] = runs_of(runs, count, &r[j], all + used);
+        used += n[j];
+        if (r[j].point.cpus == 1 && r[j].point.workers == 1)
+            base = j;
+    }
+    struct fit_intervals ci = bootstrap_fits(cores, per, n, m, base, 200, 0x5eed);
+    free(cores), free(all), free(per), free(n);
+    return ci;
+}
+
 /* The plain (not oversubscribed) series of a scaling workload, one at a time. */
 static int is_oversubscribed(const struct point *p)
 {
     return p->per_cpu > 1;
 }
 
-static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int n)
+static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int n,
+                        const struct run_record *runs, int nruns)
 {
     for (int i = 0; i < n; i++) {
         if (is_oversubscribed(&r[i].point) || (i > 0 && same_series(&r[i].point, &r[i - 1].point)))
@@ -221,15 +378,24 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
         fprintf(md, "\n**%s**\n\n", r[i].point.series);
         fprintf(md, "| cores | speedup | efficiency | Karp-Flatt serial fraction |\n"
                     "|--:|--:|--:|--:|\n");
-        for (int j = 0; j < m; j++)
+        for (int j = 0; j < m; j++) {
+            const char *begins = boundary_at((int)cores[j]);
             if (cores[j] > 1)
-                fprintf(md, "| %g | %.2f | %.2f | %.3f |\n", cores[j], speedup[j],
+                fprintf(md, "| %g%s%s%s | %.2f | %.2f | %.3f |\n", cores[j], begins ? " (" : "",
+                        begins ? begins : "", begins ? ")" : "", speedup[j],
                         speedup[j] / cores[j], karp_flatt(speedup[j], cores[j]));
+        }
         struct amdahl_fit a = fit_amdahl(cores, speedup, m);
         struct usl_fit u = fit_usl(cores, speedup, m);
+        struct fit_intervals ci = series_intervals(runs, nruns, &r[i], m);
         if (a.ok) {
             fprintf(md, "\nAmdahl's law: serial fraction s = %.4f, so the speedup can never pass "
                         "%.1f (RMS error %.3f).\n", a.serial_fraction, a.max_speedup, a.rms_error);
+            if (ci.rounds)
+                fprintf(md, "Its 90%% bootstrap interval, from %d resamples of the runs: s from "
+                            "%.4f to %.4f.\n", ci.rounds, ci.s_low, ci.s_high);
+            else
+                fputs("One run per point: no interval (run with more repeats for one).\n", md);
             fprintf(fits, "%s\tamdahl\t%.8g\t0\n", r[i].point.series, a.serial_fraction);
         } else {
             fprintf(md, "\nToo few core counts to fit a model: %d measured above 1 core, and "
@@ -248,6 +414,11 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
                 fprintf(md, "With no coherency cost the curve never peaks; it flattens "
                             "towards %.1f.\n", u.sigma > 0 ? 1 / u.sigma : INFINITY);
             fprintf(fits, "%s\tusl\t%.8g\t%.8g\n", r[i].point.series, u.sigma, u.kappa);
+            if (ci.rounds)
+                fprintf(md, "90%% bootstrap intervals: sigma from %.4f to %.4f, kappa from "
+                            "%.6f to %.6f.\n", ci.sigma_low, ci.sigma_high, ci.kappa_low,
+                        ci.kappa_high);
+            fprintf(md, "%s\n", model_verdict(&a, &u, &ci));
         } else if (a.ok) {
             fprintf(md, "The Universal Scalability Law needs %d core counts above 1; %d were "
                         "measured.\n", USL_MIN_POINTS, u.points);
@@ -321,6 +492,7 @@ int write_report(const char *data_dir, const char *plots_dir,
                 "measured side by side in one run.\n\n## The machine\n\n");
     snprintf(path, sizeof path, "%s/machine.txt", data_dir);
     copy_file(md, path);
+    report_load_boundaries(data_dir);
     while (fgets(line, sizeof line, index)) {
         char *name = strtok(line, "\t\n");
         const struct workload *w = name ? find_workload(table, name) : NULL;
@@ -344,7 +516,10 @@ int write_report(const char *data_dir, const char *plots_dir,
                 continue;
             }
             fprintf(md, "\n### Models\n");
-            report_fits(md, fits, r, n);
+            int nruns;
+            struct run_record *runs = load_runs(data_dir, w->name, &nruns);
+            report_fits(md, fits, r, n, runs, nruns);
+            free(runs);
             fclose(fits);
         }
         free(r);

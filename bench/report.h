@@ -27,6 +27,10 @@ const char *point_marks(const struct reduced_point *p);
  * multiples of 1024 only), anything else as a number.  Returns text. */
 const char *x_text(const struct workload *w, double x, char *text, size_t size);
 
+/* Read DATA/boundaries.tsv (where SMT siblings, efficiency cores, a second socket begin), which
+ * the summaries then mark; write_report reads it itself. */
+void report_load_boundaries(const char *data_dir);
+
 /* Print a workload's summary: a plain-text table (markdown = 0) or a Markdown table. */
 void print_summary(FILE *out, const struct workload *w, const struct reduced_point *r, int n,
                    int markdown);
