@@ -511,6 +511,15 @@ static struct reduced_point measure_point(const struct workload *w, const struct
 {
     pin_to_cpus(cpu_ids, p->cpus);
     pinned_now = pinned_cpu_count();
+    char detail[DETAIL_SIZE] = "";
+    fflush(NULL); /* setup may fork */
+    if (w->setup && w->setup(p, detail, sizeof detail) != 0) {
+        char label[LABEL_SIZE + 16];
+        point_label(p, label, sizeof label);
+        fprintf(stderr, "%s: %s (%s, %d workers on %d CPUs): setting up: %s\n", program_name(),
+                w->name, label, p->workers, p->cpus, detail);
+        exit(EXIT_FAILURE);
+    }
     run_once(w, p); /* warm-up, not recorded */
     int nkept = 0, nall = 0, max_tries = o->repeats * MAX_TRIES_FACTOR;
     struct sample *kept = calloc((size_t)max_tries, sizeof *kept);
@@ -528,6 +537,8 @@ static struct reduced_point measure_point(const struct workload *w, const struct
             kept[nkept++] = s;
         write_sample(w, p, nall, &s, good);
     }
+    if (w->teardown)
+        w->teardown(p);
     struct reduced_point r = nkept >= o->repeats ? reduce(w, p, kept, nkept)
                                                  : reduce(w, p, all, nall);
     r.low_overlap = nkept < o->repeats;

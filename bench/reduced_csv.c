@@ -53,7 +53,7 @@ static const struct column columns[] = {
     {"efficiency", NUMBER, AT(efficiency), 0, "%.4f", 1, NULL},
     {"overlap", NUMBER, AT(overlap), 0, "%.3f", 0, NULL},
     {"low_overlap", INTEGER, AT(low_overlap), 0, "%d", 0, NULL},
-    {"param", LONGINT, AT(point.param), 0, "%ld", 0, NULL},
+    {"variant", INTEGER, AT(point.variant), 0, "%d", 0, NULL},
     {"extra_median", NUMBER, AT(extra_median), 0, "%g", 1, NULL},
     {"weak", INTEGER, AT(point.weak), 0, "%d", 0, NULL},
     {"spread", NUMBER, AT(spread), 0, "%.4f", 0, NULL},
@@ -61,7 +61,7 @@ static const struct column columns[] = {
     {"idle", NUMBER, AT(idle), 0, "%.4f", 0, NULL},
     {"capacity", NUMBER, AT(capacity), 0, "%.3f", 0, NULL},
     {"note", TEXT, TEXT_AT(note), NULL, 0, NULL},
-    {"variant", TEXT, TEXT_AT(point.series), NULL, 0, NULL},
+    {"series_name", TEXT, TEXT_AT(point.series), NULL, 0, NULL},
     {"per_cpu", INTEGER, AT(point.per_cpu), 0, "%d", 0, NULL},
     {"cpu_per_wall", DERIVED, 0, 0, "%.4f", 1, cpu_per_wall},
 };
@@ -183,7 +183,7 @@ int reduced_csv_parse(const char *header, const char *row, struct reduced_point 
             continue;
         if (columns[c].kind == LABEL)
             series = values[i];
-        has_variant |= strcmp(names[i], "variant") == 0;
+        has_variant |= strcmp(names[i], "series_name") == 0;
         read_value(&columns[c], values[i], p);
     }
     if (!series || !*series)

@@ -8,8 +8,8 @@
  *
  * CSV as RFC 4180 has it: a text field is quoted, a quote inside it doubled, and a comma or a
  * quote inside a quoted field is part of the text.  The column "series" is the label a reader
- * sees ("fork-join, striped split, 2 per CPU"); identity is "variant" (the series without the
- * suffix) and "per_cpu", so nothing is parsed back out of a label.
+ * sees ("fork-join, striped split, 2 per CPU"); identity is "series_name" (the series without
+ * the suffix) and "per_cpu", so nothing is parsed back out of a label.
  */
 #ifndef FORKLORE_REDUCED_CSV_H
 #define FORKLORE_REDUCED_CSV_H

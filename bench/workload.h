@@ -12,7 +12,7 @@
  * A workload describes its measurements as points.  Each point belongs to a series (one line on
  * a plot) and has an x value.  Two shapes of workload exist:
  *
- *   SHAPE_SCALING  the workload lists its variants (a series name and a param each); the
+ *   SHAPE_SCALING  the workload lists its variants (a series name and a variant index); the
  *                  driver crosses each with the core counts k = 1, 2, ..., pins the point to k
  *                  CPUs with `workers` = k, and adds an oversubscribed point with 2k workers
  *                  (series "NAME, 2 per CPU").  The figure is the wall time; the plots show
@@ -44,7 +44,9 @@ enum { LABEL_SIZE = 64, DETAIL_SIZE = 160 };
 struct point {
     char series[LABEL_SIZE]; /* e.g. "fork+exit+wait"; scaling workloads: filled by the driver */
     double x;                /* the series' parameter (SERIES) or the core count k (SCALING) */
-    long param;              /* a workload-private parameter, e.g. a size in bytes */
+    int variant;             /* which of the workload's own variants: an index into a table the
+                                workload keeps, with named fields (a method, a placement ...);
+                                sizes and counts are x, never packed in here */
     int cpus;                /* CPUs the run is pinned to (the driver pins before calling run) */
     int workers;             /* processes (or threads) the workload should use */
     int quick;               /* 1 under QUICK=1: use the smaller problem size; 2 under --smoke:
@@ -119,11 +121,19 @@ struct workload {
     const char *extra_label;  /* what result->extra means, or null if unused; when set, plot.sh
                                  draws it as a share, on 0..1 beside a line at 1 (fairness) */
     /* Fill points[0..max-1] and return how many.  A plan that fills all max places is asked
-     * again with twice the room, so a plan that grows with the machine is never cut short.  SERIES: series, x and param of every point;
-     * cpus and workers may be left 0, meaning 1 worker on 1 CPU.  SCALING: one point per
-     * variant (series, param); the driver fills x, cpus and workers.  `quick` asks for a
+     * again with twice the room, so a plan that grows with the machine is never cut short.
+     * SERIES: series, x and variant of every point; cpus and workers may be left 0, meaning
+     * 1 worker on 1 CPU.  SCALING: one point per
+     * variant (series, variant); the driver fills x, cpus and workers.  `quick` asks for a
      * shorter plan (fewer or smaller points). */
     int (*plan)(struct point *points, int max, int quick);
+    /* Optional: called before a point's warm-up run, to make what all its runs share (a pool,
+     * a co-process), so that no run, the warm-up included, pays for it; the driver has pinned
+     * itself already, so workers forked here inherit the point's CPUs.  Return 0, or -1 with
+     * a reason in detail (the driver stops).  teardown releases it after the point's last run.
+     * May be null. */
+    int (*setup)(const struct point *point, char *detail, size_t size);
+    void (*teardown)(const struct point *point);
     /* Run once at the given point and fill *result.  Return 0, or -1 if the run could not be
      * done at all (a system call failed): the driver stops with the detail. */
     int (*run)(const struct point *point, struct run_result *result);
@@ -133,7 +143,7 @@ struct workload {
     /* Two or three sentences for the report: what to observe in this workload's plots. */
     const char *observe;
     /* Optional: called once after the workload's last point, to release what run() kept
-     * between points (a large buffer, a running pool).  May be null. */
+     * between points (a large buffer).  May be null. */
     void (*finish)(void);
 };
 

@@ -223,7 +223,7 @@ Test(bench, reduced_csv_round_trips_every_field)
     p.point.cpus = 3;
     p.point.workers = 6;
     p.point.per_cpu = 2;
-    p.point.param = 12345678901L;
+    p.point.variant = 7;
     p.point.weak = 1;
     p.samples = 7, p.low_overlap = 1, p.wide_spread = 1;
     p.wall_median_ns = 123456789, p.wall_min_ns = 100000000, p.wall_max_ns = 200000000;
@@ -248,7 +248,7 @@ Test(bench, reduced_csv_round_trips_every_field)
     cr_assert_eq(q.point.per_cpu, 2);
     cr_assert_eq(q.point.cpus, 3);
     cr_assert_eq(q.point.workers, 6);
-    cr_assert_eq(q.point.param, p.point.param);
+    cr_assert_eq(q.point.variant, 7);
     cr_assert_eq(q.point.weak, 1);
     cr_assert_eq(q.samples, 7);
     cr_assert_eq(q.low_overlap, 1);

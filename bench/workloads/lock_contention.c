@@ -166,7 +166,7 @@ static void teardown(struct context *c, const char *path)
 
 static int run(const struct point *p, struct run_result *r)
 {
-    struct context c = {.kind = (enum kind)p->param};
+    struct context c = {.kind = (enum kind)p->variant};
     char path[96];
     if (setup(&c, p->workers, path, sizeof path, r) == -1)
         return -1;
@@ -227,7 +227,7 @@ static int plan(struct point *points, int max, int quick)
             struct point *p = &points[count++];
             snprintf(p->series, sizeof p->series, "%s", kind_names[k]);
             p->x = procs[i];
-            p->param = k;
+            p->variant = k;
             p->cpus = cpus;
             p->workers = procs[i];
         }
@@ -238,7 +238,7 @@ static int plan(struct point *points, int max, int quick)
 static const struct reduced_point *find(const struct reduced_point *r, int n, int kind, int procs)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.param == kind && r[i].point.workers == procs)
+        if (r[i].point.variant == kind && r[i].point.workers == procs)
             return &r[i];
     return NULL;
 }

@@ -71,7 +71,7 @@ static int prepare(const struct point *p)
         return 0;
     release();
     int err = 0;
-    if (p->param == PROCESS_POOL)
+    if (p->variant == PROCESS_POOL)
         err = pool_create(&pool, &(struct pool_options){.workers = p->workers});
     else if (start_mpi(p->workers) == -1)
         err = errno ? errno : EIO;
@@ -146,7 +146,7 @@ static int run(const struct point *p, struct run_result *r)
         return -1;
     }
     int64_t total = -1;
-    if ((p->param == PROCESS_POOL ? run_pool(limit, r, &total) : run_mpi(limit, r, &total)) != 0)
+    if ((p->variant == PROCESS_POOL ? run_pool(limit, r, &total) : run_mpi(limit, r, &total)) != 0)
         return -1;
     r->ops = (double)limit;
     r->ok = total == expected;
@@ -162,18 +162,18 @@ static int plan(struct point *points, int max, int quick)
     if (!mpi_program_built("mpi_primes") || max < 2)
         return 0; /* the summary says why */
     snprintf(points[0].series, sizeof points[0].series, "process pool");
-    points[0].param = PROCESS_POOL;
+    points[0].variant = PROCESS_POOL;
     snprintf(points[1].series, sizeof points[1].series, "MPI master-worker (%s)",
              mpi_programs_implementation());
-    points[1].param = MPI_MASTER_WORKER;
+    points[1].variant = MPI_MASTER_WORKER;
     return 2;
 }
 
-static const struct reduced_point *find(const struct reduced_point *r, int n, long param,
+static const struct reduced_point *find(const struct reduced_point *r, int n, int variant,
                                         int cpus, int workers)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.param == param && r[i].point.cpus == cpus && r[i].point.workers == workers)
+        if (r[i].point.variant == variant && r[i].point.cpus == cpus && r[i].point.workers == workers)
             return &r[i];
     return NULL;
 }

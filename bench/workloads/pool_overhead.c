@@ -41,7 +41,20 @@ enum variant { PROCESS_POOL, THREAD_POOL, PIPES, SHM_QUEUE, PY_POOL, PY_EXECUTOR
 static const char *const variant_names[] = {"process pool", "thread pool", "pipes per worker",
                                             "shm_queue", "Python Pool.map",
                                             "Python ProcessPoolExecutor.map"};
-#define AUTO_FLAG 0x100 /* param bit: the automatic chunk size */
+/* A point's variant: its transport, and whether it uses the automatic chunk size (then x is
+ * that chunk, for the plot); point.variant indexes this table, filled by the plan. */
+struct overhead_variant {
+    enum variant transport;
+    int automatic;
+};
+static struct overhead_variant table[2 * VARIANTS];
+
+static int variant_of(enum variant transport, int automatic)
+{
+    int index = 2 * (int)transport + (automatic != 0);
+    table[index] = (struct overhead_variant){transport, automatic != 0};
+    return index;
+}
 enum { MAX_CHUNK = 1000, MAX_TASKS = 100000 };
 
 /* --- the task ------------------------------------------------------------------------------- */
@@ -333,7 +346,7 @@ static int prepare(const struct point *p)
     struct pool_options o = {.workers = p->workers, .max_arg_size = sizeof(long),
                              .max_result_size = sizeof(long), .max_chunk = 16384};
     int err = 0;
-    switch ((enum variant)(p->param & 0xff)) {
+    switch (table[p->variant].transport) {
     case PROCESS_POOL: err = pool_create(&process_pool, &o); break;
     case THREAD_POOL: err = thread_pool_create(&thread_pool, &o); break;
     case PIPES: err = plain_start(&plain, p->workers, 1) ? EIO : 0; break;
@@ -354,7 +367,7 @@ static int prepare(const struct point *p)
 
 static int run(const struct point *p, struct run_result *r)
 {
-    int automatic = (p->param & AUTO_FLAG) != 0;
+    int automatic = table[p->variant].automatic;
     size_t count = tasks_for(p->x, p->quick, automatic), chunk = automatic ? 0 : (size_t)p->x;
     int err = prepare(p);
     if (err) {
@@ -368,7 +381,7 @@ static int run(const struct point *p, struct run_result *r)
     int64_t start = monotonic_ns();
     long value = (long)count;
     double seconds = 0;
-    switch ((enum variant)(p->param & 0xff)) {
+    switch (table[p->variant].transport) {
     case PROCESS_POOL:
         err = pool_map(process_pool, noop_task, args, sizeof(long), count, results, sizeof(long),
                        chunk, NULL);
@@ -413,7 +426,7 @@ static int add(struct point *points, int n, int max, enum variant v, double x, i
     snprintf(points[n].series, sizeof points[n].series, "%s%s", variant_names[v],
              automatic ? ", auto chunk" : "");
     points[n].x = x;
-    points[n].param = v | (automatic ? AUTO_FLAG : 0);
+    points[n].variant = variant_of(v, automatic);
     points[n].cpus = usable_cpu_count();
     points[n].workers = points[n].cpus;
     return n + 1;
@@ -438,7 +451,7 @@ static double inner_ns_per_task(const struct reduced_point *r, int n, const char
     for (int i = 0; i < n; i++)
         if (strcmp(r[i].point.series, series) == 0 && r[i].point.x == x)
             return r[i].extra_median * 1e9 /
-                   (double)tasks_for(x, r[i].point.quick, (r[i].point.param & AUTO_FLAG) != 0);
+                   (double)tasks_for(x, r[i].point.quick, table[r[i].point.variant].automatic);
     return 0;
 }
 
@@ -457,7 +470,7 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
                      "(target >= 20x) -- %s\n", py1 / pool1, py1 / pool1 >= 20 ? "met" : "NOT MET");
     double x = 0;
     for (int i = 0; i < n; i++)
-        if (r[i].point.param & AUTO_FLAG)
+        if (table[r[i].point.variant].automatic)
             x = r[i].point.x;
     double pool_auto = inner_ns_per_task(r, n, "process pool, auto chunk", x);
     double py_auto = inner_ns_per_task(r, n, "Python Pool.map, auto chunk", x);

@@ -10,8 +10,8 @@
  * fork-join series forks P children per run, each taking a contiguous block of ranges
  * decided in advance, and so pays for both the forks and the imbalance.
  *
- * The pools are created in the point's warm-up run and kept for its timed runs ("pool
- * already running"); Python runs bench/python_pool.py as a co-process started per point,
+ * The pools are created by the point's setup, before its warm-up run, and kept for its timed
+ * runs ("pool already running"); Python runs bench/python_pool.py as a co-process started per point,
  * which times the job itself (result->extra holds every series' own job time, in seconds).
  * The answer is checked against a sieve.
  *
@@ -51,10 +51,11 @@ enum { WEAK_TASKS_PER_WORKER = 25, WEAK_BASE = 4000000 };
 static struct pool *process_pool;
 static struct thread_pool *thread_pool;
 static struct python_coprocess python;
-static char kept_for[LABEL_SIZE + 32]; /* series/cpus/workers the above were made for */
 
-static void release(void)
+/* teardown: what setup made for the point. */
+static void release(const struct point *p)
 {
+    (void)p;
     if (process_pool) {
         pool_close(process_pool);
         pool_destroy(process_pool);
@@ -66,22 +67,20 @@ static void release(void)
         thread_pool = NULL;
     }
     python_coprocess_stop(&python);
-    kept_for[0] = '\0';
 }
 
-/* Make (or keep) what this point needs.  The driver pinned us already: workers inherit it. */
-static int prepare(const struct point *p)
+/* setup: the pool (or co-process) the point's runs share, made before its warm-up.  The driver
+ * pinned us already: the workers inherit the point's CPUs. */
+static int prepare(const struct point *p, char *detail, size_t size)
 {
-    char key[sizeof kept_for];
-    snprintf(key, sizeof key, "%s/%d/%d", p->series, p->cpus, p->workers);
-    if (strcmp(key, kept_for) == 0)
-        return 0;
-    release();
     struct pool_options o = {.workers = p->workers};
     int err = 0;
-    if (p->workers > POOL_MAX_WORKERS && p->param != FORK_JOIN && p->param != PYTHON_POOL)
-        return E2BIG; /* run() names the limit */
-    switch ((enum variant)p->param) {
+    if (p->workers > POOL_MAX_WORKERS && p->variant != FORK_JOIN && p->variant != PYTHON_POOL) {
+        snprintf(detail, size, "%d workers: more than the pool's limit, POOL_MAX_WORKERS (%d, "
+                 "pool.h)", p->workers, POOL_MAX_WORKERS);
+        return -1;
+    }
+    switch ((enum variant)p->variant) {
     case PROCESS_POOL:
     case PROCESS_POOL_WEAK: err = pool_create(&process_pool, &o); break;
     case THREAD_POOL: err = thread_pool_create(&thread_pool, &o); break;
@@ -89,9 +88,8 @@ static int prepare(const struct point *p)
     case FORK_JOIN: break;
     }
     if (err)
-        return err;
-    snprintf(kept_for, sizeof kept_for, "%s", key);
-    return 0;
+        snprintf(detail, size, "starting the %s: %s", p->series, strerror(err));
+    return err ? -1 : 0;
 }
 
 /* --- fork-join: P children, contiguous blocks of ranges fixed in advance -------------------- */
@@ -170,17 +168,8 @@ static int run(const struct point *p, struct run_result *r)
         expected = prime_sieve_count(limit);
         expected_for = limit;
     }
-    int err = prepare(p);
-    if (err == E2BIG) {
-        snprintf(r->detail, sizeof r->detail, "%d workers: more than the pool's limit, "
-                 "POOL_MAX_WORKERS (%d, pool.h)", p->workers, POOL_MAX_WORKERS);
-        return -1;
-    }
-    if (err) {
-        snprintf(r->detail, sizeof r->detail, "starting the %s: %s", p->series, strerror(err));
-        return -1;
-    }
-    if (p->param == PROCESS_POOL_WEAK) {
+    int err = 0;
+    if (p->variant == PROCESS_POOL_WEAK) {
         err = run_weak(p, r);
         if (err)
             snprintf(r->detail, sizeof r->detail, "%s: %s", p->series, strerror(err));
@@ -200,7 +189,7 @@ static int run(const struct point *p, struct run_result *r)
     for (int i = 0; i < RANGES; i++)
         ranges[i] = (struct prime_range){limit * i / RANGES, limit * (i + 1) / RANGES};
     int64_t start = monotonic_ns();
-    switch ((enum variant)p->param) {
+    switch ((enum variant)p->variant) {
     case PROCESS_POOL:
         err = pool_map(process_pool, prime_range_task, ranges, sizeof *ranges, RANGES, results,
                        sizeof *results, CHUNK, NULL);
@@ -230,7 +219,7 @@ static int run(const struct point *p, struct run_result *r)
         break;
     }
     }
-    if (p->param != PYTHON_POOL)
+    if (p->variant != PYTHON_POOL)
         r->extra = (monotonic_ns() - start) / 1e9;
     for (int i = 0; !err && i < nresults; i++)
         total += results[i].count;
@@ -258,7 +247,7 @@ static int plan(struct point *points, int max, int quick)
             continue; /* the summary says so */
         snprintf(points[n].series, sizeof points[n].series, "%s", variant_names[v]);
         points[n].weak = v == PROCESS_POOL_WEAK;
-        points[n++].param = v;
+        points[n++].variant = v;
     }
     return n;
 }
@@ -311,5 +300,6 @@ const struct workload workload_pool_scaling = {
                "arguments, a process costs nothing more than a thread once it exists. The "
                "fork-join split pays for its forks on every run and for its fixed blocks, whose "
                "costs differ; Python's pool scales too, from a far higher base.",
-    .finish = release,
+    .setup = prepare,
+    .teardown = release,
 };

@@ -85,7 +85,7 @@ static int run(const struct point *p, struct run_result *r)
     int64_t cost[TASKS], burned[TASKS];
     for (int i = 0; i < TASKS; i++)
         cost[i] = (int64_t)(total_ns * (i + 1) / units);
-    size_t chunk = p->param == STATIC ? (size_t)(TASKS + p->workers - 1) / (size_t)p->workers : 1;
+    size_t chunk = p->variant == STATIC ? (size_t)(TASKS + p->workers - 1) / (size_t)p->workers : 1;
     int err = pool_map(pool, burn_task, cost, sizeof *cost, TASKS, burned, sizeof *burned, chunk,
                        NULL);
     if (err && err != EIO) {
@@ -109,7 +109,7 @@ static int plan(struct point *points, int max, int quick)
     int n = 0;
     for (int v = DYNAMIC; v <= STATIC && n < max; v++) {
         snprintf(points[n].series, sizeof points[n].series, "%s", variant_names[v]);
-        points[n++].param = v;
+        points[n++].variant = v;
     }
     return n;
 }

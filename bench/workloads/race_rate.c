@@ -59,7 +59,7 @@ static int run(const struct point *p, struct run_result *r)
         mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED)
         return snprintf(r->detail, DETAIL_SIZE, "mmap: %s", strerror(errno)), -1;
-    long iterations = p->param;
+    long iterations = (long)p->x;
     pid_t parent = getpid();
     int started = 0, failed = 0;
     for (; started < p->workers; started++) {
@@ -104,7 +104,6 @@ static int plan(struct point *points, int max, int quick)
             struct point *p = &points[count++];
             snprintf(p->series, sizeof p->series, "%d processes", procs[i]);
             p->x = (double)n;
-            p->param = n;
             p->cpus = cpus < procs[i] ? cpus : procs[i];
             p->workers = procs[i];
         }
