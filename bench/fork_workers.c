@@ -80,7 +80,10 @@ int fork_workers(const struct fork_workers_job *job, void *records, char *detail
             err = errno, what = "fork";
             break;
         }
-        if (pid == 0) {
+        if (pid == 0) { /* the parent's bookkeeping is not the child's to keep */
+            free(pids);
+            free(got);
+            free(message);
             close(go[1]);
             close(results[0]);
             worker(job, started, go[0], results[1], parent);
