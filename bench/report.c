@@ -469,6 +469,31 @@ static void report_plots(FILE *md, const struct workload *w)
         fprintf(md, "\n%s\n", w->observe);
 }
 
+/* A run on a simulated machine (machine.txt: "simulated: yes ...") closes with what it shows
+ * and what it does not. */
+static void closing_note(FILE *md, const char *data_dir)
+{
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/machine.txt", data_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "simulated: yes", 14) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            fprintf(md, "\n## A simulated machine\n\nThis run did not have the CPUs it reports "
+                        "(%s). support/cpus.c was told of another machine "
+                        "(FORKLORE_SIMULATED_CPUS or FORKLORE_SYSTEM_ROOT) and pinned each "
+                        "simulated CPU onto a real one, so every worker ran, on fewer CPUs than "
+                        "the plan says. What the run shows: the plan, every workload's answers at "
+                        "these worker counts, the data files, the plots and this report work at "
+                        "this size. What it does not show: any time, speedup or fitted "
+                        "parameter above; those mean nothing here.\n", line + 11);
+            break;
+        }
+    fclose(f);
+}
+
 int write_report(const char *data_dir, const char *plots_dir,
                  const struct workload *const *table)
 {
@@ -525,6 +550,7 @@ int write_report(const char *data_dir, const char *plots_dir,
         free(r);
     }
     fclose(index);
+    closing_note(md, data_dir);
     if (ferror(md) | fclose(md)) {
         fprintf(stderr, "report: writing the report failed\n");
         return -1;

@@ -572,7 +572,7 @@ void cpu_topology_read(struct cpu_topology *t)
         if (*system_root()) {
             char was[sizeof t->source];
             snprintf(was, sizeof was, "%s", t->source);
-            snprintf(t->source, sizeof t->source, "simulated from %.40s: %.40s", system_root(),
+            snprintf(t->source, sizeof t->source, "simulated from %.120s: %.120s", system_root(),
                      was);
         }
     }

@@ -73,7 +73,7 @@ struct cpu_topology {
      * none.  The sweep order: one thread per core of the first socket (performance cores
      * first), then that socket's siblings, then the next socket the same way. */
     int smt_from, efficient_from, socket_from;
-    char source[96];        /* where this came from, for the machine record */
+    char source[256];       /* where this came from, for the machine record */
 };
 
 /* Read the topology, the quota and pids.max (see the environment variables above).  Dies with
