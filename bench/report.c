@@ -482,13 +482,13 @@ static void closing_note(FILE *md, const char *data_dir)
         if (strncmp(line, "simulated: yes", 14) == 0) {
             line[strcspn(line, "\n")] = '\0';
             fprintf(md, "\n## A simulated machine\n\nThis run did not have the CPUs it reports "
-                        "(%s). support/cpus.c was told of another machine "
+                        "(machine.txt: `%s`). support/cpus.c was told of another machine "
                         "(FORKLORE_SIMULATED_CPUS or FORKLORE_SYSTEM_ROOT) and pinned each "
                         "simulated CPU onto a real one, so every worker ran, on fewer CPUs than "
                         "the plan says. What the run shows: the plan, every workload's answers at "
                         "these worker counts, the data files, the plots and this report work at "
                         "this size. What it does not show: any time, speedup or fitted "
-                        "parameter above; those mean nothing here.\n", line + 11);
+                        "parameter above; those mean nothing here.\n", line);
             break;
         }
     fclose(f);
