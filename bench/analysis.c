@@ -2,6 +2,7 @@
 #include "analysis.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 double amdahl_speedup(double s, double k) { return 1.0 / (s + (1.0 - s) / k); }
 
@@ -71,9 +72,12 @@ static void two_parameter_fit(const double *x1, const double *x2, const double *
 struct usl_fit fit_usl(const double *cores, const double *speedup, int n)
 {
     struct usl_fit fit = {0};
-    double x1[256], x2[256], y[256];
+    /* One row per core count: as many as the sweep had. */
+    double *x1 = malloc(sizeof *x1 * (size_t)(n > 0 ? n : 1));
+    double *x2 = malloc(sizeof *x2 * (size_t)(n > 0 ? n : 1));
+    double *y = malloc(sizeof *y * (size_t)(n > 0 ? n : 1));
     int m = 0;
-    for (int i = 0; i < n && m < 256; i++) {
+    for (int i = 0; x1 && x2 && y && i < n; i++) {
         if (cores[i] <= 1.0 || speedup[i] <= 0)
             continue;
         x1[m] = cores[i] - 1.0;
@@ -82,14 +86,19 @@ struct usl_fit fit_usl(const double *cores, const double *speedup, int n)
         m++;
     }
     fit.points = m;
+    double sigma = 0, kappa = 0;
+    if (m >= USL_MIN_POINTS) {
+        two_parameter_fit(x1, x2, y, m, 0, &sigma, &kappa);
+        if (sigma < 0)
+            two_parameter_fit(x1, x2, y, m, 1, &sigma, &kappa);
+        if (kappa < 0)
+            two_parameter_fit(x1, x2, y, m, 2, &sigma, &kappa);
+    }
+    free(x1);
+    free(x2);
+    free(y);
     if (m < USL_MIN_POINTS)
         return fit;
-    double sigma, kappa;
-    two_parameter_fit(x1, x2, y, m, 0, &sigma, &kappa);
-    if (sigma < 0)
-        two_parameter_fit(x1, x2, y, m, 1, &sigma, &kappa);
-    if (kappa < 0)
-        two_parameter_fit(x1, x2, y, m, 2, &sigma, &kappa);
     fit.sigma = sigma < 0 ? 0 : sigma;
     fit.kappa = kappa < 0 ? 0 : kappa;
     if (fit.kappa > 0 && fit.sigma < 1) {

@@ -1,15 +1,18 @@
 #define _GNU_SOURCE
 /* driver.c - forklore's benchmark driver: runs every workload, checks it, reduces, writes CSV.
  *
- * Usage: bench [--data DIR] [--plots DIR] [--quick] [--repeats N] [--only NAME[,NAME...]]
- *              [--report-only] [--compare DIR] [--list]
+ * Usage: bench [--data DIR] [--plots DIR] [--quick | --smoke] [--repeats N] [--cores K[,K...]]
+ *              [--only NAME[,NAME...]] [--report-only] [--compare DIR] [--list]
  *   --data DIR     where the CSV files and the machine description go (default plots/data)
  *   --plots DIR    where the report (report.md) goes, beside the plots (default plots)
  *   --report-only  rewrite the report and the fits from the last data, running nothing
  *   --compare DIR  say which points of the last data differ from an earlier run's beyond their
  *                  spread (bench/plot.sh --compare draws the two together), running nothing
  *   --quick        the same plan cut short: smaller problems, fewer repetitions (QUICK=1)
+ *   --smoke        the smallest problems that still check every answer (for tests: the
+ *                  times mean nothing), with the quick plan's sweep
  *   --repeats N    runs that count per point (default 5; 3 with --quick), after one warm-up
+ *   --cores LIST   sweep only these core counts (each from 1 to the usable CPUs)
  *   --only NAMES   run only these workloads (comma-separated; see --list)
  *   --list         list the workloads and exit
  *
@@ -29,7 +32,8 @@
  *      shared machine, so the summary leads with ratios: speedup and efficiency.
  *
  * Output in DIR: machine.txt; samples.csv (every run); NAME.csv (reduced points); NAME.dat (the
- * same for gnuplot, one block per series); index.tsv (what bench/plot.sh draws); NAME.fits (the
+ * same for gnuplot, one block per series); index.tsv (what bench/plot.sh draws); boundaries.tsv
+ * (the core counts where SMT siblings, efficiency cores or a second socket begin); NAME.fits (the
  * fitted models, for the plots).  In PLOTS: report.md (bench/report.c).
  *
  * See also: bench/workload.h (the contract), bench/plot.sh, lessons/09-benchmarking.md.
@@ -53,7 +57,11 @@
 #include "support/error.h"
 #include "support/output_file.h"
 #include "support/parse.h"
+#include "fork_workers.h"
+#include "plan.h"
+#include "reduced_csv.h"
 #include "report.h"
+#include "statistics.h"
 #include "workload.h"
 
 /* Below this share of the expected parallelism, the workers were mostly taking turns. */
@@ -61,25 +69,30 @@
 /* Above this interquartile range (over the median) a point's runs disagree too much to trust
  * its median: it gets more runs, up to the same bound. */
 #define SPREAD_WIDE 0.20
-enum { MAX_CPUS = 1024, MAX_SWEEP = 64, MAX_TRIES_FACTOR = 3 };
+/* A point gets up to this many times its counted runs while its runs are disturbed. */
+enum { MAX_TRIES_FACTOR = 3 };
+/* --repeats above this is a typo (every run of every point is kept in memory and the CSV). */
+enum { MAX_REPEATS = 1000 };
 
 static const char usage[] =
-    "Usage: bench [--data DIR] [--plots DIR] [--quick] [--repeats N] [--only NAME[,NAME...]]\n"
-    "             [--report-only] [--compare DIR] [--list]\n"
+    "Usage: bench [--data DIR] [--plots DIR] [--quick | --smoke] [--repeats N] [--cores K[,K...]]\n"
+    "             [--only NAME[,NAME...]] [--report-only] [--compare DIR] [--list]\n"
     "Runs forklore's benchmark workloads, writes CSV data for bench/plot.sh and a report.\n"
     "  --data DIR    output folder (default plots/data)\n"
     "  --plots DIR   where the report goes, beside the plots (default plots)\n"
     "  --report-only rewrite the report from the last data; run nothing\n"
     "  --compare DIR compare the last data with an earlier run's data in DIR; run nothing\n"
     "  --quick       smaller problems and fewer repetitions\n"
+    "  --smoke       the smallest problems that still check their answers (times mean nothing)\n"
+    "  --cores LIST  sweep only these core counts (comma-separated)\n"
     "  --repeats N   counted runs per point after one warm-up (default 5, quick 3)\n"
     "  --only NAMES  comma-separated workload names (see --list)\n"
     "  --list        list the workloads and exit\n";
 
 struct options {
     const char *data_dir, *plots_dir, *compare_dir;
-    int quick, repeats, report_only;
-    const char *only;
+    int quick, repeats, report_only; /* quick: 1 --quick, 2 --smoke (point.quick) */
+    const char *only, *cores;
 };
 
 struct sample {
@@ -87,30 +100,92 @@ struct sample {
     char note[DETAIL_SIZE];
 };
 
-static int cpu_ids[MAX_CPUS];
+/* The machine as the plan sees it: its CPUs in sweep order (plan.h), of which the first
+ * cpu_total are usable (the CPU quota may leave fewer than the mask). */
+static struct cpu_topology machine;
+static int *cpu_ids;
 static int cpu_total;
+static const char *only_cores; /* --cores, or NULL: the whole sweep */
 static FILE *samples_csv;
+
+/* The core counts to sweep: the planner's (plan.h), or those --cores names, in its order. */
+static int *sweep_for(int quick, int *count)
+{
+    if (!only_cores)
+        return plan_core_sweep(&machine, quick, count);
+    int room = 1;
+    for (const char *c = only_cores; *c; c++)
+        room += *c == ',';
+    int *ks = malloc(sizeof *ks * (size_t)room);
+    if (!ks)
+        die("malloc");
+    int n = 0;
+    for (const char *s = only_cores; *s && n < room;) {
+        ks[n++] = (int)strtol(s, NULL, 10); /* checked by check_core_list */
+        s += strcspn(s, ",");
+        s += *s == ',';
+    }
+    *count = n;
+    return ks;
+}
+
+static const char *plan_name(int quick)
+{
+    return quick > 1 ? "smoke" : quick ? "quick" : "default";
+}
 
 /* --- the plan -------------------------------------------------------------------------- */
 
-/* Core counts to sweep: every k up to 8, then powers of two, then all usable CPUs. */
-static int core_sweep(int *ks, int n_cpus)
+/* A growable list of points. */
+struct point_list {
+    struct point *points;
+    int count, room;
+};
+
+static void add_point(struct point_list *l, const struct point *p)
 {
-    int count = 0;
-    for (int k = 1; k <= n_cpus && count < MAX_SWEEP; k = k < 8 ? k + 1 : k * 2)
-        ks[count++] = k;
-    if (ks[count - 1] != n_cpus && count < MAX_SWEEP)
-        ks[count++] = n_cpus;
-    return count;
+    if (l->count == l->room) {
+        l->room = l->room ? 2 * l->room : 64;
+        l->points = realloc(l->points, sizeof *l->points * (size_t)l->room);
+        if (!l->points)
+            die("realloc: %d points", l->room);
+    }
+    l->points[l->count++] = *p;
 }
 
-/* Expand a workload's plan into the points to run. */
-static int expand_plan(const struct workload *w, int quick, struct point *out, int max)
+/* The workload's own plan, asked again with twice the room while it fills all it was given. */
+static struct point *workload_plan(const struct workload *w, int quick, int *count)
 {
-    struct point variants[MAX_POINTS];
-    memset(variants, 0, sizeof variants);
-    int n = w->plan(variants, MAX_POINTS, quick);
-    int count = 0;
+    for (int room = 64;; room *= 2) {
+        struct point *variants = calloc((size_t)room, sizeof *variants);
+        if (!variants)
+            die("calloc: %d points", room);
+        int n = w->plan(variants, room, quick);
+        if (n < room) {
+            *count = n;
+            return variants;
+        }
+        free(variants);
+        if (room > (1 << 24))
+            die("%s: its plan fills %d points and asks for more", w->name, room);
+    }
+}
+
+/* Can `workers` more processes start under the cgroup's pids.max?  The driver, its pools and
+ * the probe's children count too: keep a margin. */
+static int pids_allow(int workers)
+{
+    enum { PIDS_MARGIN = 64 };
+    return machine.pids_max < 0 || (long)workers + PIDS_MARGIN <= machine.pids_max;
+}
+
+/* Expand a workload's plan into the points to run (appended to out). */
+static void expand_plan(const struct workload *w, int quick, struct point_list *out)
+{
+    int n;
+    struct point *variants = workload_plan(w, quick, &n);
+    int nk;
+    int *ks = sweep_for(quick, &nk);
     for (int v = 0; v < n; v++) {
         variants[v].quick = quick;
         if (w->shape == SHAPE_SERIES) {
@@ -120,24 +195,68 @@ static int expand_plan(const struct workload *w, int quick, struct point *out, i
                 continue; /* e.g. "different CPUs" on a one-CPU machine */
             if (variants[v].workers <= 0)
                 variants[v].workers = 1;
-            if (count < max)
-                out[count++] = variants[v];
+            add_point(out, &variants[v]);
             continue;
         }
-        int ks[MAX_SWEEP];
-        int nk = core_sweep(ks, cpu_total);
-        for (int oversubscribe = 0; oversubscribe <= 1; oversubscribe++)
-            for (int i = 0; i < nk && count < max; i++) {
+        for (int per_cpu = 1; per_cpu <= 2; per_cpu++)
+            for (int i = 0; i < nk; i++) {
                 struct point p = variants[v];
                 p.x = ks[i];
                 p.cpus = ks[i];
-                p.workers = oversubscribe ? 2 * ks[i] : ks[i];
-                if (oversubscribe)
-                    snprintf(p.series, sizeof p.series, "%.40s, 2 per CPU", variants[v].series);
-                out[count++] = p;
+                p.workers = per_cpu * ks[i];
+                p.per_cpu = per_cpu;
+                if (!pids_allow(p.workers)) {
+                    fprintf(stderr, "bench: %s, %s: %d workers on %d CPUs skipped: the "
+                            "cgroup's pids.max is %ld\n", w->name, p.series, p.workers, p.cpus,
+                            machine.pids_max);
+                    continue;
+                }
+                add_point(out, &p);
             }
     }
-    return count;
+    free(ks);
+    free(variants);
+}
+
+/* The topology, the quota, and the CPUs in sweep order (support/cpus.h). */
+static void read_machine(void)
+{
+    cpu_topology_read(&machine);
+    cpu_total = machine.usable;
+    cpu_ids = malloc(sizeof *cpu_ids * (size_t)machine.count);
+    if (!cpu_ids)
+        die("malloc: %d CPUs", machine.count);
+    for (int i = 0; i < machine.count; i++)
+        cpu_ids[i] = machine.cpus[i].id;
+}
+
+/* --cores: whole numbers from 1 to the usable CPUs, measured in place of the planner's sweep. */
+static void check_core_list(const struct options *o)
+{
+    only_cores = o->cores;
+    for (const char *s = o->cores; s && *s;) {
+        size_t n = strcspn(s, ",");
+        char item[32];
+        snprintf(item, sizeof item, "%.*s", (int)(n < 31 ? n : 31), s);
+        parse_long(item, "--cores", 1, cpu_total, usage);
+        s += n + (s[n] == ',');
+    }
+}
+
+/* The core counts the scaling workloads sweep, with what begins where. */
+static void print_sweep(FILE *out, int quick)
+{
+    int nk;
+    int *ks = sweep_for(quick, &nk);
+    fprintf(out, "sweep (%s):", machine.known ? "one thread per core, then SMT siblings, then "
+                                               "the next socket"
+                                             : "the affinity mask's order: no topology");
+    for (int i = 0; i < nk; i++) {
+        const char *mark = plan_boundary_at(&machine, ks[i]);
+        fprintf(out, " %d%s%s%s", ks[i], mark ? " [" : "", mark ? mark : "", mark ? "]" : "");
+    }
+    fputc('\n', out);
+    free(ks);
 }
 
 /* --- measuring one point --------------------------------------------------------------- */
@@ -149,6 +268,8 @@ static int expand_plan(const struct workload *w, int quick, struct point *out, i
  * min(P, k) / P, the share of the time a worker can have a CPU when P share k.  Uneven work does
  * not lower it (a worker that finishes early simply lives less), only turn-taking does.
  * 1 when there is nothing to compare. */
+static int pinned_now; /* distinct real CPUs the driver is pinned to for the current point */
+
 static double overlap_of(const struct point *p, const struct run_result *r)
 {
     if (r->nspans < 2)
@@ -158,7 +279,8 @@ static double overlap_of(const struct point *p, const struct run_result *r)
         lived += r->spans[i].end_ns - r->spans[i].start_ns;
         cpu += r->spans[i].cpu_ns;
     }
-    int sharing = p->workers < p->cpus ? p->workers : p->cpus;
+    /* The CPUs really there: on a simulated machine, k "CPUs" may be fewer real ones. */
+    int sharing = p->workers < pinned_now ? p->workers : pinned_now;
     double possible = (double)lived * sharing / p->workers;
     if (possible <= 0)
         return 1.0;
@@ -222,51 +344,44 @@ static int64_t tree_cpu_ns(void)
 
 static volatile unsigned long probe_sink;
 
+/* One probe worker: the loop, timed by itself. */
+static int probe_worker(int index, void *arg, void *record)
+{
+    (void)index, (void)arg;
+    int64_t t0 = monotonic_ns();
+    unsigned long x = 88172645463325252ul, sum = 0;
+    for (int n = 0; n < 200000; n++) {
+        x = x * 6364136223846793005ul + 1442695040888963407ul;
+        sum += x % 1000003;
+    }
+    probe_sink = sum; /* a volatile store: the loop cannot be optimised away */
+    int64_t took = monotonic_ns() - t0;
+    memcpy(record, &took, sizeof took);
+    return 0;
+}
+
+/* The slowest of `children` probe workers started together, in nanoseconds. */
 static double probe_ns(int children)
 {
-    int fds[2];
-    if (pipe(fds) == -1)
-        die("pipe");
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pids[MAX_WORKERS];
-    for (int i = 0; i < children && i < MAX_WORKERS; i++) {
-        pid_t pid = fork();
-        if (pid == -1)
-            die("fork");
-        if (pid == 0) {
-            die_with_parent(parent);
-            int64_t t0 = monotonic_ns();
-            unsigned long x = 88172645463325252ul, sum = 0;
-            for (int n = 0; n < 200000; n++) {
-                x = x * 6364136223846793005ul + 1442695040888963407ul;
-                sum += x % 1000003;
-            }
-            probe_sink = sum; /* a volatile store: the loop cannot be optimised away */
-            int64_t took = monotonic_ns() - t0;
-            _exit(write(fds[1], &took, sizeof took) == (ssize_t)sizeof took ? 0 : 1);
-        }
-        cleanup_add_child(pid);
-        pids[i] = pid;
-    }
-    close(fds[1]);
-    int64_t slowest = 0, took;
-    while (read(fds[0], &took, sizeof took) == (ssize_t)sizeof took)
-        slowest = took > slowest ? took : slowest;
-    close(fds[0]);
-    /* By pid: a workload may keep children of its own alive between runs (a pool). */
-    for (int i = 0; i < children && i < MAX_WORKERS; i++) {
-        while (waitpid(pids[i], NULL, 0) == -1)
-            if (errno != EINTR)
-                die("waitpid");
-        cleanup_forget_child(pids[i]);
-    }
+    int64_t *took = calloc((size_t)children, sizeof *took);
+    if (!took)
+        die("calloc: %d probe records", children);
+    char detail[DETAIL_SIZE];
+    struct fork_workers_job job = {children, sizeof *took, probe_worker, NULL};
+    if (fork_workers(&job, took, detail, sizeof detail) != 0)
+        die("the capacity probe: %s", detail);
+    int64_t slowest = 0;
+    for (int i = 0; i < children; i++)
+        slowest = took[i] > slowest ? took[i] : slowest;
+    free(took);
     return (double)slowest;
 }
 
+/* With k workers on the CPUs the driver is pinned to (the real ones: a simulated machine's k
+ * may stand on fewer), as many probes as can run at once. */
 static double capacity_of(const struct point *p)
 {
-    int k = p->workers < p->cpus ? p->workers : p->cpus;
+    int k = p->workers < pinned_now ? p->workers : pinned_now;
     if (k < 2)
         return 1.0;
     double alone = probe_ns(1), together = probe_ns(k);
@@ -274,26 +389,32 @@ static double capacity_of(const struct point *p)
     return share > 1.0 ? 1.0 : share;
 }
 
-static struct run_result result; /* large (worker spans): kept off the stack */
+static struct run_result result; /* its spans are kept and reused from run to run */
 
 static struct sample run_once(const struct workload *w, const struct point *p)
 {
     double capacity = w->shape == SHAPE_SCALING ? capacity_of(p) : 1.0;
     /* Workloads fork: nothing may sit in a stdio buffer that a child could write out again. */
     fflush(NULL);
+    struct worker_span *spans = result.spans; /* reuse the room */
+    int room = result.span_room;
     memset(&result, 0, sizeof result);
+    result.spans = spans;
+    result.span_room = room;
+    char label[LABEL_SIZE + 16];
+    point_label(p, label, sizeof label);
     int64_t cpu0 = tree_cpu_ns();
     int64_t t0 = monotonic_ns();
     if (w->run(p, &result) != 0) {
         fprintf(stderr, "%s: %s (%s, %d workers on %d CPUs): run failed: %s\n", program_name(),
-                w->name, p->series, p->workers, p->cpus, result.detail);
+                w->name, label, p->workers, p->cpus, result.detail);
         exit(EXIT_FAILURE);
     }
     int64_t t1 = monotonic_ns();
     int64_t cpu1 = tree_cpu_ns();
     if (!result.ok) {
         fprintf(stderr, "%s: %s (%s, x=%g, %d workers on %d CPUs): WRONG RESULT: %s\n",
-                program_name(), w->name, p->series, p->x, p->workers, p->cpus, result.detail);
+                program_name(), w->name, label, p->x, p->workers, p->cpus, result.detail);
         fprintf(stderr, "%s: refusing to report a wrong answer; stopping\n", program_name());
         exit(EXIT_FAILURE);
     }
@@ -304,47 +425,19 @@ static struct sample run_once(const struct workload *w, const struct point *p)
     return s;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *values, int n)
-{
-    qsort(values, (size_t)n, sizeof *values, compare_double);
-    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-/* The q-quantile of sorted values, interpolating between neighbours. */
-static double quantile(const double *sorted, int n, double q)
-{
-    double at = q * (n - 1);
-    int below = (int)at;
-    if (below + 1 >= n)
-        return sorted[n - 1];
-    return sorted[below] + (at - below) * (sorted[below + 1] - sorted[below]);
-}
-
 /* Interquartile range over the median of the wall times: robust to one outlier run. */
 static double spread_of(const struct sample *s, int n)
 {
-    double wall[64 * 3];
+    if (n < 1)
+        return 0;
+    double *wall = malloc(sizeof *wall * (size_t)n);
+    if (!wall)
+        die("malloc: %d samples", n);
     for (int i = 0; i < n; i++)
         wall[i] = s[i].wall_ns;
-    double median = median_of(wall, n); /* sorts */
-    return median > 0 ? (quantile(wall, n, 0.75) - quantile(wall, n, 0.25)) / median : 0;
-}
-
-static void csv_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    double spread = relative_iqr(wall, n);
+    free(wall);
+    return spread;
 }
 
 /* The number a point is plotted by, for one run. */
@@ -360,17 +453,82 @@ static double figure_of(const struct workload *w, const struct sample *s)
     return s->wall_ns / s->ops;
 }
 
+static void write_sample(const struct workload *w, const struct point *p, int run,
+                         const struct sample *s, int good)
+{
+    char label[LABEL_SIZE + 16];
+    point_label(p, label, sizeof label);
+    csv_quoted(samples_csv, w->name);
+    fputc(',', samples_csv);
+    csv_quoted(samples_csv, label);
+    fprintf(samples_csv, ",%.15g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g,%.3f\n", p->x, p->cpus,
+            p->workers, run, s->wall_ns, s->cpu_ns, s->ops, s->overlap, good, s->extra,
+            s->capacity);
+}
+
+/* The counted runs of a point, reduced to medians and extremes. */
+static struct reduced_point reduce(const struct workload *w, const struct point *p,
+                                   const struct sample *use, int n)
+{
+    struct reduced_point r;
+    memset(&r, 0, sizeof r);
+    r.point = *p;
+    r.samples = n;
+    r.spread = spread_of(use, n);
+    r.wide_spread = r.spread > SPREAD_WIDE;
+    double *column = malloc(sizeof *column * (size_t)n);
+    if (!column)
+        die("malloc: %d samples", n);
+    /* One column at a time: each median sorts its column, so the extremes are its ends. */
+#define MEDIAN_OF(expression, median, lowest, highest)                                        \
+    do {                                                                                       \
+        for (int i = 0; i < n; i++)                                                            \
+            column[i] = (expression);                                                          \
+        median = median_of(column, n);                                                         \
+        lowest = column[0];                                                                    \
+        highest = column[n - 1];                                                               \
+    } while (0)
+    double unused_low, unused_high;
+    MEDIAN_OF(use[i].wall_ns, r.wall_median_ns, r.wall_min_ns, r.wall_max_ns);
+    MEDIAN_OF(use[i].cpu_ns, r.cpu_median_ns, unused_low, unused_high);
+    MEDIAN_OF(figure_of(w, &use[i]), r.figure_median, r.figure_min, r.figure_max);
+    MEDIAN_OF(use[i].overlap, r.overlap, unused_low, unused_high);
+    MEDIAN_OF(use[i].extra, r.extra_median, unused_low, unused_high);
+    MEDIAN_OF(use[i].capacity, r.capacity, unused_low, unused_high);
+#undef MEDIAN_OF
+    (void)unused_low, (void)unused_high;
+    free(column);
+    /* Idle: of the CPUs really under the run (a simulated k may stand on fewer). */
+    double busy = r.cpu_median_ns / (r.wall_median_ns * pinned_now);
+    r.idle = busy < 1 ? 1 - busy : 0;
+    snprintf(r.note, sizeof r.note, "%s", use[n - 1].note);
+    return r;
+}
+
 /* Warm up, repeat, reduce.  Runs with poor overlap are recorded but do not count, until the
  * try bound is reached; then the point keeps what it has and is marked. */
 static struct reduced_point measure_point(const struct workload *w, const struct point *p,
                                           const struct options *o)
 {
     pin_to_cpus(cpu_ids, p->cpus);
+    pinned_now = pinned_cpu_count();
+    char detail[DETAIL_SIZE] = "";
+    fflush(NULL); /* setup may fork */
+    if (w->setup && w->setup(p, detail, sizeof detail) != 0) {
+        char label[LABEL_SIZE + 16];
+        point_label(p, label, sizeof label);
+        fprintf(stderr, "%s: %s (%s, %d workers on %d CPUs): setting up: %s\n", program_name(),
+                w->name, label, p->workers, p->cpus, detail);
+        exit(EXIT_FAILURE);
+    }
     run_once(w, p); /* warm-up, not recorded */
-    static struct sample kept[64 * MAX_TRIES_FACTOR], all[64 * MAX_TRIES_FACTOR];
     int nkept = 0, nall = 0, max_tries = o->repeats * MAX_TRIES_FACTOR;
+    struct sample *kept = calloc((size_t)max_tries, sizeof *kept);
+    struct sample *all = calloc((size_t)max_tries, sizeof *all);
+    if (!kept || !all)
+        die("calloc: %d samples", max_tries);
     /* With more workers than CPUs, taking turns is the point being measured, not a fault. */
-    int oversubscribed = p->workers > p->cpus;
+    int oversubscribed = p->workers > pinned_now;
     /* Enough good runs, and they agree; or the try bound is reached. */
     while ((nkept < o->repeats || spread_of(kept, nkept) > SPREAD_WIDE) && nall < max_tries) {
         struct sample s = run_once(w, p);
@@ -378,49 +536,16 @@ static struct reduced_point measure_point(const struct workload *w, const struct
         all[nall++] = s;
         if (good)
             kept[nkept++] = s;
-        csv_string(samples_csv, w->name);
-        fputc(',', samples_csv);
-        csv_string(samples_csv, p->series);
-        fprintf(samples_csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g,%.3f\n", p->x, p->cpus,
-                p->workers, nall, s.wall_ns, s.cpu_ns, s.ops, s.overlap, good, s.extra,
-                s.capacity);
+        write_sample(w, p, nall, &s, good);
     }
-    pin_to_cpus(cpu_ids, cpu_total);
-
-    struct reduced_point r;
-    memset(&r, 0, sizeof r);
-    r.point = *p;
-    const struct sample *use = nkept >= o->repeats ? kept : all;
-    int n = nkept >= o->repeats ? nkept : nall;
+    if (w->teardown)
+        w->teardown(p);
+    struct reduced_point r = nkept >= o->repeats ? reduce(w, p, kept, nkept)
+                                                 : reduce(w, p, all, nall);
     r.low_overlap = nkept < o->repeats;
-    double capacity[64 * MAX_TRIES_FACTOR];
-    for (int i = 0; i < n; i++)
-        capacity[i] = use[i].capacity;
-    r.capacity = median_of(capacity, n);
-    r.spread = spread_of(use, n);
-    r.wide_spread = r.spread > SPREAD_WIDE;
-    r.samples = n;
-    double wall[64 * MAX_TRIES_FACTOR], cpu[64 * MAX_TRIES_FACTOR],
-        figure[64 * MAX_TRIES_FACTOR], overlap[64 * MAX_TRIES_FACTOR], extra[64 * MAX_TRIES_FACTOR];
-    for (int i = 0; i < n; i++) {
-        wall[i] = use[i].wall_ns;
-        cpu[i] = use[i].cpu_ns;
-        figure[i] = figure_of(w, &use[i]);
-        overlap[i] = use[i].overlap;
-        extra[i] = use[i].extra;
-    }
-    r.wall_median_ns = median_of(wall, n);
-    r.wall_min_ns = wall[0];
-    r.wall_max_ns = wall[n - 1];
-    r.cpu_median_ns = median_of(cpu, n);
-    r.figure_median = median_of(figure, n);
-    r.figure_min = figure[0];
-    r.figure_max = figure[n - 1];
-    r.overlap = median_of(overlap, n);
-    r.extra_median = median_of(extra, n);
-    double busy = r.cpu_median_ns / (r.wall_median_ns * p->cpus);
-    r.idle = busy < 1 ? 1 - busy : 0;
-    snprintf(r.note, sizeof r.note, "%s", use[n - 1].note);
+    pin_to_cpus(cpu_ids, cpu_total);
+    free(kept);
+    free(all);
     return r;
 }
 
@@ -428,34 +553,29 @@ static struct reduced_point measure_point(const struct workload *w, const struct
  * the points of a series keep their order (the plot draws one block per series). */
 static void group_by_series(struct reduced_point *r, int n)
 {
-    static struct reduced_point sorted[MAX_POINTS];
-    static char done[MAX_POINTS];
-    memset(done, 0, sizeof done);
+    struct reduced_point *sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
+    char *done = calloc((size_t)(n > 0 ? n : 1), 1);
+    if (!sorted || !done)
+        die("malloc: %d points", n);
     int out = 0;
     for (int i = 0; i < n; i++) {
         if (done[i])
             continue;
         for (int j = i; j < n; j++)
-            if (!done[j] && strcmp(r[j].point.series, r[i].point.series) == 0) {
+            if (!done[j] && same_series(&r[j].point, &r[i].point)) {
                 sorted[out++] = r[j];
                 done[j] = 1;
             }
     }
     memcpy(r, sorted, sizeof *r * (size_t)n);
+    free(sorted);
+    free(done);
 }
 
-/* Is `series` the plain series `base`, or its oversubscribed twin "base, 2 per CPU"? */
-static int same_family(const char *series, const char *base)
-{
-    size_t n = strlen(base);
-    return strncmp(series, base, n) == 0 &&
-           (series[n] == '\0' || strcmp(series + n, ", 2 per CPU") == 0);
-}
-
-/* Speedup of each scaling point over the k = 1 point of its series (the oversubscribed series
- * is compared with the plain series' k = 1, so 2 workers per CPU is judged against 1 on 1).
- * A weak-scaling point's work grows with its workers, so oversubscribed weak points do twice
- * the work of plain ones at the same k: their scaled speedup counts that.
+/* Speedup of each scaling point over the k = 1, 1 worker point of its series (the
+ * oversubscribed twin is compared with the plain series' k = 1, so 2 workers per CPU is judged
+ * against 1 on 1).  A weak-scaling point's work grows with its workers, so oversubscribed weak
+ * points do twice the work of plain ones at the same k: their scaled speedup counts that.
  * The error bars combine the extremes: best over worst and worst over best. */
 static void add_speedups(struct reduced_point *r, int n)
 {
@@ -463,7 +583,7 @@ static void add_speedups(struct reduced_point *r, int n)
         const struct reduced_point *base = NULL;
         for (int j = 0; j < n && !base; j++)
             if (r[j].point.cpus == 1 && r[j].point.workers == 1 &&
-                same_family(r[i].point.series, r[j].point.series))
+                strcmp(r[i].point.series, r[j].point.series) == 0)
                 base = &r[j];
         if (!base)
             continue;
@@ -495,40 +615,19 @@ static void close_output(FILE *f, const char *what)
         die("writing %s", what);
 }
 
+/* NAME.csv and NAME.dat, by the one column table (reduced_csv.h). */
 static void write_reduced(const char *dir, const struct workload *w,
                           const struct reduced_point *r, int n)
 {
     FILE *csv = open_output(dir, w->name, ".csv");
     FILE *dat = open_output(dir, w->name, ".dat");
-    fprintf(csv, "series,x,cpus,workers,samples,wall_median_ns,wall_min_ns,wall_max_ns,"
-                 "cpu_median_ns,figure_median,figure_min,figure_max,speedup,speedup_min,"
-                 "speedup_max,efficiency,overlap,low_overlap,param,extra_median,weak,spread,"
-                 "wide_spread,idle,capacity,note\n");
-    const char *current = "";
+    reduced_csv_header(csv);
     for (int i = 0; i < n; i++) {
-        const struct reduced_point *p = &r[i];
-        csv_string(csv, p->point.series);
-        fprintf(csv, ",%g,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.3f,%d,%ld,"
-                     "%g,%d,%.4f,%d,%.4f,%.3f",
-                p->point.x, p->point.cpus, p->point.workers, p->samples, p->wall_median_ns,
-                p->wall_min_ns, p->wall_max_ns, p->cpu_median_ns, p->figure_median, p->figure_min,
-                p->figure_max, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
-                p->overlap, p->low_overlap, p->point.param, p->extra_median, p->point.weak,
-                p->spread, p->wide_spread, p->idle, p->capacity);
-        fputc(',', csv);
-        csv_string(csv, p->note);
-        fputc('\n', csv);
+        reduced_csv_row(csv, &r[i]);
         /* gnuplot: one block per series, two blank lines apart, the name in a comment. */
-        if (strcmp(current, p->point.series) != 0) {
-            fprintf(dat, "%s# series: %s\n", i ? "\n\n" : "", p->point.series);
-            fprintf(dat, "# x figure_median figure_min figure_max speedup speedup_min "
-                         "speedup_max efficiency cpu_per_wall extra\n");
-            current = p->point.series;
-        }
-        fprintf(dat, "%g %.6g %.6g %.6g %.4f %.4f %.4f %.4f %.4f %g\n", p->point.x,
-                p->figure_median, p->figure_min, p->figure_max, p->speedup, p->speedup_min,
-                p->speedup_max, p->efficiency, p->cpu_median_ns / p->wall_median_ns,
-                p->extra_median);
+        if (i == 0 || !same_series(&r[i].point, &r[i - 1].point))
+            reduced_dat_block_header(dat, &r[i], i == 0);
+        reduced_dat_row(dat, &r[i]);
     }
     close_output(csv, "reduced CSV");
     close_output(dat, "gnuplot data");
@@ -580,8 +679,45 @@ static void write_machine(const char *dir, const struct options *o)
                "compiler: %s\ngit revision: %s\ntransparent hugepages: %s\n"
                "plan: %s, %d counted runs per point after 1 warm-up\n",
             date, model, cpu_total, sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release,
-            u.machine, __VERSION__, revision, thp, o->quick ? "quick" : "default", o->repeats);
+            u.machine, __VERSION__, revision, thp, plan_name(o->quick), o->repeats);
+    fprintf(f, "usable cpus bound: %s (%d CPUs in the mask", cpu_bound_name(machine.bound),
+            machine.count);
+    if (machine.quota_cpus > 0)
+        fprintf(f, ", CPU quota %.2f CPUs", machine.quota_cpus);
+    else
+        fputs(", no CPU quota", f);
+    fputs(")\n", f);
+    if (machine.pids_max >= 0)
+        fprintf(f, "pids.max: %ld\n", machine.pids_max);
+    else
+        fputs("pids.max: none\n", f);
+    fprintf(f, "topology: %s\n", machine.source);
+    if (machine.known)
+        fprintf(f, "sockets: %d\ncores: %d\nthreads per core: %d\nnuma nodes: %d\n",
+                machine.sockets, machine.cores, machine.threads_per_core,
+                machine.nodes > 0 ? machine.nodes : 1);
+    static const char *const caches[] = {"L1d", "L2", "L3", "L4"};
+    for (int level = 0; level < 4; level++)
+        if (machine.cache_bytes[level] > 0)
+            fprintf(f, "%s cache: %ld KiB\n", caches[level], machine.cache_bytes[level] >> 10);
+    print_sweep(f, o->quick);
+    if (machine.simulated)
+        fprintf(f, "simulated: yes (%s), on %d real CPUs: the times mean nothing\n",
+                machine.source, pinned_cpu_count());
     close_output(f, "machine.txt");
+}
+
+/* DATA/boundaries.tsv: "k<TAB>what begins there", one line per boundary the usable CPUs
+ * reach; the plots draw a line there, the report names it beside the speedups. */
+static void write_boundaries(const char *dir)
+{
+    FILE *f = open_output(dir, "boundaries", ".tsv");
+    for (int k = 2; k <= cpu_total; k++) {
+        const char *what = plan_boundary_at(&machine, k);
+        if (what)
+            fprintf(f, "%d\t%s\n", k, what);
+    }
+    close_output(f, "boundaries.tsv");
 }
 
 /* --- main ------------------------------------------------------------------------------ */
@@ -602,14 +738,20 @@ static int selected(const struct workload *w, const char *only)
 
 static void run_workload(const struct workload *w, const struct options *o, FILE *index)
 {
-    static struct point points[MAX_POINTS];
-    static struct reduced_point reduced[MAX_POINTS];
-    int n = expand_plan(w, o->quick, points, MAX_POINTS);
+    struct point_list plan = {0};
+    expand_plan(w, o->quick, &plan);
+    int n = plan.count;
+    struct reduced_point *reduced = calloc((size_t)(n > 0 ? n : 1), sizeof *reduced);
+    if (!reduced)
+        die("calloc: %d points", n);
     int64_t started = monotonic_ns();
     for (int i = 0; i < n; i++) {
+        const struct point *p = &plan.points[i];
+        char label[LABEL_SIZE + 16];
+        point_label(p, label, sizeof label);
         fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1,
-                n, points[i].series, points[i].x, points[i].workers, points[i].cpus);
-        reduced[i] = measure_point(w, &points[i], o);
+                n, label, p->x, p->workers, p->cpus);
+        reduced[i] = measure_point(w, p, o);
         fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%, spread %.0f%%)%s%s%s\n",
                 reduced[i].figure_median, w->shape == SHAPE_SERIES ? "" : "s",
                 reduced[i].samples, 100 * reduced[i].overlap, 100 * reduced[i].spread,
@@ -630,6 +772,8 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
     print_summary(stdout, w, reduced, n, 0);
     fflush(stdout); /* before the next progress line on stderr */
     fprintf(stderr, "bench: %s took %.1f s\n", w->name, (monotonic_ns() - started) / 1e9);
+    free(reduced);
+    free(plan.points);
 }
 
 /* mkdir -p: make a folder and any of its parents that are missing. */
@@ -659,20 +803,23 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"repeats", required_argument, 0, 'r'}, {"only", required_argument, 0, 'o'},
         {"list", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
         {"plots", required_argument, 0, 'p'}, {"report-only", no_argument, 0, 'R'},
-        {"compare", required_argument, 0, 'C'},
+        {"compare", required_argument, 0, 'C'}, {"smoke", no_argument, 0, 'S'},
+        {"cores", required_argument, 0, 'k'},
         {0, 0, 0, 0}};
     o->data_dir = "plots/data";
     o->plots_dir = "plots";
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "d:p:qr:o:lhRC:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:p:qr:o:lhRC:Sk:", longs, NULL)) != -1) {
         switch (c) {
         case 'd': o->data_dir = optarg; break;
         case 'p': o->plots_dir = optarg; break;
         case 'R': o->report_only = 1; break;
         case 'C': o->compare_dir = optarg; break;
-        case 'q': o->quick = 1; break;
-        case 'r': o->repeats = (int)parse_long(optarg, "--repeats", 1, 64, usage); break;
+        case 'q': o->quick = o->quick ? o->quick : 1; break;
+        case 'S': o->quick = 2; break;
+        case 'k': o->cores = optarg; break;
+        case 'r': o->repeats = (int)parse_long(optarg, "--repeats", 1, MAX_REPEATS, usage); break;
         case 'o': o->only = optarg; break;
         case 'l':
             for (int i = 0; workload_table[i]; i++)
@@ -685,7 +832,7 @@ static void parse_options(int argc, char **argv, struct options *o)
     if (optind < argc)
         usage_error(usage, "unexpected argument: %s", argv[optind]);
     if (o->repeats == 0)
-        o->repeats = o->quick ? 3 : 5;
+        o->repeats = o->quick > 1 ? 1 : o->quick ? 3 : 5;
     if (o->only)
         for (const char *s = o->only; *s;) {
             size_t n = strcspn(s, ",");
@@ -715,7 +862,8 @@ int main(int argc, char **argv)
                                                                           : EXIT_FAILURE;
     }
     make_directories(o.plots_dir);
-    cpu_total = usable_cpu_ids(cpu_ids, MAX_CPUS);
+    read_machine();
+    check_core_list(&o);
     make_directories(o.data_dir);
     write_machine(o.data_dir, &o);
     samples_csv = open_output(o.data_dir, "samples", ".csv");
@@ -723,9 +871,17 @@ int main(int argc, char **argv)
             "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted,extra,"
             "capacity\n");
     FILE *index = open_output(o.data_dir, "index", ".tsv");
+    write_boundaries(o.data_dir);
+    report_load_boundaries(o.data_dir);
 
-    printf("forklore bench: %d usable CPUs, %s plan, %d runs per point (+1 warm-up)\n", cpu_total,
-           o.quick ? "quick" : "default", o.repeats);
+    printf("forklore bench: %d usable CPUs (%s), %s plan, %d runs per point (+1 warm-up)\n",
+           cpu_total, cpu_bound_name(machine.bound), plan_name(o.quick), o.repeats);
+    print_sweep(stdout, o.quick);
+    if (machine.simulated)
+        printf("SIMULATED MACHINE (%s): every CPU above %d runs on a real one shared with "
+               "others, so the times and speedups mean nothing; the run shows that the plan, "
+               "the workloads, the plots and the report work at this size\n",
+               machine.source, pinned_cpu_count());
     int64_t started = monotonic_ns();
     for (int i = 0; workload_table[i]; i++)
         if (selected(workload_table[i], o.only))
@@ -737,5 +893,8 @@ int main(int argc, char **argv)
         return EXIT_FAILURE;
     printf("\nbench: done in %.1f s; data in %s, report in %s/report.md\n",
            (monotonic_ns() - started) / 1e9, o.data_dir, o.plots_dir);
+    free(result.spans);
+    free(cpu_ids);
+    cpu_topology_free(&machine);
     return EXIT_SUCCESS;
 }

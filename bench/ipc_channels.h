@@ -1,6 +1,6 @@
 /* ipc_channels.h - a two-way channel between a parent and the one child it forks, over any of
  * the five transports the IPC workloads compare: a pipe, a FIFO, a socket pair, a POSIX
- * message queue and the shared-memory queue (patterns/queues/shm_queue.h).
+ * message queue and the shared-memory queue (lib/queues/shm_queue.h).
  *
  * The order of calls, the same for every transport:
  *   ipc_channels_open       before fork: makes both directions (ab: parent to child, ba: back)

@@ -8,6 +8,8 @@
 #   NAME-speedup    speedup over 1 core, min-max error bars, the ideal line y = x, and the
 #                   Amdahl and USL fits from DATA/NAME.fits when there were enough core counts
 #   NAME-efficiency speedup / cores (1 is perfect)
+# Both mark with a labelled vertical line where SMT siblings, efficiency cores or a second
+# socket begin (DATA/boundaries.tsv).
 # A series workload with an extra figure (fairness) also gets NAME-EXTRA, on a linear y axis.
 # Series workloads get NAME: the figure against x, log-log (a share such as lost updates on a
 # linear y axis, since it can be 0), with min-max error bars.
@@ -37,6 +39,32 @@ check_output_dir "$plots"
 stage=$(mktemp -d "$plots/.drawing-XXXXXX")
 trap 'rm -rf -- "$stage"' EXIT
 
+# The position of a column of a .dat file, found by its name in the file's header line
+# ("# x figure_median ...", written from bench/reduced_csv.c's table), never by a count.  Later
+# names are older spellings to try: a reference run written by an older driver.
+#   $1 file, $2... names
+column() {
+    local file=$1 found
+    shift
+    for name in "$@"; do
+        found=$(awk -v want="$name" '/^# x / { for (i = 2; i <= NF; i++) if ($i == want) { print i - 1; exit } }' "$file")
+        [ -n "$found" ] && { echo "$found"; return 0; }
+    done
+    echo "plots: $file has no column named $1" >&2
+    exit 1
+}
+
+# A gnuplot `using` spec from column names: using FILE x speedup ... -> "1:5:...".
+using() {
+    local file=$1 spec="" sep=""
+    shift
+    for name in "$@"; do
+        spec+="$sep$(column "$file" "$name" "${name%_median}")"
+        sep=:
+    done
+    echo "$spec"
+}
+
 # The gnuplot `plot` clauses, one per series block of a .dat file.
 #   $1 file, $2 using-spec, $3 style
 # A series named "reference: ..." is drawn as a dashed horizontal line at its first figure,
@@ -49,7 +77,7 @@ clauses() {
             i=$((i + 1))
             continue
         elif [[ $name == reference:* ]]; then
-            value=$(awk -v block="$i" '/^# series:/ { b++ } !/^#/ && NF && b == block + 1 { print $2; exit }' "$file")
+            value=$(awk -v block="$i" -v c="$(column "$file" figure_median)" '/^# series:/ { b++ } !/^#/ && NF && b == block + 1 { print $c; exit }' "$file")
             printf '%s%s with lines dashtype 2 linewidth 2 linecolor "gray30" title "%s"' "$sep" "$value" "$name"
         else
             # A colour per series position, so a series keeps its colour on a comparison plot.
@@ -67,6 +95,14 @@ fitted_curves() {
         $2 == "amdahl" { printf ", 1/(%s + (1 - %s)/x) with lines dashtype 3 linewidth 2 title \"%s: Amdahl fit, s = %.3g\"", $3, $3, $1, $3 }
         $2 == "usl" { printf ", x/(1 + %s*(x - 1) + %s*x*(x - 1)) with lines dashtype 4 linewidth 2 title \"%s: USL fit, sigma = %.3g, kappa = %.2g\"", $3, $4, $1, $3, $4 }
     ' "$1"
+}
+
+# Vertical lines where the machine changes (DATA/boundaries.tsv, written by the driver: the
+# first k with SMT siblings, efficiency cores, a second socket), each labelled, so a reader
+# sees why a curve bends there.
+boundary_marks() {
+    [ -f "$data/boundaries.tsv" ] || return 0
+    awk -F'\t' 'NF == 2 { printf "set arrow from %s, graph 0 to %s, graph 1 nohead dashtype 3 linewidth 2 linecolor \"gray50\"; set label \"%s from k = %s\" at %s, graph 0.03 rotate by 90 left offset -1, 0 textcolor \"gray30\"; ", $1, $1, $2, $1, $1 }' "$data/boundaries.tsv"
 }
 
 # Draw one plot to PNG and SVG.  $1 output base name, $2 setup commands, $3 plot clauses
@@ -92,7 +128,7 @@ GP
 # powers of 10, else of 2.  $1 the .dat file, $2 the x label.
 x_axis() {
     local span
-    span=$(awk '!/^#/ && NF { if (min == "" || $1 < min) min = $1; if ($1 > max) max = $1 } END { print (min > 0 ? max / min : 1) }' "$1")
+    span=$(awk -v c="$(column "$1" x)" '!/^#/ && NF { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { print (min > 0 ? max / min : 1) }' "$1")
     if [[ $2 == *bytes* ]]; then echo "set logscale x 4; set format x '%.0b %BB';"
     elif awk -v s="$span" 'BEGIN { exit !(s >= 1000) }'; then echo "set logscale x 10; set format x '10^%T';"
     else echo "set logscale x 2; set format x '%g';"; fi
@@ -105,13 +141,13 @@ if [ -n "$reference" ]; then
         [ -f "$mine" ] && [ -f "$theirs" ] || continue
         title=${title//\"/\'}
         if [ "$shape" = scaling ]; then
-            maxx=$(awk '!/^#/ && NF { if ($1 > m) m = $1 } END { print (m > 1 ? m : 2) }' "$mine")
+            maxx=$(awk -v c="$(column "$mine" x)" '!/^#/ && NF { if ($c > m) m = $c } END { print (m > 1 ? m : 2) }' "$mine")
             draw "compare-$name" "set logscale xy 2; set xrange [0.8:$maxx*1.25]; set key outside right top; set xlabel 'cores'; set ylabel 'speedup over 1 core'; set title \"$name: this run (solid) and the reference (dashed)\"" \
-                "x with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$mine" '1:5:6:7' 'yerrorlines pointtype 7'), $(clauses "$theirs" '1:5' 'linespoints dashtype 2 pointtype 6' '' ' (reference)')"
+                "x with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$mine" "$(using "$mine" x speedup speedup_min speedup_max)" 'yerrorlines pointtype 7'), $(clauses "$theirs" "$(using "$theirs" x speedup)" 'linespoints dashtype 2 pointtype 6' '' ' (reference)')"
         else
             yscale="set logscale y"; [ "${kind:-}" = extra ] && yscale="set yrange [0:*]"
             draw "compare-$name" "set key outside right top; $yscale; $(x_axis "$mine" "$xlabel") set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$name: this run (solid) and the reference (dashed)\"" \
-                "$(clauses "$mine" '1:2:3:4' 'yerrorlines pointtype 7' no-reference), $(clauses "$theirs" '1:2' 'linespoints dashtype 2 pointtype 6' no-reference ' (reference)')"
+                "$(clauses "$mine" "$(using "$mine" x figure_median figure_min figure_max)" 'yerrorlines pointtype 7' no-reference), $(clauses "$theirs" "$(using "$theirs" x figure_median)" 'linespoints dashtype 2 pointtype 6' no-reference ' (reference)')"
         fi
         count=$((count + 1))
     done < "$data/index.tsv"
@@ -127,27 +163,27 @@ while IFS=$'\t' read -r name shape title xlabel figure kind extra; do
     grep -q '^# series:' "$dat" || continue
     title=${title//\"/\'}
     if [ "$shape" = scaling ]; then
-        maxx=$(awk '!/^#/ && NF { if ($1 > m) m = $1 } END { print (m > 1 ? m : 2) }' "$dat")
-        common="set logscale xy 2; set xlabel 'cores (k CPUs; the oversubscribed series runs 2k workers)'; set xrange [0.8:$maxx*1.25]"
+        maxx=$(awk -v c="$(column "$dat" x)" '!/^#/ && NF { if ($c > m) m = $c } END { print (m > 1 ? m : 2) }' "$dat")
+        common="set logscale xy 2; set xlabel 'cores (k CPUs; the oversubscribed series runs 2k workers)'; set xrange [0.8:$maxx*1.25]; $(boundary_marks)"
         draw "$name-speedup" "$common; set title \"$title: speedup\"; set ylabel 'speedup over 1 core'; set yrange [0.4:$maxx*1.6]" \
-            "x with lines dashtype 2 linecolor 'gray40' title 'ideal (linear)', $(clauses "$dat" '1:5:6:7' 'yerrorlines pointtype 7')$(fitted_curves "$data/$name.fits")"
+            "x with lines dashtype 2 linecolor 'gray40' title 'ideal (linear)', $(clauses "$dat" "$(using "$dat" x speedup speedup_min speedup_max)" 'yerrorlines pointtype 7')$(fitted_curves "$data/$name.fits")"
         draw "$name-efficiency" "$common; set title \"$title: parallel efficiency\"; set ylabel 'efficiency (speedup / cores)'; set yrange [0:1.2]" \
-            "1 with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$dat" '1:8' 'linespoints pointtype 7')"
+            "1 with lines dashtype 2 linecolor 'gray40' title 'ideal', $(clauses "$dat" "$(using "$dat" x efficiency)" 'linespoints pointtype 7')"
     else
         fmt=$(x_axis "$dat" "$xlabel")
         # A share (lost updates, fairness) can be 0: a log axis would drop it.  A workload's
         # own figure that is never 0 and spans a decade or more (a round trip in ns, from an
         # MPI message to a pipe's) gets a log axis like the measured times.
         yscale="set logscale y"
-        if [ "${kind:-}" = extra ] && ! awk '!/^#/ && NF { if ($2 <= 0) z = 1; if (!m || $2 > m) m = $2; if (!n || $2 < n) n = $2 } END { exit !(!z && n > 0 && m / n >= 10) }' "$dat"; then
+        if [ "${kind:-}" = extra ] && ! awk -v c="$(column "$dat" figure_median)" '!/^#/ && NF { if ($c <= 0) z = 1; if (!m || $c > m) m = $c; if (!n || $c < n) n = $c } END { exit !(!z && n > 0 && m / n >= 10) }' "$dat"; then
             yscale="set yrange [0:*]"
         fi
         draw "$name" "set key outside right top; set autoscale xfix; set offsets graph 0.04, graph 0.04, 0, 0; $yscale; $fmt set xlabel \"$xlabel\"; set ylabel \"$figure\"; set title \"$title\"" \
-            "$(clauses "$dat" '1:2:3:4' 'yerrorlines pointtype 7')"
+            "$(clauses "$dat" "$(using "$dat" x figure_median figure_min figure_max)" 'yerrorlines pointtype 7')"
         # The workload's extra figure (such as fairness), when it has one, on a plot of its own.
         if [ -n "${extra:-}" ] && [ "$extra" != - ]; then
             draw "$name-${extra// /-}" "set key outside right top; set autoscale xfix; set offsets graph 0.04, graph 0.04, 0, 0; $fmt set yrange [0:1.1]; set xlabel \"$xlabel\"; set ylabel \"$extra\"; set title \"$title: $extra\"" \
-                "1 with lines dashtype 2 linecolor 'gray40' title 'even shares', $(clauses "$dat" '1:10' 'linespoints pointtype 7' no-reference)"
+                "1 with lines dashtype 2 linecolor 'gray40' title 'even shares', $(clauses "$dat" "$(using "$dat" x extra_median)" 'linespoints pointtype 7' no-reference)"
         fi
     fi
     count=$((count + 1))

@@ -56,25 +56,32 @@ int prime_range_task(const void *arg, size_t arg_size, void *result, size_t *res
     return 0;
 }
 
-void prime_add_spans(struct run_result *r, const struct prime_result *results, int n)
+int prime_add_spans(struct run_result *r, const struct prime_result *results, int n)
 {
-    int32_t ids[MAX_WORKERS];
+    /* The worker of each span added here, to find it again: at most one per result. */
+    int32_t *ids = malloc(sizeof *ids * (size_t)(n > 0 ? n : 1));
+    if (!ids)
+        return ENOMEM;
+    int first = r->nspans, added = 0;
     for (int i = 0; i < n; i++) {
         int k = 0;
-        while (k < r->nspans && ids[k] != results[i].worker)
+        while (k < added && ids[k] != results[i].worker)
             k++;
-        if (k == r->nspans) {
-            if (k == MAX_WORKERS)
-                continue;
-            ids[k] = results[i].worker;
-            r->spans[k] = (struct worker_span){results[i].start_ns, results[i].end_ns, 0};
-            r->nspans++;
+        if (k == added) {
+            struct worker_span s = {results[i].start_ns, results[i].end_ns, 0};
+            if (run_result_add_span(r, s) != 0) {
+                free(ids);
+                return ENOMEM;
+            }
+            ids[added++] = results[i].worker;
         }
-        struct worker_span *s = &r->spans[k];
+        struct worker_span *s = &r->spans[first + k];
         s->start_ns = results[i].start_ns < s->start_ns ? results[i].start_ns : s->start_ns;
         s->end_ns = results[i].end_ns > s->end_ns ? results[i].end_ns : s->end_ns;
         s->cpu_ns += results[i].cpu_ns;
     }
+    free(ids);
+    return 0;
 }
 
 long prime_sieve_count(long limit)

@@ -35,8 +35,9 @@ void prime_count_with_span(const struct prime_range *ranges, int n, struct prime
  * one struct prime_result.  EINVAL for an argument or a result buffer of the wrong size. */
 int prime_range_task(const void *arg, size_t arg_size, void *result, size_t *result_size);
 
-/* Fold task results into r's spans, one per worker: first start, last end, CPU summed. */
-void prime_add_spans(struct run_result *r, const struct prime_result *results, int n);
+/* Fold task results into r's spans, one per worker: first start, last end, CPU summed.
+ * 0, or ENOMEM. */
+int prime_add_spans(struct run_result *r, const struct prime_result *results, int n);
 
 /* The primes below limit by the sieve of Eratosthenes: the check on every run's answer, by
  * another method than the one timed.  -1 if the sieve cannot be allocated. */

@@ -8,77 +8,121 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "bootstrap_fits.h"
+#include "reduced_csv.h"
 #include "support/output_file.h"
 
 /* --- reading the data back ------------------------------------------------------------- */
 
-/* Parse one CSV line of NAME.csv (see write_reduced in driver.c) into *p. */
-static int parse_reduced_line(char *line, struct reduced_point *p)
+struct reduced_point *load_reduced(const char *data_dir, const char *name, int *count)
 {
-    memset(p, 0, sizeof *p);
-    if (*line != '"')
-        return -1;
-    char *out = p->point.series, *end = p->point.series + LABEL_SIZE - 1;
-    char *c = line + 1;
-    for (; *c; c++) { /* a quoted field: "" stands for one quote */
-        if (*c == '"' && c[1] == '"')
-            c++;
-        else if (*c == '"')
-            break;
-        if (out < end)
-            *out++ = *c;
-    }
-    *out = '\0';
-    if (*c != '"' || c[1] != ',')
-        return -1;
-    int n = sscanf(c + 2,
-                   "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%d,%ld,%lf,%d,"
-                   "%lf,%d,%lf,%lf",
-                   &p->point.x, &p->point.cpus, &p->point.workers, &p->samples,
-                   &p->wall_median_ns, &p->wall_min_ns, &p->wall_max_ns, &p->cpu_median_ns,
-                   &p->figure_median, &p->figure_min, &p->figure_max, &p->speedup,
-                   &p->speedup_min, &p->speedup_max, &p->efficiency, &p->overlap,
-                   &p->low_overlap, &p->point.param, &p->extra_median, &p->point.weak,
-                   &p->spread, &p->wide_spread, &p->idle, &p->capacity);
-    if (n != 24)
-        return -1;
-    /* The note, the last field, quoted. */
-    char *quote = strrchr(c + 2, ',');
-    if (quote && quote[1] == '"') {
-        char *to = p->note, *stop = p->note + DETAIL_SIZE - 1;
-        for (char *q = quote + 2; *q && *q != '\n'; q++) {
-            if (*q == '"' && q[1] == '"')
-                q++;
-            else if (*q == '"')
-                break;
-            if (to < stop)
-                *to++ = *q;
-        }
-        *to = '\0';
-    }
-    return 0;
-}
-
-int load_reduced(const char *data_dir, const char *name, struct reduced_point *points, int max)
-{
-    char path[4096], line[1024];
+    char path[4096], header[2048], line[2048];
     snprintf(path, sizeof path, "%s/%s.csv", data_dir, name);
+    *count = -1;
     FILE *f = fopen(path, "r");
     if (!f)
-        return -1;
-    int n = 0;
-    if (!fgets(line, sizeof line, f)) { /* the header */
+        return NULL;
+    if (!fgets(header, sizeof header, f)) { /* the column names (reduced_csv.h) */
         fclose(f);
-        return -1;
+        return NULL;
     }
-    while (n < max && fgets(line, sizeof line, f))
-        if (parse_reduced_line(line, &points[n]) == 0)
+    struct reduced_point *points = NULL;
+    int n = 0, room = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (n == room) { /* as many points as the file holds */
+            room = room ? 2 * room : 64;
+            struct reduced_point *grown = realloc(points, sizeof *points * (size_t)room);
+            if (!grown) {
+                free(points);
+                fclose(f);
+                return NULL;
+            }
+            points = grown;
+        }
+        if (reduced_csv_parse(header, line, &points[n]) == 0)
             n++;
+    }
     fclose(f);
-    return n;
+    *count = n;
+    return points;
+}
+
+/* --- where the machine changes (DATA/boundaries.tsv) ----------------------------------- */
+
+struct boundary {
+    int k;
+    char what[48];
+};
+static struct boundary *boundaries;
+static int nboundaries;
+
+void report_load_boundaries(const char *data_dir)
+{
+    free(boundaries);
+    boundaries = NULL;
+    nboundaries = 0;
+    char path[4096], line[256];
+    snprintf(path, sizeof path, "%s/boundaries.tsv", data_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return; /* an older run, or one CPU: nothing to mark */
+    int room = 0;
+    while (fgets(line, sizeof line, f)) {
+        int k, at;
+        if (sscanf(line, "%d\t%n", &k, &at) != 1)
+            continue;
+        if (nboundaries == room) {
+            room = room ? 2 * room : 4;
+            struct boundary *grown = realloc(boundaries, sizeof *grown * (size_t)room);
+            if (!grown)
+                break;
+            boundaries = grown;
+        }
+        line[strcspn(line, "\n")] = '\0';
+        boundaries[nboundaries].k = k;
+        snprintf(boundaries[nboundaries++].what, sizeof boundaries[0].what, "%s", line + at);
+    }
+    fclose(f);
+}
+
+/* What begins at k on the measured machine, or NULL. */
+static const char *boundary_at(int k)
+{
+    for (int i = 0; i < nboundaries; i++)
+        if (boundaries[i].k == k)
+            return boundaries[i].what;
+    return NULL;
+}
+
+/* A sentence naming the boundaries, or nothing. */
+static void print_boundaries(FILE *out, int markdown)
+{
+    if (!nboundaries)
+        return;
+    fputs(markdown ? "\nWhere this machine changes (the dotted lines on the plots): "
+                   : "  where the machine changes: ", out);
+    for (int i = 0; i < nboundaries; i++)
+        fprintf(out, "%s%s from k = %d", i ? ", " : "", boundaries[i].what, boundaries[i].k);
+    fputs(markdown ? ". Expect the curves to bend there.\n" : "\n", out);
 }
 
 /* --- the summary table ----------------------------------------------------------------- */
+
+const char *x_text(const struct workload *w, double x, char *text, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int unit = 0;
+    if (w->x_label && strstr(w->x_label, "bytes") && x >= 1 && x == floor(x)) {
+        while (unit < 4 && fmod(x, 1024) == 0 && x >= 1024) {
+            x /= 1024;
+            unit++;
+        }
+        snprintf(text, size, "%.0f %s", x, units[unit]);
+    } else {
+        snprintf(text, size, "%.10g", x);
+    }
+    return text;
+}
 
 /* The marks a point can carry, for both kinds of summary.  A point whose counted runs fell
  * short is LOW OVERLAP when its workers took turns, LOW CAPACITY when they ran together but
@@ -107,19 +151,26 @@ static void scaling_summary(FILE *out, const struct reduced_point *r, int n, int
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
+        char label[LABEL_SIZE + 16], cpus[64];
+        point_label(&p->point, label, sizeof label);
+        const char *begins = boundary_at(p->point.cpus);
+        snprintf(cpus, sizeof cpus, "%d%s%s%s", p->point.cpus, begins ? " (" : "",
+                 begins ? begins : "", begins ? ")" : "");
         if (md)
-            fprintf(out, "| %s | %d | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
+            fprintf(out, "| %s | %s | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
                          "%.0f%% | %.0f%% | %.0f%%%s |\n",
-                    p->point.series, p->point.cpus, p->point.workers, p->figure_median,
+                    label, cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
                     cpu_per_wall, 100 * p->idle, 100 * p->overlap, 100 * p->capacity, point_marks(p));
         else
             fprintf(out, "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%% "
-                         "%7.0f%%%s\n",
-                    p->point.series, p->point.cpus, p->point.workers, p->figure_median,
+                         "%7.0f%%%s%s%s\n",
+                    label, p->point.cpus, p->point.workers, p->figure_median,
                     100 * p->spread, p->speedup, p->efficiency, cpu_per_wall, 100 * p->idle,
-                    100 * p->overlap, 100 * p->capacity, point_marks(p));
+                    100 * p->overlap, 100 * p->capacity, point_marks(p), begins ? "  <- " : "",
+                    begins ? begins : "");
     }
+    print_boundaries(out, md);
     fputs(md ? "\nSpread: interquartile range of the runs over their median. Idle: the share of "
                "the k CPUs' time no process of the run used. Overlap: how much of their lives "
                "the workers really had a CPU (below 90%, they took turns). Capacity: how fast the k "
@@ -144,14 +195,16 @@ static void series_summary(FILE *out, const struct workload *w, const struct red
     for (int i = 0; i < n; i++) {
         const struct reduced_point *p = &r[i];
         double cpu_per_wall = p->cpu_median_ns / p->wall_median_ns;
+        char x[32];
+        x_text(w, p->point.x, x, sizeof x);
         if (md) {
-            fprintf(out, "| %s | %.10g | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series,
-                    p->point.x, p->point.workers, p->figure_median, p->figure_min,
+            fprintf(out, "| %s | %s | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series,
+                    x, p->point.workers, p->figure_median, p->figure_min,
                     p->figure_max, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g |", p->extra_median);
         } else {
-            fprintf(out, "  %-34s %12.10g %7d %14.4g %9.2f", p->point.series, p->point.x,
+            fprintf(out, "  %-34s %12s %7d %14.4g %9.2f", p->point.series, x,
                     p->point.workers, p->figure_median, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g", p->extra_median);
@@ -176,7 +229,9 @@ static void print_notes(FILE *out, const struct reduced_point *r, int n, int mar
             continue;
         if (!printed++)
             fputs(markdown ? "\nNotes from the runs:\n\n" : "  notes:\n", out);
-        fprintf(out, markdown ? "- %s: %s\n" : "    %s: %s\n", r[i].point.series, r[i].note);
+        char label[LABEL_SIZE + 16];
+        point_label(&r[i].point, label, sizeof label);
+        fprintf(out, markdown ? "- %s: %s\n" : "    %s: %s\n", label, r[i].note);
     }
 }
 
@@ -201,17 +256,108 @@ void print_summary(FILE *out, const struct workload *w, const struct reduced_poi
 
 /* --- the fits -------------------------------------------------------------------------- */
 
-/* The plain (not oversubscribed) series of a scaling workload, one at a time. */
-static int is_oversubscribed(const char *series)
+/* The runs of one workload, from DATA/samples.csv: enough to resample (bootstrap_fits.h). */
+struct run_record {
+    char label[LABEL_SIZE + 16];
+    int cpus, workers, counted;
+    double wall_ns;
+};
+
+static struct run_record *load_runs(const char *data_dir, const char *workload, int *count)
 {
-    return strstr(series, ", 2 per CPU") != NULL;
+    char path[4096], header[1024], line[1024];
+    snprintf(path, sizeof path, "%s/samples.csv", data_dir);
+    *count = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    struct run_record *runs = NULL;
+    int room = 0, at[6] = {-1, -1, -1, -1, -1, -1}; /* workload series cpus workers wall counted */
+    static const char *const wanted[] = {"workload", "series", "cpus", "workers", "wall_ns",
+                                         "counted"};
+    char *fields[32];
+    int nf = fgets(header, sizeof header, f) ? csv_split(header, fields, 32) : -1;
+    for (int i = 0; i < nf; i++)
+        for (int c = 0; c < 6; c++)
+            if (strcmp(fields[i], wanted[c]) == 0)
+                at[c] = i;
+    for (int c = 0; c < 6; c++)
+        if (at[c] < 0)
+            nf = -1; /* not a samples file this reader knows */
+    while (nf > 0 && fgets(line, sizeof line, f)) {
+        int n = csv_split(line, fields, 32);
+        if (n <= at[5] || strcmp(fields[at[0]], workload) != 0)
+            continue;
+        if (*count == room) {
+            room = room ? 2 * room : 256;
+            struct run_record *grown = realloc(runs, sizeof *grown * (size_t)room);
+            if (!grown)
+                break;
+            runs = grown;
+        }
+        struct run_record *r = &runs[(*count)++];
+        snprintf(r->label, sizeof r->label, "%s", fields[at[1]]);
+        r->cpus = atoi(fields[at[2]]);
+        r->workers = atoi(fields[at[3]]);
+        r->wall_ns = strtod(fields[at[4]], NULL);
+        r->counted = atoi(fields[at[5]]);
+    }
+    fclose(f);
+    return runs;
 }
 
-static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int n)
+/* The wall times of one point's counted runs (all its runs if none counted) into out (room
+ * for count); returns how many. */
+static int runs_of(const struct run_record *runs, int count, const struct reduced_point *p,
+                   double *out)
+{
+    char label[LABEL_SIZE + 16];
+    point_label(&p->point, label, sizeof label);
+    int n = 0;
+    for (int pass = 0; pass < 2 && n == 0; pass++) /* counted first; else whatever there was */
+        for (int i = 0; i < count; i++)
+            if (runs[i].cpus == p->point.cpus && runs[i].workers == p->point.workers &&
+                (pass || runs[i].counted) && strcmp(runs[i].label, label) == 0)
+                out[n++] = runs[i].wall_ns;
+    return n;
+}
+
+/* Bootstrap intervals for the series whose points are r[first .. first + m - 1]. */
+static struct fit_intervals series_intervals(const struct run_record *runs, int count,
+                                             const struct reduced_point *r, int m)
+{
+    struct fit_intervals none = {0};
+    double *cores = malloc(sizeof *cores * (size_t)m), *all = malloc(sizeof *all * (size_t)(count + 1));
+    const double **per = malloc(sizeof *per * (size_t)m);
+    int *n = malloc(sizeof *n * (size_t)m), base = -1, used = 0;
+    if (!cores || !all || !per || !n) {
+        free(cores), free(all), free(per), free(n);
+        return none;
+    }
+    for (int j = 0; j < m; j++) {
+        cores[j] = r[j].point.cpus;
+        per[j] = all + used;
+        n[j] = runs_of(runs, count, &r[j], all + used);
+        used += n[j];
+        if (r[j].point.cpus == 1 && r[j].point.workers == 1)
+            base = j;
+    }
+    struct fit_intervals ci = bootstrap_fits(cores, per, n, m, base, 200, 0x5eed);
+    free(cores), free(all), free(per), free(n);
+    return ci;
+}
+
+/* The plain (not oversubscribed) series of a scaling workload, one at a time. */
+static int is_oversubscribed(const struct point *p)
+{
+    return p->per_cpu > 1;
+}
+
+static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int n,
+                        const struct run_record *runs, int nruns)
 {
     for (int i = 0; i < n; i++) {
-        if (is_oversubscribed(r[i].point.series) || (i > 0 && strcmp(r[i].point.series,
-                                                                      r[i - 1].point.series) == 0))
+        if (is_oversubscribed(&r[i].point) || (i > 0 && same_series(&r[i].point, &r[i - 1].point)))
             continue;
         if (r[i].point.weak) {
             fprintf(md, "\n**%s** is weak scaling (the work grows with the workers): the laws "
@@ -220,24 +366,38 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
                     r[i].point.series);
             continue;
         }
-        double cores[MAX_POINTS], speedup[MAX_POINTS];
+        double *cores = malloc(sizeof *cores * (size_t)n), *speedup = malloc(sizeof *speedup * (size_t)n);
+        if (!cores || !speedup) {
+            free(cores);
+            free(speedup);
+            continue;
+        }
         int m = 0;
-        for (int j = i; j < n && strcmp(r[j].point.series, r[i].point.series) == 0; j++) {
+        for (int j = i; j < n && same_series(&r[j].point, &r[i].point); j++) {
             cores[m] = r[j].point.cpus;
             speedup[m++] = r[j].speedup;
         }
         fprintf(md, "\n**%s**\n\n", r[i].point.series);
         fprintf(md, "| cores | speedup | efficiency | Karp-Flatt serial fraction |\n"
                     "|--:|--:|--:|--:|\n");
-        for (int j = 0; j < m; j++)
+        for (int j = 0; j < m; j++) {
+            const char *begins = boundary_at((int)cores[j]);
             if (cores[j] > 1)
-                fprintf(md, "| %g | %.2f | %.2f | %.3f |\n", cores[j], speedup[j],
+                fprintf(md, "| %g%s%s%s | %.2f | %.2f | %.3f |\n", cores[j], begins ? " (" : "",
+                        begins ? begins : "", begins ? ")" : "", speedup[j],
                         speedup[j] / cores[j], karp_flatt(speedup[j], cores[j]));
+        }
         struct amdahl_fit a = fit_amdahl(cores, speedup, m);
         struct usl_fit u = fit_usl(cores, speedup, m);
+        struct fit_intervals ci = series_intervals(runs, nruns, &r[i], m);
         if (a.ok) {
             fprintf(md, "\nAmdahl's law: serial fraction s = %.4f, so the speedup can never pass "
                         "%.1f (RMS error %.3f).\n", a.serial_fraction, a.max_speedup, a.rms_error);
+            if (ci.rounds)
+                fprintf(md, "Its 90%% bootstrap interval, from %d resamples of the runs: s from "
+                            "%.4f to %.4f.\n", ci.rounds, ci.s_low, ci.s_high);
+            else
+                fputs("One run per point: no interval (run with more repeats for one).\n", md);
             fprintf(fits, "%s\tamdahl\t%.8g\t0\n", r[i].point.series, a.serial_fraction);
         } else {
             fprintf(md, "\nToo few core counts to fit a model: %d measured above 1 core, and "
@@ -256,10 +416,17 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
                 fprintf(md, "With no coherency cost the curve never peaks; it flattens "
                             "towards %.1f.\n", u.sigma > 0 ? 1 / u.sigma : INFINITY);
             fprintf(fits, "%s\tusl\t%.8g\t%.8g\n", r[i].point.series, u.sigma, u.kappa);
+            if (ci.rounds)
+                fprintf(md, "90%% bootstrap intervals: sigma from %.4f to %.4f, kappa from "
+                            "%.6f to %.6f.\n", ci.sigma_low, ci.sigma_high, ci.kappa_low,
+                        ci.kappa_high);
+            fprintf(md, "%s\n", model_verdict(&a, &u, &ci));
         } else if (a.ok) {
             fprintf(md, "The Universal Scalability Law needs %d core counts above 1; %d were "
                         "measured.\n", USL_MIN_POINTS, u.points);
         }
+        free(cores);
+        free(speedup);
     }
 }
 
@@ -304,6 +471,31 @@ static void report_plots(FILE *md, const struct workload *w)
         fprintf(md, "\n%s\n", w->observe);
 }
 
+/* A run on a simulated machine (machine.txt: "simulated: yes ...") closes with what it shows
+ * and what it does not. */
+static void closing_note(FILE *md, const char *data_dir)
+{
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/machine.txt", data_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "simulated: yes", 14) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            fprintf(md, "\n## A simulated machine\n\nThis run did not have the CPUs it reports "
+                        "(machine.txt: `%s`). support/cpus.c was told of another machine "
+                        "(FORKLORE_SIMULATED_CPUS or FORKLORE_SYSTEM_ROOT) and pinned each "
+                        "simulated CPU onto a real one, so every worker ran, on fewer CPUs than "
+                        "the plan says. What the run shows: the plan, every workload's answers at "
+                        "these worker counts, the data files, the plots and this report work at "
+                        "this size. What it does not show: any time, speedup or fitted "
+                        "parameter above; those mean nothing here.\n", line);
+            break;
+        }
+    fclose(f);
+}
+
 int write_report(const char *data_dir, const char *plots_dir,
                  const struct workload *const *table)
 {
@@ -327,13 +519,16 @@ int write_report(const char *data_dir, const char *plots_dir,
                 "measured side by side in one run.\n\n## The machine\n\n");
     snprintf(path, sizeof path, "%s/machine.txt", data_dir);
     copy_file(md, path);
-    static struct reduced_point r[MAX_POINTS];
+    report_load_boundaries(data_dir);
     while (fgets(line, sizeof line, index)) {
         char *name = strtok(line, "\t\n");
         const struct workload *w = name ? find_workload(table, name) : NULL;
-        int n = w ? load_reduced(data_dir, w->name, r, MAX_POINTS) : -1;
-        if (n <= 0)
+        int n = -1;
+        struct reduced_point *r = w ? load_reduced(data_dir, w->name, &n) : NULL;
+        if (n <= 0) {
+            free(r);
             continue;
+        }
         fprintf(md, "\n## %s\n\n`%s`: ", w->title, w->name);
         fprintf(md, w->shape == SHAPE_SCALING ? "strong scaling across core counts, median of "
                                                 "the counted runs.\n\n"
@@ -343,14 +538,21 @@ int write_report(const char *data_dir, const char *plots_dir,
         if (w->shape == SHAPE_SCALING) {
             snprintf(path, sizeof path, "%s/%s.fits", data_dir, w->name);
             FILE *fits = output_stream_open(path);
-            if (!fits)
+            if (!fits) {
+                free(r);
                 continue;
+            }
             fprintf(md, "\n### Models\n");
-            report_fits(md, fits, r, n);
+            int nruns;
+            struct run_record *runs = load_runs(data_dir, w->name, &nruns);
+            report_fits(md, fits, r, n, runs, nruns);
+            free(runs);
             fclose(fits);
         }
+        free(r);
     }
     fclose(index);
+    closing_note(md, data_dir);
     if (ferror(md) | fclose(md)) {
         fprintf(stderr, "report: writing the report failed\n");
         return -1;
@@ -363,10 +565,15 @@ int write_report(const char *data_dir, const char *plots_dir,
 static const struct reduced_point *matching(const struct reduced_point *r, int n,
                                             const struct reduced_point *p)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(r[i].point.series, p->point.series) == 0 && r[i].point.x == p->point.x &&
+    /* By label: a reference written by an older driver has only the label to go by. */
+    char mine[LABEL_SIZE + 16], theirs[LABEL_SIZE + 16];
+    point_label(&p->point, mine, sizeof mine);
+    for (int i = 0; i < n; i++) {
+        point_label(&r[i].point, theirs, sizeof theirs);
+        if (strcmp(theirs, mine) == 0 && r[i].point.x == p->point.x &&
             r[i].point.workers == p->point.workers)
             return &r[i];
+    }
     return NULL;
 }
 
@@ -434,15 +641,18 @@ int write_comparison(const char *data_dir, const char *reference_dir,
     while (fgets(line, sizeof line, machine))
         fprintf(out, "  reference %s", line);
     fclose(machine);
-    static struct reduced_point mine[MAX_POINTS], theirs[MAX_POINTS];
     int compared = 0;
     while (fgets(line, sizeof line, index)) {
         char *name = strtok(line, "\t\n");
         const struct workload *w = name ? find_workload(table, name) : NULL;
-        int n = w ? load_reduced(data_dir, w->name, mine, MAX_POINTS) : -1;
-        int m = w ? load_reduced(reference_dir, w->name, theirs, MAX_POINTS) : -1;
-        if (n <= 0 || m <= 0)
+        int n = -1, m = -1;
+        struct reduced_point *mine = w ? load_reduced(data_dir, w->name, &n) : NULL;
+        struct reduced_point *theirs = w ? load_reduced(reference_dir, w->name, &m) : NULL;
+        if (n <= 0 || m <= 0) {
+            free(mine);
+            free(theirs);
             continue;
+        }
         compared++;
         int matched = 0, different = 0;
         fprintf(out, "\n%s (%s):\n", w->title, w->name);
@@ -458,14 +668,19 @@ int write_comparison(const char *data_dir, const char *reference_dir,
             if (lo <= ref_hi && hi >= ref_lo)
                 continue;
             different++;
-            fprintf(out, "  differs: %s, x=%g, %d workers: %s %.4g here, %.4g in the reference "
+            char label[LABEL_SIZE + 16];
+            point_label(&mine[i].point, label, sizeof label);
+            char x[32];
+            fprintf(out, "  differs: %s, x=%s, %d workers: %s %.4g here, %.4g in the reference "
                          "(%.2fx; ranges %.4g-%.4g and %.4g-%.4g do not meet)\n",
-                    mine[i].point.series, mine[i].point.x, mine[i].point.workers,
+                    label, x_text(w, mine[i].point.x, x, sizeof x), mine[i].point.workers,
                     w->shape == SHAPE_SCALING ? "speedup" : "figure", mid, ref_mid,
                     mid / ref_mid, lo, hi, ref_lo, ref_hi);
         }
         fprintf(out, "  %d of %d matching points differ beyond their spread\n", different,
                 matched);
+        free(mine);
+        free(theirs);
     }
     fclose(index);
     if (!compared)

@@ -10,16 +10,26 @@
 #ifndef FORKLORE_REPORT_H
 #define FORKLORE_REPORT_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "workload.h"
 
-/* Load a workload's reduced points from DATA/NAME.csv; returns how many, or -1 if none. */
-int load_reduced(const char *data_dir, const char *name, struct reduced_point *points, int max);
+/* Load a workload's reduced points from DATA/NAME.csv into a malloc'd array (free it); *count
+ * gets how many, or -1 (and NULL is returned) if there is no such file. */
+struct reduced_point *load_reduced(const char *data_dir, const char *name, int *count);
 
 /* The marks a point carries in summaries and progress lines: " LOW OVERLAP" or " LOW CAPACITY"
  * (its counted runs fell short, and why), " WIDE SPREAD", or "".  A static buffer. */
 const char *point_marks(const struct reduced_point *p);
+
+/* A point's x as the reader wants it: a size in bytes as "64 B", "4 KiB", "1 MiB" (exact
+ * multiples of 1024 only), anything else as a number.  Returns text. */
+const char *x_text(const struct workload *w, double x, char *text, size_t size);
+
+/* Read DATA/boundaries.tsv (where SMT siblings, efficiency cores, a second socket begin), which
+ * the summaries then mark; write_report reads it itself. */
+void report_load_boundaries(const char *data_dir);
 
 /* Print a workload's summary: a plain-text table (markdown = 0) or a Markdown table. */
 void print_summary(FILE *out, const struct workload *w, const struct reduced_point *r, int n,

@@ -12,7 +12,7 @@
  * A workload describes its measurements as points.  Each point belongs to a series (one line on
  * a plot) and has an x value.  Two shapes of workload exist:
  *
- *   SHAPE_SCALING  the workload lists its variants (a series name and a param each); the
+ *   SHAPE_SCALING  the workload lists its variants (a series name and a variant index); the
  *                  driver crosses each with the core counts k = 1, 2, ..., pins the point to k
  *                  CPUs with `workers` = k, and adds an oversubscribed point with 2k workers
  *                  (series "NAME, 2 per CPU").  The figure is the wall time; the plots show
@@ -23,6 +23,7 @@
 #ifndef FORKLORE_WORKLOAD_H
 #define FORKLORE_WORKLOAD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -35,19 +36,32 @@ enum figure_kind {
     FIGURE_EXTRA,     /* the run's own `extra` value: a rate of lost updates, a share */
 };
 
-enum { MAX_WORKERS = 512, MAX_POINTS = 256, LABEL_SIZE = 64, DETAIL_SIZE = 160 };
+/* Labels and notes are bounded text; nothing that follows the machine (workers, CPUs, points,
+ * spans) has a bound here: a plan's room grows (see plan below), spans grow as they are added. */
+enum { LABEL_SIZE = 64, DETAIL_SIZE = 160 };
 
 /* What the driver asks a workload to run once. */
 struct point {
     char series[LABEL_SIZE]; /* e.g. "fork+exit+wait"; scaling workloads: filled by the driver */
     double x;                /* the series' parameter (SERIES) or the core count k (SCALING) */
-    long param;              /* a workload-private parameter, e.g. a size in bytes */
+    int variant;             /* which of the workload's own variants: an index into a table the
+                                workload keeps, with named fields (a method, a placement ...);
+                                sizes and counts are x, never packed in here */
     int cpus;                /* CPUs the run is pinned to (the driver pins before calling run) */
     int workers;             /* processes (or threads) the workload should use */
-    int quick;               /* 1 under QUICK=1: use the smaller problem size */
+    int quick;               /* 1 under QUICK=1: use the smaller problem size; 2 under --smoke:
+                                the smallest that still checks its answer (tests) */
     int weak;                /* SCALING: 1 if the work grows with the workers (weak scaling):
                                 the driver then reports the scaled speedup k * T(1) / T(k) */
+    int per_cpu;             /* SCALING: workers per CPU, 1, or 2 for the oversubscribed twin of
+                                the series (the driver sets it; 0 counts as 1) */
 };
+
+/* The name a point's series is shown and written under: the series, and ", 2 per CPU" for the
+ * oversubscribed twin.  For display only: identity is (series, per_cpu), see same_series. */
+void point_label(const struct point *p, char *label, size_t size);
+/* 1 if a and b are points of the same series (name and workers per CPU). */
+int same_series(const struct point *a, const struct point *b);
 
 /* When one worker ran, measured by the worker itself (monotonic clock, thread CPU clock). */
 struct worker_span {
@@ -65,8 +79,14 @@ struct run_result {
     double extra;                    /* one more figure of the workload's, reduced to its
                                         median (e.g. fairness); named by extra_label */
     int nspans;                      /* worker spans filled in (0: no overlap measurement) */
-    struct worker_span spans[MAX_WORKERS];
+    int span_room;                   /* spans allocated; grown by run_result_add_span */
+    struct worker_span *spans;       /* owned by the driver, which frees it after the run */
 };
+
+/* Append one worker's span (as many as there are workers: the array grows).  0, or ENOMEM. */
+int run_result_add_span(struct run_result *r, struct worker_span span);
+/* Room for n spans at least (a workload that fills them by index).  0, or ENOMEM. */
+int run_result_reserve_spans(struct run_result *r, int n);
 
 /* Below this share of k CPUs' speed (the driver's capacity probe), a run does not count. */
 #define CAPACITY_GOOD 0.85
@@ -100,11 +120,20 @@ struct workload {
     enum figure_kind figure;  /* SERIES: what the figure is (default FIGURE_NS_PER_OP) */
     const char *extra_label;  /* what result->extra means, or null if unused; when set, plot.sh
                                  draws it as a share, on 0..1 beside a line at 1 (fairness) */
-    /* Fill points[0..max-1] and return how many.  SERIES: series, x and param of every point;
-     * cpus and workers may be left 0, meaning 1 worker on 1 CPU.  SCALING: one point per
-     * variant (series, param); the driver fills x, cpus and workers.  `quick` asks for a
+    /* Fill points[0..max-1] and return how many.  A plan that fills all max places is asked
+     * again with twice the room, so a plan that grows with the machine is never cut short.
+     * SERIES: series, x and variant of every point; cpus and workers may be left 0, meaning
+     * 1 worker on 1 CPU.  SCALING: one point per
+     * variant (series, variant); the driver fills x, cpus and workers.  `quick` asks for a
      * shorter plan (fewer or smaller points). */
     int (*plan)(struct point *points, int max, int quick);
+    /* Optional: called before a point's warm-up run, to make what all its runs share (a pool,
+     * a co-process), so that no run, the warm-up included, pays for it; the driver has pinned
+     * itself already, so workers forked here inherit the point's CPUs.  Return 0, or -1 with
+     * a reason in detail (the driver stops).  teardown releases it after the point's last run.
+     * May be null. */
+    int (*setup)(const struct point *point, char *detail, size_t size);
+    void (*teardown)(const struct point *point);
     /* Run once at the given point and fill *result.  Return 0, or -1 if the run could not be
      * done at all (a system call failed): the driver stops with the detail. */
     int (*run)(const struct point *point, struct run_result *result);
@@ -114,7 +143,7 @@ struct workload {
     /* Two or three sentences for the report: what to observe in this workload's plots. */
     const char *observe;
     /* Optional: called once after the workload's last point, to release what run() kept
-     * between points (a large buffer, a running pool).  May be null. */
+     * between points (a large buffer).  May be null. */
     void (*finish)(void);
 };
 

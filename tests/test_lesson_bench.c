@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "plan.h"
+#include "support/cpus.h"
 #include "workload.h" /* CAPACITY_GOOD */
 
 /* --- helpers ---------------------------------------------------------------------------- */
@@ -89,14 +91,18 @@ static int read_rows(const char *csv, struct row *rows, int max)
     return n;
 }
 
-/* The driver's sweep rule, restated: every k up to 8, then powers of two, then all CPUs. */
-static int expected_sweep(int n_cpus, int *ks)
+/* The quick sweep for this machine, as the planner gives it (tests/test_plan.c checks the
+ * planner's rule itself for 1 to 1024 CPUs and for the topology fixtures). */
+static int expected_sweep(int *ks, int max)
 {
-    int count = 0;
-    for (int k = 1; k <= n_cpus; k = k < 8 ? k + 1 : k * 2)
-        ks[count++] = k;
-    if (ks[count - 1] != n_cpus)
-        ks[count++] = n_cpus;
+    struct cpu_topology t;
+    cpu_topology_read(&t);
+    int count;
+    int *sweep = plan_core_sweep(&t, 1, &count);
+    cr_assert_leq(count, max);
+    memcpy(ks, sweep, sizeof *ks * (size_t)count);
+    free(sweep);
+    cpu_topology_free(&t);
     return count;
 }
 
@@ -190,7 +196,7 @@ Test(lesson_bench, predict_1)
     struct row rows[128];
     int n = quick_fork_join(dir, 1, rows, 128);
     int want[64], got[64];
-    int nwant = expected_sweep(usable_cpus(), want);
+    int nwant = expected_sweep(want, 64);
     int ngot = cores_of(rows, n, "fork-join, striped split", got);
     cr_assert_eq(ngot, nwant, "%d core counts swept, expected %d", ngot, nwant);
     for (int i = 0; i < nwant; i++)

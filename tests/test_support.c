@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,12 +66,19 @@ Test(support, unique_ipc_names_differ_and_carry_the_pid)
     cr_assert(strstr(a, pid) != NULL, "%s holds the pid", a);
 }
 
+/* The mask's CPUs, ascending; the usable count is at most that many (a CPU quota can make it
+ * fewer, never more). */
 Test(support, usable_cpus_agree_with_the_id_list)
 {
-    int ids[1024];
-    int n = usable_cpu_ids(ids, 1024);
-    cr_assert_eq(n, usable_cpu_count());
+    int n;
+    int *ids = usable_cpu_list(&n);
     cr_assert_geq(n, 1);
+    cr_assert_leq(usable_cpu_count(), n);
+    cr_assert_eq(n, pinned_cpu_count());
     for (int i = 1; i < n; i++)
         cr_assert_lt(ids[i - 1], ids[i]);
+    int first[2];
+    cr_assert_eq(usable_cpu_ids(first, 1), 1, "usable_cpu_ids fills no more than it is given");
+    cr_assert_eq(first[0], ids[0]);
+    free(ids);
 }

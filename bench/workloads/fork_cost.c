@@ -105,8 +105,8 @@ static int one_child(enum method m)
 
 static int run(const struct point *p, struct run_result *r)
 {
-    enum method m = (enum method)(p->param & 3);
-    size_t size = (size_t)(p->param >> 2);
+    enum method m = (enum method)p->variant;
+    size_t size = (size_t)p->x;
     if (hold_memory(size) == -1) {
         snprintf(r->detail, sizeof r->detail, "mmap %zu bytes: %s", size, strerror(errno));
         return -1;
@@ -150,7 +150,7 @@ static int plan(struct point *points, int max, int quick)
             struct point *p = &points[count++];
             snprintf(p->series, sizeof p->series, "%s", method_names[m]);
             p->x = (double)sizes[s];
-            p->param = (sizes[s] << 2) | m;
+            p->variant = m;
         }
     return count;
 }
@@ -159,8 +159,8 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
 {
     double fork_small = 0, fork_big = 0, spawn_big = 0;
     for (int i = 0; i < n; i++) {
-        long size = r[i].point.param >> 2;
-        enum method m = (enum method)(r[i].point.param & 3);
+        long size = (long)r[i].point.x;
+        enum method m = (enum method)r[i].point.variant;
         if (m == FORK_EXIT && size == 1L << 20)
             fork_small = r[i].figure_median;
         if (m == FORK_EXIT && size == 1L << 30)

@@ -5,9 +5,8 @@
  * fixed and the worker count grows with the cores, so the ideal speedup is k on k cores.
  * Each child tests every P-th odd number (a striped split: a prime test costs more for larger
  * numbers, so equal ranges would give the last child the most work) and sends one fixed-size
- * record through a shared pipe: its count, and when it ran.  Records are far below PIPE_BUF,
- * so the writes of different children never interleave.  The parent checks the total against
- * a sieve computed once.
+ * record through a shared pipe (bench/fork_workers.h): its count, and when it ran.  The
+ * parent checks the total against a sieve computed once.
  *
  * Beside it, weak scaling: the work grows with the workers (each counts the same window of
  * numbers), so on k cores k workers should take as long as one does on one core.
@@ -15,11 +14,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "fork_workers.h"
 #include "prime_job.h"
-#include "support/cleanup.h"
 #include "support/clock.h"
 #include "workload.h"
 
@@ -47,20 +44,22 @@ struct share {
     int has_two; /* 2, the only even prime, is in this worker's share */
 };
 
-static _Noreturn void worker(int index, struct share share, int out, pid_t parent)
+static struct share share_of(const struct point *p, int index);
+
+/* One worker (run by fork_workers, which also releases them together and reaps them). */
+static int worker(int index, void *arg, void *record)
 {
-    die_with_parent(parent);
-    struct record r;
-    memset(&r, 0, sizeof r); /* padding too: the whole record goes to write() */
-    r.worker = index;
-    r.count = share.has_two;
-    r.span.start_ns = monotonic_ns();
+    struct share share = share_of(arg, index);
+    struct record *r = record; /* zeroed, padding too: the whole record goes to write() */
+    r->worker = index;
+    r->count = share.has_two;
+    r->span.start_ns = monotonic_ns();
     int64_t cpu0 = thread_cpu_ns();
     for (long n = share.first; n < share.end; n += share.step)
-        r.count += is_prime(n);
-    r.span.cpu_ns = thread_cpu_ns() - cpu0;
-    r.span.end_ns = monotonic_ns();
-    _exit(write(out, &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
+        r->count += is_prime(n);
+    r->span.cpu_ns = thread_cpu_ns() - cpu0;
+    r->span.end_ns = monotonic_ns();
+    return 0;
 }
 
 /* Strong scaling: the primes below `limit`, every P-th odd number to each worker.
@@ -68,8 +67,14 @@ static _Noreturn void worker(int index, struct share share, int out, pid_t paren
  * WEAK_BASE, so each does exactly the same work however many there are, and the right total
  * is P times the window's count. */
 enum { WEAK_BASE = 4000000 };
-static long limit_for(const struct point *p) { return p->quick ? 1000000 : 2500000; }
-static long window_for(const struct point *p) { return p->quick ? 300000 : 800000; }
+static long limit_for(const struct point *p)
+{
+    return p->quick > 1 ? 20000 : p->quick ? 1000000 : 2500000;
+}
+static long window_for(const struct point *p)
+{
+    return p->quick > 1 ? 2000 : p->quick ? 300000 : 800000;
+}
 
 static struct share share_of(const struct point *p, int index)
 {
@@ -101,53 +106,31 @@ static long expected_total(const struct point *p)
     return strong;
 }
 
-static int fail(struct run_result *r, const char *what)
-{
-    snprintf(r->detail, sizeof r->detail, "%s: %s", what, strerror(errno));
-    return -1;
-}
-
 static int run(const struct point *p, struct run_result *r)
 {
     long expected = expected_total(p);
-    int fds[2];
-    if (pipe(fds) == -1)
-        return fail(r, "pipe");
-    pid_t parent = getpid();
-    for (int i = 0; i < p->workers; i++) {
-        pid_t pid = fork();
-        if (pid == -1)
-            return fail(r, "fork");
-        if (pid == 0) {
-            close(fds[0]);
-            worker(i, share_of(p, i), fds[1], parent);
-        }
-        cleanup_add_child(pid);
+    struct record *records = calloc((size_t)p->workers, sizeof *records);
+    if (!records || run_result_reserve_spans(r, p->workers) != 0) {
+        free(records);
+        snprintf(r->detail, sizeof r->detail, "%d records: %s", p->workers, strerror(ENOMEM));
+        return -1;
     }
-    close(fds[1]); /* else read() would never see EOF */
+    struct fork_workers_job job = {p->workers, sizeof *records, worker, (void *)p};
+    if (fork_workers(&job, records, r->detail, sizeof r->detail) != 0) {
+        free(records);
+        return -1;
+    }
     long total = 0;
-    struct record rec;
-    ssize_t got;
-    while ((got = read(fds[0], &rec, sizeof rec)) == (ssize_t)sizeof rec) {
-        total += rec.count;
-        if (r->nspans < MAX_WORKERS)
-            r->spans[r->nspans++] = rec.span;
+    for (int i = 0; i < p->workers; i++) {
+        total += records[i].count;
+        r->spans[r->nspans++] = records[i].span;
     }
-    close(fds[0]);
-    int failed = 0, status;
-    pid_t pid;
-    while ((pid = wait(&status)) > 0) {
-        cleanup_forget_child(pid);
-        failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
-    if (got == -1 || errno != ECHILD)
-        return fail(r, got == -1 ? "read" : "wait");
+    free(records);
     r->ops = (double)(p->weak ? window_for(p) * p->workers : limit_for(p));
-    r->ok = !failed && r->nspans == p->workers && total == expected;
+    r->ok = total == expected;
     if (!r->ok) /* the detail is for what went wrong; a right run needs no note */
-        snprintf(r->detail, sizeof r->detail, "%ld primes counted, the sieve says %ld; %d of %d "
-                 "records%s", total, expected, r->nspans, p->workers,
-                 failed ? ", a child failed" : "");
+        snprintf(r->detail, sizeof r->detail, "%ld primes counted, the sieve says %ld", total,
+                 expected);
     return 0;
 }
 

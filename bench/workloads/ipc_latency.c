@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 /* ipc_latency.c - workload: the round-trip time of a small message between two processes, for
  * five ways of passing it: a pipe, a FIFO, a socket pair, a POSIX message queue and the
- * shared-memory queue (patterns/queues/shm_queue.h).
+ * shared-memory queue (lib/queues/shm_queue.h).
  *
  * Ping-pong: the parent sends a message, the child sends it back, repeat.  Each mechanism runs
  * with both processes on the same CPU (every hop is a context switch: the sender must block
@@ -97,11 +97,25 @@ static long ping(const struct ipc_endpoint *e, size_t size, size_t slack, int64_
     return failed ? -1 : done;
 }
 
+/* The variants: every mechanism at both placements; point.variant indexes this table. */
+struct latency_variant {
+    enum ipc_mechanism mechanism;
+    enum placement where;
+};
+static struct latency_variant variants[IPC_MECHANISMS * 2];
+
+static int variant_of(enum ipc_mechanism m, enum placement where)
+{
+    int v = (int)where * IPC_MECHANISMS + (int)m;
+    variants[v] = (struct latency_variant){m, where};
+    return v;
+}
+
 static int run(const struct point *p, struct run_result *r)
 {
-    enum ipc_mechanism m = (enum ipc_mechanism)(p->param & 0xf);
-    enum placement where = (enum placement)((p->param >> 4) & 1);
-    size_t size = (size_t)(p->param >> 8);
+    enum ipc_mechanism m = variants[p->variant].mechanism;
+    enum placement where = variants[p->variant].where;
+    size_t size = (size_t)p->x;
     int64_t budget_ns = p->quick ? 40000000 : 60000000; /* 40 or 60 ms of round trips */
     int cpus[2];
     cpu_set_t saved;
@@ -159,7 +173,7 @@ static int plan(struct point *points, int max, int quick)
                 snprintf(p->series, sizeof p->series, "%s, %s", ipc_mechanism_names[m],
                          where == SAME_CPU ? "same CPU" : "different CPUs");
                 p->x = (double)sizes[s];
-                p->param = (sizes[s] << 8) | (where << 4) | m;
+                p->variant = variant_of((enum ipc_mechanism)m, (enum placement)where);
                 p->cpus = where == SAME_CPU ? 1 : 2; /* the driver drops 2 on a 1-CPU machine */
                 p->workers = 2;
             }
@@ -170,7 +184,8 @@ static int plan(struct point *points, int max, int quick)
 static double figure_at_64(const struct reduced_point *r, int n, int m, int where)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.param == ((64L << 8) | (where << 4) | m))
+        if (r[i].point.x == 64 && variants[r[i].point.variant].mechanism == (enum ipc_mechanism)m &&
+            variants[r[i].point.variant].where == (enum placement)where)
             return r[i].figure_median;
     return 0;
 }

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 /* ipc_throughput.c - workload: how fast a stream of messages flows from one process to
  * another, against the message size (64 B .. 1 MiB), for a pipe, a FIFO, a socket pair, a
- * POSIX message queue and the shared-memory queue (patterns/queues/shm_queue.h), with a
+ * POSIX message queue and the shared-memory queue (lib/queues/shm_queue.h), with a
  * single-core memcpy of the same size as the reference a copy cannot beat.
  *
  * The producer (the parent) sends messages for a fixed time (50 ms, 20 ms quick), then a STOP
@@ -177,11 +177,11 @@ static void describe(enum ipc_mechanism m, const struct ipc_channels *c, size_t 
 
 static int run(const struct point *p, struct run_result *r)
 {
-    size_t size = (size_t)(p->param >> 8);
+    size_t size = (size_t)p->x;
     int64_t budget_ns = p->quick ? 20000000 : 50000000; /* 20 or 50 ms of streaming */
-    if ((p->param & 0xf) == MEMCPY)
+    if (p->variant == MEMCPY) /* the variant: a mechanism, or the memcpy reference */
         return run_reference(size, budget_ns, r);
-    enum ipc_mechanism m = (enum ipc_mechanism)(p->param & 0xf);
+    enum ipc_mechanism m = (enum ipc_mechanism)p->variant;
     int cpus[2], apart = p->cpus >= 2 && usable_cpu_ids(cpus, 2) == 2;
     cpu_set_t saved;
     int report[2];
@@ -249,7 +249,7 @@ static int plan(struct point *points, int max, int quick)
             struct point *p = &points[count++];
             snprintf(p->series, sizeof p->series, "%s", series_name(m));
             p->x = (double)sizes[s];
-            p->param = (sizes[s] << 8) | m;
+            p->variant = m;
             p->cpus = m == MEMCPY || !two ? 1 : 2;
             p->workers = m == MEMCPY ? 1 : 2;
         }
@@ -259,7 +259,7 @@ static int plan(struct point *points, int max, int quick)
 static double figure_of(const struct reduced_point *r, int n, int m, long size)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.param == ((size << 8) | m))
+        if (r[i].point.variant == m && r[i].point.x == (double)size)
             return r[i].figure_median;
     return 0;
 }

@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "plan.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/cpus.h"
@@ -40,7 +41,7 @@ static const char *const kind_names[] = {
     "reference: 1 process, no lock", "atomic fetch-add", "test-and-set spin lock",
     "ticket lock", "pthread mutex (shared)", "semaphore (shared)", "flock",
     "fcntl record lock", "token through a pipe"};
-enum { KINDS = PIPE_TOKEN + 1, MAX_PROCS = 256 };
+enum { KINDS = PIPE_TOKEN + 1 };
 
 struct shared {
     _Alignas(64) long counter;  /* what the lock protects */
@@ -51,11 +52,14 @@ struct shared {
     _Alignas(64) pthread_mutex_t mutex;
     sem_t semaphore;
     _Alignas(64) atomic_int ready, go, stop;
-    long done[MAX_PROCS]; /* each process's update count, written once at the end */
+    atomic_int progress; /* set by the first update of any process */
+    long done[]; /* each process's update count, written once at the end (one per process:
+                    the mapping is sized for them) */
 };
 
 struct context {
     struct shared *sh;
+    size_t size; /* of the mapping */
     enum kind kind;
     int pipe_fds[2];
     int file_fd;
@@ -122,15 +126,17 @@ static _Noreturn void worker(struct context *c, int index, const char *path, pid
             sh->counter++;
             unlock(c);
         }
-        mine++;
+        if (mine++ == 0)
+            atomic_store_explicit(&sh->progress, 1, memory_order_relaxed);
     }
     sh->done[index] = mine;
     _exit(0);
 }
 
-static int setup(struct context *c, char *path, size_t size, struct run_result *r)
+static int setup(struct context *c, int procs, char *path, size_t size, struct run_result *r)
 {
-    c->sh = mmap(NULL, sizeof *c->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    c->size = sizeof *c->sh + sizeof c->sh->done[0] * (size_t)procs;
+    c->sh = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (c->sh == MAP_FAILED)
         return snprintf(r->detail, DETAIL_SIZE, "mmap: %s", strerror(errno)), -1;
     pthread_mutexattr_t attr;
@@ -159,14 +165,14 @@ static void teardown(struct context *c, const char *path)
     close(c->pipe_fds[1]);
     pthread_mutex_destroy(&c->sh->mutex);
     sem_destroy(&c->sh->semaphore);
-    munmap(c->sh, sizeof *c->sh);
+    munmap(c->sh, c->size);
 }
 
 static int run(const struct point *p, struct run_result *r)
 {
-    struct context c = {.kind = (enum kind)p->param};
+    struct context c = {.kind = (enum kind)p->variant};
     char path[PATH_MAX];
-    if (setup(&c, path, sizeof path, r) == -1)
+    if (setup(&c, p->workers, path, sizeof path, r) == -1)
         return -1;
     int procs = p->workers, failed = 0;
     pid_t parent = getpid();
@@ -188,6 +194,10 @@ static int run(const struct point *p, struct run_result *r)
         sched_yield();
     atomic_store(&c.sh->go, 1); /* everyone starts together... */
     sleep_ns(p->quick ? 20000000 : 100000000);
+    /* On a machine so loaded that no process got a CPU in the window, wait (up to 10 s) for a
+     * first update: a run with none measures the machine, not the lock. */
+    for (int waited = 0; !atomic_load(&c.sh->progress) && waited < 10000; waited++)
+        sleep_ns(1000000);
     atomic_store(&c.sh->stop, 1); /* ...and stops together */
     int status;
     pid_t pid;
@@ -214,28 +224,29 @@ static int run(const struct point *p, struct run_result *r)
     return 0;
 }
 
+/* Process counts 1 to 2 per CPU, by the sweep rule of the scaling workloads (plan.h): every
+ * count to 8, then about four per doubling, so a big machine gets a readable curve. */
 static int plan(struct point *points, int max, int quick)
 {
-    (void)quick;
-    int cpus = usable_cpu_count(), count = 0;
+    int cpus = usable_cpu_count(), count = 0, nprocs;
+    int *procs = plan_count_sweep(2 * cpus, quick, &nprocs);
     for (int k = NO_LOCK; k < KINDS; k++)
-        for (int procs = 1; procs <= (k == NO_LOCK ? 1 : 2 * cpus) && count < max; procs++) {
-            if (procs > MAX_PROCS)
-                break;
+        for (int i = 0; i < (k == NO_LOCK ? 1 : nprocs) && count < max; i++) {
             struct point *p = &points[count++];
             snprintf(p->series, sizeof p->series, "%s", kind_names[k]);
-            p->x = procs;
-            p->param = k;
+            p->x = procs[i];
+            p->variant = k;
             p->cpus = cpus;
-            p->workers = procs;
+            p->workers = procs[i];
         }
+    free(procs);
     return count;
 }
 
 static const struct reduced_point *find(const struct reduced_point *r, int n, int kind, int procs)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.param == kind && r[i].point.workers == procs)
+        if (r[i].point.variant == kind && r[i].point.workers == procs)
             return &r[i];
     return NULL;
 }

@@ -43,7 +43,7 @@ static int run_mpi(const struct point *p, struct run_result *r)
 {
     char command[8800];
     snprintf(command, sizeof command, "/bin/sh %s/mpirun -n 2 %s/bin/mpi_ping_pong --size=%ld "
-             "--count=%ld 2>&1", mpi_programs_dir(), mpi_programs_dir(), p->param, round_trips(p));
+             "--count=%ld 2>&1", mpi_programs_dir(), mpi_programs_dir(), (long)p->x, round_trips(p));
     fflush(NULL);
     FILE *f = popen(command, "r");
     if (!f)
@@ -132,7 +132,7 @@ static int run_local(const struct point *p, enum ipc_mechanism m, struct run_res
     cpu_set_t saved;
     if (sched_getaffinity(0, sizeof saved, &saved) == -1 || usable_cpu_ids(cpus, 2) < 2)
         return snprintf(r->detail, sizeof r->detail, "needs two CPUs"), -1;
-    size_t size = (size_t)p->param;
+    size_t size = (size_t)p->x;
     struct ipc_channels c;
     if (ipc_channels_open(&c, m, size, 64) == -1) {
         snprintf(r->detail, sizeof r->detail, "%s: %s", ipc_mechanism_names[m], strerror(errno));
@@ -203,7 +203,6 @@ static int plan(struct point *points, int max, int quick)
             struct point *p = &points[count++];
             snprintf(p->series, sizeof p->series, "%s, different CPUs", series_names[t]);
             p->x = (double)sizes[s];
-            p->param = sizes[s];
             p->cpus = 2; /* the driver drops these points on a one-CPU machine */
             p->workers = 2;
         }
@@ -213,7 +212,7 @@ static int plan(struct point *points, int max, int quick)
 static double figure_at_64(const struct reduced_point *r, int n, enum transport t)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.param == 64 && series_of(&r[i].point) == t)
+        if (r[i].point.x == 64 && series_of(&r[i].point) == t)
             return r[i].figure_median;
     return 0;
 }

@@ -71,7 +71,7 @@ static int prepare(const struct point *p)
         return 0;
     release();
     int err = 0;
-    if (p->param == PROCESS_POOL)
+    if (p->variant == PROCESS_POOL)
         err = pool_create(&pool, &(struct pool_options){.workers = p->workers});
     else if (start_mpi(p->workers) == -1)
         err = errno ? errno : EIO;
@@ -93,8 +93,10 @@ static int run_mpi(long limit, struct run_result *r, int64_t *total)
         long long rank, tasks, start, end, cpu, answer;
         double seconds;
         if (sscanf(line, "span %lld %lld %lld %lld %lld", &rank, &tasks, &start, &end, &cpu) == 5) {
-            if (tasks > 0 && r->nspans < MAX_WORKERS)
-                r->spans[r->nspans++] = (struct worker_span){start, end, cpu};
+            if (tasks > 0 && run_result_add_span(r, (struct worker_span){start, end, cpu}) != 0) {
+                snprintf(r->detail, sizeof r->detail, "rank spans: %s", strerror(ENOMEM));
+                return -1;
+            }
         } else if (sscanf(line, "answer %lld %lf", &answer, &seconds) == 2) {
             *total = answer;
             r->extra = seconds;
@@ -123,14 +125,17 @@ static int run_pool(long limit, struct run_result *r, int64_t *total)
     *total = 0;
     for (int i = 0; i < RANGES; i++)
         *total += results[i].count;
-    prime_add_spans(r, results, RANGES);
+    if (prime_add_spans(r, results, RANGES) != 0) {
+        snprintf(r->detail, sizeof r->detail, "worker spans: %s", strerror(ENOMEM));
+        return -1;
+    }
     return 0;
 }
 
 static int run(const struct point *p, struct run_result *r)
 {
     static long expected = -1, expected_for = -1;
-    long limit = p->quick ? 200000 : 400000;
+    long limit = p->quick > 1 ? 20000 : p->quick ? 200000 : 400000;
     if (expected_for != limit) {
         expected = prime_sieve_count(limit);
         expected_for = limit;
@@ -141,7 +146,7 @@ static int run(const struct point *p, struct run_result *r)
         return -1;
     }
     int64_t total = -1;
-    if ((p->param == PROCESS_POOL ? run_pool(limit, r, &total) : run_mpi(limit, r, &total)) != 0)
+    if ((p->variant == PROCESS_POOL ? run_pool(limit, r, &total) : run_mpi(limit, r, &total)) != 0)
         return -1;
     r->ops = (double)limit;
     r->ok = total == expected;
@@ -157,18 +162,18 @@ static int plan(struct point *points, int max, int quick)
     if (!mpi_program_built("mpi_primes") || max < 2)
         return 0; /* the summary says why */
     snprintf(points[0].series, sizeof points[0].series, "process pool");
-    points[0].param = PROCESS_POOL;
+    points[0].variant = PROCESS_POOL;
     snprintf(points[1].series, sizeof points[1].series, "MPI master-worker (%s)",
              mpi_programs_implementation());
-    points[1].param = MPI_MASTER_WORKER;
+    points[1].variant = MPI_MASTER_WORKER;
     return 2;
 }
 
-static const struct reduced_point *find(const struct reduced_point *r, int n, long param,
+static const struct reduced_point *find(const struct reduced_point *r, int n, int variant,
                                         int cpus, int workers)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.param == param && r[i].point.cpus == cpus && r[i].point.workers == workers)
+        if (r[i].point.variant == variant && r[i].point.cpus == cpus && r[i].point.workers == workers)
             return &r[i];
     return NULL;
 }

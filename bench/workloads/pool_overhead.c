@@ -7,7 +7,7 @@
  *   pipes per worker                  the transport the pool did not choose: a task pipe and
  *                                     a result pipe per worker, two chunks in flight each
  *   shm_queue                         the other one: two shared-memory MPMC queues (tasks,
- *                                     results), from patterns/queues/shm_queue.h
+ *                                     results), from lib/queues/shm_queue.h
  *   Python Pool.map, Python ProcessPoolExecutor.map   bench/python_pool.py, a co-process
  *   "..., auto chunk"                 the automatic chunk size, ceil(tasks / (4 workers))
  * The figure is the time from the first submit to the last result, per task (the driver's
@@ -41,8 +41,21 @@ enum variant { PROCESS_POOL, THREAD_POOL, PIPES, SHM_QUEUE, PY_POOL, PY_EXECUTOR
 static const char *const variant_names[] = {"process pool", "thread pool", "pipes per worker",
                                             "shm_queue", "Python Pool.map",
                                             "Python ProcessPoolExecutor.map"};
-#define AUTO_FLAG 0x100 /* param bit: the automatic chunk size */
-enum { MAX_CHUNK = 1000, MAX_TASKS = 100000, MAX_PIPE_WORKERS = 64 };
+/* A point's variant: its transport, and whether it uses the automatic chunk size (then x is
+ * that chunk, for the plot); point.variant indexes this table, filled by the plan. */
+struct overhead_variant {
+    enum variant transport;
+    int automatic;
+};
+static struct overhead_variant table[2 * VARIANTS];
+
+static int variant_of(enum variant transport, int automatic)
+{
+    int index = 2 * (int)transport + (automatic != 0);
+    table[index] = (struct overhead_variant){transport, automatic != 0};
+    return index;
+}
+enum { MAX_CHUNK = 1000, MAX_TASKS = 100000 };
 
 /* --- the task ------------------------------------------------------------------------------- */
 
@@ -66,10 +79,12 @@ static size_t tasks_for(double x, int quick, int automatic)
 /* --- the alternative transports: forked workers, no pool library ------------------------------ */
 
 struct plain_workers {
-    int n;
-    pid_t pid[MAX_PIPE_WORKERS];
-    int task_fd[MAX_PIPE_WORKERS], result_fd[MAX_PIPE_WORKERS]; /* pipes: parent's ends */
-    struct shm_queue *tasks, *done;                              /* shm_queue */
+    int n;                          /* started */
+    pid_t *pid;                     /* one per worker, as many as the point asks for */
+    int *task_fd, *result_fd;       /* pipes: the parent's ends */
+    struct pollfd *fds;             /* pipes: what run_pipes polls */
+    int *in_flight;                 /* pipes: chunks sent to each worker, not yet back */
+    struct shm_queue *tasks, *done; /* shm_queue */
 };
 
 /* A chunk on the wire: a count, then that many longs (arguments or results). */
@@ -140,22 +155,40 @@ static _Noreturn void queue_worker(struct shm_queue *tasks, struct shm_queue *do
     }
 }
 
+static void plain_stop(struct plain_workers *w);
+
 static int plain_start(struct plain_workers *w, int n, int use_pipes)
 {
     *w = (struct plain_workers){.n = 0};
-    if (!use_pipes &&
-        (shm_queue_create(&w->tasks, NULL, sizeof(struct chunk_message), 64) ||
-         shm_queue_create(&w->done, NULL, sizeof(struct chunk_message), 64)))
+    w->pid = calloc((size_t)n, sizeof *w->pid);
+    w->task_fd = calloc((size_t)n, sizeof *w->task_fd);
+    w->result_fd = calloc((size_t)n, sizeof *w->result_fd);
+    w->fds = calloc((size_t)n, sizeof *w->fds);
+    w->in_flight = calloc((size_t)n, sizeof *w->in_flight);
+    if (!w->pid || !w->task_fd || !w->result_fd || !w->fds || !w->in_flight ||
+        (!use_pipes && (shm_queue_create(&w->tasks, NULL, sizeof(struct chunk_message), 64) ||
+                        shm_queue_create(&w->done, NULL, sizeof(struct chunk_message), 64)))) {
+        plain_stop(w);
         return -1;
+    }
     pid_t parent = getpid();
-    for (int i = 0; i < n && i < MAX_PIPE_WORKERS; i++) {
-        int t[2], r[2];
-        if (use_pipes && (pipe(t) == -1 || pipe(r) == -1))
+    for (int i = 0; i < n; i++) {
+        int t[2] = {-1, -1}, r[2] = {-1, -1};
+        pid_t pid = -1;
+        if (!use_pipes || (pipe(t) == 0 && pipe(r) == 0)) {
+            fflush(NULL);
+            pid = fork();
+        }
+        if (pid == -1) { /* close this worker's pipes; stop (and reap) the ones started */
+            for (int k = 0; k < 2; k++) {
+                if (t[k] != -1)
+                    close(t[k]);
+                if (r[k] != -1)
+                    close(r[k]);
+            }
+            plain_stop(w);
             return -1;
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid == -1)
-            return -1;
+        }
         if (pid == 0) {
             die_with_parent(parent);
             if (!use_pipes)
@@ -194,10 +227,15 @@ static void plain_stop(struct plain_workers *w)
         if (!w->tasks)
             close(w->result_fd[i]);
     }
-    if (w->tasks) {
+    if (w->tasks)
         shm_queue_destroy(w->tasks);
+    if (w->done)
         shm_queue_destroy(w->done);
-    }
+    free(w->pid);
+    free(w->task_fd);
+    free(w->result_fd);
+    free(w->fds);
+    free(w->in_flight);
     *w = (struct plain_workers){.n = 0};
 }
 
@@ -212,8 +250,9 @@ static void fill_message(struct chunk_message *m, size_t first, size_t count)
 static int run_pipes(struct plain_workers *w, size_t count, size_t chunk)
 {
     static struct chunk_message m;
-    struct pollfd fds[MAX_PIPE_WORKERS];
-    int in_flight[MAX_PIPE_WORKERS] = {0};
+    struct pollfd *fds = w->fds;
+    int *in_flight = w->in_flight;
+    memset(in_flight, 0, sizeof *in_flight * (size_t)w->n);
     size_t next = 0, done = 0;
     for (int i = 0; i < w->n; i++) {
         fds[i] = (struct pollfd){.fd = w->result_fd[i], .events = POLLIN};
@@ -307,7 +346,7 @@ static int prepare(const struct point *p)
     struct pool_options o = {.workers = p->workers, .max_arg_size = sizeof(long),
                              .max_result_size = sizeof(long), .max_chunk = 16384};
     int err = 0;
-    switch ((enum variant)(p->param & 0xff)) {
+    switch (table[p->variant].transport) {
     case PROCESS_POOL: err = pool_create(&process_pool, &o); break;
     case THREAD_POOL: err = thread_pool_create(&thread_pool, &o); break;
     case PIPES: err = plain_start(&plain, p->workers, 1) ? EIO : 0; break;
@@ -328,7 +367,7 @@ static int prepare(const struct point *p)
 
 static int run(const struct point *p, struct run_result *r)
 {
-    int automatic = (p->param & AUTO_FLAG) != 0;
+    int automatic = table[p->variant].automatic;
     size_t count = tasks_for(p->x, p->quick, automatic), chunk = automatic ? 0 : (size_t)p->x;
     int err = prepare(p);
     if (err) {
@@ -342,7 +381,7 @@ static int run(const struct point *p, struct run_result *r)
     int64_t start = monotonic_ns();
     long value = (long)count;
     double seconds = 0;
-    switch ((enum variant)(p->param & 0xff)) {
+    switch (table[p->variant].transport) {
     case PROCESS_POOL:
         err = pool_map(process_pool, noop_task, args, sizeof(long), count, results, sizeof(long),
                        chunk, NULL);
@@ -387,7 +426,7 @@ static int add(struct point *points, int n, int max, enum variant v, double x, i
     snprintf(points[n].series, sizeof points[n].series, "%s%s", variant_names[v],
              automatic ? ", auto chunk" : "");
     points[n].x = x;
-    points[n].param = v | (automatic ? AUTO_FLAG : 0);
+    points[n].variant = variant_of(v, automatic);
     points[n].cpus = usable_cpu_count();
     points[n].workers = points[n].cpus;
     return n + 1;
@@ -412,7 +451,7 @@ static double inner_ns_per_task(const struct reduced_point *r, int n, const char
     for (int i = 0; i < n; i++)
         if (strcmp(r[i].point.series, series) == 0 && r[i].point.x == x)
             return r[i].extra_median * 1e9 /
-                   (double)tasks_for(x, r[i].point.quick, (r[i].point.param & AUTO_FLAG) != 0);
+                   (double)tasks_for(x, r[i].point.quick, table[r[i].point.variant].automatic);
     return 0;
 }
 
@@ -431,7 +470,7 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
                      "(target >= 20x) -- %s\n", py1 / pool1, py1 / pool1 >= 20 ? "met" : "NOT MET");
     double x = 0;
     for (int i = 0; i < n; i++)
-        if (r[i].point.param & AUTO_FLAG)
+        if (table[r[i].point.variant].automatic)
             x = r[i].point.x;
     double pool_auto = inner_ns_per_task(r, n, "process pool, auto chunk", x);
     double py_auto = inner_ns_per_task(r, n, "Python Pool.map, auto chunk", x);

@@ -10,8 +10,8 @@
  * fork-join series forks P children per run, each taking a contiguous block of ranges
  * decided in advance, and so pays for both the forks and the imbalance.
  *
- * The pools are created in the point's warm-up run and kept for its timed runs ("pool
- * already running"); Python runs bench/python_pool.py as a co-process started per point,
+ * The pools are created by the point's setup, before its warm-up run, and kept for its timed
+ * runs ("pool already running"); Python runs bench/python_pool.py as a co-process started per point,
  * which times the job itself (result->extra holds every series' own job time, in seconds).
  * The answer is checked against a sieve.
  *
@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fork_workers.h"
 #include "pool/pool.h"
 #include "pool/thread_pool.h"
 #include "prime_job.h"
@@ -50,10 +51,11 @@ enum { WEAK_TASKS_PER_WORKER = 25, WEAK_BASE = 4000000 };
 static struct pool *process_pool;
 static struct thread_pool *thread_pool;
 static struct python_coprocess python;
-static char kept_for[LABEL_SIZE + 32]; /* series/cpus/workers the above were made for */
 
-static void release(void)
+/* teardown: what setup made for the point. */
+static void release(const struct point *p)
 {
+    (void)p;
     if (process_pool) {
         pool_close(process_pool);
         pool_destroy(process_pool);
@@ -65,20 +67,20 @@ static void release(void)
         thread_pool = NULL;
     }
     python_coprocess_stop(&python);
-    kept_for[0] = '\0';
 }
 
-/* Make (or keep) what this point needs.  The driver pinned us already: workers inherit it. */
-static int prepare(const struct point *p)
+/* setup: the pool (or co-process) the point's runs share, made before its warm-up.  The driver
+ * pinned us already: the workers inherit the point's CPUs. */
+static int prepare(const struct point *p, char *detail, size_t size)
 {
-    char key[sizeof kept_for];
-    snprintf(key, sizeof key, "%s/%d/%d", p->series, p->cpus, p->workers);
-    if (strcmp(key, kept_for) == 0)
-        return 0;
-    release();
     struct pool_options o = {.workers = p->workers};
     int err = 0;
-    switch ((enum variant)p->param) {
+    if (p->workers > POOL_MAX_WORKERS && p->variant != FORK_JOIN && p->variant != PYTHON_POOL) {
+        snprintf(detail, size, "%d workers: more than the pool's limit, POOL_MAX_WORKERS (%d, "
+                 "pool.h)", p->workers, POOL_MAX_WORKERS);
+        return -1;
+    }
+    switch ((enum variant)p->variant) {
     case PROCESS_POOL:
     case PROCESS_POOL_WEAK: err = pool_create(&process_pool, &o); break;
     case THREAD_POOL: err = thread_pool_create(&thread_pool, &o); break;
@@ -86,56 +88,42 @@ static int prepare(const struct point *p)
     case FORK_JOIN: break;
     }
     if (err)
-        return err;
-    snprintf(kept_for, sizeof kept_for, "%s", key);
-    return 0;
+        snprintf(detail, size, "starting the %s: %s", p->series, strerror(err));
+    return err ? -1 : 0;
 }
 
 /* --- fork-join: P children, contiguous blocks of ranges fixed in advance -------------------- */
 
-static int fork_join(const struct prime_range *ranges, int workers, struct prime_result *results)
+struct fork_join_share {
+    const struct prime_range *ranges;
+    int workers;
+};
+
+/* Worker w counts ranges [RANGES w / P, RANGES (w + 1) / P): a block decided in advance. */
+static int fork_join_worker(int w, void *arg, void *record)
 {
-    int fds[2];
-    pid_t pids[MAX_WORKERS];
-    if (workers > MAX_WORKERS || pipe(fds) == -1)
-        return -1;
-    pid_t parent = getpid();
-    fflush(NULL);
-    for (int w = 0; w < workers; w++) {
-        pid_t pid = fork();
-        if (pid == -1)
-            return -1;
-        if (pid == 0) {
-            die_with_parent(parent);
-            close(fds[0]);
-            struct prime_result out; /* one record each, far below PIPE_BUF: never torn */
-            memset(&out, 0, sizeof out); /* padding too: the whole struct goes to write() */
-            int first = RANGES * w / workers, end = RANGES * (w + 1) / workers;
-            prime_count_with_span(&ranges[first], end - first, &out);
-            _exit(write(fds[1], &out, sizeof out) == (ssize_t)sizeof out ? 0 : 1);
-        }
-        cleanup_add_child(pid);
-        pids[w] = pid;
-    }
-    close(fds[1]);
-    int got = 0;
-    while (got < workers && read(fds[0], &results[got], sizeof *results) == (ssize_t)sizeof *results)
-        got++;
-    close(fds[0]);
-    int failed = got != workers, status;
-    for (int w = 0; w < workers; w++) { /* by pid: never reap a child that is not ours */
-        while (waitpid(pids[w], &status, 0) == -1 && errno == EINTR)
-            continue;
-        cleanup_forget_child(pids[w]);
-        failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
-    return failed ? -1 : 0;
+    const struct fork_join_share *share = arg;
+    int first = RANGES * w / share->workers, end = RANGES * (w + 1) / share->workers;
+    prime_count_with_span(&share->ranges[first], end - first, record);
+    return 0;
+}
+
+/* One record per worker in results (room for `workers`); 0, or -1 with the reason in detail. */
+static int fork_join(const struct prime_range *ranges, int workers, struct prime_result *results,
+                     char *detail, size_t size)
+{
+    struct fork_join_share share = {ranges, workers};
+    struct fork_workers_job job = {workers, sizeof *results, fork_join_worker, &share};
+    return fork_workers(&job, results, detail, size);
 }
 
 /* --- the workload ------------------------------------------------------------------------------- */
 
-static long limit_for(const struct point *p) { return p->quick ? 200000 : 400000; }
-static long window_for(const struct point *p) { return p->quick ? 4000 : 8000; }
+static long limit_for(const struct point *p)
+{
+    return p->quick > 1 ? 20000 : p->quick ? 200000 : 400000;
+}
+static long window_for(const struct point *p) { return p->quick > 1 ? 200 : p->quick ? 4000 : 8000; }
 
 /* The weak series: the same window in every task.  Returns 0, or an error number. */
 static int run_weak(const struct point *p, struct run_result *r)
@@ -159,7 +147,7 @@ static int run_weak(const struct point *p, struct run_result *r)
     for (size_t i = 0; !err && i < tasks; i++)
         total += results[i].count;
     if (!err)
-        prime_add_spans(r, results, (int)tasks);
+        err = prime_add_spans(r, results, (int)tasks);
     free(ranges);
     free(results);
     if (err)
@@ -180,25 +168,28 @@ static int run(const struct point *p, struct run_result *r)
         expected = prime_sieve_count(limit);
         expected_for = limit;
     }
-    int err = prepare(p);
-    if (err) {
-        snprintf(r->detail, sizeof r->detail, "starting the %s: %s", p->series, strerror(err));
-        return -1;
-    }
-    if (p->param == PROCESS_POOL_WEAK) {
+    int err = 0;
+    if (p->variant == PROCESS_POOL_WEAK) {
         err = run_weak(p, r);
         if (err)
             snprintf(r->detail, sizeof r->detail, "%s: %s", p->series, strerror(err));
         return err ? -1 : 0;
     }
     struct prime_range ranges[RANGES];
-    struct prime_result results[RANGES];
+    /* One result per range, or per worker for the fork-join split: as many as the machine
+     * asks for (2 per CPU), so allocated. */
+    int room = p->workers > RANGES ? p->workers : RANGES;
+    struct prime_result *results = calloc((size_t)room, sizeof *results);
+    if (!results) {
+        snprintf(r->detail, sizeof r->detail, "%d results: %s", room, strerror(ENOMEM));
+        return -1;
+    }
     int64_t total = 0;
     int nresults = 0;
     for (int i = 0; i < RANGES; i++)
         ranges[i] = (struct prime_range){limit * i / RANGES, limit * (i + 1) / RANGES};
     int64_t start = monotonic_ns();
-    switch ((enum variant)p->param) {
+    switch ((enum variant)p->variant) {
     case PROCESS_POOL:
         err = pool_map(process_pool, prime_range_task, ranges, sizeof *ranges, RANGES, results,
                        sizeof *results, CHUNK, NULL);
@@ -210,7 +201,10 @@ static int run(const struct point *p, struct run_result *r)
         nresults = RANGES;
         break;
     case FORK_JOIN:
-        err = fork_join(ranges, p->workers, results) ? EIO : 0;
+        if (fork_join(ranges, p->workers, results, r->detail, sizeof r->detail) != 0) {
+            free(results);
+            return -1;
+        }
         nresults = p->workers;
         break;
     case PROCESS_POOL_WEAK: break; /* run_weak, above */
@@ -225,15 +219,17 @@ static int run(const struct point *p, struct run_result *r)
         break;
     }
     }
-    if (p->param != PYTHON_POOL)
+    if (p->variant != PYTHON_POOL)
         r->extra = (monotonic_ns() - start) / 1e9;
+    for (int i = 0; !err && i < nresults; i++)
+        total += results[i].count;
+    if (!err) /* the spans let the driver repeat a run the machine disturbed */
+        err = prime_add_spans(r, results, nresults);
+    free(results);
     if (err) {
         snprintf(r->detail, sizeof r->detail, "%s: %s", p->series, strerror(err));
         return -1;
     }
-    for (int i = 0; i < nresults; i++)
-        total += results[i].count;
-    prime_add_spans(r, results, nresults); /* lets the driver repeat a run the machine disturbed */
     r->ops = (double)limit;
     r->ok = total == expected;
     if (!r->ok) /* the detail is for what went wrong; a right run needs no note */
@@ -251,7 +247,7 @@ static int plan(struct point *points, int max, int quick)
             continue; /* the summary says so */
         snprintf(points[n].series, sizeof points[n].series, "%s", variant_names[v]);
         points[n].weak = v == PROCESS_POOL_WEAK;
-        points[n++].param = v;
+        points[n++].variant = v;
     }
     return n;
 }
@@ -304,5 +300,6 @@ const struct workload workload_pool_scaling = {
                "arguments, a process costs nothing more than a thread once it exists. The "
                "fork-join split pays for its forks on every run and for its fixed blocks, whose "
                "costs differ; Python's pool scales too, from a far higher base.",
-    .finish = release,
+    .setup = prepare,
+    .teardown = release,
 };

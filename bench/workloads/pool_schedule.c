@@ -69,6 +69,11 @@ static int run(const struct point *p, struct run_result *r)
     snprintf(key, sizeof key, "%d/%d", p->cpus, p->workers); /* one pool serves both series */
     if (strcmp(key, kept_for) != 0) {
         release();
+        if (p->workers > POOL_MAX_WORKERS) {
+            snprintf(r->detail, sizeof r->detail, "%d workers: more than the pool's limit, "
+                     "POOL_MAX_WORKERS (%d, pool.h)", p->workers, POOL_MAX_WORKERS);
+            return -1;
+        }
         int err = pool_create(&pool, &(struct pool_options){.workers = p->workers});
         if (err) {
             snprintf(r->detail, sizeof r->detail, "pool_create: %s", strerror(err));
@@ -76,11 +81,11 @@ static int run(const struct point *p, struct run_result *r)
         }
         snprintf(kept_for, sizeof kept_for, "%s", key);
     }
-    double total_ns = p->quick ? 50e6 : 150e6, units = TASKS * (TASKS + 1) / 2.0;
+    double total_ns = p->quick > 1 ? 2e6 : p->quick ? 50e6 : 150e6, units = TASKS * (TASKS + 1) / 2.0;
     int64_t cost[TASKS], burned[TASKS];
     for (int i = 0; i < TASKS; i++)
         cost[i] = (int64_t)(total_ns * (i + 1) / units);
-    size_t chunk = p->param == STATIC ? (size_t)(TASKS + p->workers - 1) / (size_t)p->workers : 1;
+    size_t chunk = p->variant == STATIC ? (size_t)(TASKS + p->workers - 1) / (size_t)p->workers : 1;
     int err = pool_map(pool, burn_task, cost, sizeof *cost, TASKS, burned, sizeof *burned, chunk,
                        NULL);
     if (err && err != EIO) {
@@ -104,7 +109,7 @@ static int plan(struct point *points, int max, int quick)
     int n = 0;
     for (int v = DYNAMIC; v <= STATIC && n < max; v++) {
         snprintf(points[n].series, sizeof points[n].series, "%s", variant_names[v]);
-        points[n++].param = v;
+        points[n++].variant = v;
     }
     return n;
 }

@@ -32,7 +32,7 @@
 struct shared {
     volatile long counter; /* volatile: one load and one store per update, as written */
     atomic_int ready, go;
-    struct worker_span spans[MAX_WORKERS];
+    struct worker_span spans[]; /* one per worker: the mapping is sized for them */
 };
 
 static _Noreturn void worker(struct shared *sh, int index, long iterations, pid_t parent)
@@ -52,11 +52,14 @@ static _Noreturn void worker(struct shared *sh, int index, long iterations, pid_
 
 static int run(const struct point *p, struct run_result *r)
 {
+    size_t size = sizeof(struct shared) + sizeof(struct worker_span) * (size_t)p->workers;
+    if (run_result_reserve_spans(r, p->workers) != 0)
+        return snprintf(r->detail, DETAIL_SIZE, "%d spans: %s", p->workers, strerror(ENOMEM)), -1;
     struct shared *sh =
-        mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED)
         return snprintf(r->detail, DETAIL_SIZE, "mmap: %s", strerror(errno)), -1;
-    long iterations = p->param;
+    long iterations = (long)p->x;
     pid_t parent = getpid();
     int started = 0, failed = 0;
     for (; started < p->workers; started++) {
@@ -79,7 +82,7 @@ static int run(const struct point *p, struct run_result *r)
     long expected = iterations * p->workers, got = sh->counter;
     r->nspans = started;
     memcpy(r->spans, sh->spans, sizeof sh->spans[0] * (size_t)started);
-    munmap(sh, sizeof *sh);
+    munmap(sh, size);
     if (started < p->workers)
         return snprintf(r->detail, DETAIL_SIZE, "fork: %s", strerror(errno)), -1;
     r->ops = (double)expected;
@@ -95,13 +98,12 @@ static int plan(struct point *points, int max, int quick)
     int cpus = usable_cpu_count(), count = 0;
     int procs[3] = {2, cpus, 2 * cpus};
     for (int i = 0; i < 3; i++) {
-        if (procs[i] > MAX_WORKERS || (i > 0 && procs[i] == procs[i - 1]))
+        if (i > 0 && procs[i] == procs[i - 1])
             continue;
         for (long n = 1000; n <= (quick ? 100000 : 1000000) && count < max; n *= 10) {
             struct point *p = &points[count++];
             snprintf(p->series, sizeof p->series, "%d processes", procs[i]);
             p->x = (double)n;
-            p->param = n;
             p->cpus = cpus < procs[i] ? cpus : procs[i];
             p->workers = procs[i];
         }

@@ -47,7 +47,6 @@
  * wake-up costs tens of microseconds on a virtual machine; a refill by the other side, one or
  * two.  Spinning a little longer than a refill turns most sleeps into nothing. */
 #define SPIN_NS 50000LL
-enum { MAX_SLOTS = 4096 };
 
 enum { PHASE_EMPTY, PHASE_QUEUED, PHASE_RUNNING, PHASE_DONE };
 #define STATE(phase, worker) ((uint32_t)(phase) | ((uint32_t)(worker) << 2))
@@ -717,7 +716,7 @@ static int pump(struct pool *p, int (*ready)(const struct pool_job *), const str
 static int check_options(const struct pool_options *o)
 {
     if (o->workers < 0 || o->workers > POOL_MAX_WORKERS || o->slots < 0 ||
-        o->slots > MAX_SLOTS || o->max_chunk > POOL_MAX_CHUNK ||
+        o->slots > POOL_MAX_SLOTS || o->max_chunk > POOL_MAX_CHUNK ||
         o->max_arg_size > POOL_MAX_PAYLOAD || o->max_result_size > POOL_MAX_PAYLOAD ||
         o->max_tasks_per_worker < 0 || !(o->fault_rate >= 0 && o->fault_rate <= 1) ||
         (o->on_crash != POOL_RETRY_ONCE && o->on_crash != POOL_REPORT_FAILED))

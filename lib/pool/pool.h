@@ -48,8 +48,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Limits: more workers than this is a typo, not a plan. */
-#define POOL_MAX_WORKERS 256
+/* Limits, checked by pool_create (EINVAL).  Workers: two per CPU on a 2048-CPU machine; more
+ * than this is a typo, not a plan.  Slots: the default of 4 per worker at the most workers. */
+#define POOL_MAX_WORKERS 4096
+#define POOL_MAX_SLOTS (4 * POOL_MAX_WORKERS)
 #define POOL_MAX_CHUNK ((size_t)1 << 20)
 #define POOL_MAX_PAYLOAD ((size_t)1 << 20) /* bytes of one argument or one result */
 

@@ -3,6 +3,7 @@
 #include "support/cleanup.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 #include "support/error.h"
 
-enum { MAX_NAMES = 256, MAX_CHILDREN = 1024, NAME_SIZE = 96 };
+enum { MAX_NAMES = 256, NAME_SIZE = 96, FIRST_CHILD_ROOM = 64 };
 
 struct name_entry {
     enum ipc_kind kind;
@@ -24,7 +25,18 @@ struct name_entry {
 };
 
 static struct name_entry names[MAX_NAMES];
-static volatile pid_t children[MAX_CHILDREN];
+
+/* The registered children: as many as the program forks (a pool of 2 per CPU on a 1024-CPU
+ * machine is 2048), so the table grows.  The signal handler may read it at any moment, so a
+ * bigger table is filled first and published with one pointer store; the tables it replaced
+ * stay allocated (a handler in another thread may still be walking one) and are freed at exit.
+ * Together they are at most twice the last one. */
+struct child_table {
+    int room;
+    struct child_table *replaced; /* the smaller table this one took over from */
+    volatile pid_t pid[];         /* 0: a free entry */
+};
+static struct child_table *_Atomic children;
 static volatile sig_atomic_t interrupted; /* set by the signal handler */
 
 void unique_ipc_name(char *buf, size_t size, const char *tag)
@@ -66,13 +78,14 @@ static void clear_registry(void)
 {
     if (!in_owning_process())
         return; /* a child inherited the registry: the objects are not its to remove */
-    for (int i = 0; i < MAX_CHILDREN; i++) {
-        pid_t pid = children[i];
+    struct child_table *t = atomic_load(&children);
+    for (int i = 0; t && i < t->room; i++) {
+        pid_t pid = t->pid[i];
         if (pid > 0) {
             kill(pid, SIGKILL);
             while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
                 continue;
-            children[i] = 0;
+            t->pid[i] = 0;
         }
     }
     for (int pass = 0; pass < 2; pass++) /* directories last: their files go first */
@@ -94,7 +107,18 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-static void on_exit_normally(void) { clear_registry(); }
+static void on_exit_normally(void)
+{
+    clear_registry();
+    if (!in_owning_process())
+        return;
+    struct child_table *t = atomic_exchange(&children, NULL);
+    while (t) {
+        struct child_table *older = t->replaced;
+        free(t);
+        t = older;
+    }
+}
 
 void cleanup_install(void)
 {
@@ -133,21 +157,43 @@ void cleanup_forget_name(const char *name)
             names[i].used = 0;
 }
 
+/* A table twice the size of the current one, holding the same children, published. */
+static struct child_table *grow_children(void)
+{
+    struct child_table *old = atomic_load(&children);
+    int room = old ? old->room : FIRST_CHILD_ROOM / 2;
+    if (room > (1 << 28))
+        die("cleanup_add_child: more than %d children registered", room);
+    struct child_table *t = calloc(1, sizeof *t + sizeof t->pid[0] * (size_t)room * 2);
+    if (!t)
+        die("cleanup_add_child: no memory for a table of %d children", room * 2);
+    t->room = room * 2;
+    t->replaced = old;
+    for (int i = 0; old && i < old->room; i++)
+        t->pid[i] = old->pid[i];
+    atomic_store(&children, t); /* from here the handler reads the new table */
+    return t;
+}
+
 void cleanup_add_child(pid_t pid)
 {
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] == 0) {
-            children[i] = pid;
+    struct child_table *t = atomic_load(&children);
+    for (int i = 0; t && i < t->room; i++)
+        if (t->pid[i] == 0) {
+            t->pid[i] = pid;
             return;
         }
-    die("cleanup_add_child: more than %d children registered", MAX_CHILDREN);
+    int first_new = t ? t->room : 0;
+    t = grow_children();
+    t->pid[first_new] = pid;
 }
 
 void cleanup_forget_child(pid_t pid)
 {
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] == pid)
-            children[i] = 0;
+    struct child_table *t = atomic_load(&children);
+    for (int i = 0; t && i < t->room; i++)
+        if (t->pid[i] == pid)
+            t->pid[i] = 0;
 }
 
 void die_with_parent(pid_t parent)
