@@ -56,9 +56,10 @@ Test(grader, scores_each_way_a_test_can_end_and_explains_it)
               test_output(&g, "watchdog_turned_off"));
     cr_expect(test_passed(test_result(&g, "runs_a_program")), "%s",
               test_output(&g, "runs_a_program"));
-    /* Every awkward character came through the JSON file intact. */
+    /* Every awkward character came through the JSON file intact; a control character is shown
+     * as \ooo, so that none can move the cursor over the grader's lines. */
     expect_text(test_output(&g, "prints_awkward_characters"),
-                "| quote \" backslash \\ tab \t bell \a unicode \xc3\xa9\n");
+                "| quote \" backslash \\ tab \t bell \\007 unicode \xc3\xa9\n");
     expect_text(test_output(&g, "needs_many_cpus"), "not graded on this machine");
     expect_text(g.run.out, "[SKIP]");
     expect_text(g.run.out, "score: lab grader_check: 40/110 (20 points not graded");

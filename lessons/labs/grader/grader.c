@@ -138,6 +138,21 @@ static int read_records(const char *channel, const char *token, struct grade_tex
     return verdict;
 }
 
+/* One line of the code's output as shown: control characters as \ooo, so that none of them
+ * (a carriage return, a terminal escape) can move the cursor over the grader's own lines. */
+static void quote_line(struct grade_text *shown, const char *line, size_t len)
+{
+    grade_text_add(shown, "| ");
+    for (size_t i = 0; i < len && i < 200; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            grade_text_add(shown, "\\%03o", c);
+        else
+            grade_text_add(shown, "%c", c);
+    }
+    grade_text_add(shown, "\n");
+}
+
 /* What the code under test printed, as a short quoted excerpt. */
 static void quote_output(struct grade_text *shown, const char *out, size_t dropped)
 {
@@ -145,7 +160,7 @@ static void quote_output(struct grade_text *shown, const char *out, size_t dropp
     for (const char *line = out; *line;) {
         size_t len = strcspn(line, "\n");
         if (len > 0 && lines++ < SHOWN_OUTPUT_LINES)
-            grade_text_add(shown, "| %.*s\n", (int)(len > 200 ? 200 : len), line);
+            quote_line(shown, line, len);
         line += len + (line[len] == '\n');
     }
     if (lines > SHOWN_OUTPUT_LINES)
