@@ -200,6 +200,21 @@ int grade_wait_children(const pid_t *pids, int *statuses, int count, double seco
  * CPU time it has used (user + system, in clock ticks), or -1. */
 char grade_process_state(pid_t pid, long *cpu_ticks);
 
+/* Whether pid is blocked: asleep ('S', or 'D' in the kernel) at the start and at the end of a
+ * window of window_ms, and not run once in between, by the kernel's own count of the times it
+ * ran on a CPU (/proc/PID/schedstat; its context switches in /proc/PID/status where schedstat
+ * is missing).  A process that spins is never asleep; one that naps in a loop (usleep,
+ * sched_yield, poll with a timeout of 0, waitpid WNOHANG) runs again and again.  Neither
+ * passes, however busy the machine is: no CPU time per second is measured.  Returns 1 blocked,
+ * 0 not, -1 gone (ended or reaped); *state and *runs (may be NULL) say what was seen: the
+ * last state letter, and how many times it ran during the window. */
+int grade_process_blocked(pid_t pid, long window_ms, char *state, long *runs);
+
+/* Wait up to seconds (scaled) until each of the processes is blocked (as above, over a window
+ * of 200 ms) or gone.  Returns -1 when all are, else the index of one that never was, with
+ * *state and *runs (may be NULL) from its last look. */
+int grade_wait_blocked(const pid_t *pids, int count, double seconds, char *state, long *runs);
+
 /* Descriptors open in the test process, and memory mappings it has, right now: compare before
  * and after the student's create / destroy to find a leak. */
 int grade_count_open_fds(void);
