@@ -224,6 +224,10 @@ WRONG_SOLUTION(bounded_buffer, no_mutex)
 WRONG_SOLUTION(bounded_buffer, deadlock)
 WRONG_SOLUTION(bounded_buffer, pshared_zero)
 WRONG_SOLUTION(bounded_buffer, private_mapping)
+WRONG_SOLUTION(pool, waitpid_any)
+WRONG_SOLUTION(pool, keeps_other_pipe_ends)
+WRONG_SOLUTION(pool, no_eintr_retry)
+WRONG_SOLUTION(pool, busy_poll)
 
 #define LAB_TESTS(lab)                                                                         \
     Test(labs, lab##_solution_scores_full_marks)                                              \
