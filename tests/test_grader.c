@@ -35,10 +35,10 @@ Test(grader, scores_each_way_a_test_can_end_and_explains_it)
     expect_valid_results(&g, "grader_check");
 
     cr_expect(exited_with(&g.run, 1), "below full marks the grader exits 1");
-    cr_expect_eq(g.score, 40,
-                 "passes, leaves_a_process, runs_a_program and watchdog_turned_off pass: 40 "
-                 "points");
-    cr_expect_eq(g.max, 110, "needs_many_cpus (20 points) is left out of the total");
+    cr_expect_eq(g.score, 50,
+                 "passes, leaves_a_process, runs_a_program, tells_output_held_from_not_finished "
+                 "and watchdog_turned_off pass: 50 points");
+    cr_expect_eq(g.max, 120, "needs_many_cpus (20 points) is left out of the total");
     cr_expect(test_passed(test_result(&g, "passes")));
     expect_text(test_output(&g, "fails_a_check"), "add(2, 2)\n  expected: 5\n  got:      4\n");
     expect_text(test_output(&g, "fails_with_several_lines"),
@@ -62,7 +62,7 @@ Test(grader, scores_each_way_a_test_can_end_and_explains_it)
                 "| quote \" backslash \\ tab \t bell \\007 unicode \xc3\xa9\n");
     expect_text(test_output(&g, "needs_many_cpus"), "not graded on this machine");
     expect_text(g.run.out, "[SKIP]");
-    expect_text(g.run.out, "score: lab grader_check: 40/110 (20 points not graded");
+    expect_text(g.run.out, "score: lab grader_check: 50/120 (20 points not graded");
 
     /* The process that escaped the test's group was killed and reaped, not left running. */
     char name[16];

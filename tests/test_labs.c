@@ -228,6 +228,10 @@ WRONG_SOLUTION(pool, waitpid_any)
 WRONG_SOLUTION(pool, keeps_other_pipe_ends)
 WRONG_SOLUTION(pool, no_eintr_retry)
 WRONG_SOLUTION(pool, busy_poll)
+WRONG_SOLUTION(parallel, busy_wnohang)
+WRONG_SOLUTION(parallel, no_flush)
+WRONG_SOLUTION(parallel, no_die_with_parent)
+WRONG_SOLUTION(parallel, mask_inherited)
 
 #define LAB_TESTS(lab)                                                                         \
     Test(labs, lab##_solution_scores_full_marks)                                              \

@@ -91,6 +91,20 @@ static void runs_a_program(void)
     free(input);
 }
 
+/* A program that exits while a child of its own still holds its stdout: the run ends a second
+ * after the exit, and says that, not "did not finish". */
+static void tells_output_held_from_not_finished(void)
+{
+    struct grade_run run;
+    grade_run((char *[]){"/bin/sh", "-c", "sleep 5 & exit 0", NULL}, NULL, 10, &run);
+    grade_expect_true(run.output_held && !run.timed_out && run.seconds < 5,
+                      "a program whose child keeps its stdout open: ended, output held",
+                      "%s, after %.1f s", grade_describe_status(&run), run.seconds);
+    grade_expect_true(strstr(grade_describe_status(&run), "output stayed open") != NULL,
+                      "the description says so", "%s", grade_describe_status(&run));
+    grade_run_free(&run);
+}
+
 static void prints_awkward_characters(void)
 {
     printf("quote \" backslash \\ tab \t bell \a unicode \xc3\xa9\n");
@@ -135,6 +149,8 @@ static const struct grade_test tests[] = {
     {"leaves_a_process", "a test that leaves a process running", 10, 10, 0, leaves_a_process},
     {"runs_a_program", "a test that runs a program", 10, 10, 0, runs_a_program},
     {"prints_awkward_characters", "output JSON must escape", 10, 10, 0, prints_awkward_characters},
+    {"tells_output_held_from_not_finished", "a program that exits with its output still open", 10,
+     10, 0, tells_output_held_from_not_finished},
     {"needs_many_cpus", "a test for a machine with 100000 CPUs", 20, 10, 100000, needs_many_cpus},
     {"stopped_by_watchdog", "a call stopped by the watchdog", 10, 10, 0, stopped_by_watchdog},
     {"watchdog_turned_off", "a watchdog turned off in time", 10, 10, 0, watchdog_turned_off},
