@@ -341,8 +341,9 @@ Test(labs, the_handout_has_every_lab_no_solution_and_grades_on_its_own)
 /* ---- Gradescope ----------------------------------------------------------------------------- */
 
 /* The autograder `make gradescope` writes, run as Gradescope would run it (with /autograder
- * moved into a temporary folder): the reference solution, uploaded in a folder of its own,
- * gets full marks in a valid results.json. */
+ * moved into a temporary folder): the reference solution, uploaded in a folder of its own as
+ * "parallel (1).c", is found, said to be used, and gets full marks in a valid results.json;
+ * the other file uploaded is said to be ignored. */
 Test(labs, the_gradescope_autograder_grades_an_upload)
 {
     SKIP_UNLESS_GRADING_HERE();
@@ -354,12 +355,14 @@ Test(labs, the_gradescope_autograder_grades_an_upload)
     run_expect(&run, make_it, 120, 0);
     program_run_free(&run);
 
-    /* An upload: the solution's files in a sub-folder, as students often zip them. */
+    /* An upload: the solution in a sub-folder, as students often zip it, under the name a
+     * browser gives a second download, beside a file that is not the lab's. */
     char command[1024];
     snprintf(command, sizeof command,
-             "mkdir -p %s/parallel/submission/my-lab && cp %s/parallel/solution/* "
-             "%s/parallel/submission/my-lab/",
-             dir, INSTRUCTOR, dir);
+             "mkdir -p %s/parallel/submission/my-lab && cp %s/parallel/solution/parallel.c "
+             "'%s/parallel/submission/my-lab/parallel (1).c' && echo notes > "
+             "%s/parallel/submission/notes.txt",
+             dir, INSTRUCTOR, dir, dir);
     char *upload[] = {"/bin/sh", "-c", command, NULL};
     run_expect(&run, upload, 30, 0);
     program_run_free(&run);
@@ -369,6 +372,8 @@ Test(labs, the_gradescope_autograder_grades_an_upload)
     snprintf(script, sizeof script, "%s/parallel/run_autograder", dir);
     char *autograde[] = {"/usr/bin/env", root, "bash", script, NULL};
     run_expect(&run, autograde, 600, 0);
+    expect_text(run.out, "used: my-lab/parallel (1).c as parallel.c");
+    expect_text(run.out, "ignored: notes.txt");
     program_run_free(&run);
 
     struct grading g = {0};
