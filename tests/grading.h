@@ -45,6 +45,11 @@ const struct json *test_result(const struct grading *g, const char *name);
 int test_passed(const struct json *test);
 int test_graded(const struct json *test);
 
+/* Processes on the machine whose name (/proc/PID/comm) is name: what a hostile or careless
+ * submission left running, found by the name it gave itself (its pid means nothing outside the
+ * sandbox's PID namespace). */
+int count_processes_named(const char *name);
+
 /* These tests run graders, which run untraced below bash under the valgrind gate (nothing
  * there for valgrind to check, only minutes to spend); and a student's copy of the suite
  * (`make handout`) has no tests/labs/ to check against.  Either way they skip themselves. */

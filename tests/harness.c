@@ -2,13 +2,13 @@
 #define _GNU_SOURCE
 #include "harness.h"
 #include "support/private_dir.h"
+#include "support/process_runner.h"
 
 #include <criterion/criterion.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,112 +45,45 @@ static int buffer_append(struct buffer *b, const char *bytes, size_t n)
     return 0;
 }
 
-static long long now_ms(void)
+/* In the child, before exec: die with the test, and be sure the test had not died already. */
+static int die_with_test(void *parent)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != *(pid_t *)parent ? -1 : 0;
 }
 
-/* In the child: wire the pipes and exec the program.  Reports only through _exit. */
-static void exec_child(char *const argv[], int out_fd, int err_fd, pid_t parent)
+/* The suite's runs go through the same process runner as the lab grader's
+ * (support/process_runner.h); what differs is only that a program's output is read until it
+ * closes, within the deadline: a demonstration's orphan may print after its parent exited. */
+int run_program(char *const argv[], int timeout_s, struct program_run *run)
 {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-        _exit(126);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull == -1 || dup2(devnull, STDIN_FILENO) == -1 ||
-        dup2(out_fd, STDOUT_FILENO) == -1 || dup2(err_fd, STDERR_FILENO) == -1)
-        _exit(126);
+    memset(run, 0, sizeof *run);
+    /* The test process becomes a subreaper: whatever a program orphans comes back to it, so a
+     * leaked grandchild shows up in count_my_zombies() instead of vanishing into init. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+        return -1;
     char path[4096];
     if (strchr(argv[0], '/'))
         snprintf(path, sizeof path, "%s", argv[0]);
     else
         snprintf(path, sizeof path, "%s/%s", FORKLORE_BIN, argv[0]);
-    execv(path, argv);
-    _exit(127);
-}
-
-int run_program(char *const argv[], int timeout_s, struct program_run *run)
-{
-    memset(run, 0, sizeof *run);
-    int out_pipe[2], err_pipe[2];
-    if (pipe2(out_pipe, O_CLOEXEC) == -1)
-        return -1;
-    if (pipe2(err_pipe, O_CLOEXEC) == -1) {
-        close(out_pipe[0]);
-        close(out_pipe[1]);
-        return -1;
-    }
-    /* The test process becomes a subreaper: whatever a program orphans comes back to it, so a
-     * leaked grandchild shows up in count_my_zombies() instead of vanishing into init. */
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-        return -1;
-    fflush(NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == -1)
-        return -1;
-    if (pid == 0)
-        exec_child(argv, out_pipe[1], err_pipe[1], parent);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-
-    struct buffer out = {0}, err = {0};
-    buffer_append(&out, "", 0);
-    buffer_append(&err, "", 0);
-    struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    struct buffer *bufs[2] = {&out, &err};
-    int open_fds = 2;
     /* Under valgrind everything runs many times slower: the gate sets a scale. */
     const char *scale_text = getenv("FORKLORE_TIMEOUT_SCALE");
     long long scale = scale_text ? atoll(scale_text) : 1;
-    long long deadline = now_ms() + (long long)timeout_s * 1000 * (scale > 0 ? scale : 1);
-    while (open_fds > 0) {
-        long long left = deadline - now_ms();
-        if (left <= 0) {
-            run->timed_out = 1;
-            kill(pid, SIGKILL);
-            break;
-        }
-        int n = poll(fds, 2, (int)(left > 1000 ? 1000 : left));
-        if (n == -1 && errno != EINTR)
-            break;
-        for (int i = 0; i < 2 && n > 0; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            char chunk[8192];
-            ssize_t got = read(fds[i].fd, chunk, sizeof chunk);
-            if (got > 0) {
-                buffer_append(bufs[i], chunk, (size_t)got);
-            } else if (got == 0 || errno != EINTR) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        if (fds[i].fd >= 0)
-            close(fds[i].fd);
-    /* The output is closed, but a program may still be running (it closed its stdout, or it
-     * left a grandchild holding the pipe): wait for it within the same deadline. */
-    int status = 0;
-    for (;;) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid || (done == -1 && errno != EINTR))
-            break;
-        if (now_ms() >= deadline && !run->timed_out) {
-            run->timed_out = 1;
-            kill(pid, SIGKILL);
-        }
-        struct timespec pause = {0, 2000000};
-        nanosleep(&pause, NULL);
-    }
-    run->status = status;
-    run->out = out.data;
-    run->out_len = out.len;
-    run->err = err.data;
-    run->err_len = err.len;
+    double limit = (double)timeout_s * (double)(scale > 0 ? scale : 1);
+    pid_t parent = getpid();
+    struct runner_options options = {
+        .argv = argv, .path = path, .timeout_s = limit, .output_grace_s = limit,
+        .before_exec = die_with_test, .arg = &parent,
+    };
+    struct runner_result result;
+    if (runner_run(&options, &result) == -1)
+        return -1;
+    run->status = result.status;
+    run->timed_out = result.timed_out || result.output_held;
+    run->out = result.out;
+    run->out_len = result.out_len;
+    run->err = result.err;
+    run->err_len = result.err_len;
     return 0;
 }
 

@@ -161,6 +161,78 @@ static void check_broken(const char *lab)
     grading_free(&g);
 }
 
+/* ---- wrong solutions: plausible mistakes, each caught and named ------------------------------ */
+
+/* The value of a "# KEY: value" line at the top of a patch, as a fresh string, or NULL. */
+static char *patch_field(const char *text, const char *key)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "# %s: ", key);
+    char *line = line_containing(text, prefix);
+    if (!line)
+        return NULL;
+    char *value = strdup(strstr(line, prefix) + strlen(prefix));
+    free(line);
+    return value;
+}
+
+/* tests/labs/LAB/wrong/NAME.patch is the reference solution with one mistake a student could
+ * make; its first lines say which ("# the bug"), the tests that show it ("# test: GLOB") and
+ * what the grader must say ("# expect: TEXT").  The patched solution must lose points on
+ * those tests, and the grader's explanation must name the mistake. */
+static void check_wrong(const char *lab, const char *name)
+{
+    char patch[512], dir[256], copy[600];
+    snprintf(patch, sizeof patch, "%s/%s/wrong/%s.patch", INSTRUCTOR, lab, name);
+    char *text = read_file(patch, NULL);
+    cr_assert(text, "%s is missing", patch);
+    char *tests = patch_field(text, "test"), *expect = patch_field(text, "expect");
+    cr_assert(expect, "%s has no \"# expect: \" line", patch);
+    make_temp_dir(dir, sizeof dir, "wrong");
+    snprintf(copy, sizeof copy, "cp %s/%s/solution/* %s/", INSTRUCTOR, lab, dir);
+    struct program_run run;
+    run_expect(&run, (char *[]){"/bin/sh", "-c", copy, NULL}, 30, 0);
+    program_run_free(&run);
+    run_expect(&run, (char *[]){"/usr/bin/patch", "-s", "-p0", "-d", dir, "-i", patch, NULL}, 30, 0);
+    program_run_free(&run);
+    char filter[128];
+    snprintf(filter, sizeof filter, "TEST=%s", tests ? tests : "*");
+    const char *env[] = {filter, NULL};
+    struct grading g;
+    grade(&g, lab, NULL, dir, env, 600);
+    expect_valid_results(&g, name);
+    cr_expect(g.score < g.max, "lab %s, wrong solution %s (%s): %d/%d, not below full marks "
+              "(replay: SEED=%lu):\n%s", lab, name, text, g.score, g.max, g.seed, g.run.out);
+    cr_expect(strstr(g.run.out, expect), "lab %s, wrong solution %s: the grader should say "
+              "\"%s\":\n%s", lab, name, expect, g.run.out);
+    grading_free(&g);
+    remove_dir(dir);
+    free(tests);
+    free(expect);
+    free(text);
+}
+
+#define WRONG_SOLUTION(lab, name)                                                              \
+    Test(labs, lab##_wrong_##name##_loses_points_and_is_named)                                \
+    {                                                                                          \
+        SKIP_UNLESS_GRADING_HERE();                                                            \
+        check_wrong(#lab, #name);                                                              \
+    }
+
+WRONG_SOLUTION(bounded_buffer, spins)
+WRONG_SOLUTION(bounded_buffer, no_mutex)
+WRONG_SOLUTION(bounded_buffer, deadlock)
+WRONG_SOLUTION(bounded_buffer, pshared_zero)
+WRONG_SOLUTION(bounded_buffer, private_mapping)
+WRONG_SOLUTION(pool, waitpid_any)
+WRONG_SOLUTION(pool, keeps_other_pipe_ends)
+WRONG_SOLUTION(pool, no_eintr_retry)
+WRONG_SOLUTION(pool, busy_poll)
+WRONG_SOLUTION(parallel, busy_wnohang)
+WRONG_SOLUTION(parallel, no_flush)
+WRONG_SOLUTION(parallel, no_die_with_parent)
+WRONG_SOLUTION(parallel, mask_inherited)
+
 #define LAB_TESTS(lab)                                                                         \
     Test(labs, lab##_solution_scores_full_marks)                                              \
     {                                                                                          \
@@ -269,8 +341,9 @@ Test(labs, the_handout_has_every_lab_no_solution_and_grades_on_its_own)
 /* ---- Gradescope ----------------------------------------------------------------------------- */
 
 /* The autograder `make gradescope` writes, run as Gradescope would run it (with /autograder
- * moved into a temporary folder): the reference solution, uploaded in a folder of its own,
- * gets full marks in a valid results.json. */
+ * moved into a temporary folder): the reference solution, uploaded in a folder of its own as
+ * "parallel (1).c", is found, said to be used, and gets full marks in a valid results.json;
+ * the other file uploaded is said to be ignored. */
 Test(labs, the_gradescope_autograder_grades_an_upload)
 {
     SKIP_UNLESS_GRADING_HERE();
@@ -282,12 +355,14 @@ Test(labs, the_gradescope_autograder_grades_an_upload)
     run_expect(&run, make_it, 120, 0);
     program_run_free(&run);
 
-    /* An upload: the solution's files in a sub-folder, as students often zip them. */
+    /* An upload: the solution in a sub-folder, as students often zip it, under the name a
+     * browser gives a second download, beside a file that is not the lab's. */
     char command[1024];
     snprintf(command, sizeof command,
-             "mkdir -p %s/parallel/submission/my-lab && cp %s/parallel/solution/* "
-             "%s/parallel/submission/my-lab/",
-             dir, INSTRUCTOR, dir);
+             "mkdir -p %s/parallel/submission/my-lab && cp %s/parallel/solution/parallel.c "
+             "'%s/parallel/submission/my-lab/parallel (1).c' && echo notes > "
+             "%s/parallel/submission/notes.txt",
+             dir, INSTRUCTOR, dir, dir);
     char *upload[] = {"/bin/sh", "-c", command, NULL};
     run_expect(&run, upload, 30, 0);
     program_run_free(&run);
@@ -297,6 +372,8 @@ Test(labs, the_gradescope_autograder_grades_an_upload)
     snprintf(script, sizeof script, "%s/parallel/run_autograder", dir);
     char *autograde[] = {"/usr/bin/env", root, "bash", script, NULL};
     run_expect(&run, autograde, 600, 0);
+    expect_text(run.out, "used: my-lab/parallel (1).c as parallel.c");
+    expect_text(run.out, "ignored: notes.txt");
     program_run_free(&run);
 
     struct grading g = {0};

@@ -19,11 +19,23 @@
 # Relative paths are taken from the top of the repository.
 #
 # The lab's files follow the same rule as patterns/: NAME.c with a NAME.h beside it (in the
-# lab's folder) is library code, linked into the grader, which calls it, and into the lab's
-# programs; NAME.c alone is a program, built to OUT/labs/LAB/NAME, which the grader runs.
-# grade.c is the lab's grader.
+# lab's folder) is library code; NAME.c alone is a program, built to BUILD/NAME, which the tests
+# run.  Two programs are built from the lab's grade.c (grader.c says why):
+#   BUILD/grade        the grader: the framework's main, grade.c for its table of tests, and the
+#                      lab's *given* library files (never the student's), never called;
+#   BUILD/grade-tests  the test program: grade.c with the student's library files, which the
+#                      grader runs once per test in its sandbox.
+# A student's library file may define only what the given file defines (anything else must be
+# static), and no constructor or destructor: code that would run before the test program's
+# main, or replace a function the framework calls, is refused at build time with the reason.
 # The build uses the suite's flags, -Werror included: a warning is a lost build.  When the build
 # fails, the compiler's messages are shown and results.json records a score of 0 with them.
+#
+# Each run builds in a folder of its own, OUT/labs/LAB/build.XXXXXX, removed when it ends
+# (interrupted or not), so two grades of one lab at once cannot spoil each other; results.json
+# and the log of everything the tests printed (results.log beside it, or OUT/labs/LAB/output.log
+# when JSON is not a .json file) are what stay.  GRADE_BUILD_ONLY=1 builds into OUT/labs/LAB
+# itself and keeps it (the valgrind gate runs OUT/labs/LAB/grade).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 
@@ -45,9 +57,18 @@ if [ ! -d "$src" ]; then
     exit 2
 fi
 
-rm -rf "$out"
-mkdir -p "$out/obj"
-log=$out/build.log
+mkdir -p "$out" || exit 1
+if [ "${GRADE_BUILD_ONLY:-}" = 1 ]; then
+    build=$out
+    rm -rf "$build/src" "$build/given" "$build/obj"
+else
+    build=$(mktemp -d "$out/build.XXXXXX") || exit 1
+    chmod 755 "$build"   # the sandbox's unprivileged user runs the test program from here
+    trap 'rm -rf "$build"' EXIT
+fi
+mkdir -p "$build/obj" "$build/given" "$build/src"
+log=$build/build.log
+: >"$log"
 # shellcheck disable=SC2206  # EXTRA_CFLAGS is a list of flags, split on spaces like make does
 flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g ${EXTRA_CFLAGS:-} -I"$given" -Ilessons/labs/grader -Ilib)
 libs=("${LIBRARY:-${OUT:-build}/libforklore.a}" -lrt -lpthread -lm)
@@ -63,8 +84,8 @@ source lib/support/output_file.sh
 
 # A failed build scores 0: say why on the terminal and in results.json.
 build_failed() {
-    # The compiler saw the copies in $out/src: name the student's own files instead.
-    sed -i "s|$out/src/|${src%/}/|g" "$log"
+    # The compiler saw the copies in $build/src: name the student's own files instead.
+    sed -i "s|$build/src/|${src%/}/|g" "$log"
     echo "make grade: the lab did not build, so nothing was graded (score 0). The compiler said:"
     sed 's/^/  /' "$log" | head -n 60
     mkdir -p "$(dirname "$json")"
@@ -74,44 +95,107 @@ build_failed() {
     exit 1
 }
 
-echo "building lab $lab from $src into $out"
+# The sizes of the sections that hold constructors and destructors, "NAME SIZE" a line.
+init_sections() {
+    readelf -SW "$1" | sed -n 's/^ *\[ *[0-9]*\] *//p' |
+        awk '$1 ~ /^\.(preinit_array|init_array|fini_array|ctors|dtors)/ {print $1, $5}' | sort
+}
+defined_symbols() { nm -g --defined-only "$@" | awk 'NF == 3 {print $3}' | sort -u; }
+used_symbols() { nm -u "$1" | awk '{print $NF}' | sort -u; }
+
+# A student's library object may hold no more constructors and define no more symbols than the
+# given one compiled the same way (a sanitizer adds its own constructor to both).
+check_library_object() {
+    local name=$1 mine=$2 given=$3 extra
+    if [ "$(init_sections "$mine")" != "$(init_sections "$given")" ]; then
+        echo "$src/$name.c: a constructor or destructor (__attribute__((constructor)), .init_array): the lab's library code may not run on its own, before or after the tests" >>"$log"
+        return 1
+    fi
+    extra=$(comm -23 <(defined_symbols "$mine") <(defined_symbols "$given") | tr '\n' ' ')
+    if [ -n "$extra" ]; then
+        echo "$src/$name.c: defines ${extra% }, which the lab's $name.h does not declare: make each such function or variable static" >>"$log"
+        return 1
+    fi
+    extra=$(comm -12 <(used_symbols "$mine") <(defined_symbols "${framework[@]}") | tr '\n' ' ')
+    if [ -n "$extra" ]; then
+        echo "$src/$name.c: calls ${extra% }, the grader's own code: the lab's library code may use only the C library and the support library" >>"$log"
+        return 1
+    fi
+}
+
+echo "building lab $lab from $src"
 # The student's files are copied into the build folder first and compiled from there, so that
 # `#include "NAME.h"` finds the lab's given header, never a copy edited beside the student's code.
-mkdir -p "$out/src"
+# Every other plain file of the submission (written answers, data) is copied too, and the tests
+# read those copies: symbolic links are not followed, and nothing of the student's own folder
+# is reachable from the sandbox through them.
+find "$src" -maxdepth 1 -type f -size -2048k ! -name '*.h' -exec cp {} "$build/src/" \;
 names=()
 for file in "$given"/*.c; do
     name=$(basename "$file" .c)
     [ "$name" = grade ] && continue
-    mine=$src/$name.c
-    [ -f "$mine" ] || { echo "$mine: missing (the lab's files are those in $given)" >"$log"; build_failed; }
-    cp "$mine" "$out/src/$name.c"
+    [ -f "$build/src/$name.c" ] || { echo "$src/$name.c: missing (the lab's files are those in $given)" >"$log"; build_failed; }
     names+=("$name")
 done
-# Library code first: it is linked into the grader, and into the lab's programs too.
+# The framework's parts both programs share (grade.c in it: the lab's tests).
+framework=()
+for part in grade_api grade_inspect; do
+    "$cc" "${flags[@]}" -c "lessons/labs/grader/$part.c" -o "$build/obj/grader-$part.o" >>"$log" 2>&1 || build_failed
+    framework+=("$build/obj/grader-$part.o")
+done
+"$cc" "${flags[@]}" -c "$given/grade.c" -o "$build/obj/grader-lab.o" >>"$log" 2>&1 || build_failed
+framework+=("$build/obj/grader-lab.o")
+# Library code next: the student's into the test program, the given into the grader's table.
 objects=()
+given_objects=()
 for name in "${names[@]}"; do
     [ -f "$given/$name.h" ] || continue
-    "$cc" "${flags[@]}" -c "$out/src/$name.c" -o "$out/obj/$name.o" >>"$log" 2>&1 || build_failed
-    objects+=("$out/obj/$name.o")
+    "$cc" "${flags[@]}" -c "$build/src/$name.c" -o "$build/obj/$name.o" >>"$log" 2>&1 || build_failed
+    "$cc" "${flags[@]}" -c "$given/$name.c" -o "$build/given/$name.o" >>"$log" 2>&1 || build_failed
+    check_library_object "$name" "$build/obj/$name.o" "$build/given/$name.o" || build_failed
+    objects+=("$build/obj/$name.o")
+    given_objects+=("$build/given/$name.o")
 done
 for name in "${names[@]}"; do
     [ -f "$given/$name.h" ] && continue
-    "$cc" "${flags[@]}" "$out/src/$name.c" "${objects[@]}" -o "$out/$name" "${libs[@]}" \
+    "$cc" "${flags[@]}" "$build/src/$name.c" "${objects[@]}" -o "$build/$name" "${libs[@]}" \
         >>"$log" 2>&1 || build_failed
 done
-"$cc" "${flags[@]}" lessons/labs/grader/grader.c lessons/labs/grader/grade_inspect.c "$given/grade.c" "${objects[@]}" \
-    -o "$out/grade" "${libs[@]}" >>"$log" 2>&1 || build_failed
+"$cc" "${flags[@]}" lessons/labs/grader/grade_test_main.c "${framework[@]}" "${objects[@]}" \
+    -o "$build/grade-tests" "${libs[@]}" >>"$log" 2>&1 || build_failed
+"$cc" "${flags[@]}" lessons/labs/grader/grader.c lessons/labs/grader/sandbox.c "${framework[@]}" \
+    "${given_objects[@]}" -o "$build/grade" "${libs[@]}" >>"$log" 2>&1 || build_failed
 
 [ "${GRADE_BUILD_ONLY:-}" = 1 ] && exit 0
 
-# What a test may need beyond the build folder: the student's folder (for files that are not
-# code, such as written answers) and the top of the repository (for the benchmark's data).
-FORKLORE_LAB_SRC=$(cd "$src" && pwd)
+# What a test may need beyond the build folder: the copies of the student's other files (written
+# answers, data) and the top of the repository (for the benchmark's data).
+FORKLORE_LAB_SRC=$(cd "$build/src" && pwd)
 FORKLORE_ROOT=$(pwd)
 export FORKLORE_LAB_SRC FORKLORE_ROOT
 
-args=(--json "$json")
+case $json in
+    *.json) output_log=${json%.json}.log ;;
+    *) output_log=$out/output.log ;;
+esac
+args=(--json "$json" --log "$output_log" --hide "$FORKLORE_ROOT/tests/labs")
+# The folder the submission came from holds the other submissions in an instructor's loop.
+src_parent=$(cd "$src/.." && pwd)
+case "$FORKLORE_ROOT/" in "$src_parent"/*) ;; *)
+    case "$(cd "$build" && pwd)/" in "$src_parent"/*) ;; *) args+=(--hide "$src_parent") ;; esac ;;
+esac
 [ -n "${TEST:-}" ] && args+=(--test "$TEST")
 [ -n "${SEED:-}" ] && args+=(--seed "$SEED")
 echo
-exec "$out/grade" "${args[@]}"
+# In the background, so that a SIGTERM to this script reaches the grader at once (bash runs a
+# trap only after the foreground command ends); the grader cleans up its test and exits 130.
+"$build/grade" "${args[@]}" &
+grader=$!
+trap 'kill -TERM "$grader" 2>/dev/null' INT TERM HUP
+wait "$grader"
+status=$?
+while kill -0 "$grader" 2>/dev/null; do   # a trapped signal ended `wait` early: wait again
+    wait "$grader"
+    status=$?
+done
+exit "$status"

@@ -1,534 +1,60 @@
-/* grader.c - main() of every lab's grader: runs the lab's tests, scores them, explains each lost
- * point, and writes Gradescope's results.json.  See grader.h for what a lab provides.
+/* grader.c - main() of every lab's grader: runs each of the lab's tests as a separate test
+ * program in a sandbox, scores them, explains each lost point, and writes Gradescope's
+ * results.json.  See grader.h for what a lab provides.
  *
- * Usage: grade [--test PATTERN] [--seed N] [--json FILE] [--list] [--help]
+ * Usage: grade [--test PATTERN] [--seed N] [--json FILE] [--log FILE] [--hide DIR]... [--list]
  *
- * How a test runs: the grader forks; the child makes itself a process group and a subreaper,
- * sends its stdout and stderr into a pipe back to the grader, and calls the test's run().  The
- * grader reads that pipe until the child ends or its time is up, then kills the whole group
- * (and any orphan that came back to the grader) and reaps everything, before the next test.
+ * Who runs what.  This program holds no student code: it is linked with the lab's grade.c for
+ * its table of tests and with the lab's given (starter) files, never calling either.  For each
+ * test it starts build/.../grade-tests (grade_test_main.c: the same grade.c with the student's
+ * files) through the process runner, inside the sandbox (sandbox.h), with a fresh secret token
+ * on one descriptor and the report channel on another (grade_channel.h).  A test passes only
+ * when a "passed" record with that token comes back; whatever the student's code printed is
+ * collected apart, shown as "| " lines, and kept whole in the log file.  When the test program
+ * ends or runs out of time, everything it started is killed and reaped; only then, after the
+ * last test, is results.json written, by this process alone.
  */
 #define _GNU_SOURCE
+#include "grade_channel.h"
 #include "grader.h"
+#include "sandbox.h"
 #include "support/output_file.h"
-#include "support/private_dir.h"
+#include "support/process_runner.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
-    "Usage: grade [--test PATTERN] [--seed N] [--json FILE] [--list] [--help]\n"
+    "Usage: grade [--test PATTERN] [--seed N] [--json FILE] [--log FILE] [--hide DIR]... [--list]\n"
     "  Run this lab's graded tests (normally through `make grade LAB=NAME`).\n"
     "  --test PATTERN  only the tests whose name matches PATTERN (a shell glob)\n"
     "  --seed N        the seed of the random inputs (default: from the clock; printed)\n"
     "  --json FILE     where to write the results in Gradescope's format\n"
     "                  (default: results.json beside this program)\n"
+    "  --log FILE      where to keep everything each test printed (default: none)\n"
+    "  --hide DIR      a folder the code under test must not see (up to 8)\n"
     "  --list          list the tests with their points and time limits, run nothing\n"
-    "Exit status: 0 with full marks, 1 otherwise, 2 for bad usage.\n";
+    "Exit status: 0 with full marks, 1 otherwise, 2 for bad usage, 130 when interrupted.\n";
 
-/* Test exit codes, between the test process and the grader. */
-enum { TEST_PASSED = 0, TEST_FAILED = 97, TEST_BROKE = 98, TEST_SKIPPED = 99 };
+enum { SHOWN_OUTPUT_LINES = 8, KEPT_OUTPUT = 1 << 20 };
 
-/* The grader's own lines in a test's output start with "\001G " (a note) or "\001R " (a line
- * to show even when the test passes): the code under test may print on the same pipe. */
-
-/* ---- the state a test process sees ---------------------------------------------------------- */
-
-static unsigned long run_seed;
-static char build_dir[PATH_MAX];
-static char temp_dir[PATH_MAX];
-
-static uint64_t mix(uint64_t x)   /* splitmix64's finaliser: a good hash of one number */
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-static uint64_t random_state;
-
-long grade_random(long low, long high)
-{
-    if (high <= low)
-        return low;
-    random_state = mix(random_state);
-    return low + (long)(random_state % (uint64_t)(high - low + 1));
-}
-
-unsigned long grade_seed(void) { return run_seed; }
-const char *grade_build_dir(void) { return build_dir; }
-const char *grade_temp_dir(void) { return temp_dir; }
-
-int grade_timeout_scale(void)
-{
-    const char *text = getenv("FORKLORE_TIMEOUT_SCALE");
-    int scale = text ? atoi(text) : 1;
-    return scale > 0 ? scale : 1;
-}
-
-int grade_under_valgrind(void)
-{
-    /* valgrind announces itself to the programs it runs through its preloaded library. */
-    const char *preload = getenv("LD_PRELOAD");
-    return preload && strstr(preload, "vgpreload") != NULL;
-}
-
-int grade_usable_cpus(void)
-{
-    cpu_set_t set;
-    int count = 1;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        count = CPU_COUNT(&set);
-    const char *limit = getenv("FORKLORE_GRADE_CPUS");
-    if (limit && atoi(limit) > 0 && atoi(limit) < count)
-        count = atoi(limit);
-    return count;
-}
-
-/* ---- reporting, in a test ------------------------------------------------------------------- */
-
-/* A test's stdout is the pipe to the grader; the student's code may write there too, so the
- * grader's own lines are marked with a prefix the grader picks out ("\001G "). */
-/* Print text as grader lines, the first after label, the others indented to match. */
-static void say_lines_marked(char mark, const char *label, const char *text)
-{
-    size_t indent = strlen(label);
-    for (const char *line = text;;) {
-        size_t len = strcspn(line, "\n");
-        dprintf(STDOUT_FILENO, "\001%c %*s%.*s\n", mark, (int)indent, line == text ? label : "",
-                (int)len, line);
-        if (line[len] == '\0' || line[len + 1] == '\0')
-            break;
-        line += len + 1;
-    }
-}
-
-static void say_lines(const char *label, const char *text)
-{
-    say_lines_marked('G', label, text);
-}
-
-static void say(char mark, const char *fmt, va_list ap)
-{
-    char text[4096];
-    vsnprintf(text, sizeof text, fmt, ap);
-    fflush(stdout);
-    say_lines_marked(mark, "", text);
-}
-
-void grade_report(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    say('R', fmt, ap);
-    va_end(ap);
-}
-
-_Noreturn void grade_skip(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    say('G', fmt, ap);
-    va_end(ap);
-    fflush(stdout);
-    fflush(stderr);
-    _exit(TEST_SKIPPED);
-}
-
-void grade_note(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    say('G', fmt, ap);
-    va_end(ap);
-}
-
-_Noreturn static void end_failed(void)
-{
-    fflush(stdout);
-    fflush(stderr);
-    _exit(TEST_FAILED);
-}
-
-_Noreturn void grade_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    say('G', fmt, ap);
-    va_end(ap);
-    end_failed();
-}
-
-static void fail_lines(const char *what, const char *expected, const char *got)
-{
-    fflush(stdout);
-    say_lines("", what);
-    say_lines("  expected: ", expected);
-    say_lines("  got:      ", got);
-    end_failed();
-}
-
-void grade_expect_long(const char *what, long expected, long got)
-{
-    if (expected == got)
-        return;
-    char e[32], g[32];
-    snprintf(e, sizeof e, "%ld", expected);
-    snprintf(g, sizeof g, "%ld", got);
-    fail_lines(what, e, g);
-}
-
-void grade_expect_string(const char *what, const char *expected, const char *got)
-{
-    if (got && strcmp(expected, got) == 0)
-        return;
-    fail_lines(what, expected, got ? got : "(nothing)");
-}
-
-void grade_expect_true(int condition, const char *what, const char *detail_fmt, ...)
-{
-    if (condition)
-        return;
-    char detail[1024];
-    va_list ap;
-    va_start(ap, detail_fmt);
-    vsnprintf(detail, sizeof detail, detail_fmt, ap);
-    va_end(ap);
-    fflush(stdout);
-    say_lines("", what);
-    say_lines("  got:      ", detail);
-    end_failed();
-}
-
-/* ---- small tools, in a test ----------------------------------------------------------------- */
-
-double grade_now(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-        grade_fail("the grader could not read the clock: %s", strerror(errno));
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void grade_pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        continue;
-}
-
-static void text_append(struct grade_text *t, const char *bytes, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 4096;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(t->data, cap);
-        if (!grown)
-            grade_fail("the grader ran out of memory");
-        t->data = grown;
-        t->cap = cap;
-    }
-    memcpy(t->data + t->len, bytes, n);
-    t->len += n;
-    t->data[t->len] = '\0';
-}
-
-void grade_text_add(struct grade_text *text, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        grade_fail("the grader could not format its text: %s", strerror(errno));
-    text_append(text, "", 0);              /* room for the NUL, and data is never NULL after */
-    char *piece = malloc((size_t)n + 1);
-    if (!piece)
-        grade_fail("the grader ran out of memory");
-    va_start(ap, fmt);
-    vsnprintf(piece, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    text_append(text, piece, (size_t)n);
-    free(piece);
-}
-
-/* The watchdog's whole output, marked as the grader's lines, ready for one write(). */
-static char watchdog_output[2048];
-static size_t watchdog_length;
-
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    /* Only async-signal-safe calls here: the test may have been stopped anywhere. */
-    ssize_t written = write(STDOUT_FILENO, watchdog_output, watchdog_length);
-    (void)written;   /* nothing better to do if the pipe to the grader is gone */
-    _exit(TEST_FAILED);
-}
-
-void grade_watchdog(int seconds, const char *fmt, ...)
-{
-    char message[sizeof watchdog_output - 64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    /* Each line of the message as a grader line, "\001G " in front. */
-    size_t length = 0;
-    for (const char *line = message; length < sizeof watchdog_output - 8;) {
-        size_t n = strcspn(line, "\n");
-        if (n > sizeof watchdog_output - 8 - length)
-            n = sizeof watchdog_output - 8 - length;
-        memcpy(watchdog_output + length, "\001G ", 3);
-        memcpy(watchdog_output + length + 3, line, n);
-        length += 3 + n;
-        watchdog_output[length++] = '\n';
-        if (line[n] != '\n' || line[n + 1] == '\0')
-            break;
-        line += n + 1;
-    }
-    watchdog_length = length;
-    fflush(stdout);   /* what the test printed so far comes before the watchdog's lines */
-    struct sigaction action = {0};
-    action.sa_handler = on_watchdog;
-    sigemptyset(&action.sa_mask);
-    if (sigaction(SIGALRM, &action, NULL) == -1)
-        grade_fail("the grader could not set its watchdog: %s", strerror(errno));
-    alarm((unsigned)(seconds * grade_timeout_scale()));
-}
-
-void grade_watchdog_off(void)
-{
-    alarm(0);
-}
-
-/* ---- running a program, in a test ------------------------------------------------------------ */
-
-static void broke(const char *call)   /* the grader's own call failed: not the student's fault */
-{
-    dprintf(STDOUT_FILENO, "\001G the grader could not %s: %s\n", call, strerror(errno));
-    _exit(TEST_BROKE);
-}
-
-static void exec_in_child(char *const argv[], int in_fd, int out_fd, int err_fd)
-{
-    if (dup2(in_fd, STDIN_FILENO) == -1 || dup2(out_fd, STDOUT_FILENO) == -1 ||
-        dup2(err_fd, STDERR_FILENO) == -1)
-        _exit(126);
-    char path[PATH_MAX];
-    int length = strchr(argv[0], '/') ? snprintf(path, sizeof path, "%s", argv[0])
-                                      : snprintf(path, sizeof path, "%s/%s", build_dir, argv[0]);
-    if (length < 0 || (size_t)length >= sizeof path)
-        _exit(126);
-    execv(path, argv);
-    dprintf(STDERR_FILENO, "cannot run %s: %s\n", path, strerror(errno));
-    _exit(127);
-}
-
-/* Feed input, collect stdout and stderr, until the program ends or the deadline passes. */
-static void pump(pid_t pid, int in_fd, int out_fd, int err_fd, const char *input, double deadline,
-                 struct grade_run *run)
-{
-    struct grade_text out = {0}, err = {0};
-    size_t input_len = input ? strlen(input) : 0, sent = 0;
-    if (in_fd != -1 && input_len == 0) {
-        close(in_fd);
-        in_fd = -1;
-    }
-    while (out_fd != -1 || err_fd != -1 || in_fd != -1) {
-        struct pollfd fds[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
-        double left = deadline - grade_now();
-        if (left <= 0) {
-            run->timed_out = 1;
-            break;
-        }
-        int ready = poll(fds, 3, (int)(left * 1000) + 1);
-        if (ready == -1 && errno != EINTR)
-            broke("poll the program's output");
-        for (int i = 0; i < 2 && ready > 0; i++) {
-            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            char chunk[8192];
-            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
-            if (n > 0) {
-                text_append(i == 0 ? &out : &err, chunk, (size_t)n);
-            } else {
-                close(fds[i].fd);
-                *(i == 0 ? &out_fd : &err_fd) = -1;
-            }
-        }
-        if (ready > 0 && in_fd != -1 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t n = write(in_fd, input + sent, input_len - sent);
-            if (n > 0)
-                sent += (size_t)n;
-            /* EPIPE: it stopped reading, which is its business; EAGAIN: the pipe is full. */
-            if ((n == -1 && errno != EAGAIN && errno != EINTR) || sent == input_len) {
-                close(in_fd);
-                in_fd = -1;
-            }
-        }
-    }
-    if (run->timed_out)
-        kill(pid, SIGKILL);
-    if (out_fd != -1)
-        close(out_fd);
-    if (err_fd != -1)
-        close(err_fd);
-    if (in_fd != -1)
-        close(in_fd);
-    while (waitpid(pid, &run->status, 0) == -1)
-        if (errno != EINTR)
-            broke("wait for the program");
-    text_append(&out, "", 0);
-    text_append(&err, "", 0);
-    run->out = out.data;
-    run->out_len = out.len;
-    run->err = err.data;
-    run->err_len = err.len;
-}
-
-void grade_run(char *const argv[], const char *input, int timeout_s, struct grade_run *run)
-{
-    memset(run, 0, sizeof *run);
-    int in[2], out[2], err[2];
-    if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1)
-        broke("make pipes");
-    /* Our end of the program's stdin must not block: a program that echoes its input fills
-     * its stdout while we are still writing, and we must go on reading that to let it go on. */
-    if (fcntl(in[1], F_SETFL, O_NONBLOCK) == -1)
-        broke("make the input pipe non-blocking");
-    /* Writing to a program that stopped reading must not kill the test with SIGPIPE. */
-    signal(SIGPIPE, SIG_IGN);
-    fflush(NULL);
-    double start = grade_now();
-    pid_t pid = fork();
-    if (pid == -1)
-        broke("fork");
-    if (pid == 0) {
-        signal(SIGPIPE, SIG_DFL);   /* the program gets the usual SIGPIPE behaviour */
-        exec_in_child(argv, in[0], out[1], err[1]);
-    }
-    close(in[0]);
-    close(out[1]);
-    close(err[1]);
-    pump(pid, in[1], out[0], err[0], input, start + timeout_s * grade_timeout_scale(), run);
-    run->seconds = grade_now() - start;
-    if (WIFEXITED(run->status) && WEXITSTATUS(run->status) == 127 && strstr(run->err, "cannot run"))
-        grade_fail("%s", run->err);
-}
-
-void grade_run_free(struct grade_run *run)
-{
-    free(run->out);
-    free(run->err);
-    run->out = run->err = NULL;
-}
-
-const char *grade_describe_status(const struct grade_run *run)
-{
-    static char text[128];
-    if (run->timed_out)
-        snprintf(text, sizeof text, "did not finish in time (killed after %.1f s)", run->seconds);
-    else if (WIFEXITED(run->status))
-        snprintf(text, sizeof text, "exited with status %d", WEXITSTATUS(run->status));
-    else if (WIFSIGNALED(run->status))
-        snprintf(text, sizeof text, "killed by signal %d (%s)%s", WTERMSIG(run->status),
-                 strsignal(WTERMSIG(run->status)), WCOREDUMP(run->status) ? ", core dumped" : "");
-    else
-        snprintf(text, sizeof text, "ended with wait status %#x", run->status);
-    return text;
-}
-
-void grade_expect_exit(const char *what, const struct grade_run *run, int code)
-{
-    if (!run->timed_out && WIFEXITED(run->status) && WEXITSTATUS(run->status) == code)
-        return;
-    char expected[64], got[512];
-    snprintf(expected, sizeof expected, "exited with status %d", code);
-    /* The first line of stderr usually says why. */
-    size_t first = strcspn(run->err ? run->err : "", "\n");
-    snprintf(got, sizeof got, "%s%s%.*s", grade_describe_status(run), first ? "; stderr: " : "",
-             (int)(first > 300 ? 300 : first), run->err ? run->err : "");
-    fail_lines(what, expected, got);
-}
-
-/* The command line as one string, for saying what was run: "parallel -j ''" and the like. */
-static void command_line(char *const argv[], char *text, size_t size)
-{
-    size_t used = 0;
-    text[0] = '\0';
-    for (int i = 0; argv[i] && used < size; i++) {
-        const char *arg = argv[i];
-        int plain = arg[0] != '\0' && strcspn(arg, " \t'\"\\$;|&") == strlen(arg);
-        int n = snprintf(text + used, size - used, plain ? "%s%s" : "%s'%s'", i ? " " : "", arg);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
-void grade_expect_usage_error(char *const argv[], const char *input)
-{
-    char shown[512], what[600];
-    command_line(argv, shown, sizeof shown);
-    struct grade_run run;
-    grade_run(argv, input, 10, &run);
-    snprintf(what, sizeof what, "%s: the exit status for bad arguments", shown);
-    grade_expect_exit(what, &run, 2);
-    snprintf(what, sizeof what, "%s: the usage (\"Usage: ...\") on stderr", shown);
-    grade_expect_true(strstr(run.err, "Usage:") != NULL, what, "stderr: %.300s",
-                      run.err_len ? run.err : "(nothing)");
-    grade_run_free(&run);
-}
-
-void grade_expect_help(const char *program)
-{
-    char what[300];
-    struct grade_run run;
-    grade_run((char *[]){(char *)program, "--help", NULL}, NULL, 10, &run);
-    snprintf(what, sizeof what, "%s --help: the exit status", program);
-    grade_expect_exit(what, &run, 0);
-    snprintf(what, sizeof what, "%s --help: the usage (\"Usage: ...\") on stdout",
-             program);
-    grade_expect_true(strstr(run.out, "Usage:") != NULL, what, "stdout: %.300s",
-                      run.out_len ? run.out : "(nothing)");
-    grade_run_free(&run);
-}
-
-int grade_count_children(void)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
-    FILE *file = fopen(path, "r");
-    if (!file)
-        broke("read /proc/self/task/PID/children");
-    int count = 0, pid;
-    while (fscanf(file, "%d", &pid) == 1)
-        count++;
-    fclose(file);
-    return count;
-}
-
-/* ---- the grader: one test ------------------------------------------------------------------- */
+struct options {
+    const char *pattern, *json, *log;
+    unsigned long seed;
+    int list;
+};
 
 struct result {
     int score;
@@ -538,106 +64,178 @@ struct result {
     double seconds;
 };
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+static char build_dir[PATH_MAX];
+static struct sandbox box;
+static FILE *log_file;
+static volatile int interrupted;   /* set by on_signal: stop the test, clean up, leave */
+
+static void on_signal(int sig)
 {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+    interrupted = sig;
 }
 
-static void kill_leftovers(pid_t group)
+/* ---- one test: start it, read its records, judge ------------------------------------------ */
+
+/* A fresh token, so a record from an earlier run, or guessed, never counts. */
+static int make_token(char *token)
 {
-    kill(-group, SIGKILL);   /* the test and everything it started in its group */
-    /* Anything that left the group (setsid) and was orphaned came back to us: kill it too. */
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
-    FILE *file = fopen(path, "r");
-    if (file) {
-        int pid;
-        while (fscanf(file, "%d", &pid) == 1)
-            kill(pid, SIGKILL);
-        fclose(file);
-    }
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        ;
+    unsigned char bytes[GRADE_TOKEN_LENGTH / 2];
+    if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes)
+        return -1;
+    for (size_t i = 0; i < sizeof bytes; i++)
+        snprintf(token + 2 * i, 3, "%02x", bytes[i]);
+    return 0;
 }
 
-/* The grader may have been started holding descriptors of its own parent's (make's jobserver,
- * an editor's): the code under test must see only 0, 1 and 2. */
-static void close_inherited_descriptors(void)
+/* Start the test program in the sandbox and collect all it says.  -1: it could not start. */
+static int start_test(const struct grade_test *test, const char *token, unsigned long seed,
+                      double limit, struct runner_result *run)
 {
-    DIR *dir = opendir("/proc/self/fd");
-    if (!dir)
-        broke("list /proc/self/fd");
-    int keep = dirfd(dir);
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        int fd = atoi(entry->d_name);
-        if (entry->d_name[0] != '.' && fd > STDERR_FILENO && fd != keep)
-            close(fd);
-    }
-    closedir(dir);
+    int token_pipe[2];
+    if (pipe2(token_pipe, O_CLOEXEC) == -1)
+        return -1;
+    ssize_t n = write(token_pipe[1], token, GRADE_TOKEN_LENGTH);   /* a pipe holds it all */
+    close(token_pipe[1]);
+    char program[PATH_MAX + 16], seed_text[32];
+    snprintf(program, sizeof program, "%s/grade-tests", build_dir);
+    snprintf(seed_text, sizeof seed_text, "%lu", seed);
+    char *argv[] = {program, "--test", (char *)test->name, "--seed", seed_text, "--build",
+                    build_dir, "--temp", box.temp_dir, NULL};
+    struct runner_options options = {
+        .argv = argv, .timeout_s = limit, .own_group = 1, .channel = 1,
+        .pass_fd = token_pipe[0], .pass_fd_at = GRADE_TOKEN_FD, .max_output = KEPT_OUTPUT,
+        .output_grace_s = 0.5, .cancel = &interrupted, .before_exec = sandbox_enter, .arg = &box,
+    };
+    int status = n == GRADE_TOKEN_LENGTH ? runner_run(&options, run) : -1;
+    close(token_pipe[0]);
+    return status;
 }
 
-_Noreturn static void test_child(const struct grade_test *test, int out_fd)
+/* The records (grade_channel.h) with this run's token: the lines to show go into shown, the
+ * verdict is returned (0: none came).  Any other line there is counted as forged. */
+static int read_records(const char *channel, const char *token, struct grade_text *shown,
+                        int *always, int *forged)
 {
-    if (setpgid(0, 0) == -1 || prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
-        prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-        broke("set up the test process");
-    if (dup2(out_fd, STDOUT_FILENO) == -1 || dup2(out_fd, STDERR_FILENO) == -1)
-        broke("redirect the test's output");
-    close(out_fd);
-    close_inherited_descriptors();
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull == -1 || dup2(devnull, STDIN_FILENO) == -1)
-        broke("open /dev/null");
-    close(devnull);
-    /* The test's inputs depend on the seed and its name only. */
-    random_state = run_seed;
-    for (const char *c = test->name; *c; c++)
-        random_state = mix(random_state ^ (unsigned char)*c);
-    test->run();
-    fflush(stdout);
-    fflush(stderr);
-    _exit(TEST_PASSED);
-}
-
-/* Keep the grader's lines ("\001G " prefix) as they are, and the program's own output, which
- * can be long, as a short quoted excerpt. */
-static char *tidy_output(const char *raw, int *always_shown)
-{
-    struct grade_text mine = {0};
-    size_t other = 0, shown = 0;
-    for (const char *line = raw; *line;) {
+    int verdict = 0;
+    for (const char *line = channel; *line;) {
         size_t len = strcspn(line, "\n");
-        if (strncmp(line, "\001R ", 3) == 0)
-            *always_shown = 1;
-        if (strncmp(line, "\001G ", 3) == 0 || strncmp(line, "\001R ", 3) == 0) {
-            text_append(&mine, line + 3, len - 3);
-            text_append(&mine, "\n", 1);
-        } else if (len > 0) {
-            other++;
-            if (shown < 8) {
-                text_append(&mine, "| ", 2);
-                text_append(&mine, line, len > 200 ? 200 : len);
-                text_append(&mine, "\n", 1);
-                shown++;
+        if (len < GRADE_TOKEN_LENGTH + 3 || memcmp(line, token, GRADE_TOKEN_LENGTH) != 0 ||
+            line[GRADE_TOKEN_LENGTH] != ' ' || line[GRADE_TOKEN_LENGTH + 2] != ' ') {
+            ++*forged;
+        } else {
+            char kind = line[GRADE_TOKEN_LENGTH + 1];
+            const char *text = line + GRADE_TOKEN_LENGTH + 3;
+            size_t text_len = len - GRADE_TOKEN_LENGTH - 3;
+            if (kind == GRADE_RECORD_NOTE || kind == GRADE_RECORD_SHOW) {
+                *always |= kind == GRADE_RECORD_SHOW;
+                grade_text_add(shown, "%.*s\n", (int)text_len, text);
+            } else if (!verdict) {
+                verdict = kind;   /* the first verdict stands */
             }
         }
         line += len + (line[len] == '\n');
     }
-    if (other > shown) {
-        char more[96];
-        snprintf(more, sizeof more, "| (%zu more lines the code under test printed)\n",
-                 other - shown);
-        text_append(&mine, more, strlen(more));
-    }
-    text_append(&mine, "", 0);
-    return mine.data;
+    return verdict;
 }
 
-static void run_test(const struct grade_test *test, struct result *result)
+/* One line of the code's output as shown: control characters as \ooo, so that none of them
+ * (a carriage return, a terminal escape) can move the cursor over the grader's own lines. */
+static void quote_line(struct grade_text *shown, const char *line, size_t len)
+{
+    grade_text_add(shown, "| ");
+    for (size_t i = 0; i < len && i < 200; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            grade_text_add(shown, "\\%03o", c);
+        else
+            grade_text_add(shown, "%c", c);
+    }
+    grade_text_add(shown, "\n");
+}
+
+/* What the code under test printed, as a short quoted excerpt. */
+static void quote_output(struct grade_text *shown, const char *out, size_t dropped)
+{
+    size_t lines = 0;
+    for (const char *line = out; *line;) {
+        size_t len = strcspn(line, "\n");
+        if (len > 0 && lines++ < SHOWN_OUTPUT_LINES)
+            quote_line(shown, line, len);
+        line += len + (line[len] == '\n');
+    }
+    if (lines > SHOWN_OUTPUT_LINES)
+        grade_text_add(shown, "| (%zu more lines the code under test printed%s%s)\n",
+                       lines - SHOWN_OUTPUT_LINES, log_file ? ": all in the log, " : "",
+                       log_file ? "named below" : "");
+    if (dropped)
+        grade_text_add(shown, "| (and %zu bytes more, past %d MiB, thrown away unread)\n",
+                       dropped, KEPT_OUTPUT >> 20);
+}
+
+/* Why a test that sent no verdict failed, from how its program ended. */
+static void explain_no_verdict(struct grade_text *why, const struct runner_result *run,
+                               double limit)
+{
+    int status = run->status;
+    if (run->timed_out)
+        grade_text_add(why, "did not finish within its %.0f s limit: something waited forever (a "
+                            "pipe end left open, a lock never released, a child never reaped?)\n",
+                       limit);
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
+        grade_text_add(why, "(the grader could not start the test in its sandbox: tell your "
+                            "instructor) %s\n", run->err);
+    else if (WIFEXITED(status))
+        grade_text_add(why, "the test process ended (exited with status %d) before the test was "
+                            "done: the code under test called exit() or _exit() where it should "
+                            "have returned, or ended the test process another way\n",
+                       WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        grade_text_add(why, "crashed: killed by signal %d (%s)\n", WTERMSIG(status),
+                       strsignal(WTERMSIG(status)));
+}
+
+/* Score the test from its verdict record, and say everything the student should see. */
+static void judge(const struct grade_test *test, const struct runner_result *run,
+                  const char *token, double limit, struct result *result)
+{
+    struct grade_text shown = {0};
+    int forged = 0;
+    int verdict = read_records(run->channel, token, &shown, &result->shown, &forged);
+    quote_output(&shown, run->out, run->dropped);
+    if (forged) {
+        verdict = GRADE_RECORD_FAILED;
+        grade_text_add(&shown, "%d line%s on the grader's report channel did not carry this "
+                               "run's token: the code under test wrote %s, so the test fails\n",
+                       forged, forged == 1 ? "" : "s", forged == 1 ? "it" : "them");
+    }
+    if (verdict == GRADE_RECORD_PASSED) {
+        result->score = test->points;
+    } else if (verdict == GRADE_RECORD_SKIPPED) {
+        result->graded = 0;
+        grade_text_add(&shown, "(not graded on this machine: its points are left out of the "
+                               "total)\n");
+    } else if (verdict == GRADE_RECORD_BROKE)
+        grade_text_add(&shown, "(the grader itself failed here: tell your instructor)\n");
+    else if (verdict != GRADE_RECORD_FAILED)
+        explain_no_verdict(&shown, run, limit);
+    grade_text_add(&shown, "%s", "");
+    result->output = shown.data;
+}
+
+/* Everything the test printed and said, whole, in the log. */
+static void log_test(const struct grade_test *test, const struct runner_result *run)
+{
+    if (!log_file)
+        return;
+    fprintf(log_file, "==== %s: %s (%.1f s)\n", test->name, test->title, run->seconds);
+    fwrite(run->out, 1, run->out_len, log_file);
+    if (run->err_len)
+        fwrite(run->err, 1, run->err_len, log_file);
+    fprintf(log_file, "%s==== end of %s\n", run->out_len && run->out[run->out_len - 1] != '\n' ? "\n" : "",
+            test->name);
+}
+
+static void run_test(const struct grade_test *test, unsigned long seed, struct result *result)
 {
     memset(result, 0, sizeof *result);
     result->graded = 1;
@@ -651,114 +249,23 @@ static void run_test(const struct grade_test *test, struct result *result)
             result->output = NULL;
         return;
     }
-    if (make_private_dir(temp_dir, sizeof temp_dir, "grade") == -1) {
-        perror("grade: mkdtemp");
-        exit(1);
-    }
-    int fds[2];
-    if (pipe(fds) == -1) {
-        perror("grade: pipe");
-        exit(1);
-    }
-    fflush(NULL);
-    double start = grade_now();
-    pid_t pid = fork();
-    if (pid == -1) {
-        perror("grade: fork");
-        exit(1);
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        test_child(test, fds[1]);
-    }
-    setpgid(pid, pid);   /* also here, so the group exists whichever of us runs first */
-    close(fds[1]);
-
-    struct grade_text raw = {0};
     double limit = (double)test->timeout_s * grade_timeout_scale();
-    int timed_out = 0, status = 0, ended = 0, open_pipe = 1;
-    /* Read what the test prints until the test process ends.  The pipe alone cannot tell: a
-     * child the code under test left running may hold it open long after the test returned. */
-    while (!ended) {
-        double left = start + limit - grade_now();
-        if (left <= 0) {
-            timed_out = 1;
-            break;
-        }
-        struct pollfd pfd = {open_pipe ? fds[0] : -1, POLLIN, 0};
-        int ready = poll(&pfd, 1, left > 0.05 ? 50 : (int)(left * 1000) + 1);
-        if (ready > 0) {
-            char chunk[8192];
-            ssize_t n = read(fds[0], chunk, sizeof chunk);
-            if (n > 0 && raw.len < (1 << 20))
-                text_append(&raw, chunk, (size_t)n);
-            if (n <= 0)
-                open_pipe = 0;
-        }
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid)
-            ended = 1;
-        else if (done == -1 && errno != EINTR)
-            break;
+    char token[GRADE_TOKEN_LENGTH + 1];
+    struct runner_result run;
+    if (make_token(token) == -1 || sandbox_begin_test(&box, limit) == -1 ||
+        start_test(test, token, seed, limit, &run) == -1) {
+        fprintf(stderr, "grade: cannot start test %s: %s\n", test->name, strerror(errno));
+        sandbox_end_test(&box);
+        exit(1);
     }
-    if (ended && open_pipe) {   /* what the test wrote just before it ended */
-        int flags = fcntl(fds[0], F_GETFL);
-        fcntl(fds[0], F_SETFL, flags | O_NONBLOCK);
-        char chunk[8192];
-        ssize_t n;
-        while ((n = read(fds[0], chunk, sizeof chunk)) > 0)
-            if (raw.len < (1 << 20))
-                text_append(&raw, chunk, (size_t)n);
-    }
-    kill_leftovers(pid);
-    close(fds[0]);
-    result->seconds = grade_now() - start;
-    nftw(temp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    text_append(&raw, "", 0);
-
-    char *output = tidy_output(raw.data, &result->shown);
-    free(raw.data);
-    const char *verdict = NULL;
-    char verdict_text[256];
-    if (timed_out) {
-        snprintf(verdict_text, sizeof verdict_text,
-                 "did not finish within its %.0f s limit: something waited forever (a pipe end "
-                 "left open, a lock never released, a child never reaped?)",
-                 limit);
-        verdict = verdict_text;
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_PASSED) {
-        result->score = test->points;
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_FAILED) {
-        verdict = "";
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIPPED) {
-        result->graded = 0;
-        verdict = "(not graded on this machine: its points are left out of the total)";
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_BROKE) {
-        verdict = "(the grader itself failed here: tell your instructor)";
-    } else if (WIFEXITED(status)) {
-        snprintf(verdict_text, sizeof verdict_text,
-                 "the test process exited with status %d: the code under test called exit() "
-                 "where it should have returned",
-                 WEXITSTATUS(status));
-        verdict = verdict_text;
-    } else if (WIFSIGNALED(status)) {
-        snprintf(verdict_text, sizeof verdict_text, "crashed: killed by signal %d (%s)",
-                 WTERMSIG(status), strsignal(WTERMSIG(status)));
-        verdict = verdict_text;
-    }
-    if (verdict && *verdict) {
-        size_t len = strlen(output) + strlen(verdict) + 2;
-        char *joined = malloc(len);
-        if (joined) {
-            snprintf(joined, len, "%s%s\n", output, verdict);
-            free(output);
-            output = joined;
-        }
-    }
-    result->output = output;
+    sandbox_end_test(&box);   /* everything it started is gone before it is judged */
+    result->seconds = run.seconds;
+    log_test(test, &run);
+    judge(test, &run, token, limit, result);
+    runner_result_free(&run);
 }
 
-/* ---- the grader: results.json --------------------------------------------------------------- */
+/* ---- results.json ---------------------------------------------------------------------------- */
 
 static void json_string(FILE *file, const char *text)
 {
@@ -778,6 +285,21 @@ static void json_string(FILE *file, const char *text)
     fputc('"', file);
 }
 
+static void json_test(FILE *file, int number, const struct grade_test *t, const struct result *r)
+{
+    fprintf(file, "%s\n    {\"number\": \"%d\", \"name\": ", number > 1 ? "," : "", number);
+    json_string(file, t->name);
+    fprintf(file, ", \"score\": %d, \"max_score\": %d, \"status\": \"%s\", \"output\": ",
+            r->score, r->graded ? t->points : 0,
+            !r->graded || r->score == t->points ? "passed" : "failed");
+    char *text = NULL;
+    if (asprintf(&text, "%s\n%s", t->title, r->output ? r->output : "") == -1)
+        text = NULL;
+    json_string(file, text);
+    free(text);
+    fprintf(file, ", \"visibility\": \"visible\"}");
+}
+
 static int write_json(const char *path, const struct result *results, const int *selected,
                       int score, double seconds, const char *summary)
 {
@@ -790,31 +312,14 @@ static int write_json(const char *path, const struct result *results, const int 
             seconds + 0.5);
     json_string(file, summary);
     fprintf(file, ",\n  \"tests\": [");
-    int first = 1, number = 0;
-    for (size_t i = 0; i < grade_lab.count; i++) {
-        if (!selected[i])
-            continue;
-        const struct grade_test *t = &grade_lab.tests[i];
-        const struct result *r = &results[i];
-        number++;
-        fprintf(file, "%s\n    {\"number\": \"%d\", \"name\": ", first ? "" : ",", number);
-        json_string(file, t->name);
-        fprintf(file, ", \"score\": %d, \"max_score\": %d, \"status\": \"%s\", \"output\": ",
-                r->score, r->graded ? t->points : 0,
-                !r->graded || r->score == t->points ? "passed" : "failed");
-        char *text = NULL;
-        if (asprintf(&text, "%s\n%s", t->title, r->output ? r->output : "") == -1)
-            text = NULL;
-        json_string(file, text);
-        free(text);
-        fprintf(file, ", \"visibility\": \"visible\"}");
-        first = 0;
-    }
+    for (size_t i = 0, number = 0; i < grade_lab.count; i++)
+        if (selected[i])
+            json_test(file, (int)++number, &grade_lab.tests[i], &results[i]);
     fprintf(file, "\n  ]\n}\n");
     return output_file_commit(&out);
 }
 
-/* ---- main ----------------------------------------------------------------------------------- */
+/* ---- main ------------------------------------------------------------------------------------ */
 
 static void print_indented(const char *text)
 {
@@ -825,31 +330,37 @@ static void print_indented(const char *text)
     }
 }
 
-int main(int argc, char **argv)
+/* Returns -1 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
 {
-    const char *pattern = NULL, *json = NULL;
-    int list = 0, have_seed = 0;
-    static const struct option options[] = {
+    static const struct option long_options[] = {
         {"test", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
-        {"json", required_argument, 0, 'j'}, {"list", no_argument, 0, 'l'},
+        {"json", required_argument, 0, 'j'}, {"log", required_argument, 0, 'g'},
+        {"hide", required_argument, 0, 'd'}, {"list", no_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "t:s:j:lh", options, NULL)) != -1) {
+    o->seed = (unsigned long)time(NULL) % 1000000;
+    for (int opt; (opt = getopt_long(argc, argv, "t:s:j:g:d:lh", long_options, NULL)) != -1;) {
+        char *end;
         switch (opt) {
-        case 't': pattern = optarg; break;
-        case 's': {
-            char *end;
+        case 't': o->pattern = optarg; break;
+        case 's':
             errno = 0;
-            run_seed = strtoul(optarg, &end, 10);
+            o->seed = strtoul(optarg, &end, 10);
             if (errno || *end || !*optarg || optarg[0] == '-') {
                 fprintf(stderr, "grade: --seed wants a whole number, not '%s'\n%s", optarg, usage);
                 return 2;
             }
-            have_seed = 1;
             break;
-        }
-        case 'j': json = optarg; break;
-        case 'l': list = 1; break;
+        case 'j': o->json = optarg; break;
+        case 'g': o->log = optarg; break;
+        case 'd':
+            if (box.hidden_count == SANDBOX_MAX_HIDDEN) {
+                fprintf(stderr, "grade: at most %d --hide folders\n%s", SANDBOX_MAX_HIDDEN, usage);
+                return 2;
+            }
+            box.hidden[box.hidden_count++] = optarg;
+            break;
+        case 'l': o->list = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -858,85 +369,139 @@ int main(int argc, char **argv)
         fprintf(stderr, "grade: unexpected argument '%s'\n%s", argv[optind], usage);
         return 2;
     }
+    return -1;
+}
 
-    /* The student's programs were built beside this one. */
+/* Mark the tests the pattern picks; returns how many.  With --list, print them. */
+static int select_tests(const struct options *o, int *selected)
+{
+    int chosen = 0;
+    for (size_t i = 0; i < grade_lab.count; i++) {
+        const struct grade_test *t = &grade_lab.tests[i];
+        selected[i] = !o->pattern || fnmatch(o->pattern, t->name, 0) == 0;
+        chosen += selected[i];
+        if (selected[i] && o->list)
+            printf("%-28s %3d points, %3d s  %s\n", t->name, t->points, t->timeout_s, t->title);
+    }
+    return chosen;
+}
+
+/* The build folder, from where this program is; the default results path beside it. */
+static int find_build_dir(void)
+{
     ssize_t n = readlink("/proc/self/exe", build_dir, sizeof build_dir - 1);
     if (n == -1) {
         perror("grade: readlink /proc/self/exe");
-        return 1;
+        return -1;
     }
     build_dir[n] = '\0';
     *strrchr(build_dir, '/') = '\0';
-    char default_json[PATH_MAX + 16];
-    snprintf(default_json, sizeof default_json, "%s/results.json", build_dir);
-    if (!json)
-        json = default_json;
+    box.build_dir = build_dir;
+    /* The submission's other files were copied beside the build (grade.sh); a grader run by
+     * hand, as the valgrind gate runs it, finds them there too. */
+    char copies[PATH_MAX + 8];
+    snprintf(copies, sizeof copies, "%s/src", build_dir);
+    return getenv("FORKLORE_LAB_SRC") ? 0 : setenv("FORKLORE_LAB_SRC", copies, 1);
+}
 
+/* Signals that end the grading early still end it cleanly: the running test is killed and
+ * its temp folder removed (the runner notices the flag within 50 ms). */
+static int catch_signals(void)
+{
+    struct sigaction action = {0};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigaction(sigs[i], &action, NULL) == -1)
+            return -1;
+    /* Orphans of the code under test come back here (not to init), to be killed and reaped. */
+    return prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+static void print_result(const struct grade_test *t, const struct result *r, int picked)
+{
+    if (r->graded)
+        printf("[%s] %3d/%-3d %-28s %s\n", r->score == t->points ? "PASS" : "FAIL", r->score,
+               t->points, t->name, t->title);
+    else
+        printf("[SKIP]   -/%-3d %-28s %s\n", t->points, t->name, t->title);
+    if (r->output && *r->output && (r->score != t->points || !r->graded || picked || r->shown))
+        print_indented(r->output);
+    fflush(stdout);
+}
+
+/* Run the selected tests; totals into score, max and skipped. */
+static void run_all(const struct options *o, const int *selected, struct result *results,
+                    int *score, int *max, int *skipped)
+{
+    for (size_t i = 0; i < grade_lab.count && !interrupted; i++) {
+        if (!selected[i])
+            continue;
+        const struct grade_test *t = &grade_lab.tests[i];
+        run_test(t, o->seed, &results[i]);
+        if (interrupted)
+            break;
+        if (results[i].graded)
+            *score += results[i].score, *max += t->points;
+        else
+            *skipped += t->points;
+        print_result(t, &results[i], o->pattern != NULL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    int status = parse_options(argc, argv, &o);
+    if (status != -1)
+        return status;
     int *selected = calloc(grade_lab.count, sizeof *selected);
     struct result *results = calloc(grade_lab.count, sizeof *results);
-    if (!selected || !results) {
-        perror("grade: calloc");
+    if (!selected || !results || find_build_dir() == -1)
         return 1;
-    }
-    int chosen = 0;
-    for (size_t i = 0; i < grade_lab.count; i++) {
-        selected[i] = !pattern || fnmatch(pattern, grade_lab.tests[i].name, 0) == 0;
-        chosen += selected[i];
-    }
-    if (chosen == 0) {
+    if (select_tests(&o, selected) == 0) {
         fprintf(stderr, "grade: no test of lab %s matches '%s' (--list names them)\n%s",
-                grade_lab.name, pattern, usage);
+                grade_lab.name, o.pattern, usage);
         return 2;
     }
-    if (list) {
-        for (size_t i = 0; i < grade_lab.count; i++)
-            if (selected[i])
-                printf("%-28s %3d points, %3d s  %s\n", grade_lab.tests[i].name,
-                       grade_lab.tests[i].points, grade_lab.tests[i].timeout_s,
-                       grade_lab.tests[i].title);
+    if (o.list)
         return 0;
-    }
-    if (!have_seed)
-        run_seed = (unsigned long)time(NULL) % 1000000;
-
-    /* Orphans of the student's programs come back here (not to init), to be reaped. */
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
-        perror("grade: prctl");
+    char default_json[PATH_MAX + 16];
+    snprintf(default_json, sizeof default_json, "%s/results.json", build_dir);
+    const char *json = o.json ? o.json : default_json;
+    struct output_file log;
+    if (catch_signals() == -1 || (o.log && output_file_open(&log, o.log) == -1)) {
+        fprintf(stderr, "grade: cannot set up: %s\n", o.log ? output_file_reason(errno) : strerror(errno));
         return 1;
     }
+    log_file = o.log ? log.stream : NULL;
+    sandbox_probe(&box);
     printf("grading lab %s: %s\n", grade_lab.name, grade_lab.title);
-    printf("seed %lu: these exact inputs again with SEED=%lu\n", run_seed, run_seed);
+    printf("seed %lu: these exact inputs again with SEED=%lu\n", o.seed, o.seed);
+    printf("%s\n", box.description);
     printf("output order relied on: %s\n\n", grade_lab.ordering);
     fflush(stdout);
 
     double start = grade_now();
-    int score = 0, max = 0, skipped_points = 0;
-    for (size_t i = 0; i < grade_lab.count; i++) {
-        if (!selected[i])
-            continue;
-        const struct grade_test *t = &grade_lab.tests[i];
-        run_test(t, &results[i]);
-        struct result *r = &results[i];
-        if (r->graded) {
-            score += r->score;
-            max += t->points;
-            printf("[%s] %3d/%-3d %-28s %s\n", r->score == t->points ? "PASS" : "FAIL", r->score,
-                   t->points, t->name, t->title);
-        } else {
-            skipped_points += t->points;
-            printf("[SKIP]   -/%-3d %-28s %s\n", t->points, t->name, t->title);
-        }
-        if (r->output && *r->output && (r->score != t->points || !r->graded || pattern || r->shown))
-            print_indented(r->output);
-        fflush(stdout);
+    int score = 0, max = 0, skipped = 0;
+    run_all(&o, selected, results, &score, &max, &skipped);
+    if (log_file && output_file_commit(&log) == -1)
+        fprintf(stderr, "grade: cannot write %s: %s\n", o.log, output_file_reason(errno));
+    if (interrupted) {
+        fprintf(stderr, "\ngrade: interrupted by signal %d: the running test was stopped and "
+                        "cleaned up; no results were written\n", interrupted);
+        return 130;
     }
     double seconds = grade_now() - start;
     char summary[512];
     int written = snprintf(summary, sizeof summary, "lab %s: %d/%d", grade_lab.name, score, max);
-    if (skipped_points)
+    if (skipped)
         snprintf(summary + written, sizeof summary - (size_t)written,
-                 " (%d points not graded on this machine: see the SKIP lines)", skipped_points);
+                 " (%d points not graded on this machine: see the SKIP lines)", skipped);
     printf("\nscore: %s, in %.1f s\n", summary, seconds);
+    if (o.log)
+        printf("log: %s (everything each test printed)\n", o.log);
     if (write_json(json, results, selected, score, seconds, summary) == -1) {
         fprintf(stderr, "grade: cannot write %s: %s\n", json, output_file_reason(errno));
         return 1;

@@ -1,28 +1,32 @@
 /* grader.h - the framework every lab's grade.c is written against.
  *
- * `make grade LAB=NAME` builds the lab from scratch and runs its grader: the framework's main()
- * (grader.c) linked with the lab's grade.c and the student's library files.  A lab is a table
- * of tests; each test is worth some points and runs in a child process of its own, in a process
- * group of its own, under a time limit:
+ * `make grade LAB=NAME` builds the lab from scratch into two programs (grade.sh): the grader
+ * (grader.c), which holds no student code, and the test program (grade_test_main.c), which is
+ * the lab's grade.c linked with the student's library files.  A lab is a table of tests; each
+ * test is worth some points, and the grader runs each as a separate run of the test program,
+ * in the sandbox (sandbox.h), under a time limit:
  *
- *   - a test passes by returning;
- *   - it fails through grade_fail() or one of the grade_expect_*() checks, which print what was
- *     expected and what came instead, then end the test;
- *   - a test that runs past its limit, crashes, or calls exit() itself fails, and the grader
- *     says which of these happened;
+ *   - a test passes by returning from run(): the test program then reports "passed" with a
+ *     token only it and the grader know (grade_channel.h); no exit status ever passes a test;
+ *   - it fails through grade_fail() or one of the grade_expect_*() checks, which report what
+ *     was expected and what came instead, then end the test;
+ *   - a test that runs past its limit, crashes, or ends without reporting (the code under test
+ *     called exit()) fails, and the grader says which of these happened;
  *   - when a test ends, whatever it started (the student's children included) is killed and
- *     reaped, so one broken test cannot hang or poison the next.
+ *     reaped, and its private /tmp and /dev/shm vanish, so one broken test cannot hang or
+ *     poison the next.
  *
  * The grader prints one line per test with its points, the reasons for every lost point, and
- * the total; it writes the same in Gradescope's results.json format; it exits 0 only with
- * full marks.  Inputs come from a seed the header prints, so a failure can be replayed exactly
- * (`make grade LAB=NAME SEED=N TEST=name`).
+ * the total; it writes the same in Gradescope's results.json format, alone and last; it exits
+ * 0 only with full marks.  Inputs come from a seed the header prints, so a failure can be
+ * replayed exactly (`make grade LAB=NAME SEED=N TEST=name`).
  *
  * Everything below marked "in a test" may be called only from a test's run() function, which
- * runs in the test's own process, with stdin from /dev/null and only descriptors 0, 1 and 2
- * open.  Two environment variables tell a test where to look beyond the build folder:
- * FORKLORE_LAB_SRC, the folder being graded (for files that are not code: written answers,
- * data), and FORKLORE_ROOT, the top of the repository.
+ * runs in the test program, with stdin from /dev/null, stdout and stderr both going to the
+ * grader's collection of what the code printed, and besides those only the report channel
+ * open (grade_channel_fd()).  Two environment variables tell a test where to look beyond the
+ * build folder: FORKLORE_LAB_SRC, a copy of the submission's other files (written answers,
+ * data), and FORKLORE_ROOT, the top of the repository (its tests/labs/ hidden).
  */
 #ifndef FORKLORE_GRADER_H
 #define FORKLORE_GRADER_H
@@ -54,7 +58,8 @@ extern const struct grade_lab grade_lab;
 /* ---- in a test: reporting ------------------------------------------------------------------ */
 
 /* A line of context (what was run, with which inputs), shown under the test's result when it
- * fails, or when it was picked with TEST=.  Keep it short. */
+ * fails, or when it was picked with TEST=.  Keep it short.  These lines, like every message
+ * below, reach the grader on the report channel, never mixed with what the code printed. */
 void grade_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A line shown under the result always, passed or not: a measurement the student should see
@@ -101,6 +106,8 @@ int grade_usable_cpus(void);
 struct grade_run {
     int status;          /* raw wait status */
     int timed_out;       /* 1 if killed at the time limit */
+    int output_held;     /* 1 if it ended but something it started kept its stdout/stderr open
+                            (for a second, scaled): the run stops there, and says so */
     char *out, *err;     /* what it wrote, NUL-terminated, malloc'd */
     size_t out_len, err_len;
     double seconds;      /* wall time */
@@ -131,6 +138,11 @@ void grade_expect_help(const char *program);
 /* Children of this test process right now, any state (the grader is a subreaper, so whatever
  * the student's program left running or unreaped is counted here too). */
 int grade_count_children(void);
+
+/* The one descriptor beyond 0, 1 and 2 that the test process holds on its own: the grader's
+ * report channel (close-on-exec, so no program the test runs inherits it).  A test that closes
+ * every other descriptor must leave this one open, or its verdict never reaches the grader. */
+int grade_channel_fd(void);
 
 /* Time limits are multiplied by this ($FORKLORE_TIMEOUT_SCALE, default 1). */
 int grade_timeout_scale(void);
@@ -187,6 +199,21 @@ int grade_wait_children(const pid_t *pids, int *statuses, int count, double seco
  * but not reaped; 0 when it cannot be read (it is gone).  With cpu_ticks non-NULL, also the
  * CPU time it has used (user + system, in clock ticks), or -1. */
 char grade_process_state(pid_t pid, long *cpu_ticks);
+
+/* Whether pid is blocked: asleep ('S', or 'D' in the kernel) at the start and at the end of a
+ * window of window_ms, and not run once in between, by the kernel's own count of the times it
+ * ran on a CPU (/proc/PID/schedstat; its context switches in /proc/PID/status where schedstat
+ * is missing).  A process that spins is never asleep; one that naps in a loop (usleep,
+ * sched_yield, poll with a timeout of 0, waitpid WNOHANG) runs again and again.  Neither
+ * passes, however busy the machine is: no CPU time per second is measured.  Returns 1 blocked,
+ * 0 not, -1 gone (ended or reaped); *state and *runs (may be NULL) say what was seen: the
+ * last state letter, and how many times it ran during the window. */
+int grade_process_blocked(pid_t pid, long window_ms, char *state, long *runs);
+
+/* Wait up to seconds (scaled) until each of the processes is blocked (as above, over a window
+ * of 200 ms) or gone.  Returns -1 when all are, else the index of one that never was, with
+ * *state and *runs (may be NULL) from its last look. */
+int grade_wait_blocked(const pid_t *pids, int count, double seconds, char *state, long *runs);
 
 /* Descriptors open in the test process, and memory mappings it has, right now: compare before
  * and after the student's create / destroy to find a leak. */

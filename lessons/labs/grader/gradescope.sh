@@ -7,9 +7,11 @@
 # suite itself (the hand-out, so no solutions), and zips it as DIR/LAB-gradescope.zip when
 # `zip` or `python3` is here to do it.
 #
-# run_autograder starts from the handout's starter files and lays every uploaded file over them
-# (by name, wherever the student put it in the upload), so a file left out is graded as the
-# starter code and loses that part's points instead of the whole build.
+# run_autograder takes each of the lab's files from the upload by name, wherever the student put
+# it (or by the name a browser gives a second copy, "parallel (1).c", when there is exactly
+# one), and the starter's copy for a file not uploaded, so that a file left out loses that
+# part's points instead of the whole build; it lists what it used and what it ignored.  The
+# suite in it is the hand-out (handout.sh): the committed tree, without tests/labs/.
 set -euo pipefail
 lab=${1:?usage: gradescope.sh LAB DIR}
 out=${2:?usage: gradescope.sh LAB DIR}
@@ -54,20 +56,49 @@ cat >"$stage/$lab/run_autograder" <<EOF
 #!/usr/bin/env bash
 # Gradescope runs this for each submission: grade lab $lab, results to results.json.
 # (AUTOGRADER_ROOT moves /autograder, to try this outside Gradescope.)
+# Gradescope runs it as root: the grader runs the submission in its own sandbox (as nobody, in
+# namespaces of its own) and alone writes results.json, after every process it started is gone.
 set -uo pipefail
 root=\${AUTOGRADER_ROOT:-/autograder}
 source=\$root/source
+lab=$lab
 work=\$(mktemp -d)
-# The starter files first, then every file the student uploaded, wherever it is in the upload
-# (the lab's grade.c and headers are always the given ones: the build takes them from source).
-for f in "\$source/lessons/labs/$lab"/*; do
-    case "\$(basename "\$f")" in grade.c|handout.md|*.h) continue ;; esac
-    cp "\$f" "\$work/"
+trap 'rm -rf "\$work"' EXIT
+EOF
+cat >>"$out/$lab/run_autograder" <<'EOF'
+# Each file the lab asks for (the starter's .c files and its other files, not the given grade.c,
+# headers or handout), from the upload wherever it is in it: by its exact name, else by a name
+# a browser or an archiver gives a copy ("parallel (1).c", "parallel-2.c") when exactly one such
+# file is there.  A file not uploaded is graded as the starter code (and loses that part's
+# points).  What was used, from where, and what was ignored is printed: Gradescope shows it.
+one_of() { [ "$(printf '%s\n' "$1" | grep -c .)" -eq 1 ]; }
+used=$work/.used
+: >"$used"
+for f in "$source/lessons/labs/$lab"/*; do
+    name=$(basename "$f")
+    case "$name" in grade.c|handout.md|*.h) continue ;; esac
+    stem=${name%.*} ext=${name##*.}
+    pick=$(find "$root/submission" -type f -name "$name")
+    if ! one_of "$pick"; then
+        pick=$(find "$root/submission" -type f \( -name "$stem ([0-9]*).$ext" \
+            -o -name "$stem-[0-9]*.$ext" -o -name "$stem([0-9]*).$ext" \))
+        one_of "$pick" || pick=""
+    fi
+    if [ -n "$pick" ]; then
+        cp "$pick" "$work/$name"
+        echo "used: ${pick#"$root/submission/"} as $name"
+        printf '%s\n' "$pick" >>"$used"
+    else
+        cp "$f" "$work/$name"
+        echo "not uploaded (or more than one candidate): $name, graded as the starter code"
+    fi
 done
-find "\$root/submission" -type f -exec cp {} "\$work/" \;
-mkdir -p "\$root/results"
-make -s -C "\$source" grade LAB=$lab LAB_SRC="\$work" JSON="\$root/results/results.json"
-rm -rf "\$work"
+find "$root/submission" -type f | while read -r f; do
+    grep -qxF "$f" "$used" || echo "ignored: ${f#"$root/submission/"} (not a file of lab $lab)"
+done
+rm -f "$used"
+mkdir -p "$root/results"
+make -s -C "$source" grade LAB="$lab" LAB_SRC="$work" JSON="$root/results/results.json"
 # The score is in results.json; a score below full marks is not an autograder failure.
 exit 0
 EOF

@@ -239,6 +239,30 @@ static void t_runs_each_once(void)
 }
 
 /* The status of each line, as the shell's $? would show it. */
+/* Each report reaches parallel's stdout when the command ends, not when parallel exits: the
+ * second of two commands (-j 2) waits, up to 5 s, for the first one's report to be in the
+ * file parallel's stdout is (a file, so stdio buffers it fully unless parallel flushes). */
+static void expect_reports_flushed(void)
+{
+    const char *out = in_temp("reports.txt");
+    char command[4200];
+    snprintf(command, sizeof command, "exec %s/parallel -j 2 > %s", grade_build_dir(), out);
+    struct grade_text input = {0};
+    grade_text_add(&input, "true\nfor i in $(seq 100); do grep -q '^line 1:' %s && { echo "
+                   "flushed >&2; exit 0; }; sleep 0.05; done; echo not flushed >&2\n", out);
+    grade_note("ran: parallel -j 2 > FILE with \"true\" and a command that waits up to 5 s for "
+               "line 1's report to be in FILE");
+    struct grade_run run;
+    grade_run((char *[]){"/bin/sh", "-c", command, NULL}, input.data, RUN_LIMIT_S, &run);
+    expect_finished(&run, -1, "both commands end within 5 s");
+    grade_expect_true(strstr(run.err, "not flushed") == NULL && strstr(run.err, "flushed"),
+                      "line 1's report in the file while line 2 still ran (fflush(stdout) after "
+                      "each report: stdout to a file is fully buffered)", "line 2 said: %s",
+                      run.err_len ? run.err : "nothing");
+    grade_run_free(&run);
+    free(input.data);
+}
+
 static void t_reports_status(void)
 {
     static const struct {
@@ -287,6 +311,7 @@ static void t_reports_status(void)
         }
     grade_run_free(&run);
     free(input.data);
+    expect_reports_flushed();
 }
 
 /* 0 when every command exited with 0, 1 otherwise. */
@@ -344,6 +369,41 @@ static const char long_script[] =
     "count \"$d/done.*\"\n"
     "while [ $n -lt $want ]; do sleep 0.01; count \"$d/done.*\"; done\n";
 
+/* watch.sh: parallel's state and its count of times run, twice, 0.5 s apart, while this
+ * command (the only one) runs. */
+static const char watch_script[] =
+    "p=$PPID; sleep 0.3\n"
+    "look() { set -- $(sed 's/.*) //' /proc/$p/stat); s=$1; r=$(cut -d' ' -f3 /proc/$p/schedstat 2>/dev/null || echo 0); }\n"
+    "look; s1=$s; r1=$r; sleep 0.5; look\n"
+    "echo \"$s1 $s $((r - r1))\" > ${0%/*}/watch\n";
+
+/* While its one command runs, parallel sleeps in waitpid: a loop of waitpid(..., WNOHANG)
+ * (with or without a nap) runs again and again, which the kernel counts, however busy the
+ * machine is. */
+static void expect_parallel_sleeps(void)
+{
+    write_file(in_temp("watch.sh"), watch_script);
+    struct grade_text input = {0};
+    grade_text_add(&input, "exec sh %s\n", in_temp("watch.sh"));   /* exec: $PPID is parallel */
+    grade_note("ran: parallel -j 1 with one command that reads parallel's state and its count of "
+               "times run (/proc/PPID/stat, /proc/PPID/schedstat) twice, 0.5 s apart");
+    struct grade_run run;
+    run_parallel("1", input.data, &run);
+    expect_finished(&run, 0, "the command ends within a second");
+    char *seen = read_file(in_temp("watch"));
+    char first = 0, second = 0;
+    long runs = -1;
+    if (!seen || sscanf(seen, " %c %c %ld", &first, &second, &runs) != 3)
+        grade_fail("the watching command did not report (it wrote: %s)", seen ? seen : "nothing");
+    int asleep = first == 'S' && second == 'S' && (runs == 0 || grade_under_valgrind());
+    grade_expect_true(asleep, "parallel sleeps while its command runs (waitpid(-1, &status, 0), "
+                      "not WNOHANG in a loop)", "state %c then %c, and it ran %ld times in 0.5 s",
+                      first, second, runs);
+    free(seen);
+    grade_run_free(&run);
+    free(input.data);
+}
+
 /* One long command that ends only after every short one: batches of P never get there. */
 static void t_refills_at_once(void)
 {
@@ -369,6 +429,7 @@ static void t_refills_at_once(void)
                     "starting more, instead of starting the next command as soon as ANY ends?");
     grade_run_free(&run);
     free(input.data);
+    expect_parallel_sleeps();
 }
 
 /* With -j 1 the commands run one after the other, in input order, and report in that order. */
@@ -429,17 +490,32 @@ static void t_stdin_is_dev_null(void)
     struct grade_text input = {0};
     for (int line = 1; line <= commands; line++)
         grade_text_add(&input, "readlink /proc/$$/fd/0 > %s/stdin.%d\n", grade_temp_dir(), line);
-    grade_note("ran: parallel -j 2 with %d commands like \"readlink /proc/$$/fd/0 > %s/stdin.1\"",
-               commands, grade_temp_dir());
+    /* As the first thing the shell does: once it has forked a command of its own, it runs with
+     * an empty mask whatever it was given. */
+    for (int line = 1; line <= commands; line++)
+        grade_text_add(&input, "exec grep SigBlk /proc/self/status > %s/mask.%d\n",
+                       grade_temp_dir(), line);
+    grade_note("ran: parallel -j 2 with %d commands like \"readlink /proc/$$/fd/0 > %s/stdin.1\", "
+               "then as many like \"exec grep SigBlk /proc/self/status > %s/mask.1\" (a program "
+               "keeps across exec the mask it was given)",
+               commands, grade_temp_dir(), grade_temp_dir());
     struct grade_run run;
     run_parallel("2", input.data, &run);
     expect_finished(&run, -1, "these commands end at once");
     for (int line = 1; line <= commands; line++) {
-        char name[32], what[64];
+        char name[32], what[192];
         snprintf(name, sizeof name, "stdin.%d", line);
         snprintf(what, sizeof what, "the stdin of the command on line %d", line);
         char *got = read_file(in_temp(name));
         grade_expect_string(what, "/dev/null\n", got ? got : "(nothing: the command did not run)");
+        free(got);
+        /* A mask survives exec: one left blocked around fork would start the command deaf to
+         * Ctrl-C. */
+        snprintf(name, sizeof name, "mask.%d", line);
+        snprintf(what, sizeof what, "the signals blocked in the command that wrote mask.%d (the mask "
+                 "parallel blocked around fork must be restored in the child before exec)", line);
+        got = read_file(in_temp(name));
+        grade_expect_string(what, "SigBlk:\t0000000000000000\n", got ? got : "(nothing)");
         free(got);
     }
     grade_run_free(&run);
@@ -485,6 +561,45 @@ static const char interrupt_script[] =
     "kill -s INT $PPID\n"
     "exec sleep 300 >/dev/null 2>&1\n";
 
+/* SIGKILL of parallel, which no handler sees: its commands must die with it (each child's
+ * prctl(PR_SET_PDEATHSIG, SIGKILL)), or they go on as orphans. */
+static void expect_no_orphans_after_sigkill(void)
+{
+    int sleepers = (int)grade_random(2, 3);
+    struct grade_text input = {0};
+    for (int line = 1; line <= sleepers; line++)
+        grade_text_add(&input, "echo $$ > %s/orphan.%d; exec sleep 300 >/dev/null 2>&1\n",
+                       grade_temp_dir(), line);
+    grade_text_add(&input, "while [ $(ls %s | grep -c orphan) -lt %d ]; do sleep 0.01; done; kill "
+                   "-KILL $PPID\n", grade_temp_dir(), sleepers);
+    char jobs[16];
+    snprintf(jobs, sizeof jobs, "%d", sleepers + 1);
+    grade_note("then: parallel -j %s with %d \"exec sleep 300\" and one command that sends SIGKILL "
+               "to parallel once they all run", jobs, sleepers);
+    struct grade_run run;
+    run_parallel(jobs, input.data, &run);
+    for (int line = 1; line <= sleepers; line++) {
+        char name[32];
+        snprintf(name, sizeof name, "orphan.%d", line);
+        char *text = read_file(in_temp(name));
+        pid_t pid = text ? (pid_t)atol(text) : 0;
+        free(text);
+        double deadline = grade_now() + 2.0 * grade_timeout_scale();
+        char state = pid > 0 ? grade_process_state(pid, NULL) : 0;
+        while (state != 0 && state != 'Z' && grade_now() < deadline) {
+            grade_pause_ms(10);
+            state = grade_process_state(pid, NULL);
+        }
+        grade_expect_true(state == 0 || state == 'Z', "after SIGKILL of parallel, no command it "
+                          "started is left running (each child must die with its parent: "
+                          "prctl(PR_SET_PDEATHSIG, SIGKILL), as the handout says)",
+                          "the command on line %d (pid %d) was still running 2 s later", line,
+                          (int)pid);
+    }
+    grade_run_free(&run);
+    free(input.data);
+}
+
 /* SIGINT: parallel kills and reaps its running commands, then dies of SIGINT. */
 static void t_interrupt_cleans_up(void)
 {
@@ -518,6 +633,7 @@ static void t_interrupt_cleans_up(void)
                       "%d left: Ctrl-C must kill AND reap the running commands", left);
     grade_run_free(&run);
     free(input.data);
+    expect_no_orphans_after_sigkill();
 }
 
 /* Bad arguments: a reason and the usage on stderr, status 2.  --help: usage on stdout, 0. */
@@ -536,23 +652,23 @@ static void t_bad_arguments(void)
 static const struct grade_test tests[] = {
     {"runs_each_once", "every command runs exactly once; blank lines are skipped", 15, 30, 0,
      t_runs_each_once},
-    {"reports_status", "each line's status is reported as the shell's $?", 15, 30, 0,
+    {"reports_status", "each line's status is reported as the shell's $?, flushed at once", 15, 30, 0,
      t_reports_status},
     {"exit_status", "parallel exits 0 only when every command exited 0", 5, 30, 0, t_exit_status},
     {"reaches_limit", "with -j P, P commands do run at the same time", 10, 30, 0,
      t_reaches_limit},
     {"never_exceeds_limit", "with -j P, never more than P at once, round after round", 10, 40, 0,
      t_never_exceeds_limit},
-    {"refills_at_once", "the next command starts as soon as any one ends (no batches)", 15, 30, 0,
+    {"refills_at_once", "the next command starts as soon as any one ends; parallel sleeps meanwhile", 15, 30, 0,
      t_refills_at_once},
     {"j1_input_order", "with -j 1, commands run and report in input order", 5, 30, 0,
      t_j1_input_order},
     {"default_jobs", "without -j, as many at once as the usable CPUs", 5, 40, 0, t_default_jobs},
-    {"stdin_is_dev_null", "commands read /dev/null, not parallel's input", 5, 30, 0,
+    {"stdin_is_dev_null", "commands read /dev/null, with no signal blocked", 5, 30, 0,
      t_stdin_is_dev_null},
     {"no_leftover_children", "every command is reaped: no zombie, no orphan", 5, 30, 0,
      t_no_leftover_children},
-    {"interrupt_cleans_up", "SIGINT kills and reaps the running commands", 5, 30, 0,
+    {"interrupt_cleans_up", "SIGINT kills and reaps the running commands; SIGKILL leaves no orphan", 5, 30, 0,
      t_interrupt_cleans_up},
     {"bad_arguments", "bad arguments: reason + usage, status 2; --help: status 0", 5, 30, 0,
      t_bad_arguments},

@@ -14,6 +14,7 @@
 #include "grader.h"
 #include "mini_pool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -279,6 +280,81 @@ static void test_results_correct(void)
  * other.  A pool that deals tasks to workers in turn (their pipes as queues) leaves about
  * 1/W of them behind the stuck one; a pool that waits for results in submission order waits
  * for the stuck one first.  Both wait for ever, and this test says so after 15 s. */
+/* ---- waiting: asleep, and through signals ----------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+/* The observer: it judges the test process (its parent) while the test waits inside
+ * mini_pool_next, reports on the pipe, then interrupts the wait with signals, then opens the
+ * gate so that the gated task can finish. */
+struct observer_job {
+    pid_t test;
+    int gate_write;
+};
+
+struct observation {
+    int blocked;
+    char state;
+    long runs;
+};
+
+static int observe(void *arg, int out)
+{
+    const struct observer_job *job = arg;
+    grade_pause_ms(300);
+    struct observation seen = {0, 0, 0};
+    seen.blocked = grade_process_blocked(job->test, 300, &seen.state, &seen.runs);
+    if (write(out, &seen, sizeof seen) != (ssize_t)sizeof seen)
+        return 1;
+    for (int i = 0; i < 3; i++) {
+        kill(job->test, SIGUSR1);
+        grade_pause_ms(50);
+    }
+    grade_pause_ms(100);
+    return write(job->gate_write, "x", 1) == 1 ? 0 : 1;
+}
+
+/* A gated task, then one mini_pool_next while an observer looks at the test process and then
+ * sends it signals: the wait must sleep (poll with a timeout, not poll(..., 0) in a loop) and
+ * go on waiting after each signal (poll again after EINTR), as the handout requires. */
+static void expect_sleeping_wait_through_signals(struct mini_pool *pool, long id, int gate_write)
+{
+    grade_note("then a gated task (id %ld); while mini_pool_next waits for it, another process "
+               "checks that the test process sleeps, then sends it SIGUSR1 three times (a "
+               "handler without SA_RESTART), then opens the gate", id);
+    struct sigaction action = {0};
+    action.sa_handler = on_signal;   /* no SA_RESTART: poll returns EINTR */
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGUSR1, &action, NULL) == -1)
+        grade_fail("the grader could not set a handler: %s", strerror(errno));
+    submit_or_fail(pool, gated, id, id);
+    struct observer_job job = {getpid(), gate_write};
+    int fd;
+    pid_t observer = grade_spawn_piped(observe, &job, &fd);
+    struct mini_result r;
+    memset(&r, 0, sizeof r);
+    int rc = mini_pool_next(pool, &r, 10000 * grade_timeout_scale());
+    int saved = errno, status;
+    struct observation seen = {1, 'S', 0};
+    ssize_t n = read(fd, &seen, sizeof seen);
+    grade_wait_children(&observer, &status, 1, 10);
+    close(fd);
+    if (n == (ssize_t)sizeof seen && seen.blocked == 0)
+        grade_fail("mini_pool_next did not sleep while it waited for a result: the test process "
+                   "was %s. Wait in poll() with a timeout (the time left), not poll(..., 0) or "
+                   "waitpid(..., WNOHANG) in a loop",
+                   seen.state == 'S' ? "asleep but woke again and again" : "running (state R)");
+    if (rc == -1 && saved == EINTR)
+        grade_fail("mini_pool_next returned -1 with EINTR (Interrupted system call) when a "
+                   "signal arrived while it waited: call poll() again after EINTR, with the "
+                   "time that is left");
+    grade_expect_long("mini_pool_next for the gated task, through three signals", 1, rc);
+    grade_expect_long("the id it reported", id, r.id);
+}
+
 static void test_stuck_task_does_not_block(void)
 {
     int workers = random_workers(2);
@@ -290,9 +366,13 @@ static void test_stuck_task_does_not_block(void)
     /* Static: the pool is not destroyed here (see the end), and a static pointer keeps
      * valgrind from calling it lost. */
     static struct mini_pool *pool;
+    int gate[2];
+    if (pipe(gate) == -1)
+        grade_fail("the grader could not make a pipe: %s", strerror(errno));
+    gate_fd = gate[0];   /* before the pool, so that every worker inherits it */
     pool = create_or_fail(workers);
     struct tally t;
-    tally_init(&t, others + 1);
+    tally_init(&t, others + 2);
     submit_or_fail(pool, stuck, 0, 0);
     for (long i = 1; i <= others; i++)
         submit_or_fail(pool, compute, i, i);
@@ -305,9 +385,115 @@ static void test_stuck_task_does_not_block(void)
                    t.results[0].ok ? "finished" : "failed");
     for (long i = 1; i <= others; i++)
         expect_computed(&t, i, i);
+    expect_sleeping_wait_through_signals(pool, others + 1, gate[1]);
     tally_free(&t);
     /* No destroy here: destroying a pool with a stuck worker is a test of its own; the
      * grader kills whatever this test leaves. */
+}
+
+/* ---- what the pool must leave alone -------------------------------------------------------- */
+
+static int exit_at_once(void *arg)
+{
+    (void)arg;
+    return 42;
+}
+
+/* The bystander must still be the test's to reap: the pool waits for its own workers only. */
+static void expect_bystander_unreaped(pid_t bystander)
+{
+    int status;
+    pid_t got;
+    while ((got = waitpid(bystander, &status, 0)) == -1 && errno == EINTR)
+        continue;
+    if (got == -1 && errno == ECHILD)
+        grade_fail("a child of the test's own, not a worker, was reaped by the pool (while it "
+                   "replaced a dead worker, or in destroy): the pool must wait for its workers' own pids "
+                   "(waitpid(pid, ...)), never waitpid(-1) or wait(), which take any child");
+    grade_expect_true(got == bystander && WIFEXITED(status) && WEXITSTATUS(status) == 42,
+                      "the test's own child ends with status 42", "waitpid: %d, status %#x",
+                      (int)got, status);
+}
+
+/* The pipes and sockets the test process held before the pool was made: every worker
+ * inherits them (the grader's report channel among them), and they are not the pool's. */
+enum { MOST_HELD = 64 };
+static unsigned long held_before[MOST_HELD];
+static int held_before_count;
+
+/* The inode of a pipe or socket descriptor from its /proc/self/fd link, or 0 for another kind. */
+static unsigned long channel_inode(const char *link)
+{
+    unsigned long inode = 0;
+    if (sscanf(link, "pipe:[%lu]", &inode) == 1 || sscanf(link, "socket:[%lu]", &inode) == 1)
+        return inode;
+    return 0;
+}
+
+/* The pipe and socket inodes this process holds, into set (at most MOST_HELD); how many. */
+static int channels_held(unsigned long *set)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return -1;
+    int count = 0;
+    for (struct dirent *entry; (entry = readdir(dir)) != NULL && count < MOST_HELD;) {
+        char path[32 + sizeof entry->d_name], link[64] = "";
+        snprintf(path, sizeof path, "/proc/self/fd/%s", entry->d_name);
+        unsigned long inode = readlink(path, link, sizeof link - 1) > 0 ? channel_inode(link) : 0;
+        if (inode)
+            set[count++] = inode;
+    }
+    closedir(dir);
+    return count;
+}
+
+/* A task: how many pipes and sockets its worker holds beyond those the test held before the
+ * pool (a worker may read its own /proc/self/fd, whoever may read its /proc/PID/fd). */
+static long count_pool_channels(long arg)
+{
+    (void)arg;
+    unsigned long set[MOST_HELD];
+    int count = channels_held(set), own = 0;
+    for (int i = 0; i < count; i++) {
+        int inherited = 0;
+        for (int k = 0; k < held_before_count; k++)
+            inherited |= set[i] == held_before[k];
+        own += !inherited;
+    }
+    /* Then hold this worker until the test opens the gate: so the W tasks are run by W
+     * different workers, every one of them counted. */
+    char byte;
+    while (read(gate_fd, &byte, 1) == -1 && errno == EINTR)
+        continue;
+    return count < 0 ? -1 : own;
+}
+
+/* Every worker holds the same number of pool pipes (its own): a worker forked later that holds
+ * more kept the ends of the workers before it, which it inherited from the parent.  Checked by
+ * tasks that count, in whichever worker runs them. */
+static void expect_own_pipes_only(struct mini_pool *pool, int workers, struct tally *t, long base,
+                                  int gate_write)
+{
+    long tasks = workers;
+    for (long i = 0; i < tasks; i++)
+        submit_or_fail(pool, count_pool_channels, 0, base + i);
+    for (long i = 0; i < tasks; i++)   /* one byte per task: each worker holds one till now */
+        if (write(gate_write, "x", 1) != 1)
+            grade_fail("the grader could not open the gate: %s", strerror(errno));
+    collect(pool, t, tasks, 15, "Each of these tasks ends once the gate is open.");
+    long low = -1, high = -1;
+    for (long i = 0; i < tasks; i++) {
+        long held = t->results[base + i].value;
+        low = low == -1 || held < low ? held : low;
+        high = held > high ? held : high;
+    }
+    if (low != high)
+        grade_fail("the workers hold different numbers of the pool's pipe ends (from %ld to %ld, "
+                   "counted by tasks in /proc/self/fd): a worker forked later kept the other "
+                   "workers' pipe ends it inherited at fork. Each worker must close the other "
+                   "workers' pipe ends, or a dead worker's pipe never reports end of file",
+                   low, high);
 }
 
 /* A task that kills its own worker: reported failed (killed by SIGKILL), the worker replaced,
@@ -321,7 +507,7 @@ static void test_task_kills_its_worker(void)
                workers, others, 2 * workers);
     struct mini_pool *pool = create_or_fail(workers);
     struct tally t;
-    tally_init(&t, others + 1 + 2L * workers);
+    tally_init(&t, others + 2 + 2L * workers);
     submit_or_fail(pool, self_kill, 0, 0);
     for (long i = 1; i <= others; i++)
         submit_or_fail(pool, compute, i, i);
@@ -338,13 +524,19 @@ static void test_task_kills_its_worker(void)
     for (long i = 1; i <= others; i++)
         expect_computed(&t, i, i);
     expect_steady(pool, workers, "after the worker's death");
+    /* A child of the test's, not the pool's, ends while the pool replaces a second dead
+     * worker: a pool that reaps with waitpid(-1) (or wait) takes it. */
+    pid_t bystander = grade_spawn(exit_at_once, NULL);
+    grade_pause_ms(100);   /* it is a zombie now, the first any waitpid(-1) would find */
     long base = others + 1;
-    for (long i = 0; i < 2L * workers; i++)
+    submit_or_fail(pool, self_kill, 0, base);
+    for (long i = 1; i <= 2L * workers; i++)
         submit_or_fail(pool, compute, base + i, base + i);
-    collect(pool, &t, 2L * workers, 20, "The pool should be back to full strength.");
-    for (long i = 0; i < 2L * workers; i++)
+    collect(pool, &t, 2L * workers + 1, 20, "The pool should be back to full strength.");
+    for (long i = 1; i <= 2L * workers; i++)
         expect_computed(&t, base + i, base + i);
-    mini_pool_destroy(pool);
+    mini_pool_destroy(pool);   /* which reaps its workers, and only them */
+    expect_bystander_unreaped(bystander);
     tally_free(&t);
 }
 
@@ -491,6 +683,10 @@ static void test_no_zombies(void)
  * must have as many open descriptors as before. */
 static void test_no_fd_leaks(void)
 {
+    int gate[2];
+    if (pipe(gate) == -1)
+        grade_fail("the grader could not make a pipe: %s", strerror(errno));
+    gate_fd = gate[0];   /* made first: counted in "before", inherited by every worker */
     int before = grade_count_open_fds();
     errno = 0;
     struct mini_pool *bad = mini_pool_create(0);
@@ -500,6 +696,16 @@ static void test_no_fd_leaks(void)
     grade_note("%d cycles of mini_pool_create(W), a self_kill() task and 2W tasks, "
                "mini_pool_destroy; open descriptors counted in /proc/self/fd before and after",
                cycles);
+    held_before_count = channels_held(held_before);
+    /* First a pool of 2 or more, fresh: before any worker dies, a worker forked later that
+     * kept its elders' pipe ends holds more of them than they do. */
+    int probe_workers = random_workers(2);
+    struct mini_pool *probe = create_or_fail(probe_workers);
+    struct tally probe_tally;
+    tally_init(&probe_tally, probe_workers);
+    expect_own_pipes_only(probe, probe_workers, &probe_tally, 0, gate[1]);
+    mini_pool_destroy(probe);
+    tally_free(&probe_tally);
     for (int c = 0; c < cycles; c++) {
         int workers = random_workers(1);
         long count = 2L * workers;

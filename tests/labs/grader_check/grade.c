@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,22 +48,21 @@ static void calls_exit(void)
 }
 
 /* A process that escapes the test's process group and outlives the test: the grader must kill
- * it.  Its pid goes to $GRADER_CHECK_PIDFILE for tests/test_labs.c to look for afterwards. */
+ * it.  It names itself "gcleft-SEED" (its pid means nothing outside the sandbox's PID
+ * namespace), and tests/test_grader.c looks for that name afterwards. */
 static void leaves_a_process(void)
 {
+    char name[16];
+    snprintf(name, sizeof name, "gcleft-%lu", grade_seed() % 1000000);
+    fflush(stdout);
     pid_t pid = fork();
     if (pid == -1)
         grade_fail("fork: %s", strerror(errno));
     if (pid == 0) {
         setsid();
+        prctl(PR_SET_NAME, name);
         for (;;)
             pause();
-    }
-    const char *pidfile = getenv("GRADER_CHECK_PIDFILE");
-    FILE *file = pidfile ? fopen(pidfile, "w") : NULL;
-    if (file) {
-        fprintf(file, "%d\n", (int)pid);
-        fclose(file);
     }
 }
 
@@ -89,6 +89,20 @@ static void runs_a_program(void)
     grade_expect_true(memcmp(run.out, input, size) == 0, "what echo_input wrote", "other bytes");
     grade_run_free(&run);
     free(input);
+}
+
+/* A program that exits while a child of its own still holds its stdout: the run ends a second
+ * after the exit, and says that, not "did not finish". */
+static void tells_output_held_from_not_finished(void)
+{
+    struct grade_run run;
+    grade_run((char *[]){"/bin/sh", "-c", "sleep 5 & exit 0", NULL}, NULL, 10, &run);
+    grade_expect_true(run.output_held && !run.timed_out && run.seconds < 5,
+                      "a program whose child keeps its stdout open: ended, output held",
+                      "%s, after %.1f s", grade_describe_status(&run), run.seconds);
+    grade_expect_true(strstr(grade_describe_status(&run), "output stayed open") != NULL,
+                      "the description says so", "%s", grade_describe_status(&run));
+    grade_run_free(&run);
 }
 
 static void prints_awkward_characters(void)
@@ -135,6 +149,8 @@ static const struct grade_test tests[] = {
     {"leaves_a_process", "a test that leaves a process running", 10, 10, 0, leaves_a_process},
     {"runs_a_program", "a test that runs a program", 10, 10, 0, runs_a_program},
     {"prints_awkward_characters", "output JSON must escape", 10, 10, 0, prints_awkward_characters},
+    {"tells_output_held_from_not_finished", "a program that exits with its output still open", 10,
+     10, 0, tells_output_held_from_not_finished},
     {"needs_many_cpus", "a test for a machine with 100000 CPUs", 20, 10, 100000, needs_many_cpus},
     {"stopped_by_watchdog", "a call stopped by the watchdog", 10, 10, 0, stopped_by_watchdog},
     {"watchdog_turned_off", "a watchdog turned off in time", 10, 10, 0, watchdog_turned_off},
