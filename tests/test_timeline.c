@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -319,4 +320,50 @@ Test(timeline, pool_records_task_and_worker_spans)
         cr_assert(inside, "task %d is inside its worker's life", i);
     }
     pool_destroy(pool);
+}
+
+/* make bench's timelines (bench/timelines.sh): three traced runs, their data, their charts as
+ * PNG and SVG, and one section added to a report, however often the charts are redrawn. */
+Test(timeline, bench_timelines_draw_three_gantt_charts, .timeout = 600)
+{
+    char dir[256], command[1024], path[512];
+    make_temp_dir(dir, sizeof dir, "timelines");
+    snprintf(path, sizeof path, "%s/plots", dir);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/plots/report.md", dir);
+    write_file(path, "# a report\n");
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(command, sizeof command,
+                 "timeout 500 bash '%s/bench/timelines.sh' '%s' '%s/data' '%s/plots' %s "
+                 ">'%s/out' 2>&1", FORKLORE_ROOT, FORKLORE_BIN, dir, dir,
+                 pass ? "--draw-only" : "", dir);
+        int status = system(command);
+        snprintf(path, sizeof path, "%s/out", dir);
+        char *out = read_file(path, NULL);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "timelines.sh failed:\n%s",
+                  out ? out : "");
+        free(out);
+    }
+    const char *names[] = {"timeline-uneven", "timeline-fork-join", "timeline-crash"};
+    for (int i = 0; i < 3; i++) {
+        const char *kinds[] = {"plots/%s.png", "plots/%s.svg", "data/%s.dat", "data/%s.json"};
+        for (int k = 0; k < 4; k++) {
+            char relative[128];
+            snprintf(relative, sizeof relative, kinds[k], names[i]);
+            snprintf(path, sizeof path, "%s/%s", dir, relative);
+            struct stat st;
+            cr_assert_eq(stat(path, &st), 0, "%s is missing", relative);
+            cr_assert_gt(st.st_size, 0, "%s is empty", relative);
+        }
+    }
+    snprintf(path, sizeof path, "%s/data/timeline-crash.dat", dir);
+    char *dat = read_file(path, NULL);
+    cr_assert(strstr(dat, " 3\n"), "the crash run has a task whose worker died:\n%s", dat);
+    free(dat);
+    snprintf(path, sizeof path, "%s/plots/report.md", dir);
+    char *report = read_file(path, NULL);
+    cr_assert_eq(count_lines_containing(report, "## Timelines of real runs"), 1, "%s", report);
+    expect_text(report, "![pool_uneven timeline](timeline-uneven.svg)");
+    free(report);
+    remove_dir(dir);
 }

@@ -603,7 +603,6 @@ static void show_flag_lock(const struct world *w, char *out, size_t size)
 
 /* ---- the scenario table -------------------------------------------------------------------- */
 
-#define STEPS(array) array, (int)(sizeof array / sizeof array[0])
 #define LABELS2(a, b) {a, b}, {(int)(sizeof a / sizeof a[0]), (int)(sizeof b / sizeof b[0])}
 #define LABELS3(a, b, c)                                                                      \
     {a, b, c}, {(int)(sizeof a / sizeof a[0]), (int)(sizeof b / sizeof b[0]),                 \
