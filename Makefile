@@ -171,10 +171,12 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	$(BENCH) --data plots/data --plots plots $(if $(QUICK),--quick)
 	@bash bench/plot.sh plots/data plots
+	@bash bench/timelines.sh $(OUT)/bin plots/data plots
 
 plots: $(BENCH)
 	@$(BENCH) --report-only --data plots/data --plots plots
 	@bash bench/plot.sh plots/data plots
+	@bash bench/timelines.sh $(OUT)/bin plots/data plots --draw-only
 
 compare: $(BENCH)
 	@$(BENCH) --compare $(REF) --data plots/data

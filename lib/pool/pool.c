@@ -76,6 +76,7 @@ struct entry_header {
     int32_t error;
     uint32_t result_size;
     uint32_t crashes; /* workers that died running it (the parent's count) */
+    int64_t start_ns, end_ns; /* the worker's clock around the call; end 0: never returned */
 };
 
 struct pool_job; /* a map, an imap or a future: where delivered results go */
@@ -109,6 +110,10 @@ struct pool {
     int closed, terminated, broken;
     int64_t last_reap_ns;
     struct pool_stats stats;
+    /* Every worker that ever ran, in the order they started (pool_worker_history). */
+    struct pool_worker_span *history;
+    size_t history_count, history_room;
+    size_t *current_span; /* per worker index: its entry in history */
 };
 
 enum job_kind { JOB_MAP, JOB_IMAP, JOB_FUTURE };
@@ -257,7 +262,9 @@ static void run_chunk(struct pool *p, struct slot_header *s, uint32_t index, pid
     for (uint32_t i = s->start; i < s->count; i++) {
         struct entry_header *e = entry_at(p, s, i);
         size_t size = (size_t)s->result_size;
+        e->start_ns = monotonic_ns(); /* the task's span: CLOCK_MONOTONIC is one clock for all */
         int err = s->fn(entry_arg(e), (size_t)s->arg_size, entry_result(p, e), &size);
+        e->end_ns = monotonic_ns(); /* published with the result by the release store below */
         if (size > s->result_size) { /* the task wrote past its room: report, never trust */
             size = (size_t)s->result_size;
             err = err ? err : EMSGSIZE;
@@ -322,27 +329,63 @@ static void *worker_thread(void *arg)
 
 /* --- the parent's side: workers ----------------------------------------------------------- */
 
+/* A new entry in the worker history for worker index i (pid filled in by the caller). */
+static int history_open(struct pool *p, int i)
+{
+    if (p->history_count == p->history_room) {
+        size_t room = p->history_room ? 2 * p->history_room : 2 * (size_t)p->nworkers;
+        struct pool_worker_span *more = realloc(p->history, room * sizeof *more);
+        if (!more)
+            return ENOMEM;
+        p->history = more;
+        p->history_room = room;
+    }
+    p->current_span[i] = p->history_count;
+    p->history[p->history_count++] = (struct pool_worker_span){0, i, monotonic_ns(), 0,
+                                                               POOL_WORKER_RUNNING, 0, 0};
+    return 0;
+}
+
+/* Worker i has ended (reaped or joined) in this way. */
+static void history_close(struct pool *p, int i, enum pool_worker_end how, int status)
+{
+    struct pool_worker_span *span = &p->history[p->current_span[i]];
+    if (p->threaded)
+        span->pid = atomic_load(&p->workers[i].tid);
+    span->end_ns = monotonic_ns();
+    span->end = how;
+    span->status = status;
+}
+
 static int spawn_worker(struct pool *p, int i)
 {
     struct worker *w = &p->workers[i];
+    int err = history_open(p, i);
+    if (err)
+        return err;
     w->pool = p;
     w->index = i;
     atomic_store(&w->exited, 0);
     if (p->threaded) {
-        int err = pthread_create(&w->thread, NULL, worker_thread, w);
-        if (err)
+        err = pthread_create(&w->thread, NULL, worker_thread, w);
+        if (err) {
+            p->history_count--; /* it never ran */
             return err;
+        }
     } else {
         if (fflush(NULL) == EOF) /* else the child inherits unwritten buffers, writes them too */
             return errno;
         pid_t parent = getpid();
         pid_t pid = fork();
-        if (pid == -1)
+        if (pid == -1) {
+            p->history_count--;
             return errno;
+        }
         if (pid == 0)
             worker_process(p, i, parent);
         cleanup_add_child(pid); /* Ctrl-C: the cleanup handler kills and reaps it */
         w->pid = pid;
+        p->history[p->current_span[i]].pid = pid;
     }
     w->alive = 1;
     p->stats.workers_started++;
@@ -387,11 +430,13 @@ static void job_maybe_finished(struct pool *p, struct pool_job *j)
 /* One task's fate reaches its job: exactly once per task, only ever from here (or from the
  * fast path of deliver_range, which does the same for a run of successful map results). */
 static void deliver(struct pool *p, struct pool_job *j, size_t index, int status, int error,
-                    pid_t worker, int attempts, const void *result, size_t size)
+                    pid_t worker, int attempts, const void *result, size_t size,
+                    const struct entry_header *ran)
 {
     if (j->outcomes)
         j->outcomes[index] = (struct pool_outcome){index, status, error, worker, attempts,
-                                                   status == POOL_TASK_OK ? size : 0};
+                                                   status == POOL_TASK_OK ? size : 0,
+                                                   ran ? ran->start_ns : 0, ran ? ran->end_ns : 0};
     if (j->results && status != POOL_TASK_CANCELLED && status != POOL_TASK_WORKER_DIED)
         memcpy(j->results + index * j->result_size, result, size);
     if (j->ready)
@@ -408,7 +453,7 @@ static void deliver_entry(struct pool *p, int slot, size_t i, pid_t worker)
     struct entry_header *e = entry_at(p, s, i);
     struct slot_owner *o = &p->owners[slot];
     deliver(p, o->job, o->first + i, e->error ? POOL_TASK_ERROR : POOL_TASK_OK, e->error, worker,
-            (int)e->crashes + 1, entry_result(p, e), e->result_size);
+            (int)e->crashes + 1, entry_result(p, e), e->result_size, e);
 }
 
 /* Deliver entries [from, to) of a slot.  A pool_map without outcomes only needs the result
@@ -487,6 +532,7 @@ static int submit_pending(struct pool *p)
             struct entry_header *e = entry_at(p, s, t);
             atomic_store_explicit(&e->done, 0, memory_order_relaxed);
             e->crashes = 0;
+            e->start_ns = e->end_ns = 0;
             memcpy(entry_arg(e), j->args + (j->next_submit + t) * j->arg_size, j->arg_size);
         }
         p->owners[i] = (struct slot_owner){j, j->next_submit};
@@ -515,8 +561,9 @@ static void repair_slot(struct pool *p, int slot, pid_t dead, int status)
             p->stats.tasks_retried++;
         } else {
             p->stats.tasks_lost++;
+            e->end_ns = 0; /* it never returned: the span ends with its worker */
             deliver(p, p->owners[slot].job, p->owners[slot].first + k, POOL_TASK_WORKER_DIED,
-                    status, dead, (int)e->crashes, NULL, 0);
+                    status, dead, (int)e->crashes, NULL, 0, e);
             k++;
         }
     }
@@ -528,7 +575,7 @@ static void repair_slot(struct pool *p, int slot, pid_t dead, int status)
     if (p->terminated) { /* nobody will run them: cancel what is left */
         for (; k < s->count; k++)
             deliver(p, p->owners[slot].job, p->owners[slot].first + k, POOL_TASK_CANCELLED, 0,
-                    0, (int)entry_at(p, s, k)->crashes, NULL, 0);
+                    0, (int)entry_at(p, s, k)->crashes, NULL, 0, NULL);
         free_slot(p, slot);
         return;
     }
@@ -551,17 +598,27 @@ static void worker_gone(struct pool *p, int i, int status)
         }
     }
     int clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_INITIALIZER)
+    enum pool_worker_end how = POOL_WORKER_EXITED;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_INITIALIZER) {
         p->broken = 1;
-    else if (held || !clean_exit)
+        how = POOL_WORKER_DIED;
+    } else if (held || !clean_exit) {
         p->stats.worker_deaths++;
-    else if (!atomic_load(&p->ctl->stop))
+        how = POOL_WORKER_DIED;
+    } else if (!atomic_load(&p->ctl->stop)) {
         p->stats.workers_recycled++;
+        how = POOL_WORKER_RECYCLED;
+    }
+    history_close(p, i, how, status);
     if (p->broken || p->terminated || atomic_load(&p->ctl->stop))
         return;
+    size_t gone = p->current_span[i];
     int err = spawn_worker(p, i);
     if (err)
         p->broken = err; /* cannot replace it: stop rather than run short for ever */
+    else
+        p->history[gone].replaced_by = p->history[p->current_span[i]].pid; /* 0 for a thread
+                                                                            * not yet started */
 }
 
 /* Reap the workers that have ended (never blocks).  Returns how many. */
@@ -606,7 +663,7 @@ static void cancel_all(struct pool *p)
                 deliver_entry(p, i, t, s->worker_pid);
             else
                 deliver(p, p->owners[i].job, p->owners[i].first + t, POOL_TASK_CANCELLED, 0, 0,
-                        (int)e->crashes, NULL, 0);
+                        (int)e->crashes, NULL, 0, NULL);
         }
         free_slot(p, i);
     }
@@ -615,7 +672,7 @@ static void cancel_all(struct pool *p)
         size_t from = j->next_submit;
         j->next_submit = j->count;
         for (size_t t = from; t < j->count; t++)
-            deliver(p, j, t, POOL_TASK_CANCELLED, 0, 0, 0, NULL, 0);
+            deliver(p, j, t, POOL_TASK_CANCELLED, 0, 0, 0, NULL, 0, NULL);
     }
 }
 
@@ -639,6 +696,7 @@ static void stop_workers_now(struct pool *p)
                 continue;
             cleanup_forget_child(w->pid);
         }
+        history_close(p, i, POOL_WORKER_STOPPED, 0);
         w->alive = 0;
     }
 }
@@ -759,9 +817,11 @@ static int create(struct pool **out, const struct pool_options *options, int thr
     p->map_size = round_up(sizeof(struct control), 64) + (size_t)o.slots * p->slot_stride;
     p->owners = calloc((size_t)o.slots, sizeof *p->owners);
     p->workers = calloc((size_t)o.workers, sizeof *p->workers);
-    if (!p->owners || !p->workers) {
+    p->current_span = calloc((size_t)o.workers, sizeof *p->current_span);
+    if (!p->owners || !p->workers || !p->current_span) {
         free(p->owners);
         free(p->workers);
+        free(p->current_span);
         free(p);
         return ENOMEM;
     }
@@ -773,6 +833,7 @@ static int create(struct pool **out, const struct pool_options *options, int thr
         err = errno;
         free(p->owners);
         free(p->workers);
+        free(p->current_span);
         free(p);
         return err;
     }
@@ -1026,13 +1087,15 @@ int pool_close(struct pool *p)
         struct worker *w = &p->workers[i];
         if (!w->alive)
             continue;
+        int status = 0;
         if (p->threaded) {
             pthread_join(w->thread, NULL);
         } else {
-            while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
+            while (waitpid(w->pid, &status, 0) == -1 && errno == EINTR)
                 continue;
             cleanup_forget_child(w->pid);
         }
+        history_close(p, i, POOL_WORKER_EXITED, status);
         w->alive = 0;
     }
     p->terminated = 1;
@@ -1068,6 +1131,8 @@ void pool_destroy(struct pool *p)
     munmap(p->map, p->map_size);
     free(p->owners);
     free(p->workers);
+    free(p->current_span);
+    free(p->history);
     free(p);
 }
 
@@ -1082,6 +1147,33 @@ int pool_worker_pids(const struct pool *p, pid_t *pids, int max)
         if (p->workers[i].alive)
             pids[n++] = p->threaded ? atomic_load(&p->workers[i].tid) : p->workers[i].pid;
     return n;
+}
+
+size_t pool_worker_history(struct pool *p, const struct pool_worker_span **spans)
+{
+    if (!p) {
+        *spans = NULL;
+        return 0;
+    }
+    for (int i = 0; p->threaded && i < p->nworkers; i++) /* a thread learns its tid itself */
+        if (p->workers[i].alive && !p->history[p->current_span[i]].pid)
+            p->history[p->current_span[i]].pid = atomic_load(&p->workers[i].tid);
+    for (size_t k = 0; k < p->history_count; k++) /* replacements whose tid came later */
+        if (p->history[k].end == POOL_WORKER_DIED || p->history[k].end == POOL_WORKER_RECYCLED)
+            if (!p->history[k].replaced_by)
+                for (size_t later = k + 1; later < p->history_count; later++)
+                    if (p->history[later].worker == p->history[k].worker) {
+                        p->history[k].replaced_by = p->history[later].pid;
+                        break;
+                    }
+    *spans = p->history;
+    return p->history_count;
+}
+
+const char *pool_worker_end_name(int end)
+{
+    static const char *const names[] = {"running", "exited", "recycled", "died", "stopped"};
+    return end >= 0 && end <= POOL_WORKER_STOPPED ? names[end] : "unknown";
 }
 
 void pool_get_stats(const struct pool *p, struct pool_stats *stats)

@@ -102,6 +102,27 @@ struct pool_outcome {
     pid_t worker;       /* the process (or thread id) that ran it last */
     int attempts;       /* times it was started (2 after a retry) */
     size_t result_size; /* bytes of result written */
+    /* The task's span on the monotonic clock (monotonic_ns), taken by the worker around the
+     * call of its last attempt: end_ns is 0 if it never returned (its worker died), both are
+     * 0 if it never started (cancelled). */
+    int64_t start_ns, end_ns;
+};
+
+/* The life of one worker, as the parent saw it: from its fork to its reaping. */
+enum pool_worker_end {
+    POOL_WORKER_RUNNING,  /* still alive */
+    POOL_WORKER_EXITED,   /* left when the pool closed */
+    POOL_WORKER_RECYCLED, /* left after max_tasks_per_worker, and was replaced */
+    POOL_WORKER_DIED,     /* killed or crashed (or its initializer failed), and was replaced */
+    POOL_WORKER_STOPPED,  /* killed by pool_terminate or pool_destroy */
+};
+struct pool_worker_span {
+    pid_t pid;            /* the process (a thread's id in a threaded pool) */
+    int worker;           /* its place, 0 .. workers-1: a replacement takes the same place */
+    int64_t start_ns, end_ns; /* monotonic_ns at fork and at reaping (end 0 while running) */
+    int end;              /* enum pool_worker_end */
+    int status;           /* the wait status it ended with */
+    pid_t replaced_by;    /* the worker forked in its place, or 0 */
 };
 
 struct pool_stats {
@@ -157,6 +178,10 @@ void pool_destroy(struct pool *pool);
 int pool_worker_count(const struct pool *pool);
 int pool_worker_pids(const struct pool *pool, pid_t *pids, int max); /* the live workers */
 void pool_get_stats(const struct pool *pool, struct pool_stats *stats);
+/* Every worker the pool has started, in order of start, for a timeline (pool_trace.h).  The
+ * array belongs to the pool and is valid until its next call; returns the count. */
+size_t pool_worker_history(struct pool *pool, const struct pool_worker_span **spans);
+const char *pool_worker_end_name(int end); /* "running", "exited", "recycled", ... */
 const char *pool_status_name(int status); /* "ok", "error", "worker died", "cancelled" */
 
 /* For thread_pool.c: the same pool with threads instead of processes. */

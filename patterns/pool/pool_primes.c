@@ -4,6 +4,7 @@
  *
  * Usage: pool_primes [--workers=P] [--limit=N] [--ranges=R] [--chunk=C] [--api=API]
  *                    [--crash-range=K] [--on-crash=retry|fail] [--timeout=S] [--no-check]
+ *                    [--trace=FILE]
  *   -w, --workers=P      worker processes (default: the usable CPU count; 1 to 256)
  *   -n, --limit=N        count the primes below N (default 1000000; 0 to 10^11)
  *   -r, --ranges=R       tasks: [0, N) cut into R equal ranges (default 100; 1 to 100000)
@@ -16,6 +17,8 @@
  *                        (retry, the default) or report it failed at once (fail)
  *   -t, --timeout=S      watchdog: give up after S seconds (default 60; 0: none)
  *   -s, --no-check       skip the sequential count
+ *   -T, --trace=FILE     write the run's timeline to FILE: Chrome trace-event JSON, one row
+ *                        per worker (its life) with its tasks on it; open it in Perfetto
  *   -h, --help           this text
  * Exit status: 0 if every range was counted and the total is right, 1 otherwise.
  *
@@ -31,6 +34,8 @@
  *     number, and every other range is still counted.  Python's ProcessPoolExecutor would
  *     raise BrokenProcessPool for every pending future instead.
  *   - --chunk=1 against --chunk=50 with --ranges=20000: the per-task cost of the hand-over.
+ *   - --trace=run.json --crash-range=3: open run.json in ui.perfetto.dev; a worker row ends
+ *     with range 3 cut short ("died"), and its replacement's row starts right after.
  *
  * Python counterpart: multiprocessing.Pool(P).map(count_range, ranges, chunksize=C), or
  *   imap_unordered, or apply_async per range (ProcessPoolExecutor.submit).
@@ -49,9 +54,11 @@
 #include <unistd.h>
 
 #include "pool/pool.h"
+#include "pool/pool_trace.h"
 #include "support/cleanup.h"
 #include "support/cpus.h"
 #include "support/error.h"
+#include "support/output_file.h"
 #include "support/parse.h"
 #include "support/watchdog.h"
 
@@ -66,12 +73,14 @@ struct options {
     long long limit;
     enum pool_on_crash on_crash;
     const char *api;
+    const char *trace; /* --trace FILE, or NULL */
     int check;
 };
 
 static const char usage[] =
     "Usage: pool_primes [--workers=P] [--limit=N] [--ranges=R] [--chunk=C] [--api=API]\n"
     "                   [--crash-range=K] [--on-crash=retry|fail] [--timeout=S] [--no-check]\n"
+    "                   [--trace=FILE]\n"
     "  -w, --workers=P      worker processes (default: usable CPUs; 1 to 256)\n"
     "  -n, --limit=N        count the primes below N (default 1000000; 0 to 10^11)\n"
     "  -r, --ranges=R       tasks: [0, N) cut into R ranges (default 100; 1 to 100000)\n"
@@ -81,6 +90,7 @@ static const char usage[] =
     "  -o, --on-crash=W     retry (default) or fail\n"
     "  -t, --timeout=S      watchdog in seconds (default 60; 0: none)\n"
     "  -s, --no-check       skip the sequential count\n"
+    "  -T, --trace=FILE     write the timeline (Chrome trace-event JSON) to FILE\n"
     "  -h, --help           this text\n";
 
 /* --- the task ---------------------------------------------------------------------------- */
@@ -217,13 +227,14 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"ranges", required_argument, 0, 'r'},  {"chunk", required_argument, 0, 'c'},
         {"api", required_argument, 0, 'a'},     {"crash-range", required_argument, 0, 'k'},
         {"on-crash", required_argument, 0, 'o'}, {"timeout", required_argument, 0, 't'},
-        {"no-check", no_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
+        {"no-check", no_argument, 0, 's'},      {"trace", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (struct options){.workers = usable_cpu_count(), .limit = 1000000, .ranges = 100,
                           .crash_range = -1, .timeout_s = 60, .api = "map", .check = 1};
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":w:n:r:c:a:k:o:t:sh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":w:n:r:c:a:k:o:t:sT:h", longs, NULL)) != -1) {
         switch (c) {
         case 'w': o->workers = parse_long(optarg, "--workers", 1, POOL_MAX_WORKERS, usage); break;
         case 'n': o->limit = parse_size(optarg, "--limit", 0, 100000000000LL, usage); break;
@@ -232,6 +243,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'k': o->crash_range = parse_long(optarg, "--crash-range", 0, 99999, usage); break;
         case 't': o->timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
         case 's': o->check = 0; break;
+        case 'T': o->trace = optarg; break;
         case 'a':
             if (strcmp(optarg, "map") && strcmp(optarg, "imap") && strcmp(optarg, "submit"))
                 usage_error(usage, "--api: expected map, imap or submit, got \"%s\"", optarg);
@@ -301,7 +313,18 @@ int main(int argc, char **argv)
     pool_get_stats(pool, &stats);
     if ((err = pool_close(pool)) != 0) /* finish, let the workers leave, reap them */
         die_with_code(err, "pool_close");
+    int trace_failed = 0;
+    if (o.trace) { /* after close (every worker's end is known), before destroy */
+        struct timeline t = {0};
+        if (pool_trace_add_tasks(&t, pool, o.api, outcomes, (size_t)o.ranges) != 0 ||
+            pool_trace_finish(&t, pool, o.trace, "pool_primes") == -1)
+            trace_failed = errno;
+    }
     pool_destroy(pool);
+    if (trace_failed)
+        note("cannot write %s: %s", o.trace, output_file_reason(trace_failed));
+    else if (o.trace)
+        printf("timeline: %s (open it in ui.perfetto.dev or chrome://tracing)\n", o.trace);
     printf("workers started %ld, died %ld; tasks retried %ld, lost %ld\n", stats.workers_started,
            stats.worker_deaths, stats.tasks_retried, stats.tasks_lost);
     int ok = failed == 0;
@@ -318,5 +341,5 @@ int main(int argc, char **argv)
     free(ranges);
     free(counts);
     free(outcomes);
-    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ok && !trace_failed ? EXIT_SUCCESS : EXIT_FAILURE;
 }

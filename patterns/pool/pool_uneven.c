@@ -4,11 +4,14 @@
  * both through the same process pool.
  *
  * Usage: pool_uneven [--workers=P] [--tasks=T] [--work-ms=M] [--schedule=S] [--timeout=S]
+ *                    [--trace=FILE]
  *   -w, --workers=P      worker processes (default: the usable CPU count; 1 to 256)
  *   -n, --tasks=T        tasks (default 64; 1 to 100000)
  *   -m, --work-ms=M      total CPU work of all tasks, in ms (default 300; 1 to 600000)
  *   -s, --schedule=S     static, dynamic or both (default both)
  *   -t, --timeout=S      watchdog: give up after S seconds (default 60; 0: none)
+ *   -T, --trace=FILE     write the run's timeline to FILE: Chrome trace-event JSON, one row
+ *                        per worker with its tasks ("static task 7", "dynamic task 7")
  *   -h, --help           this text
  * Exit status: 0 on success, 1 on a failure.
  *
@@ -25,6 +28,8 @@
  *     out nearly equal and the wall time near total / P.
  *   - The speedup of dynamic over static grows with P (try --workers=4 on 4 CPUs), and
  *     vanishes on one CPU (`taskset -c 0 build/bin/pool_uneven`): there is nobody to balance.
+ *   - --trace=uneven.json, opened in ui.perfetto.dev: under static one row is full and the
+ *     other half empty; under dynamic both rows are full to the end.
  *   - The price of dynamic: one hand-over per task.  Here tasks take milliseconds and the
  *     hand-over a microsecond; with tasks of a microsecond, chunking matters (pool_primes).
  *
@@ -45,10 +50,12 @@
 #include <unistd.h>
 
 #include "pool/pool.h"
+#include "pool/pool_trace.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/cpus.h"
 #include "support/error.h"
+#include "support/output_file.h"
 #include "support/parse.h"
 #include "support/watchdog.h"
 
@@ -64,15 +71,18 @@ struct work_result {
 struct options {
     long workers, tasks, work_ms, timeout_s;
     int run_static, run_dynamic;
+    const char *trace; /* --trace FILE, or NULL */
 };
 
 static const char usage[] =
     "Usage: pool_uneven [--workers=P] [--tasks=T] [--work-ms=M] [--schedule=S] [--timeout=S]\n"
+    "                   [--trace=FILE]\n"
     "  -w, --workers=P      worker processes (default: usable CPUs; 1 to 256)\n"
     "  -n, --tasks=T        tasks (default 64; 1 to 100000)\n"
     "  -m, --work-ms=M      total CPU work in ms (default 300; 1 to 600000)\n"
     "  -s, --schedule=S     static, dynamic or both (default both)\n"
     "  -t, --timeout=S      watchdog in seconds (default 60; 0: none)\n"
+    "  -T, --trace=FILE     write the timeline (Chrome trace-event JSON) to FILE\n"
     "  -h, --help           this text\n";
 
 /* --- the task ------------------------------------------------------------------------------ */
@@ -107,9 +117,10 @@ static int work_task(const void *arg, size_t arg_size, void *result, size_t *res
 
 /* --- one schedule ------------------------------------------------------------------------------ */
 
-/* Run every task with this chunk size; print the busy time per worker; return the wall time. */
+/* Run every task with this chunk size; print the busy time per worker; add the tasks to the
+ * timeline unless it is NULL; return the wall time. */
 static double run_schedule(struct pool *pool, const char *name, const struct work_task *tasks,
-                           size_t n, size_t chunk)
+                           size_t n, size_t chunk, struct timeline *timeline)
 {
     struct work_result *results = calloc(n, sizeof *results);
     if (!results)
@@ -129,6 +140,8 @@ static double run_schedule(struct pool *pool, const char *name, const struct wor
                               outcomes[i].error);
     if (err)
         die_with_code(err, "pool_map");
+    if (timeline && (err = pool_trace_add_tasks(timeline, pool, name, outcomes, n)) != 0)
+        die_with_code(err, "the timeline");
     free(outcomes);
     printf("%s (chunk %zu): wall %.3f s\n", name, chunk, wall);
     /* Each result names the worker that ran it: add up the CPU time per worker. */
@@ -159,18 +172,20 @@ static void parse_options(int argc, char **argv, struct options *o)
     static const struct option longs[] = {
         {"workers", required_argument, 0, 'w'}, {"tasks", required_argument, 0, 'n'},
         {"work-ms", required_argument, 0, 'm'}, {"schedule", required_argument, 0, 's'},
-        {"timeout", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
+        {"timeout", required_argument, 0, 't'}, {"trace", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (struct options){.workers = usable_cpu_count(), .tasks = 64, .work_ms = 300,
                           .timeout_s = 60, .run_static = 1, .run_dynamic = 1};
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":w:n:m:s:t:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":w:n:m:s:t:T:h", longs, NULL)) != -1) {
         switch (c) {
         case 'w': o->workers = parse_long(optarg, "--workers", 1, POOL_MAX_WORKERS, usage); break;
         case 'n': o->tasks = parse_long(optarg, "--tasks", 1, 100000, usage); break;
         case 'm': o->work_ms = parse_long(optarg, "--work-ms", 1, 600000, usage); break;
         case 't': o->timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
+        case 'T': o->trace = optarg; break;
         case 's':
             if (strcmp(optarg, "static") && strcmp(optarg, "dynamic") && strcmp(optarg, "both"))
                 usage_error(usage, "--schedule: expected static, dynamic or both, got \"%s\"",
@@ -209,18 +224,25 @@ int main(int argc, char **argv)
      * and is stuck with it.  Dynamic: chunk 1, each free worker takes the next task. */
     size_t block = (n + (size_t)o.workers - 1) / (size_t)o.workers;
     double wall_static = 0, wall_dynamic = 0;
+    struct timeline timeline = {0}, *trace = o.trace ? &timeline : NULL;
     if (o.run_static)
-        wall_static = run_schedule(pool, "static", tasks, n, block);
+        wall_static = run_schedule(pool, "static", tasks, n, block, trace);
     if (o.run_dynamic)
-        wall_dynamic = run_schedule(pool, "dynamic", tasks, n, 1);
+        wall_dynamic = run_schedule(pool, "dynamic", tasks, n, 1, trace);
     stop_watchdog();
     if ((err = pool_close(pool)) != 0)
         die_with_code(err, "pool_close");
+    int trace_failed = trace && pool_trace_finish(trace, pool, o.trace, "pool_uneven") == -1
+                           ? errno : 0; /* after close: every worker's end is known */
     pool_destroy(pool);
+    if (trace_failed)
+        note("cannot write %s: %s", o.trace, output_file_reason(trace_failed));
+    else if (trace)
+        printf("timeline: %s (open it in ui.perfetto.dev or chrome://tracing)\n", o.trace);
     printf("ideal wall time with %ld workers: %.3f s\n", o.workers,
            total_ns / 1e9 / (o.workers < usable_cpu_count() ? o.workers : usable_cpu_count()));
     if (o.run_static && o.run_dynamic)
         printf("dynamic is %.2fx faster than static\n", wall_static / wall_dynamic);
     free(tasks);
-    return EXIT_SUCCESS;
+    return trace_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

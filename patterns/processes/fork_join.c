@@ -3,7 +3,7 @@
  * processes, collect their partial counts through one pipe, and check the sum.
  *
  * Usage: fork_join [--workers=P] [--limit=N] [--split=balanced|equal] [--no-check]
- *                  [--timeout=S] [--kill-worker=K]
+ *                  [--timeout=S] [--kill-worker=K] [--trace=FILE]
  *   -w, --workers=P      child processes to fork (default: usable CPUs, here via
  *                        sched_getaffinity; 1 to 1000)
  *   -n, --limit=N        count the primes below N (default 2000000; 0 to 10^12)
@@ -15,6 +15,8 @@
  *                        seconds (default 60; 0 disables it)
  *   -k, --kill-worker=K  worker K kills itself with SIGKILL before reporting, as the OOM killer
  *                        might: see how the parent notices (default: none)
+ *   -T, --trace=FILE     write the run's timeline to FILE: Chrome trace-event JSON, one row
+ *                        per child, from fork to reaping, with its count on it (Perfetto)
  *   -h, --help           this text
  * Exit status: 0 if every worker reported and the sum matches every check; 1 otherwise.
  *
@@ -29,6 +31,8 @@
  *     `taskset -c 0 build/bin/fork_join`: the default follows the CPUs you may use.
  *   - --limit=1000: the "speedup" falls far below 1.  Forking, and reaping, P processes
  *     costs more than so small a job: parallelism pays only for work that outweighs it.
+ *   - --trace=join.json --split=equal, opened in ui.perfetto.dev: the rows end one after
+ *     another, the last far after the first; the join waits for the slowest.
  *   - ps -o pid,ppid,stat,comm --ppid $(pgrep -n fork_join) while a big --limit runs: the
  *     children, then (for an instant) zombies until the parent's waitpid reaps them.
  *
@@ -59,7 +63,9 @@
 #include "support/error.h"
 #include "support/process.h"
 #include "support/full_io.h"
+#include "support/output_file.h"
 #include "support/parse.h"
+#include "support/timeline.h"
 
 /* Run well under a second natively (both the parallel and the sequential count), and in
  * seconds under valgrind. */
@@ -75,6 +81,7 @@ struct result_record {
     int32_t worker;     /* which range this is (the parent knows the range by index) */
     int32_t pid;        /* who counted it, to show on the report line */
     int64_t count;      /* primes found in the range */
+    int64_t start_ns;   /* when the child began counting (monotonic: the parent's clock too) */
     int64_t elapsed_ns; /* the child's own wall time for the count */
 };
 _Static_assert(sizeof(struct result_record) <= PIPE_BUF, "a record must be written atomically");
@@ -86,6 +93,7 @@ struct worker {
     int reported;         /* 1 once its record arrived */
     struct result_record result;
     int wstatus; /* from waitpid */
+    int64_t forked_ns, reaped_ns; /* the child's life as the parent saw it, for --trace */
 };
 
 enum split { SPLIT_BALANCED, SPLIT_EQUAL };
@@ -98,17 +106,19 @@ struct options {
     int check;        /* 1: also count sequentially in the parent */
     long timeout_s;   /* 0: no watchdog */
     long kill_worker; /* -1: nobody */
+    const char *trace; /* --trace FILE, or NULL */
 };
 
 static const char usage[] =
     "Usage: fork_join [--workers=P] [--limit=N] [--split=balanced|equal] [--no-check]\n"
-    "                 [--timeout=S] [--kill-worker=K]\n"
+    "                 [--timeout=S] [--kill-worker=K] [--trace=FILE]\n"
     "  -w, --workers=P      child processes (default: the usable CPU count; 1 to 1000)\n"
     "  -n, --limit=N        count the primes below N (default 2000000; 0 to 10^12)\n"
     "  -s, --split=S        balanced (default: equal work) or equal (equal-sized ranges)\n"
     "  -c, --no-check       skip the sequential count (a known value is still checked)\n"
     "  -t, --timeout=S      watchdog in seconds (default 60; 0: none)\n"
     "  -k, --kill-worker=K  worker K kills itself with SIGKILL before reporting\n"
+    "  -T, --trace=FILE     write the timeline (Chrome trace-event JSON) to FILE\n"
     "  -h, --help           this text\n"
     "Exit status: 0 if every worker reported and the sum is right, 1 otherwise, 2 bad usage.\n";
 
@@ -202,6 +212,7 @@ static _Noreturn void run_worker(long index, const struct worker *self, int writ
         .worker = (int32_t)index,
         .pid = (int32_t)getpid(),
         .count = count_primes(self->first, self->end),
+        .start_ns = start,
     };
     record.elapsed_ns = child_clock_ns() - start;
     if (kill_self && kill(getpid(), SIGKILL) == -1) /* --kill-worker: die before reporting */
@@ -221,6 +232,7 @@ static void start_workers(struct worker *workers, const struct options *options,
     for (long k = 0; k < options->workers; k++) {
         /* start_child: a count nobody will read is a waste of a CPU, so the child dies with
          * the parent; a failed fork exits, and the cleanup reaps the children made so far. */
+        workers[k].forked_ns = monotonic_ns();
         pid_t pid = start_child();
         if (pid == 0) {
             close_or_die(pipe_fds[0]); /* a child only writes */
@@ -305,6 +317,7 @@ static long reap_workers(struct worker *workers, long count)
     long failed = 0;
     for (long k = 0; k < count; k++) {
         workers[k].wstatus = wait_for_child(workers[k].pid);
+        workers[k].reaped_ns = monotonic_ns();
         if (!workers[k].reported || !child_succeeded(workers[k].wstatus))
             failed++;
     }
@@ -331,6 +344,40 @@ static long long report_workers(const struct worker *workers, long count)
         }
     }
     return total;
+}
+
+/* --trace: a row per child from fork to reaping, and its count on it.  Returns 0, or -1 with
+ * errno set. */
+static int write_timeline(const struct worker *workers, long count, const char *path)
+{
+    struct timeline t = {0};
+    for (long k = 0; k < count; k++) {
+        const struct worker *w = &workers[k];
+        struct timeline_span *life = timeline_add(&t), *job = NULL;
+        if (!life || (w->reported && !(job = timeline_add(&t)))) {
+            timeline_free(&t);
+            return -1;
+        }
+        char status[128];
+        describe_status(w->wstatus, status, sizeof status);
+        *life = (struct timeline_span){.row = w->pid, .names_row = 1, .category = "child",
+                                       .start_ns = w->forked_ns, .end_ns = w->reaped_ns};
+        snprintf(life->name, sizeof life->name, "worker %ld (pid %ld)", k, (long)w->pid);
+        snprintf(life->args, sizeof life->args, "\"worker\": %ld, \"end\": \"%s\"", k, status);
+        if (job) {
+            *job = (struct timeline_span){.row = w->pid, .category = "task",
+                                          .start_ns = w->result.start_ns,
+                                          .end_ns = w->result.start_ns + w->result.elapsed_ns};
+            snprintf(job->name, sizeof job->name, "count [%lld, %lld)", w->first, w->end);
+            snprintf(job->args, sizeof job->args, "\"task\": %ld, \"count\": %lld", k,
+                     (long long)w->result.count);
+        }
+    }
+    int written = timeline_write(&t, path, "fork_join");
+    int saved = errno;
+    timeline_free(&t);
+    errno = saved;
+    return written;
 }
 
 /* Compare the parallel sum with the sequential count and, for a power of ten, the tables.
@@ -379,7 +426,8 @@ static struct options parse_arguments(int argc, char *argv[])
         {"workers", required_argument, NULL, 'w'}, {"limit", required_argument, NULL, 'n'},
         {"split", required_argument, NULL, 's'},   {"no-check", no_argument, NULL, 'c'},
         {"timeout", required_argument, NULL, 't'}, {"kill-worker", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+        {"trace", required_argument, NULL, 'T'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     struct options o = {.workers = usable_cpu_count(),
                         .limit = DEFAULT_LIMIT,
                         .split = SPLIT_BALANCED,
@@ -388,7 +436,7 @@ static struct options parse_arguments(int argc, char *argv[])
                         .kill_worker = -1};
     opterr = 0; /* we print our own one-line reason, then the usage */
     int c;
-    while ((c = getopt_long(argc, argv, ":w:n:s:ct:k:h", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":w:n:s:ct:k:T:h", long_options, NULL)) != -1) {
         switch (c) {
         case 'w': o.workers = parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': o.limit = parse_long(optarg, "--limit", 0, MAX_LIMIT, usage); break;
@@ -396,6 +444,7 @@ static struct options parse_arguments(int argc, char *argv[])
         case 'c': o.check = 0; break;
         case 't': o.timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
         case 'k': o.kill_worker = parse_long(optarg, "--kill-worker", 0, MAX_WORKERS, usage); break;
+        case 'T': o.trace = optarg; break;
         default: help_or_bad_option(c, argv, usage);
         }
     }
@@ -438,6 +487,12 @@ int main(int argc, char *argv[])
                o.limit, failed, o.workers, received, total);
     else
         ok = report_verdict(o.limit, total, o.check, parallel_ns);
+    if (o.trace && write_timeline(workers, o.workers, o.trace) == -1) {
+        note("cannot write %s: %s", o.trace, output_file_reason(errno));
+        ok = 0;
+    } else if (o.trace) {
+        printf("timeline: %s (open it in ui.perfetto.dev or chrome://tracing)\n", o.trace);
+    }
     free(workers);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
