@@ -1,6 +1,7 @@
 /* test_signals.c - the programs of patterns/signals and the answers to lessons/01b-signals.md
  * "Predict, then run" (Test(lesson_signals, predict_N)), and the promise every signal program
- * makes: interrupted at any moment, it leaves no child, no zombie and no object behind. */
+ * (and lesson 02b's shared-memory programs) makes: interrupted at any moment, it leaves no
+ * child, no zombie and no object behind. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
@@ -192,6 +193,27 @@ static int leftover_folders(pid_t pid)
     return n;
 }
 
+/* System V segments whose creator was pid still present (/proc/sysvipc/shm: cpid column). */
+static int leftover_sysv_segments(pid_t pid)
+{
+    FILE *f = fopen("/proc/sysvipc/shm", "r");
+    if (!f)
+        return 0; /* no System V IPC on this kernel: nothing can be left */
+    char line[512];
+    int n = 0;
+    if (!fgets(line, sizeof line, f)) /* the header */
+        line[0] = '\0';
+    while (fgets(line, sizeof line, f)) {
+        long key, id, size, cpid;
+        unsigned long perms;
+        if (sscanf(line, "%ld %ld %lo %ld %ld", &key, &id, &perms, &size, &cpid) == 5 &&
+            cpid == (long)pid)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
 /* Wait for pid at most limit_s seconds (scaled like the harness's limits); SIGKILL after. */
 static int wait_with_limit(pid_t pid, int limit_s, int *status)
 {
@@ -211,7 +233,8 @@ static int wait_with_limit(pid_t pid, int limit_s, int *status)
     return 0;
 }
 
-/* Each run: SIGINT or SIGTERM after a random delay from 0 to the program's usual run time.
+/* Each run: SIGINT or SIGTERM after a random delay from 0 to the program's usual run time
+ * (every failure message names the seed that replays the run).
  * Whenever it lands, the program must end (of that signal, or normally if it was done), and
  * leave no process (this test is their subreaper, so an orphan would be its child) and no
  * name in /dev/shm or /tmp. */
@@ -227,29 +250,40 @@ Test(signals, interrupted_at_random_moments_they_leave_nothing_behind, .timeout 
         {{"signal_inheritance", NULL}, 50},
         {{"graceful_shutdown", "--run-ms", "200", NULL}, 300},
         {{"graceful_shutdown", "--run-ms", "200", "--wakeup", "self-pipe", "--stubborn", NULL}, 400},
+        /* Lesson 02b's programs own named objects and a System V segment: the same promise. */
+        {{"shm_objects", NULL}, 60},
+        {{"shared_mapping", NULL}, 20},
     };
-    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    /* FORKLORE_INTERRUPT_SEED=N replays the moments of an earlier run. */
+    const char *replay = getenv("FORKLORE_INTERRUPT_SEED");
+    const unsigned first_seed = replay ? (unsigned)strtoul(replay, NULL, 10)
+                                       : (unsigned)time(NULL) ^ (unsigned)getpid();
+    unsigned seed = first_seed;
     int runs = under_valgrind() ? 2 : 12;
     for (size_t p = 0; p < sizeof programs / sizeof programs[0]; p++) {
         for (int i = 0; i < runs; i++) {
-            int delay_us = (int)(rand_r(&seed) % (unsigned)(programs[p].span_ms * 1000));
+            /* A third of the runs within the first 2 ms, where a program is creating what it
+             * will own: the moments a careless program leaks from. */
+            unsigned span_us = i % 3 == 0 ? 2000 : (unsigned)programs[p].span_ms * 1000;
+            int delay_us = (int)(rand_r(&seed) % span_us);
             int sig = i % 2 ? SIGTERM : SIGINT;
             pid_t pid = start_quietly(programs[p].argv);
             usleep((useconds_t)delay_us);
             kill(pid, sig);
             int status = 0;
             int ended = wait_with_limit(pid, 30, &status);
-            const char *name = programs[p].argv[0];
-            cr_assert(ended, "%s (seed %u): still running 30 s after %s at %d us", name, seed,
-                      strsignal(sig), delay_us);
+            char what[160];
+            snprintf(what, sizeof what, "%s, %s after %d us (FORKLORE_INTERRUPT_SEED=%u, run %d)",
+                     programs[p].argv[0], strsignal(sig), delay_us, first_seed, i);
+            cr_assert(ended, "%s: still running 30 s later", what);
             cr_assert(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == sig),
-                      "%s: %s at %d us: status %#x", name, strsignal(sig), delay_us, status);
-            cr_assert_eq(count_my_children(), 0, "%s: %s at %d us left a process behind", name,
-                         strsignal(sig), delay_us);
-            cr_assert_eq(count_abandoned_ipc("/dev/shm", "shutdown"), 0,
-                         "%s: %s at %d us left a /dev/shm object", name, strsignal(sig), delay_us);
-            cr_assert_eq(leftover_folders(pid), 0, "%s: %s at %d us left a folder in /tmp", name,
-                         strsignal(sig), delay_us);
+                      "%s: status %#x", what, status);
+            cr_assert_eq(count_my_children(), 0, "%s: left a process behind", what);
+            cr_assert_eq(count_abandoned_ipc("/dev/shm", "shutdown") +
+                             count_abandoned_ipc("/dev/shm", "shm"), 0,
+                         "%s: left a /dev/shm object", what);
+            cr_assert_eq(leftover_sysv_segments(pid), 0, "%s: left a System V segment", what);
+            cr_assert_eq(leftover_folders(pid), 0, "%s: left a folder in /tmp", what);
         }
     }
 }

@@ -103,16 +103,10 @@ static void set_sigchld(enum reap_mode mode)
 static void start_children(pid_t *pids, int n)
 {
     fflush(stdout); /* else each child would inherit and print the parent's buffered lines */
-    pid_t parent = getpid();
     for (int i = 0; i < n; i++) {
-        pids[i] = fork();
-        if (pids[i] == -1)
-            die("fork (child %d of %d)", i + 1, n);
-        if (pids[i] == 0) {
-            die_with_parent(parent);
+        pids[i] = cleanup_fork(); /* registered for Ctrl-C before any signal can arrive */
+        if (pids[i] == 0)
             _exit((i + 1) & 0xff);
-        }
-        cleanup_add_child(pids[i]);
     }
 }
 

@@ -90,30 +90,12 @@ static void install(int sig, void (*plain)(int), void (*with_info)(int, siginfo_
         die("sigaction(%s)", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 }
 
-/* fork() with the habits every child here needs. */
+/* fork() with the habits every child here needs: flushed output, registered for Ctrl-C
+ * before a signal can arrive (cleanup_fork holds them meanwhile), dying with its parent. */
 static pid_t start_child(void)
 {
     fflush(stdout); /* else the child inherits unflushed output and prints it again */
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
-    if (pid == 0)
-        die_with_parent(parent); /* an interrupted parent takes this child with it */
-    else
-        cleanup_add_child(pid); /* until reaped, Ctrl-C in the parent kills it */
-    return pid;
-}
-
-/* Wait for one child, retrying a wait a handler interrupted; returns its status. */
-static int reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
-    return status;
+    return cleanup_fork();
 }
 
 static int demo_queue(int count)
@@ -142,7 +124,7 @@ static int demo_queue(int count)
         }
         _exit(0);
     }
-    int status = reap(child); /* after this, every signal the child sent is pending here */
+    int status = cleanup_reap(child); /* after this, every signal the child sent is pending here */
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         printf("[parent] the sender failed (status 0x%04x)\n", (unsigned)status);
         return 0;
@@ -269,7 +251,7 @@ static int eintr_variant(enum install_way way, int tick_ms)
     while ((rest = read(data_pipe[0], buf, sizeof buf)) > 0 || (rest == -1 && errno == EINTR))
         continue; /* drain whatever the child wrote after we stopped waiting */
     close(data_pipe[0]);
-    int status = reap(child);
+    int status = cleanup_reap(child);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         ok = 0;
     if (signal(SIGALRM, SIG_DFL) == SIG_ERR)

@@ -147,12 +147,8 @@ static int run_demo(void)
     char self[PATH_MAX];
     own_path(self, sizeof self);
     fflush(stdout);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
+    pid_t pid = cleanup_fork(); /* registered for Ctrl-C before any signal can arrive */
     if (pid == 0) {
-        die_with_parent(parent);
         /* The child reports through its exit status: 3 if fork's rules did not hold, else
          * whatever the exec'd program says about exec's. */
         if (!report("after fork", after_fork))
@@ -162,12 +158,7 @@ static int run_demo(void)
         execv(self, args);
         die_in_child("execv %s", self);
     }
-    cleanup_add_child(pid);
-    int status;
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget_child(pid);
+    int status = cleanup_reap(pid);
     /* 0 only if the child's report after fork and the exec'd program's both matched. */
     int child_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     ok &= child_ok;
