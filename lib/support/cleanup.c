@@ -205,3 +205,49 @@ void die_with_parent(pid_t parent)
 }
 
 int cleanup_interrupted(void) { return interrupted; }
+
+void cleanup_hold_signals(sigset_t *old)
+{
+    sigset_t terminating;
+    sigemptyset(&terminating);
+    sigaddset(&terminating, SIGINT);
+    sigaddset(&terminating, SIGTERM);
+    sigaddset(&terminating, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &terminating, old) == -1)
+        die("sigprocmask");
+}
+
+void cleanup_release_signals(const sigset_t *old)
+{
+    if (sigprocmask(SIG_SETMASK, old, NULL) == -1)
+        die("sigprocmask");
+}
+
+pid_t cleanup_fork(void)
+{
+    sigset_t old;
+    cleanup_hold_signals(&old);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == -1)
+        die("fork");
+    if (pid == 0) {
+        die_with_parent(parent);
+        if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
+            die_in_child("sigprocmask");
+        return 0;
+    }
+    cleanup_add_child(pid);
+    cleanup_release_signals(&old); /* a signal that came meanwhile arrives now, child known */
+    return pid;
+}
+
+int cleanup_reap(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR)
+            die("waitpid(%ld)", (long)pid);
+    cleanup_forget_child(pid);
+    return status;
+}

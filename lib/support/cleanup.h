@@ -18,6 +18,7 @@
 #ifndef FORKLORE_CLEANUP_H
 #define FORKLORE_CLEANUP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -39,6 +40,22 @@ void cleanup_forget_name(const char *name);
 /* Remember a child to kill and reap if the program is interrupted; forget it once reaped. */
 void cleanup_add_child(pid_t pid);
 void cleanup_forget_child(pid_t pid);
+
+/* fork() for a program that uses this registry.  The terminating signals are held from just
+ * before the fork until the child is registered, so that Ctrl-C at any moment finds the child
+ * in the registry (a child forked but not yet registered would outlive an interrupted
+ * parent); the child calls die_with_parent before it returns 0.  Flush stdio before calling. */
+pid_t cleanup_fork(void);
+
+/* Wait for a registered child (a wait a signal interrupts is resumed), forget it, and return
+ * its wait status.  A failed waitpid is fatal. */
+int cleanup_reap(pid_t pid);
+
+/* Hold SIGINT, SIGTERM and SIGHUP (the signals whose handler clears the registry) around a
+ * step that must not be cut in two, such as creating an object the registry cannot remove;
+ * release restores the mask saved in *old, delivering whatever came meanwhile. */
+void cleanup_hold_signals(sigset_t *old);
+void cleanup_release_signals(const sigset_t *old);
 
 /* In a child, right after fork(): die with SIGKILL when the parent dies, so an interrupted
  * or crashed parent never leaves this child running as an orphan.  parent is the pid the

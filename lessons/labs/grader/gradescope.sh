@@ -65,7 +65,7 @@ lab=$lab
 work=\$(mktemp -d)
 trap 'rm -rf "\$work"' EXIT
 EOF
-cat >>"$out/$lab/run_autograder" <<'EOF'
+cat >>"$stage/$lab/run_autograder" <<'EOF'
 # Each file the lab asks for (the starter's .c files and its other files, not the given grade.c,
 # headers or handout), from the upload wherever it is in it: by its exact name, else by a name
 # a browser or an archiver gives a copy ("parallel (1).c", "parallel-2.c") when exactly one such
