@@ -78,7 +78,7 @@ static int start_python(const char *method)
 
 static int run(const struct point *p, struct run_result *r)
 {
-    const char *method = methods[p->param];
+    const char *method = methods[p->variant];
     int n = (int)p->x;
     if (start_python(method) != 0) {
         snprintf(r->detail, sizeof r->detail, "starting python3 with %s: %s", method,
@@ -114,7 +114,7 @@ static int plan(struct point *points, int max, int quick)
         for (int i = 0; i < nx && n < max; i++, n++) {
             snprintf(points[n].series, sizeof points[n].series, "%s", methods[m]);
             points[n].x = x[i];
-            points[n].param = m;
+            points[n].variant = m;
         }
     return n;
 }
