@@ -1,5 +1,5 @@
 /* mpi_programs.h - where the MPI workloads find what `make mpi` built: build/mpi/ beside
- * build/bin/bench (for any OUT), with the launcher script mpirun (patterns/mpi/mpirun.in),
+ * build/bin/bench (for any OUT), with the launcher script mpirun (tools/mpirun.in),
  * the programs in bin/, and a file naming the MPI implementation they were built with.
  */
 #ifndef FORKLORE_MPI_PROGRAMS_H

@@ -2,7 +2,7 @@
  * (lessons/python/README.md "Predict, then run": Test(lesson_python, predict_N)).
  *
  * Each twin runs as `/usr/bin/env python3 lessons/python/NAME.py`: python3 from PATH, as a
- * reader would run it (tests/ensure_deps.sh installs it when missing).  Going through
+ * reader would run it (tools/ensure_deps.sh installs it when missing).  Going through
  * /usr/bin/env also keeps the interpreter out of valgrind's tracing in the valgrind gate (it
  * skips what runs from /usr/bin): memcheck has nothing to say about CPython, only slowness. */
 #define _GNU_SOURCE

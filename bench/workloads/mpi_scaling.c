@@ -14,7 +14,7 @@
  *
  * Every MPI rank counts ranges (rank 0 too, between hand-outs), so P ranks are P computing
  * processes, as P pool workers are.  The ranks inherit the CPUs the driver pinned itself to
- * (the launcher binds nothing: see patterns/mpi/mpirun.in).  The ranks report when they
+ * (the launcher binds nothing: see tools/mpirun.in).  The ranks report when they
  * worked and for how much CPU ("span" lines), which the driver's overlap check uses.
  *
  * Without the MPI programs (`make mpi` builds them), the workload plans nothing and says so

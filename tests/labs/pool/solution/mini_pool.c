@@ -20,7 +20,7 @@
  * whole executor there: BrokenProcessPool), multiprocessing.Pool.imap_unordered (a dead
  * worker is replaced, but its task is never reported).
  *
- * See also: lessons/08-process-pool.md (the full pool, patterns/pool/pool.c),
+ * See also: lessons/08-process-pool.md (the full pool, lib/pool/pool.c),
  * lessons/02-pipes-and-fifos.md (end of file, SIGPIPE, poll), lessons/01-processes.md (reaping).
  */
 #include "mini_pool.h"
