@@ -67,14 +67,14 @@ Test(fork_threads, python_start_workload_measures_each_method, .timeout = 600)
 {
     if (under_valgrind())
         cr_skip_test("python3 runs untraced; the workload is checked in the native run");
-    char top[64], data[128];
+    char top[256], data[300];
     make_temp_dir(top, sizeof top, "pystart");
     snprintf(data, sizeof data, "%s/data", top);
     struct program_run r;
     run_finished(&r, (char *[]){"bench", "--quick", "--repeats", "1", "--only", "python_start",
                                 "--data", data, "--plots", top, NULL}, 300);
     cr_assert(exited_with(&r, 0), "status %#x\n%s%s", r.status, r.out, r.err);
-    char path[160];
+    char path[400];
     snprintf(path, sizeof path, "%s/python_start.csv", data);
     char *csv = read_file(path, NULL);
     cr_assert_not_null(csv, "no %s:\n%s", path, r.out);
