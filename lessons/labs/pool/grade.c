@@ -305,7 +305,8 @@ static int observe(void *arg, int out)
 {
     const struct observer_job *job = arg;
     grade_pause_ms(300);
-    struct observation seen = {0, 0, 0};
+    struct observation seen;
+    memset(&seen, 0, sizeof seen); /* the padding too: the whole struct crosses the pipe */
     seen.blocked = grade_process_blocked(job->test, 300, &seen.state, &seen.runs);
     if (write(out, &seen, sizeof seen) != (ssize_t)sizeof seen)
         return 1;
