@@ -41,6 +41,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 
 static const char usage[] =
     "Usage: shared_mapping [--only KIND]\n"
@@ -110,14 +111,14 @@ static int run_kind(enum kind kind)
     fflush(stdout);
     pid_t pid = cleanup_fork(); /* registered for Ctrl-C before any signal can arrive */
     if (pid == 0) {
-        close(go[1]);
+        close_or_die(go[1]);
         child(kind, r, go[0]);
     }
-    close(go[0]);
+    close_or_die(go[0]);
     r->counter = 7; /* after fork: does the child see it? */
     if (write(go[1], "g", 1) != 1) /* the write above happens before the child's read */
         die("write(go)");
-    close(go[1]);
+    close_or_die(go[1]); /* the child's read now sees the byte, then end of file */
     int status = cleanup_reap(pid);
     printf("[%s] parent %ld after the child exited: counter=%ld note=\"%s\"\n", kind_names[kind],
            (long)getpid(), r->counter, r->note);

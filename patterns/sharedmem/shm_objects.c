@@ -55,6 +55,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 
 static const char usage[] =
     "Usage: shm_objects [--only DEMO] [--attach NAME]\n"
@@ -101,7 +102,7 @@ static struct mailbox *create_mailbox(char *name, size_t name_size)
     struct mailbox *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (m == MAP_FAILED)
         die("mmap");
-    close(fd); /* the mapping holds the object; the descriptor is no longer needed */
+    close_or_die(fd); /* the mapping holds the object; the descriptor is no longer needed */
     return m;
 }
 
@@ -132,7 +133,7 @@ static int attach_and_reply(const char *name)
     struct mailbox *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (m == MAP_FAILED)
         die("mmap");
-    close(fd);
+    close_or_die(fd);
     printf("[attach %ld] opened %s by name, read \"%s\"\n", (long)getpid(), name, m->greeting);
     snprintf(m->reply, sizeof m->reply, "hello back from pid %ld", (long)getpid());
     if (munmap(m, sizeof *m) == -1)
@@ -247,7 +248,7 @@ static int demo_sigbus(void)
         die("ftruncate");
     int shrunk = touch_in_child(map, 0);
     say_status("sigbus", "after ftruncate(0), a child touching byte 0", shrunk);
-    close(fd);
+    close_or_die(fd);
     if (munmap(map, 2 * (size_t)page) == -1)
         die("munmap");
     remove_name(name);

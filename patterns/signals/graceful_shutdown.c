@@ -60,6 +60,7 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -171,9 +172,9 @@ static void on_sigterm(int sig) { (void)sig; stop_requested = 1; }
 /* Count heartbeats until SIGTERM, then write the count to the results file and exit 0. */
 static _Noreturn void worker(int k, struct board *board, int results_fd, int ignore_sigterm)
 {
-    close(wakeup_fd); /* the supervisor's wakeup is not this process's business */
+    close_or_die(wakeup_fd); /* the supervisor's wakeup is not this process's business */
     if (self_pipe_write != -1)
-        close(self_pipe_write);
+        close_or_die(self_pipe_write);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = ignore_sigterm ? SIG_IGN : on_sigterm;
@@ -325,7 +326,7 @@ static void create_resources(struct resources *r, int workers)
     r->board = mmap(NULL, r->board_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (r->board == MAP_FAILED)
         die("mmap(%s)", r->shm_name);
-    close(fd); /* the mapping keeps the object; the name keeps it findable */
+    close_or_die(fd); /* the mapping keeps the object; the name keeps it findable */
     r->board->workers = workers;
 
     snprintf(r->dir, sizeof r->dir, "/tmp/forklore-shutdown-%ld-XXXXXX", (long)getpid());
@@ -360,7 +361,7 @@ static int check_results(const struct resources *r, const struct worker_slot *w,
 
 static void remove_resources(struct resources *r)
 {
-    close(r->results_fd);
+    close_or_die(r->results_fd);
     if (unlink(r->results) == -1)
         die("unlink(%s)", r->results);
     cleanup_forget_name(r->results);

@@ -43,6 +43,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -210,14 +211,14 @@ static int eintr_variant(enum install_way way, int tick_ms)
     enum { TICKS_BEFORE_DATA = 3 };
     pid_t child = start_child();
     if (child == 0) {
-        close(ticks_pipe[1]);
-        close(data_pipe[0]);
+        close_or_die(ticks_pipe[1]);
+        close_or_die(data_pipe[0]);
         /* Without SA_RESTART no data may come before the parent gives up, however late the
          * parent reaches read(): that child writes only at end of file on the ticks. */
         data_writer(ticks_pipe[0], data_pipe[1], way == WAY_SIGACTION ? INT_MAX : TICKS_BEFORE_DATA);
     }
-    close(ticks_pipe[0]);
-    close(data_pipe[1]);
+    close_or_die(ticks_pipe[0]);
+    close_or_die(data_pipe[1]);
     tick_report_fd = ticks_pipe[1];
     ticks = 0;
     if (way == WAY_SIGNAL) {
@@ -245,12 +246,12 @@ static int eintr_variant(enum install_way way, int tick_ms)
         errno = saved;
         die("read(data)");
     }
-    close(ticks_pipe[1]); /* a child still counting ticks now sees end of file and writes */
+    close_or_die(ticks_pipe[1]); /* a child still counting ticks now sees end of file and writes */
     tick_report_fd = -1;
     ssize_t rest;
     while ((rest = read(data_pipe[0], buf, sizeof buf)) > 0 || (rest == -1 && errno == EINTR))
         continue; /* drain whatever the child wrote after we stopped waiting */
-    close(data_pipe[0]);
+    close_or_die(data_pipe[0]);
     int status = cleanup_reap(child);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         ok = 0;

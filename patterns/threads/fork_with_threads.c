@@ -55,6 +55,7 @@
 
 #include "support/cleanup.h"
 #include "support/error.h"
+#include "support/full_io.h"
 #include "support/parse.h"
 
 static const char usage[] =
@@ -152,8 +153,8 @@ static void helper_stop(struct helper *h)
     if (err)
         die_with_code(err, "pthread_join");
     for (int i = 0; i < 2; i++) {
-        close(h->holding_pipe[i]);
-        close(h->command_pipe[i]);
+        close_or_die(h->holding_pipe[i]);
+        close_or_die(h->command_pipe[i]);
     }
 }
 
@@ -297,7 +298,9 @@ static int run_fix(enum fix fix, struct helper *h, int timeout_ms)
     } else {
         pid = cleanup_fork();
         if (pid == 0) {
-            close(done[0]);
+            /* Only async-signal-safe calls here (this process has threads), so no message on
+             * failure; a pipe end whose close failed is still closed (close(2), NOTES). */
+            (void)close(done[0]);
             if (fix != FIX_EXEC)
                 forked_child(done[1]);
             /* Between fork and exec: async-signal-safe calls only (execv is one). */
@@ -305,11 +308,11 @@ static int run_fix(enum fix fix, struct helper *h, int timeout_ms)
             _exit(127);
         }
     }
-    close(done[1]);
+    close_or_die(done[1]);
     if (fix != FIX_ATFORK)
         tell_helper(h, "r"); /* in the parent the helper lets go; in a forked child it never will */
     int finished = child_got_lock(done[0], pid, fix == FIX_NONE || fix == FIX_ATFORK, timeout_ms);
-    close(done[0]);
+    close_or_die(done[0]);
     if (!finished) {
         printf("[parent %ld] the thread that held the lock was not copied; kill(%ld, SIGKILL)\n",
                (long)getpid(), (long)pid);
