@@ -55,6 +55,41 @@ Test(support, parse_size_understands_suffixes)
     cr_assert_eq(parse_size("100", "--size", 1, 1LL << 40, usage), 100);
 }
 
+static const char *const colours[] = {"red", "green", "blue", NULL};
+
+Test(support, parse_choice_gives_the_index_of_the_word)
+{
+    cr_assert_eq(parse_choice("red", "--colour", colours, usage), 0);
+    cr_assert_eq(parse_choice("blue", "--colour", colours, usage), 2);
+}
+
+/* A word not in the list: status 2, and one line that lists every word the option takes. */
+Test(support, parse_choice_refuses_another_word_and_lists_the_choices)
+{
+    int err[2];
+    cr_assert_eq(pipe(err), 0);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        dup2(err[1], STDERR_FILENO);
+        parse_choice("Red", "--colour", colours, usage); /* case matters */
+        _exit(0);
+    }
+    close(err[1]);
+    char text[512] = "";
+    size_t used = 0;
+    ssize_t n;
+    while (used < sizeof text - 1 && (n = read(err[0], text + used, sizeof text - 1 - used)) > 0)
+        used += (size_t)n;
+    close(err[0]);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %#x", status);
+    cr_assert_not_null(strstr(text, "--colour: expected red, green or blue, got \"Red\"\n"), "%s",
+                       text);
+    cr_assert_not_null(strstr(text, usage), "the usage follows the reason: %s", text);
+}
+
 Test(support, unique_ipc_names_differ_and_carry_the_pid)
 {
     char a[64], b[64], pid[32];

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support/error.h"
 
@@ -67,6 +68,26 @@ double parse_double(const char *text, const char *option, double min, double max
         usage_error(usage, "%s: expected a number from %g to %g, got \"%s\"", option, min, max,
                     text);
     return value;
+}
+
+int parse_choice(const char *text, const char *option, const char *const choices[],
+                 const char *usage)
+{
+    int count = 0;
+    for (; choices[count] != NULL; count++)
+        if (strcmp(text, choices[count]) == 0)
+            return count;
+    /* "a, b or c": the list the reader can choose from, built from the same table. */
+    char expected[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < count && used < sizeof expected; i++) {
+        const char *glue = i == 0 ? "" : i == count - 1 ? " or " : ", ";
+        int n = snprintf(expected + used, sizeof expected - used, "%s%s", glue, choices[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    usage_error(usage, "%s: expected %s, got \"%s\"", option, expected, text);
 }
 
 _Noreturn void help_or_bad_option(int opt, char *const argv[], const char *usage)

@@ -21,6 +21,15 @@ long long parse_size(const char *text, const char *option, long long min, long l
 double parse_double(const char *text, const char *option, double min, double max,
                     const char *usage);
 
+/* One word out of a fixed list, as `--mode both`: returns its index in choices (a list ended by
+ * NULL).  Anything else is a usage error that lists the words:
+ *
+ *     atomic_counter: --mode: expected plain, atomic or both, got "all"
+ *
+ * Programs keep the words in the order of their enum, so the index is the value. */
+int parse_choice(const char *text, const char *option, const char *const choices[],
+                 const char *usage);
+
 /* The end of every option switch, as `default: help_or_bad_option(opt, argv, usage);`:
  * 'h' (--help) prints the usage on stdout and exits with 0; ':' (a missing value, with
  * getopt's optstring starting with ':' and opterr = 0) and anything else are a usage error

@@ -116,16 +116,9 @@ static long run_mode(struct shared *sh, enum mode mode, int workers, long iterat
     return expected - got;
 }
 
-static int parse_mode(const char *text)
-{
-    if (strcmp(text, "plain") == 0)
-        return 1 << PLAIN;
-    if (strcmp(text, "atomic") == 0)
-        return 1 << ATOMIC;
-    if (strcmp(text, "both") == 0)
-        return 1 << PLAIN | 1 << ATOMIC;
-    usage_error(usage, "--mode: expected plain, atomic or both, got \"%s\"", text);
-}
+/* The words --mode takes, and the set of counters (one bit per enum mode) each runs. */
+static const char *const mode_words[] = {"plain", "atomic", "both", NULL};
+static const int mode_sets[] = {1 << PLAIN, 1 << ATOMIC, 1 << PLAIN | 1 << ATOMIC};
 
 int main(int argc, char **argv)
 {
@@ -143,7 +136,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': iterations = parse_long(optarg, "--iterations", 1, 1000000000, usage); break;
-        case 'm': modes = parse_mode(optarg); break;
+        case 'm': modes = mode_sets[parse_choice(optarg, "--mode", mode_words, usage)]; break;
         case 'r': runs = (int)parse_long(optarg, "--runs", 1, 1000, usage); break;
         default: help_or_bad_option(c, argv, usage);
         }

@@ -280,16 +280,9 @@ static int run_posix_spawn(char *const argv[], const struct child_setup *setup)
     return shell_status(wstatus);
 }
 
-static enum method parse_method(const char *text)
-{
-    if (strcmp(text, "fork-exec") == 0)
-        return METHOD_FORK_EXEC;
-    if (strcmp(text, "posix_spawn") == 0)
-        return METHOD_POSIX_SPAWN;
-    if (strcmp(text, "both") == 0)
-        return METHOD_BOTH;
-    usage_error(usage, "--method: expected fork-exec, posix_spawn or both, got \"%s\"", text);
-}
+/* The words --method takes, and what each means. */
+static const char *const method_words[] = {"fork-exec", "posix_spawn", "both", NULL};
+static const enum method method_values[] = {METHOD_FORK_EXEC, METHOD_POSIX_SPAWN, METHOD_BOTH};
 
 /* Options, then the command after `--`.  The leading '+' stops getopt at the first word that
  * is not an option, so the command's own options (ls -l) are never taken for ours. */
@@ -305,7 +298,9 @@ static char **parse_arguments(int argc, char *argv[], enum method *method,
     int c;
     while ((c = getopt_long(argc, argv, "+:m:o:gh", options, NULL)) != -1) {
         switch (c) {
-        case 'm': *method = parse_method(optarg); break;
+        case 'm':
+            *method = method_values[parse_choice(optarg, "--method", method_words, usage)];
+            break;
         case 'o':
             if (!*optarg)
                 usage_error(usage, "--output wants a file name, not an empty string");

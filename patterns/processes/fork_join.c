@@ -411,14 +411,7 @@ static int report_verdict(long long limit, long long total, int check, int64_t p
 
 /* --- the command line ----------------------------------------------------------------- */
 
-static enum split parse_split(const char *text)
-{
-    if (strcmp(text, "balanced") == 0)
-        return SPLIT_BALANCED;
-    if (strcmp(text, "equal") == 0)
-        return SPLIT_EQUAL;
-    usage_error(usage, "--split: expected balanced or equal, got \"%s\"", text);
-}
+static const char *const split_words[] = {"balanced", "equal", NULL}; /* in enum split's order */
 
 static struct options parse_arguments(int argc, char *argv[])
 {
@@ -440,7 +433,7 @@ static struct options parse_arguments(int argc, char *argv[])
         switch (c) {
         case 'w': o.workers = parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': o.limit = parse_long(optarg, "--limit", 0, MAX_LIMIT, usage); break;
-        case 's': o.split = parse_split(optarg); break;
+        case 's': o.split = (enum split)parse_choice(optarg, "--split", split_words, usage); break;
         case 'c': o.check = 0; break;
         case 't': o.timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
         case 'k': o.kill_worker = parse_long(optarg, "--kill-worker", 0, MAX_WORKERS, usage); break;

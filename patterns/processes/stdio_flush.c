@@ -142,25 +142,10 @@ static int run_demo(enum mode mode, const struct settings *s, int fully_buffered
     return failed;
 }
 
-static enum mode parse_mode(const char *text)
-{
-    if (strcmp(text, "broken") == 0)
-        return MODE_BROKEN;
-    if (strcmp(text, "fixed") == 0)
-        return MODE_FIXED;
-    if (strcmp(text, "both") == 0)
-        return MODE_BOTH;
-    usage_error(usage, "--mode: expected broken, fixed or both, got \"%s\"", text);
-}
-
-static int parse_buffering(const char *text)
-{
-    if (strcmp(text, "full") == 0)
-        return 1;
-    if (strcmp(text, "default") == 0)
-        return 0;
-    usage_error(usage, "--buffering: expected full or default, got \"%s\"", text);
-}
+/* The words --mode and --buffering take, and what each word means. */
+static const char *const mode_words[] = {"broken", "fixed", "both", NULL};
+static const enum mode mode_values[] = {MODE_BROKEN, MODE_FIXED, MODE_BOTH};
+static const char *const buffering_words[] = {"default", "full", NULL}; /* full: 1 */
 
 static struct settings parse_arguments(int argc, char *argv[])
 {
@@ -176,9 +161,11 @@ static struct settings parse_arguments(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":m:n:b:h", options, NULL)) != -1) {
         switch (c) {
-        case 'm': s.mode = parse_mode(optarg); break;
+        case 'm': s.mode = mode_values[parse_choice(optarg, "--mode", mode_words, usage)]; break;
         case 'n': s.children = (int)parse_long(optarg, "--children", 1, MAX_CHILDREN, usage); break;
-        case 'b': s.force_full_buffering = parse_buffering(optarg); break;
+        case 'b':
+            s.force_full_buffering = parse_choice(optarg, "--buffering", buffering_words, usage);
+            break;
         default: help_or_bad_option(c, argv, usage);
         }
     }

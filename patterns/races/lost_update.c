@@ -69,7 +69,7 @@ static const char usage[] =
     "  -h, --help             this text\n";
 
 enum sync_mode { SYNC_NONE, SYNC_MUTEX, SYNC_ATOMIC, SYNC_SEMAPHORE };
-static const char *const sync_names[] = {"none", "mutex", "atomic", "semaphore"};
+static const char *const sync_names[] = {"none", "mutex", "atomic", "semaphore", NULL};
 
 enum { MAX_WORKERS = 256 };      /* fixed arrays in shared memory; plenty for a demo */
 enum { MAX_RUNS = 1000 };        /* the lost counts are kept to compute a median */
@@ -499,14 +499,6 @@ static int run_replay(const char *schedule)
 
 /* ---- arguments and main ----------------------------------------------------------------- */
 
-static enum sync_mode parse_sync(const char *text)
-{
-    for (int m = 0; m < 4; m++)
-        if (strcmp(text, sync_names[m]) == 0)
-            return (enum sync_mode)m;
-    usage_error(usage, "--sync: expected none, mutex, atomic or semaphore, got \"%s\"", text);
-}
-
 static struct options parse_options(int argc, char **argv)
 {
     int cpus = usable_cpu_count();
@@ -523,7 +515,9 @@ static struct options parse_options(int argc, char **argv)
         switch (c) {
         case 'w': opt.workers = (int)parse_long(optarg, "--workers", 2, MAX_WORKERS, usage); break;
         case 'n': opt.iterations = parse_long(optarg, "--iterations", 1, 1000000000, usage); break;
-        case 's': opt.sync = parse_sync(optarg); break;
+        case 's':
+            opt.sync = (enum sync_mode)parse_choice(optarg, "--sync", sync_names, usage);
+            break;
         case 'a': opt.amplify = 1; break;
         case 'r': opt.runs = (int)parse_long(optarg, "--runs", 1, MAX_RUNS, usage); break;
         case 'p': opt.replay = optarg; break;
