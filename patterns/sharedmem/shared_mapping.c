@@ -42,6 +42,7 @@
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/full_io.h"
+#include "support/parse.h"
 
 static const char usage[] =
     "Usage: shared_mapping [--only KIND]\n"
@@ -55,7 +56,7 @@ struct record {
 };
 
 enum kind { SHARED, PRIVATE, HEAP };
-static const char *const kind_names[] = {"shared", "private", "heap"};
+static const char *const kind_names[] = {"shared", "private", "heap", NULL};
 
 static struct record *allocate(enum kind kind)
 {
@@ -136,7 +137,7 @@ int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
     cleanup_install(); /* Ctrl-C kills and reaps the child */
-    const char *only = NULL;
+    int chosen = -1;   /* one kind, or -1 for all three */
     static const struct option options[] = {{"only", required_argument, 0, 'o'},
                                             {"help", no_argument, 0, 'h'},
                                             {0, 0, 0, 0}};
@@ -144,20 +145,11 @@ int main(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
         switch (c) {
-        case 'o': only = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        case 'o': chosen = parse_choice(optarg, "--only", kind_names, usage); break;
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
-    int chosen = -1;
-    for (int k = SHARED; k <= HEAP && only; k++)
-        if (strcmp(only, kind_names[k]) == 0)
-            chosen = k;
-    if (only && chosen < 0)
-        usage_error(usage, "--only: expected shared, private or heap, got \"%s\"", only);
+    no_more_arguments(argc, argv, usage);
 
     printf("shared_mapping: a struct of %zu bytes, written on both sides of fork\n",
            sizeof(struct record));

@@ -56,6 +56,7 @@
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/full_io.h"
+#include "support/parse.h"
 
 static const char usage[] =
     "Usage: shm_objects [--only DEMO] [--attach NAME]\n"
@@ -338,7 +339,9 @@ static int demo_limits(void)
 int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
-    const char *only = NULL, *attach = NULL;
+    const char *attach = NULL;
+    int chosen = -1; /* one demonstration, or -1 for all */
+    static const char *const demos[] = {"attach", "unlink", "sigbus", "sysv", "limits", NULL};
     static const struct option options[] = {{"only", required_argument, 0, 'o'},
                                             {"attach", required_argument, 0, 'a'},
                                             {"help", no_argument, 0, 'h'},
@@ -347,27 +350,16 @@ int main(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":o:a:h", options, NULL)) != -1) {
         switch (c) {
-        case 'o': only = optarg; break;
+        case 'o': chosen = parse_choice(optarg, "--only", demos, usage); break;
         case 'a': attach = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (attach) /* the other program: it owns nothing, so it installs no clean-up */
         return attach_and_reply(attach);
-    static const char *const demos[] = {"attach", "unlink", "sigbus", "sysv", "limits"};
     static int (*const runs[])(void) = {demo_attach, demo_unlink, demo_sigbus, demo_sysv,
                                         demo_limits};
-    int chosen = -1;
-    for (int d = 0; d < 5 && only; d++)
-        if (strcmp(only, demos[d]) == 0)
-            chosen = d;
-    if (only && chosen < 0)
-        usage_error(usage, "--only: expected attach, unlink, sigbus, sysv or limits, got \"%s\"",
-                    only);
     cleanup_install(); /* Ctrl-C kills the children and unlinks the names */
     printf("shm_objects: pid %ld, page size %ld bytes\n", (long)getpid(), sysconf(_SC_PAGESIZE));
     int ok = 1;

@@ -53,7 +53,8 @@ static const char usage[] =
     "  -h, --help         this text\n";
 
 enum reap_mode { MODE_BROKEN, MODE_FIXED, MODE_IGNORE };
-static const char *const mode_names[] = {"broken", "fixed", "ignore"};
+static const char *const mode_names[] = {"broken", "fixed", "ignore", "all", NULL};
+enum { MODE_ALL = 3 }; /* --mode all: the three above in turn */
 
 /* What the handler did, for main to print later (printf is not safe inside a handler). */
 static volatile sig_atomic_t handler_runs, reaped_by_handler;
@@ -207,7 +208,7 @@ int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
     cleanup_install(); /* Ctrl-C kills and reaps the children not reaped yet */
-    const char *mode = "all";
+    int chosen = MODE_ALL;
     int children = 5;
     static const struct option options[] = {{"mode", required_argument, 0, 'm'},
                                             {"children", required_argument, 0, 'n'},
@@ -217,24 +218,16 @@ int main(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":m:n:h", options, NULL)) != -1) {
         switch (c) {
-        case 'm': mode = optarg; break;
+        case 'm': chosen = parse_choice(optarg, "--mode", mode_names, usage); break;
         case 'n': children = (int)parse_long(optarg, "--children", 2, 1000, usage); break;
-        case 'h': fputs(usage, stdout); return 0;
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
-    int all = strcmp(mode, "all") == 0;
-    int chosen = -1;
-    for (int m = MODE_BROKEN; m <= MODE_IGNORE; m++)
-        if (strcmp(mode, mode_names[m]) == 0)
-            chosen = m;
-    if (!all && chosen < 0)
-        usage_error(usage, "--mode: expected all, broken, fixed or ignore, got \"%s\"", mode);
+    no_more_arguments(argc, argv, usage);
+    int all = chosen == MODE_ALL;
 
-    printf("sigchld_reaper: pid %ld, mode %s, %d children\n", (long)getpid(), mode, children);
+    printf("sigchld_reaper: pid %ld, mode %s, %d children\n", (long)getpid(), mode_names[chosen],
+           children);
     int ok = 1;
     if (all || chosen == MODE_BROKEN)
         ok &= run_handler_mode(MODE_BROKEN, children);

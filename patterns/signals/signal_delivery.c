@@ -276,7 +276,9 @@ int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
     cleanup_install(); /* Ctrl-C kills and reaps the registered children */
-    const char *only = NULL;
+    enum { QUEUE, EINTR_DEMO, BOTH = -1 };
+    static const char *const demos[] = {"queue", "eintr", NULL}; /* QUEUE, EINTR_DEMO */
+    int chosen = BOTH;
     int count = 5, tick_ms = 20;
     static const struct option options[] = {{"only", required_argument, 0, 'o'},
                                             {"count", required_argument, 0, 'n'},
@@ -287,24 +289,19 @@ int main(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":o:n:t:h", options, NULL)) != -1) {
         switch (c) {
-        case 'o': only = optarg; break;
+        case 'o': chosen = parse_choice(optarg, "--only", demos, usage); break;
         case 'n': count = (int)parse_long(optarg, "--count", 1, 1000, usage); break;
         case 't': tick_ms = (int)parse_long(optarg, "--tick-ms", 1, 1000, usage); break;
-        case 'h': fputs(usage, stdout); return 0;
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
-    if (only && strcmp(only, "queue") != 0 && strcmp(only, "eintr") != 0)
-        usage_error(usage, "--only: expected queue or eintr, got \"%s\"", only);
+    no_more_arguments(argc, argv, usage);
 
     printf("signal_delivery: pid %ld, SIGRTMIN is %d here\n", (long)getpid(), SIGRTMIN);
     int ok = 1;
-    if (!only || strcmp(only, "queue") == 0)
+    if (chosen == BOTH || chosen == QUEUE)
         ok &= demo_queue(count);
-    if (!only || strcmp(only, "eintr") == 0)
+    if (chosen == BOTH || chosen == EINTR_DEMO)
         ok &= demo_eintr(tick_ms);
     return ok ? 0 : 1;
 }

@@ -68,7 +68,7 @@ static const char usage[] =
 extern char **environ;
 
 enum fix { FIX_NONE, FIX_EXEC, FIX_SPAWN, FIX_ATFORK };
-static const char *const fix_names[] = {"none", "exec", "spawn", "atfork"};
+static const char *const fix_names[] = {"none", "exec", "spawn", "atfork", NULL};
 
 /* The library's lock: a plain, default mutex, as most are. */
 static pthread_mutex_t library_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -338,7 +338,7 @@ static int run_fix(enum fix fix, struct helper *h, int timeout_ms)
 int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
-    const char *only = NULL;
+    int chosen = -1; /* one fix, or -1 for all four */
     int timeout_ms = 20000, report = 0;
     static const struct option options[] = {{"fix", required_argument, 0, 'f'},
                                             {"timeout-ms", required_argument, 0, 't'},
@@ -349,24 +349,15 @@ int main(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":f:t:ch", options, NULL)) != -1) {
         switch (c) {
-        case 'f': only = optarg; break;
+        case 'f': chosen = parse_choice(optarg, "--fix", fix_names, usage); break;
         case 't': timeout_ms = (int)parse_long(optarg, "--timeout-ms", 10, 600000, usage); break;
         case 'c': report = 1; break;
-        case 'h': fputs(usage, stdout); return 0;
-        case ':': usage_error(usage, "%s needs a value", argv[optind - 1]);
-        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: help_or_bad_option(c, argv, usage);
         }
     }
-    if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\"", argv[optind]);
+    no_more_arguments(argc, argv, usage);
     if (report)
         return child_report();
-    int chosen = -1;
-    for (int f = FIX_NONE; f <= FIX_ATFORK && only; f++)
-        if (strcmp(only, fix_names[f]) == 0)
-            chosen = f;
-    if (only && chosen < 0)
-        usage_error(usage, "--fix: expected none, exec, spawn or atfork, got \"%s\"", only);
     ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
     if (n == -1)
         die("readlink(/proc/self/exe)");
