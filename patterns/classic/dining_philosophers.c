@@ -79,7 +79,8 @@ enum { GIVE_UP_PERIODS = 40 };
 enum { NOBODY = -1 };
 
 enum mode { DEADLOCK, ORDERED, WAITER };
-static const char *const mode_names[] = {"deadlock", "ordered", "waiter"};
+static const char *const mode_names[] = {"deadlock", "ordered", "waiter", "all", NULL};
+enum { ALL_MODES = 3 }; /* --mode all: the deadlock, then both fixes */
 
 /* The table, shared by the parent and every philosopher.  holder and wants are not part of
  * the algorithm: they are what each philosopher tells the watchdog about itself. */
@@ -357,7 +358,7 @@ int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
     cleanup_install();
-    const char *mode = "all";
+    int chosen = ALL_MODES;
     struct plan plan = {5, 3, 2000, 1000, 300};
     static const struct option options[] = {
         {"mode", required_argument, NULL, 'm'},     {"philosophers", required_argument, NULL, 'n'},
@@ -368,7 +369,7 @@ int main(int argc, char *argv[])
     int opt;
     while ((opt = getopt_long(argc, argv, ":m:n:e:t:p:w:h", options, NULL)) != -1) {
         switch (opt) {
-        case 'm': mode = optarg; break;
+        case 'm': chosen = parse_choice(optarg, "--mode", mode_names, usage); break;
         case 'n':
             plan.philosophers =
                 (int)parse_long(optarg, "--philosophers", 2, MAX_PHILOSOPHERS, usage);
@@ -381,19 +382,14 @@ int main(int argc, char *argv[])
         }
     }
     no_more_arguments(argc, argv, usage);
-    int chosen = -1; /* one mode, or -1 for all */
-    for (int m = DEADLOCK; m <= WAITER; m++)
-        if (strcmp(mode, mode_names[m]) == 0)
-            chosen = m;
-    if (chosen < 0 && strcmp(mode, "all") != 0)
-        usage_error(usage, "--mode: expected all, deadlock, ordered or waiter, got \"%s\"", mode);
 
     struct table *t = map_shared(sizeof *t);
     printf("dining_philosophers: mode %s, %d philosophers, %d meals, eat %ld us, pause %ld us, "
            "watchdog %ld ms\n",
-           mode, plan.philosophers, plan.meals, plan.eat_us, plan.pause_us, plan.watchdog_ms);
+           mode_names[chosen], plan.philosophers, plan.meals, plan.eat_us, plan.pause_us,
+           plan.watchdog_ms);
     int ok = 1, status;
-    if (chosen >= 0) {
+    if (chosen != ALL_MODES) {
         enum outcome outcome = dinner(t, (enum mode)chosen, &plan, &ok);
         status = status_of(outcome, ok);
     } else { /* all: the deadlock must be caught, and both fixes must finish */

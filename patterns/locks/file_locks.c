@@ -350,7 +350,9 @@ static void on_watchdog(int sig)
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
-    const char *demo = "all";
+    static const char *const demos[] = {"flock", "fcntl", "semantics", "counter", "all", NULL};
+    enum { ALL_DEMOS = 4 }; /* the index of "all" */
+    int chosen = ALL_DEMOS;
     int workers = 2;
     long iterations = 500;
     static const struct option longs[] = {{"demo", required_argument, 0, 'd'},
@@ -362,22 +364,14 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":d:w:n:h", longs, NULL)) != -1) {
         switch (c) {
-        case 'd': demo = optarg; break;
+        case 'd': chosen = parse_choice(optarg, "--demo", demos, usage); break;
         case 'w': workers = (int)parse_long(optarg, "--workers", 1, MAX_WORKERS, usage); break;
         case 'n': iterations = parse_long(optarg, "--iterations", 1, 10000000, usage); break;
         default: help_or_bad_option(c, argv, usage);
         }
     }
     no_more_arguments(argc, argv, usage);
-    int all = strcmp(demo, "all") == 0;
-    const char *const demos[] = {"flock", "fcntl", "semantics", "counter"};
-    int chosen = -1;
-    for (int i = 0; i < 4; i++)
-        if (strcmp(demo, demos[i]) == 0)
-            chosen = i;
-    if (!all && chosen < 0)
-        usage_error(usage, "--demo: expected flock, fcntl, semantics, counter or all, got \"%s\"",
-                    demo);
+    int all = chosen == ALL_DEMOS;
     cleanup_install(); /* Ctrl-C kills and reaps the holders and workers */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
