@@ -313,6 +313,12 @@ int under_valgrind(void)
     return preload != NULL && strstr(preload, "vgpreload") != NULL;
 }
 
+void skip_argument_checks_under_valgrind(void)
+{
+    if (under_valgrind())
+        cr_skip_test("command-line checks: cli/ runs this path under memcheck for every program");
+}
+
 void make_temp_dir(char *dir, size_t size, const char *tag)
 {
     cr_assert_eq(make_private_dir(dir, size, tag), 0, "mkdtemp %s: %s", dir, strerror(errno));

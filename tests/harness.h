@@ -91,6 +91,13 @@ char *line_containing(const char *text, const char *needle);
  * announces itself to the processes it runs through LD_PRELOAD. */
 int under_valgrind(void);
 
+/* First line of a test of a program's command-line checks (--help, a bad value, an unknown
+ * option): under the valgrind gate it skips.  A usage error takes the same short path in every
+ * program (parse, usage_error, exit 2), and cli/ runs --help and an unknown option of every
+ * program under memcheck; the per-family variants add minutes to the gate and nothing memcheck
+ * could find.  Natively they all run. */
+void skip_argument_checks_under_valgrind(void);
+
 /* mkdtemp a fresh $TMPDIR/forklore-TAG-XXXXXX (support/private_dir.h) into dir; remove_dir
  * deletes it and its contents. */
 void make_temp_dir(char *dir, size_t size, const char *tag);

@@ -14,6 +14,7 @@
 
 Test(bench, help_and_list)
 {
+    skip_argument_checks_under_valgrind();
     char *help[] = {"bench", "--help", NULL};
     struct program_run run;
     cr_assert_eq(run_program(help, 10, &run), 0);
@@ -30,6 +31,7 @@ Test(bench, help_and_list)
 
 Test(bench, bad_arguments_exit_2_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     char *cases[][4] = {{"bench", "--repeats", "0", NULL},
                         {"bench", "--only", "no_such_workload", NULL},
                         {"bench", "--bogus", NULL, NULL},

@@ -188,11 +188,13 @@ Test(exec_spawn, leaves_no_zombie_or_orphan)
 
 Test(exec_spawn, help_prints_usage_and_exits_0)
 {
+    skip_argument_checks_under_valgrind();
     assert_help("exec_spawn", "--help");
 }
 
 Test(exec_spawn, bad_arguments_exit_2_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     char *cases[][4] = {
         {"exec_spawn", "--method=sideways", NULL},
         {"exec_spawn", "--method", NULL},

@@ -109,11 +109,13 @@ Test(fork_basics, every_child_of_many_sees_its_own_copy)
 
 Test(fork_basics, help_prints_usage_and_exits_0)
 {
+    skip_argument_checks_under_valgrind();
     assert_help("fork_basics", "--help");
 }
 
 Test(fork_basics, bad_arguments_exit_2_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"fork_basics", "--children", "0", NULL}, "--children");
     assert_usage_error((char *[]){"fork_basics", "--children", "two", NULL}, "--children");
     assert_usage_error((char *[]){"fork_basics", "--children", "65", NULL}, "--children");
@@ -123,6 +125,7 @@ Test(fork_basics, bad_arguments_exit_2_with_usage)
 
 Test(fork_basics, unknown_option_exits_2)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"fork_basics", "--frobnicate", NULL}, "unknown option");
     assert_usage_error((char *[]){"fork_basics", "-x", NULL}, "unknown option");
 }

@@ -142,11 +142,13 @@ Test(fork_join, leaves_no_zombie_or_orphan)
 
 Test(fork_join, help_prints_usage_and_exits_0)
 {
+    skip_argument_checks_under_valgrind();
     assert_help("fork_join", "--help");
 }
 
 Test(fork_join, bad_arguments_exit_2_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     char *cases[][4] = {
         {"fork_join", "--workers=0", NULL},
         {"fork_join", "--workers=two", NULL},

@@ -57,6 +57,7 @@ Test(lesson_start_methods, predict_3)
 
 Test(fork_threads, refuses_bad_values)
 {
+    skip_argument_checks_under_valgrind();
     assert_refuses_bad_arguments("fork_with_threads", "--fix", "prayer");
     assert_refuses_bad_arguments("fork_with_threads", "--timeout-ms", "5");
 }

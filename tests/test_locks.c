@@ -44,6 +44,7 @@ static const char *const programs[] = {"pshared_mutex", "robust_mutex", "recursi
 
 Test(locks, help_exits_0_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++) {
         struct program_run r;
         run_expect(&r, (char *[]){(char *)programs[i], "--help", NULL}, 10, 0);
@@ -66,6 +67,7 @@ static void check_bad(char *const argv[])
 
 Test(locks, bad_arguments_exit_2)
 {
+    skip_argument_checks_under_valgrind();
     for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++) {
         check_bad((char *[]){(char *)programs[i], "--no-such-option", NULL});
         check_bad((char *[]){(char *)programs[i], "stray", NULL});

@@ -39,6 +39,7 @@ static void pin_to_one_cpu(void)
 
 Test(memory, help_and_bad_arguments)
 {
+    skip_argument_checks_under_valgrind();
     const char *programs[] = {"store_buffering", "message_passing", "peterson_litmus"};
     for (int i = 0; i < 3; i++) {
         assert_help(programs[i], "--help");

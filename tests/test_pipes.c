@@ -57,6 +57,7 @@ enum { PROGRAM_COUNT = sizeof programs / sizeof programs[0] };
 
 Test(pipes, every_program_prints_usage_for_help)
 {
+    skip_argument_checks_under_valgrind();
     for (int i = 0; i < PROGRAM_COUNT; i++) {
         struct program_run r;
         run((char *[]){(char *)programs[i], "--help", NULL}, 10, &r);
@@ -68,6 +69,7 @@ Test(pipes, every_program_prints_usage_for_help)
 
 Test(pipes, every_program_rejects_an_unknown_option_with_status_2)
 {
+    skip_argument_checks_under_valgrind();
     for (int i = 0; i < PROGRAM_COUNT; i++) {
         struct program_run r;
         run((char *[]){(char *)programs[i], "--no-such-option", NULL}, 10, &r);
@@ -81,6 +83,7 @@ Test(pipes, every_program_rejects_an_unknown_option_with_status_2)
 
 Test(pipes, bad_values_and_stray_arguments_exit_2)
 {
+    skip_argument_checks_under_valgrind();
     char *const cases[][4] = {
         {"pipe_basics", "--messages", "zero", NULL},  {"pipe_basics", "stray", NULL},
         {"pipe_eof", "--mode", "sometimes", NULL},    {"pipe_eof", "--watchdog", "-1", NULL},

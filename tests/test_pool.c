@@ -671,6 +671,7 @@ Test(pool, a_failing_initializer_breaks_the_pool)
 
 Test(pool, bad_arguments_are_refused)
 {
+    skip_argument_checks_under_valgrind();
     struct pool *p = NULL;
     cr_assert_eq(pool_create(&p, &(struct pool_options){.workers = -1}), EINVAL);
     cr_assert_eq(pool_create(&p, &(struct pool_options){.workers = POOL_MAX_WORKERS + 1}), EINVAL);

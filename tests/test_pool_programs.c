@@ -31,6 +31,7 @@ static void assert_clean(void)
 
 Test(pool_programs, help_bad_arguments_and_unknown_options)
 {
+    skip_argument_checks_under_valgrind();
     for (size_t i = 0; i < sizeof programs / sizeof *programs; i++) {
         struct program_run r;
         run(&r, (char *[]){(char *)programs[i], "--help", NULL});

@@ -227,12 +227,14 @@ Test(predict_output, without_a_seed_the_program_names_the_one_it_used)
 
 Test(predict_output, help_prints_usage_and_exits_0)
 {
+    skip_argument_checks_under_valgrind();
     assert_help("predict_output", "--help");
     assert_help("predict_output", "-h");
 }
 
 Test(predict_output, bad_arguments_exit_2_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"predict_output", "--level", "0", NULL}, "--level");
     assert_usage_error((char *[]){"predict_output", "--level", "4", NULL}, "--level");
     assert_usage_error((char *[]){"predict_output", "--level", "two", NULL}, "--level");

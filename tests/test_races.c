@@ -62,12 +62,14 @@ static void check_bad(char *const argv[])
 
 Test(races, help_exits_0_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     check_help("lost_update");
     check_help("check_then_act");
 }
 
 Test(races, bad_arguments_exit_2)
 {
+    skip_argument_checks_under_valgrind();
     check_bad((char *[]){"lost_update", "--bogus", NULL});
     check_bad((char *[]){"lost_update", "--workers", "1", NULL});
     check_bad((char *[]){"lost_update", "--workers", "two", NULL});
@@ -83,6 +85,7 @@ Test(races, bad_arguments_exit_2)
 
 Test(races, bad_replay_schedules_exit_2)
 {
+    skip_argument_checks_under_valgrind();
     const char *bad[] = {"", "Ar Ar Aw", "Aw", "Ar", "Cr Cw", "A jumps", "Ar Bx", "Ar, B",
                          "Ar Aw Aw"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

@@ -224,6 +224,7 @@ Test(schedule_explorer, file_scenarios_use_and_remove_a_private_folder, .timeout
 
 Test(schedule_explorer, help_and_list)
 {
+    skip_argument_checks_under_valgrind();
     assert_help("schedule_explorer", "--help");
     assert_help("schedule_explorer", "-h");
     struct program_run r;
@@ -235,6 +236,7 @@ Test(schedule_explorer, help_and_list)
 
 Test(schedule_explorer, bad_arguments_and_schedules_are_usage_errors)
 {
+    skip_argument_checks_under_valgrind();
     assert_refuses_bad_arguments("schedule_explorer", "--bound", "two");
     assert_usage_error((char *[]){"schedule_explorer", "no_such_scenario", NULL},
                        "no scenario \"no_such_scenario\"");

@@ -111,6 +111,7 @@ Test(sharedmem, attach_to_a_missing_name_says_why_and_fails)
 
 Test(sharedmem, programs_refuse_bad_values)
 {
+    skip_argument_checks_under_valgrind();
     assert_refuses_bad_arguments("shared_mapping", "--only", "public");
     assert_refuses_bad_arguments("shm_objects", "--only", "everything");
 }

@@ -152,6 +152,7 @@ Test(signals, graceful_shutdown_stops_every_worker_with_sigterm)
 
 Test(signals, programs_refuse_bad_values)
 {
+    skip_argument_checks_under_valgrind();
     assert_refuses_bad_arguments("signal_delivery", "--count", "0");
     assert_refuses_bad_arguments("sigchld_reaper", "--children", "1");
     assert_refuses_bad_arguments("graceful_shutdown", "--wakeup", "carrier-pigeon");

@@ -76,11 +76,13 @@ Test(stdio_flush, a_pipe_is_fully_buffered_without_setvbuf)
 
 Test(stdio_flush, help_prints_usage_and_exits_0)
 {
+    skip_argument_checks_under_valgrind();
     assert_help("stdio_flush", "--help");
 }
 
 Test(stdio_flush, bad_arguments_exit_2_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"stdio_flush", "--mode", "sometimes", NULL}, "--mode");
     assert_usage_error((char *[]){"stdio_flush", "--buffering", "none", NULL}, "--buffering");
     assert_usage_error((char *[]){"stdio_flush", "--children", "0", NULL}, "--children");
@@ -91,5 +93,6 @@ Test(stdio_flush, bad_arguments_exit_2_with_usage)
 
 Test(stdio_flush, unknown_option_exits_2)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"stdio_flush", "--flush-never", NULL}, "unknown option");
 }

@@ -156,11 +156,13 @@ Test(wait_status, default_run_decodes_everything_and_leaves_no_zombie)
 
 Test(wait_status, help_prints_usage_and_exits_0)
 {
+    skip_argument_checks_under_valgrind();
     assert_help("wait_status", "--help");
 }
 
 Test(wait_status, bad_arguments_exit_2_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"wait_status", "--only", "everything", NULL}, "--only");
     assert_usage_error((char *[]){"wait_status", "--children", "0", NULL}, "--children");
     assert_usage_error((char *[]){"wait_status", "--step-ms", "5", NULL}, "--step-ms");
@@ -172,5 +174,6 @@ Test(wait_status, bad_arguments_exit_2_with_usage)
 
 Test(wait_status, unknown_option_exits_2)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"wait_status", "--no-such-option", NULL}, "unknown option");
 }

@@ -125,11 +125,13 @@ Test(zombie_orphan, default_run_leaves_nothing_behind)
 
 Test(zombie_orphan, help_prints_usage_and_exits_0)
 {
+    skip_argument_checks_under_valgrind();
     assert_help("zombie_orphan", "--help");
 }
 
 Test(zombie_orphan, bad_arguments_exit_2_with_usage)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"zombie_orphan", "--only", "ghost", NULL}, "--only");
     assert_usage_error((char *[]){"zombie_orphan", "--zombie-ms", "-1", NULL}, "--zombie-ms");
     assert_usage_error((char *[]){"zombie_orphan", "--timeout", "0", NULL}, "--timeout");
@@ -139,5 +141,6 @@ Test(zombie_orphan, bad_arguments_exit_2_with_usage)
 
 Test(zombie_orphan, unknown_option_exits_2)
 {
+    skip_argument_checks_under_valgrind();
     assert_usage_error((char *[]){"zombie_orphan", "--leave-orphans", NULL}, "unknown option");
 }
