@@ -41,23 +41,23 @@
  * closest tools are Loom (Rust) and CHESS (.NET), which do this for threads; The Deadlock
  * Empire is the same game played by hand.
  *
+ * The engine (the processes, the conductor, the search, the step tables) is lib/races/explorer.c;
+ * this file holds the scenarios: what each process does, step by step, and what must hold.
+ *
  * See also: lessons/04-races.md, lessons/07-classic-problems.md, lost_update.c (--replay),
  * check_then_act.c, ../memory/ (what hardware reordering adds to these schedules).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "races/explorer.h"
 #include "support/cleanup.h"
 #include "support/error.h"
 #include "support/parse.h"
@@ -73,70 +73,10 @@ static const char usage[] =
     "  -h, --help             this text\n"
     "With no SCENARIO, explore every scenario and print a summary line for each.\n";
 
-/* Scenarios are small and fixed; these limits are theirs, not the machine's. */
-enum { MAX_PROCESSES = 3, MAX_VARIABLES = 6, MAX_LOCKS = 2, MAX_CONDITIONS = 2, REGISTERS = 2 };
-/* The longest schedule any scenario can run; a longer one means a scenario loops. */
-enum { MAX_SCHEDULE_STEPS = 128 };
-enum { TEXT = 96 };
-enum { DONE = -1 };           /* the pc of a process that has finished */
-enum { UNBOUNDED = -1 };      /* --bound all */
-enum { HANDOFF_SECONDS = 60 };  /* one step taking longer means a process is stuck */
+/* The page (struct world), a scenario's shape and the limits: lib/races/explorer.h. */
 enum { WATCHDOG_SECONDS = 900 }; /* the whole run, valgrind's slowness included */
 
-/* What a process is told when the conductor posts its turn. */
-enum command { TAKE_STEP, FORGET_REGISTERS, QUIT };
-
-/* The page the processes and the conductor share.  The first part is the scenario's state;
- * the rest is the conductor's channel to each process. */
-struct world {
-    long var[MAX_VARIABLES];                   /* the scenario's shared variables */
-    int lock_owner[MAX_LOCKS];                 /* -1: free, else the process holding it */
-    long waiting[MAX_CONDITIONS][MAX_PROCESSES]; /* 0: not waiting, else its ticket (FIFO) */
-    long tickets;
-    int pc[MAX_PROCESSES];                     /* each process's next step, or DONE */
-    long shown[MAX_PROCESSES][REGISTERS];      /* a copy of each private register, to print */
-    char detail[MAX_PROCESSES][TEXT];          /* what the last step saw, e.g. "-> 0" */
-    char path[256];                            /* check_then_act's file, in a private folder */
-    enum command command[MAX_PROCESSES];
-    sem_t turn[MAX_PROCESSES];                 /* "your move" */
-    sem_t done;                                /* "my step is over" */
-};
-
-/* A scenario: the processes' programs as numbered steps (pc indexes label), and four hooks.
- * step runs in the process; the others run in the conductor, reading the shared page. */
-struct scenario {
-    const char *name;
-    const char *summary;
-    const char *invariant;
-    int processes;
-    const char *const *labels[MAX_PROCESSES];  /* the steps of each process, by pc */
-    int lengths[MAX_PROCESSES];
-    void (*reset)(struct world *w);            /* the state before the first step */
-    int (*can_step)(const struct world *w, int me);
-    void (*step)(struct world *w, long *reg, int me);
-    /* NULL while the invariant holds; finished is 1 once every process is done. */
-    const char *(*check)(const struct world *w, int finished, char *why, size_t size);
-    void (*show)(const struct world *w, char *out, size_t size);
-};
-
-static char process_letter(int who)
-{
-    return (char)('A' + who);
-}
-
 /* ---- the shared toolbox: locks and conditions as words in the page --------------------- */
-
-static void reset_world(struct world *w)
-{
-    memset(w->var, 0, sizeof w->var);
-    for (int m = 0; m < MAX_LOCKS; m++)
-        w->lock_owner[m] = -1;
-    memset(w->waiting, 0, sizeof w->waiting);
-    w->tickets = 0;
-    memset(w->pc, 0, sizeof w->pc);
-    memset(w->shown, 0, sizeof w->shown);
-    memset(w->detail, 0, sizeof w->detail);
-}
 
 static int lock_is_free(const struct world *w, int m)
 {
@@ -616,540 +556,47 @@ static void reset_nothing(struct world *w)
 static const struct scenario scenarios[] = {
     {"lost_update", "A and B each add 1 to a shared counter: a load, then a store",
      "counter == 2 once both are done", 2, LABELS2(increment_steps, increment_steps),
-     reset_nothing, always, lost_update_step, check_counter, show_counter},
+     reset_nothing, always, lost_update_step, check_counter, show_counter, 0},
     {"locked_update", "the same increments, each inside lock(m) ... unlock(m)",
      "counter == 2 once both are done", 2,
      LABELS2(locked_increment_steps, locked_increment_steps), reset_nothing,
-     locked_update_can_step, locked_update_step, check_counter, show_counter},
+     locked_update_can_step, locked_update_step, check_counter, show_counter, 0},
     {"check_then_act", "A and B each create a file unless stat() says it exists",
      "at most one process believes it created the file", 2,
      LABELS2(check_then_act_steps, check_then_act_steps), reset_file, always,
-     check_then_act_step, check_one_creator, show_creators},
+     check_then_act_step, check_one_creator, show_creators, 1},
     {"create_exclusive", "the same, with open(O_CREAT|O_EXCL): the check and the act in one call",
      "at most one process believes it created the file", 2,
      LABELS2(create_exclusive_steps, create_exclusive_steps), reset_file, always,
-     create_exclusive_step, check_one_creator, show_creators},
+     create_exclusive_step, check_one_creator, show_creators, 1},
     {"opposite_lock_order", "A takes m1 then m2; B takes m2 then m1",
      "somebody can always move (no deadlock)", 2, LABELS2(locks_m1_m2, locks_m2_m1),
-     reset_nothing, opposite_can_step, opposite_step, no_check, show_locks},
+     reset_nothing, opposite_can_step, opposite_step, no_check, show_locks, 0},
     {"same_lock_order", "A and B both take m1 then m2", "somebody can always move (no deadlock)",
      2, LABELS2(locks_m1_m2, locks_m1_m2), reset_nothing, same_can_step, same_step, no_check,
-     show_locks},
+     show_locks, 0},
     {"one_condition", "a one-slot buffer, A puts 2 items, B and C take 1 each; one condition "
      "for both sides, signal (not broadcast)",
      "0 <= items <= 1, and somebody can always move", 3,
      LABELS3(one_producer_steps, one_consumer_steps, one_consumer_steps), reset_buffer,
-     one_condition_can_step, one_condition_step, check_buffer, show_buffer},
+     one_condition_can_step, one_condition_step, check_buffer, show_buffer, 0},
     {"if_wait", "the same buffer with two conditions, but each wait is inside `if`, not `while`",
      "0 <= items <= 1, and somebody can always move", 3,
      LABELS3(producer_steps, consumer_steps, consumer_steps), reset_buffer, if_wait_can_step,
-     if_wait_step, check_buffer, show_buffer},
+     if_wait_step, check_buffer, show_buffer, 0},
     {"while_wait", "the same buffer done right: two conditions, and `while` around each wait",
      "0 <= items <= 1, and somebody can always move", 3,
      LABELS3(producer_steps, consumer_steps, consumer_steps), reset_buffer, while_wait_can_step,
-     while_wait_step, check_buffer, show_buffer},
+     while_wait_step, check_buffer, show_buffer, 0},
     {"peterson", "Peterson's lock: flag[me] = 1; turn = other; spin while flag[other] && turn "
      "== other",
      "at most one process inside", 2, LABELS2(peterson_a, peterson_b), reset_nothing,
-     peterson_can_step, peterson_step, check_inside, show_peterson},
+     peterson_can_step, peterson_step, check_inside, show_peterson, 0},
     {"flag_lock", "a hand-rolled lock: spin while flag == 1, then set flag = 1",
      "at most one process inside", 2, LABELS2(flag_lock_steps, flag_lock_steps), reset_nothing,
-     flag_lock_can_step, flag_lock_step, check_inside, show_flag_lock},
+     flag_lock_can_step, flag_lock_step, check_inside, show_flag_lock, 0},
 };
 enum { SCENARIO_COUNT = sizeof scenarios / sizeof scenarios[0] };
-
-/* ---- the processes and the conductor --------------------------------------------------------- */
-
-/* sem_wait with a watchdog: a step that never ends must not hang the explorer. */
-static int timed_wait(sem_t *sem)
-{
-    struct timespec deadline;
-    if (clock_gettime(CLOCK_REALTIME, &deadline) == -1) /* sem_timedwait wants REALTIME */
-        return -1;
-    deadline.tv_sec += HANDOFF_SECONDS;
-    while (sem_timedwait(sem, &deadline) == -1)
-        if (errno != EINTR)
-            return -1;
-    return 0;
-}
-
-/* A scenario process: wait for the turn, do what the conductor says, report, repeat.  Its
- * registers are its own memory; the page only holds a copy for the step table. */
-static _Noreturn void scenario_process(const struct scenario *s, struct world *w, int me)
-{
-    long reg[REGISTERS] = {0};
-    for (;;) {
-        if (timed_wait(&w->turn[me]) == -1)
-            die_in_child("process %c: waiting for the turn", process_letter(me));
-        if (w->command[me] == QUIT)
-            _exit(0);
-        if (w->command[me] == FORGET_REGISTERS)
-            memset(reg, 0, sizeof reg);
-        else
-            s->step(w, reg, me);
-        memcpy(w->shown[me], reg, sizeof reg);
-        if (sem_post(&w->done) == -1)
-            die_in_child("sem_post");
-    }
-}
-
-/* Hand one process the turn and wait until it has done what it was told. */
-static void tell(struct world *w, int who, enum command command)
-{
-    w->command[who] = command;
-    w->detail[who][0] = '\0';
-    if (sem_post(&w->turn[who]) == -1)
-        die("sem_post");
-    if (timed_wait(&w->done) == -1)
-        die("process %c did not finish its step within %d s", process_letter(who),
-            HANDOFF_SECONDS);
-}
-
-struct crew {
-    const struct scenario *s;
-    struct world *w;
-    pid_t pids[MAX_PROCESSES];
-    char folder[64]; /* check_then_act's private folder, or "" */
-};
-
-static void start_crew(struct crew *crew, const struct scenario *s)
-{
-    crew->s = s;
-    crew->w = mmap(NULL, sizeof *crew->w, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
-    if (crew->w == MAP_FAILED)
-        die("mmap");
-    struct world *w = crew->w;
-    memset(w, 0, sizeof *w);
-    crew->folder[0] = '\0';
-    if (s->reset == reset_file) { /* a file nobody else can name: inside a folder of our own */
-        strcpy(crew->folder, "/tmp/forklore-schedule_explorer-XXXXXX");
-        if (mkdtemp(crew->folder) == NULL)
-            die("mkdtemp");
-        cleanup_add_name(IPC_DIRECTORY, crew->folder);
-        snprintf(w->path, sizeof w->path, "%s/the-file", crew->folder);
-        cleanup_add_name(IPC_PATH, w->path);
-    }
-    for (int p = 0; p < s->processes; p++)
-        if (sem_init(&w->turn[p], 1, 0) == -1) /* pshared = 1; nobody moves until told */
-            die("sem_init");
-    if (sem_init(&w->done, 1, 0) == -1)
-        die("sem_init");
-    pid_t parent = getpid();
-    fflush(stdout); /* or each child would inherit, and one day print, a copy of the buffer */
-    for (int p = 0; p < s->processes; p++) {
-        if ((crew->pids[p] = fork()) == -1)
-            die("fork");
-        if (crew->pids[p] == 0) {
-            die_with_parent(parent);
-            scenario_process(s, w, p);
-        }
-        cleanup_add_child(crew->pids[p]);
-    }
-}
-
-/* Tell every process to quit, reap it, and remove what the crew made. */
-static int stop_crew(struct crew *crew)
-{
-    int failed = 0;
-    for (int p = 0; p < crew->s->processes; p++) {
-        crew->w->command[p] = QUIT;
-        if (sem_post(&crew->w->turn[p]) == -1)
-            die("sem_post");
-        int status;
-        while (waitpid(crew->pids[p], &status, 0) == -1)
-            if (errno != EINTR)
-                die("waitpid");
-        cleanup_forget_child(crew->pids[p]);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            note("process %c (pid %ld) did not exit cleanly (status 0x%x)", process_letter(p),
-                 (long)crew->pids[p], (unsigned)status);
-            failed = 1;
-        }
-    }
-    if (crew->folder[0]) {
-        reset_file(crew->w);
-        cleanup_forget_name(crew->w->path);
-        if (rmdir(crew->folder) == -1)
-            die("rmdir %s", crew->folder);
-        cleanup_forget_name(crew->folder);
-    }
-    for (int p = 0; p < crew->s->processes; p++)
-        if (sem_destroy(&crew->w->turn[p]) == -1)
-            die("sem_destroy");
-    if (sem_destroy(&crew->w->done) == -1 || munmap(crew->w, sizeof *crew->w) == -1)
-        die("sem_destroy/munmap");
-    return failed;
-}
-
-/* ---- one schedule ------------------------------------------------------------------------------ */
-
-/* A decision point: which processes could move, which one did, and the preemptions so far. */
-struct decision {
-    unsigned enabled, tried;
-    int chosen, previous, preemptions;
-};
-
-/* One step as the table prints it. */
-struct trace_step {
-    int who;
-    char action[2 * TEXT];
-    char state[TEXT];
-};
-
-struct outcome {
-    int length, preemptions, broken;
-    char why[2 * TEXT];
-    char refused[2 * TEXT]; /* why a given schedule cannot be run, or "" */
-    struct trace_step steps[MAX_SCHEDULE_STEPS];
-};
-
-static unsigned enabled_set(const struct scenario *s, const struct world *w)
-{
-    unsigned set = 0;
-    for (int p = 0; p < s->processes; p++)
-        if (w->pc[p] != DONE && s->can_step(w, p))
-            set |= 1u << p;
-    return set;
-}
-
-static int lowest(unsigned set)
-{
-    return __builtin_ctz(set);
-}
-
-/* "nobody can move: A is asleep after "waits on changed", B waits at "locks m1"" */
-static void describe_deadlock(const struct scenario *s, const struct world *w, char *why,
-                              size_t size)
-{
-    int used = snprintf(why, size, "deadlock: nobody can move:");
-    for (int p = 0; p < s->processes && used < (int)size; p++) {
-        if (w->pc[p] == DONE)
-            continue;
-        int asleep = 0;
-        for (int c = 0; c < MAX_CONDITIONS; c++)
-            asleep |= w->waiting[c][p] != 0;
-        /* A sleeper's pc is the step after its wait (relocking the mutex once woken). */
-        used += snprintf(why + used, size - (size_t)used, " %c %s \"%s\"%s", process_letter(p),
-                         asleep ? "is asleep after" : "waits at",
-                         s->labels[p][asleep ? w->pc[p] - 1 : w->pc[p]],
-                         p + 1 < s->processes ? "," : "");
-    }
-    if (used > 0 && why[used - 1] == ',')
-        why[used - 1] = '\0';
-}
-
-/* One step of --schedule: a process, and perhaps the start of its step's name. */
-struct wanted {
-    int who;
-    char verb[32];
-};
-
-/* Does the step's name begin with what the learner wrote ("r", "reads", "read")? */
-static int verb_matches(const char *label, const char *verb)
-{
-    size_t n = strlen(verb);
-    return n == 0 || strncasecmp(label, verb, n) == 0 ||
-           (n > 1 && strncasecmp(label, verb, n - 1) == 0 && (verb[n - 1] | 0x20) == 's');
-}
-
-/* A step of a given schedule that cannot be taken: say why in o->refused and return 0. */
-static int refuse_wanted(const struct scenario *s, const struct world *w, unsigned enabled,
-                         const struct wanted *want, int depth, struct outcome *o)
-{
-    char letter = process_letter(want->who);
-    int pc = w->pc[want->who];
-    if (pc == DONE)
-        snprintf(o->refused, sizeof o->refused, "step %d: %c has already finished", depth + 1,
-                 letter);
-    else if (!(enabled & (1u << want->who)))
-        snprintf(o->refused, sizeof o->refused, "step %d: %c cannot move: it waits at \"%s\"",
-                 depth + 1, letter, s->labels[want->who][pc]);
-    else if (!verb_matches(s->labels[want->who][pc], want->verb))
-        snprintf(o->refused, sizeof o->refused, "step %d: %c's next step is \"%s\", not \"%s\"",
-                 depth + 1, letter, s->labels[want->who][pc], want->verb);
-    else
-        return 1;
-    o->length = depth;
-    return 0;
-}
-
-/* Reset the world, then run the first `fixed` decisions as stack[] says and the rest by the
- * default (go on with the same process while it can; else the lowest that can), recording the
- * new decisions in stack[].  A schedule ends when every process is done, when none can move,
- * or when the invariant breaks. */
-static void run_schedule(struct crew *crew, struct decision *stack, int fixed,
-                         const struct wanted *want, struct outcome *o)
-{
-    const struct scenario *s = crew->s;
-    struct world *w = crew->w;
-    reset_world(w);
-    s->reset(w);
-    for (int p = 0; p < s->processes; p++)
-        tell(w, p, FORGET_REGISTERS);
-    int previous = -1, preemptions = 0, depth = 0;
-    o->broken = 0;
-    o->refused[0] = '\0';
-    for (;; depth++) {
-        unsigned enabled = enabled_set(s, w);
-        if (want && depth < fixed && !refuse_wanted(s, w, enabled, &want[depth], depth, o))
-            return;
-        if (enabled == 0)
-            break;
-        if (depth == MAX_SCHEDULE_STEPS)
-            die("%s: a schedule is longer than %d steps (does a scenario loop?)", s->name,
-                MAX_SCHEDULE_STEPS);
-        struct decision *d = &stack[depth];
-        if (depth >= fixed) {
-            int keep = previous >= 0 && (enabled & (1u << previous));
-            d->chosen = keep ? previous : lowest(enabled);
-            d->enabled = enabled;
-            d->tried = 1u << d->chosen;
-        }
-        d->previous = previous;
-        d->preemptions = preemptions;
-        if (previous >= 0 && (enabled & (1u << previous)) && d->chosen != previous)
-            preemptions++; /* switched away from a process that could have gone on */
-        int who = d->chosen, pc = w->pc[who];
-        tell(w, who, TAKE_STEP);
-        struct trace_step *t = &o->steps[depth];
-        t->who = who;
-        snprintf(t->action, sizeof t->action, "%s%s%s", s->labels[who][pc],
-                 w->detail[who][0] ? " " : "", w->detail[who]);
-        s->show(w, t->state, sizeof t->state);
-        previous = who;
-        if (s->check(w, 0, o->why, sizeof o->why)) {
-            o->broken = 1;
-            depth++;
-            break;
-        }
-    }
-    o->length = depth;
-    o->preemptions = preemptions;
-    if (o->broken)
-        return;
-    int finished = enabled_set(s, w) == 0;
-    for (int p = 0; p < s->processes; p++)
-        finished &= w->pc[p] == DONE;
-    if (!finished) {
-        describe_deadlock(s, w, o->why, sizeof o->why);
-        o->broken = 1;
-    } else if (s->check(w, 1, o->why, sizeof o->why)) {
-        o->broken = 1;
-    }
-}
-
-/* Move to the next schedule: the deepest decision with an untried process within the bound.
- * Returns how many decisions are now fixed, or -1 when every schedule has been run. */
-static int next_schedule(struct decision *stack, int length, int bound)
-{
-    for (int depth = length - 1; depth >= 0; depth--) {
-        struct decision *d = &stack[depth];
-        unsigned untried = d->enabled & ~d->tried;
-        while (untried) {
-            int alt = lowest(untried);
-            untried &= untried - 1;
-            d->tried |= 1u << alt;
-            int preempts = d->previous >= 0 && (d->enabled & (1u << d->previous));
-            if (bound == UNBOUNDED || d->preemptions + preempts <= bound) {
-                d->chosen = alt;
-                return depth + 1;
-            }
-        }
-    }
-    return -1;
-}
-
-/* ---- printing -------------------------------------------------------------------------------- */
-
-static void print_table(const struct outcome *o, int given)
-{
-    printf("step  who  %-46s  state\n", "action");
-    for (int i = 0; i < o->length; i++)
-        printf("%4d  %c%c   %-46s  %s\n", i + 1, process_letter(o->steps[i].who),
-               i < given ? ' ' : '+', o->steps[i].action, o->steps[i].state);
-}
-
-/* The schedule as letters: "A B A B". */
-static void schedule_text(const struct outcome *o, char *out, size_t size)
-{
-    size_t used = 0;
-    for (int i = 0; i < o->length && used + 3 < size; i++) {
-        out[used++] = process_letter(o->steps[i].who);
-        out[used++] = i + 1 < o->length ? ' ' : '\0';
-    }
-    out[used] = '\0';
-}
-
-static void print_scenario(const struct scenario *s)
-{
-    printf("%s: %s\n", s->name, s->summary);
-    for (int p = 0; p < s->processes; p++) {
-        printf("  %c:", process_letter(p));
-        for (int i = 0; i < s->lengths[p]; i++)
-            printf(" %d %s%s", i, s->labels[p][i], i + 1 < s->lengths[p] ? ";" : "\n");
-    }
-    printf("  invariant: %s\n", s->invariant);
-}
-
-/* ---- exploring -------------------------------------------------------------------------------- */
-
-struct tally {
-    long schedules, broken;
-    long by_preemptions[MAX_SCHEDULE_STEPS + 1];
-    int have_shortest;
-    struct outcome shortest; /* the shortest breaking schedule; fewer preemptions break ties */
-};
-
-static void explore(const struct scenario *s, int bound, struct tally *t, char *folder,
-                    size_t size)
-{
-    static struct decision stack[MAX_SCHEDULE_STEPS];
-    static struct outcome o;
-    memset(t, 0, sizeof *t);
-    struct crew crew;
-    start_crew(&crew, s);
-    int fixed = 0;
-    do {
-        run_schedule(&crew, stack, fixed, NULL, &o);
-        t->schedules++;
-        t->by_preemptions[o.preemptions]++;
-        if (o.broken) {
-            t->broken++;
-            if (!t->have_shortest || o.length < t->shortest.length ||
-                (o.length == t->shortest.length && o.preemptions < t->shortest.preemptions)) {
-                t->shortest = o;
-                t->have_shortest = 1;
-            }
-        }
-        fixed = next_schedule(stack, o.length, bound);
-    } while (fixed >= 0);
-    snprintf(folder, size, "%s", crew.folder);
-    if (stop_crew(&crew))
-        exit(EXIT_FAILURE);
-}
-
-static void bound_text(int bound, char *out, size_t size)
-{
-    if (bound == UNBOUNDED)
-        snprintf(out, size, "no preemption bound");
-    else
-        snprintf(out, size, "preemption bound %d", bound);
-}
-
-static void explore_one(const struct scenario *s, int bound)
-{
-    static struct tally t;
-    char bounds[32], letters[3 * MAX_SCHEDULE_STEPS];
-    bound_text(bound, bounds, sizeof bounds);
-    print_scenario(s);
-    char folder[64];
-    explore(s, bound, &t, folder, sizeof folder);
-    if (folder[0])
-        printf("folder: %s (made for the file, and removed)\n", folder);
-    printf("explored with %s\n", bounds);
-    printf("schedules: %ld (by preemptions:", t.schedules);
-    for (int k = 0; k <= MAX_SCHEDULE_STEPS; k++)
-        if (t.by_preemptions[k])
-            printf(" %d: %ld;", k, t.by_preemptions[k]);
-    printf(")\nbroken: %ld of %ld\n", t.broken, t.schedules);
-    if (!t.have_shortest) {
-        printf("verdict: the invariant held in every schedule within the bound\n");
-        return;
-    }
-    schedule_text(&t.shortest, letters, sizeof letters);
-    printf("shortest breaking schedule: %d steps, %d preemption(s): %s\n", t.shortest.length,
-           t.shortest.preemptions, t.shortest.why);
-    print_table(&t.shortest, t.shortest.length);
-    printf("replay: schedule_explorer %s --schedule \"%s\"\n", s->name, letters);
-}
-
-static void explore_all(int bound)
-{
-    static struct tally t;
-    char bounds[32], letters[3 * MAX_SCHEDULE_STEPS];
-    bound_text(bound, bounds, sizeof bounds);
-    printf("schedule_explorer: every scenario, %s\n", bounds);
-    printf("%-20s %5s %9s %7s  %s\n", "scenario", "procs", "schedules", "broken",
-           "shortest breaking schedule");
-    for (int i = 0; i < SCENARIO_COUNT; i++) {
-        char folder[64];
-        explore(&scenarios[i], bound, &t, folder, sizeof folder);
-        if (t.have_shortest)
-            schedule_text(&t.shortest, letters, sizeof letters);
-        else
-            strcpy(letters, "-");
-        printf("%-20s %5d %9ld %7ld  %s\n", scenarios[i].name, scenarios[i].processes,
-               t.schedules, t.broken, letters);
-    }
-}
-
-/* ---- one given schedule ------------------------------------------------------------------------- */
-
-/* "A B", "Ar Bw", "A reads, B writes": a word that starts with a capital letter names a process
- * (its other letters begin the step's name); the lower-case words after it go on that name. */
-static int parse_schedule(const struct scenario *s, const char *text, struct wanted *want)
-{
-    char buf[4096], *save;
-    if (strlen(text) >= sizeof buf)
-        usage_error(usage, "--schedule: too long");
-    strcpy(buf, text);
-    int n = -1;
-    for (char *word = strtok_r(buf, " ,;\t", &save); word; word = strtok_r(NULL, " ,;\t", &save)) {
-        if (word[0] >= 'A' && word[0] <= 'Z') {
-            int who = word[0] - 'A';
-            if (who >= s->processes)
-                usage_error(usage, "--schedule: %s has processes A to %c, not %c", s->name,
-                            process_letter(s->processes - 1), word[0]);
-            if (++n == MAX_SCHEDULE_STEPS)
-                usage_error(usage, "--schedule: more than %d steps", MAX_SCHEDULE_STEPS);
-            want[n].who = who;
-            snprintf(want[n].verb, sizeof want[n].verb, "%s", word + 1);
-        } else if (n < 0) {
-            usage_error(usage, "--schedule: \"%s\": a step starts with a process letter (A, B%s)",
-                        word, s->processes > 2 ? ", C" : "");
-        } else if (want[n].verb[0] == '\0') {
-            snprintf(want[n].verb, sizeof want[n].verb, "%s", word);
-        } /* further words ("reads counter") are for the reader */
-    }
-    if (n < 0)
-        usage_error(usage, "--schedule: empty");
-    return n + 1;
-}
-
-static int run_given(const struct scenario *s, const char *text)
-{
-    static struct wanted want[MAX_SCHEDULE_STEPS];
-    static struct decision stack[MAX_SCHEDULE_STEPS];
-    static struct outcome o;
-    int n = parse_schedule(s, text, want);
-    for (int i = 0; i < n; i++)
-        stack[i].chosen = want[i].who;
-    struct crew crew;
-    start_crew(&crew, s);
-    run_schedule(&crew, stack, n, want, &o);
-    char folder[64];
-    snprintf(folder, sizeof folder, "%s", crew.folder);
-    int failed = stop_crew(&crew);
-    /* Nothing is printed before this point, so a schedule that cannot be run is a usage error
-     * like any other bad argument. */
-    if (o.refused[0])
-        usage_error(usage, "--schedule: %s", o.refused);
-    print_scenario(s);
-    if (folder[0])
-        printf("folder: %s (made for the file, and removed)\n", folder);
-    if (o.length < n)
-        printf("note: the invariant broke at step %d; the schedule's last %d step(s) were not "
-               "run\n", o.length, n - o.length);
-    print_table(&o, n);
-    if (o.length > n)
-        printf("(+: a step you did not give: the explorer ran it without a preemption)\n");
-    if (o.broken)
-        printf("verdict: broken: %s\n", o.why);
-    else
-        printf("verdict: holds: %s\n", s->invariant);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
 
 /* The watchdog: say what happened, then die of SIGTERM so the cleanup reaps the processes. */
 static void on_watchdog(int sig)
@@ -1210,10 +657,10 @@ int main(int argc, char **argv)
         die("signal(SIGALRM)");
     alarm(WATCHDOG_SECONDS);
     if (schedule)
-        return run_given(s, schedule);
+        return run_given(s, schedule, usage);
     if (s)
         explore_one(s, bound);
     else
-        explore_all(bound);
+        explore_all(scenarios, SCENARIO_COUNT, bound);
     return EXIT_SUCCESS;
 }
