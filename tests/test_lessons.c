@@ -4,7 +4,7 @@
  * does not, the lesson teaches something the program no longer does, and no other test
  * notices.  So every ```c block in lessons/ must appear in some source file under patterns/,
  * lib/, tools/ or bench/: its lines, in order and next to each other (blank lines and the
- * indentation aside).
+ * indentation and the width of the spaces inside a line aside).
  * A line "..." (or a comment holding only "...") marks a gap: the pieces around it must appear
  * in the same file, in that order.  A block that is a sketch, not a quote, says so on the line
  * before it with the comment <!-- sketch: not a quote -->.
@@ -39,6 +39,13 @@ static char *trim(char *s)
     size_t n = strlen(s);
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
         s[--n] = '\0';
+    /* A run of spaces inside the line counts as one: clang-format realigns trailing comments
+     * and initialisers, and a quote should not go stale for that. */
+    char *to = s;
+    for (const char *from = s; *from; from++)
+        if (!((*from == ' ' || *from == '\t') && to > s && to[-1] == ' '))
+            *to++ = *from == '\t' ? ' ' : *from;
+    *to = '\0';
     return s;
 }
 

@@ -62,8 +62,8 @@ static int store_then_load(struct page *p, atomic_int *mine, atomic_int *theirs)
     atomic_store_explicit(mine, 1, memory_order_relaxed);
     if (p->fence)
         atomic_thread_fence(memory_order_seq_cst); /* the store drains before the load */
-    else
-        atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps the order; the CPU need not */
+    else /* the compiler keeps the order; the CPU need not */
+        atomic_signal_fence(memory_order_seq_cst);
     return atomic_load_explicit(theirs, memory_order_relaxed);
 }
 

@@ -211,11 +211,12 @@ static void describe_spawn(const struct child_setup *setup, const sigset_t *chil
         die_with_code(err, "posix_spawn_file_actions_init");
     if ((err = posix_spawnattr_init(attributes)) != 0)
         die_with_code(err, "posix_spawnattr_init");
-    if (setup->output != NULL &&
-        (err = posix_spawn_file_actions_addopen(actions, STDOUT_FILENO, setup->output,
-                                                O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
-                                                0644)) != 0)
-        die_with_code(err, "posix_spawn_file_actions_addopen");
+    if (setup->output != NULL) {
+        err = posix_spawn_file_actions_addopen(actions, STDOUT_FILENO, setup->output,
+                                               O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
+        if (err != 0)
+            die_with_code(err, "posix_spawn_file_actions_addopen");
+    }
     short flags = POSIX_SPAWN_SETSIGMASK;
     if ((err = posix_spawnattr_setsigmask(attributes, child_mask)) != 0)
         die_with_code(err, "posix_spawnattr_setsigmask");

@@ -210,8 +210,15 @@ static int child_report(void)
 
 static char self_path[PATH_MAX];
 
-static void prepare_fork(void) { pthread_mutex_lock(&library_lock); }
-static void after_fork(void) { pthread_mutex_unlock(&library_lock); }
+static void prepare_fork(void)
+{
+    pthread_mutex_lock(&library_lock);
+}
+
+static void after_fork(void)
+{
+    pthread_mutex_unlock(&library_lock);
+}
 
 /* Is pid's one thread asleep on a futex, the system call under a contended mutex?  A process
  * with a single thread asleep there has nobody left to wake it: that is a proof of deadlock,
