@@ -49,7 +49,10 @@ static void make_submission(const char *dir, const char *attack)
     char *program = read_file(CHECK_HOME "/echo_input.c", NULL);
     cr_assert(stub && program);
     char *source;
-    cr_assert(asprintf(&source, "#define REDTEAM_NAME \"%s\"\n%s\n%s", marker(), attack_text,
+    /* REDTEAM_SOLUTION: a reference solution's absolute path, for the attacks at compile time. */
+    cr_assert(asprintf(&source,
+                       "#define REDTEAM_NAME \"%s\"\n#define REDTEAM_SOLUTION \"%s\"\n%s\n%s",
+                       marker(), INSTRUCTOR "/pool/solution/mini_pool.c", attack_text,
                        stub) != -1);
     snprintf(path, sizeof path, "%s/adder.c", dir);
     write_file(path, source);
@@ -210,6 +213,24 @@ Test(redteam, the_grader_and_the_lab_files_cannot_be_opened_for_writing)
 Test(redteam, the_solutions_cannot_be_read)
 {
     expect_reported("reads_solutions", "add(2, 2)");
+}
+
+/* The compiler runs in the sandbox too: what the tests cannot read, the build cannot either. */
+Test(redteam, an_absolute_include_cannot_reach_the_solutions_at_compile_time)
+{
+    expect_reported("includes_a_solution", "the compiler found no ");
+}
+
+Test(redteam, an_incbin_of_a_solution_stops_the_build)
+{
+    expect_refused("incbin_solution", "file not found");
+}
+
+/* Every folder but the private /tmp and /dev/shm is read-only in the sandbox: the results
+ * folder, the repository, the home folder, /var/tmp (which nobody may write elsewhere). */
+Test(redteam, nothing_outside_the_private_tmp_can_be_written)
+{
+    expect_reported("writes_outside_tmp", "add(2, 2)");
 }
 
 Test(redteam, dev_shm_is_private_and_gone_after_the_test)

@@ -123,6 +123,42 @@ check_library_object() {
     fi
 }
 
+# The folders no code of the student's may read, at compile time or in the tests: the
+# instructors' (reference solutions among them), and the folder the submission came from, which
+# holds the other submissions in an instructor's loop.
+FORKLORE_ROOT=$(pwd)
+hide=(--hide "$FORKLORE_ROOT/tests/labs")
+src_parent=$(cd "$src/.." && pwd)
+case "$FORKLORE_ROOT/" in "$src_parent"/*) ;; *)
+    case "$(cd "$build" && pwd)/" in "$src_parent"/*) ;; *) hide+=(--hide "$src_parent") ;; esac ;;
+esac
+
+# The sandbox the student's files are compiled in, built first from the grader's own sources.
+"$cc" "${flags[@]}" lessons/labs/grader/sandbox_run.c lessons/labs/grader/sandbox.c \
+    -o "$build/grade-sandbox" "${libs[@]}" >>"$log" 2>&1 || build_failed
+# compile_student SOURCE OBJECT: compile one of the student's files in the sandbox, where the
+# folders above are hidden and the rest of the machine is read-only: an `#include "/abs/path"`,
+# an assembler .incbin or a path made from __FILE__ finds nothing there.  The compiler writes
+# the object into the sandbox's private /tmp, and cat hands it out on stdout.
+# The lab's given headers are read from a copy in the build folder: the lab's own folder may be
+# one of those hidden (the tests' check lab lives in tests/labs/).
+cp "$given"/*.h "$build/given/" 2>/dev/null
+chmod -R a+rX "$build/given"
+student_flags=()
+for flag in "${flags[@]}"; do
+    [ "$flag" = "-I$given" ] && flag=-I$build/given
+    student_flags+=("$flag")
+done
+compile_student() {
+    "$build/grade-sandbox" --build "$build" "${hide[@]}" -- \
+        /bin/sh -c '"$@" -o /tmp/student.o && cat /tmp/student.o' sh \
+        "$cc" "${student_flags[@]}" -c "$1" >"$2" 2>>"$log"
+    local status=$?
+    # 125 and above: the sandbox itself, not the compiler (which has said why on stderr).
+    [ "$status" -ge 125 ] && echo "make grade: the sandbox for the compiler ended with status $status" >>"$log"
+    return "$status"
+}
+
 echo "building lab $lab from $src"
 # The student's files are copied into the build folder first and compiled from there, so that
 # `#include "NAME.h"` finds the lab's given header, never a copy edited beside the student's code.
@@ -130,6 +166,7 @@ echo "building lab $lab from $src"
 # read those copies: symbolic links are not followed, and nothing of the student's own folder
 # is reachable from the sandbox through them.
 find "$src" -maxdepth 1 -type f -size -2048k ! -name '*.h' -exec cp {} "$build/src/" \;
+chmod -R a+rX "$build/src"   # the sandbox's unprivileged user compiles them
 names=()
 for file in "$given"/*.c; do
     name=$(basename "$file" .c)
@@ -150,7 +187,7 @@ objects=()
 given_objects=()
 for name in "${names[@]}"; do
     [ -f "$given/$name.h" ] || continue
-    "$cc" "${flags[@]}" -c "$build/src/$name.c" -o "$build/obj/$name.o" >>"$log" 2>&1 || build_failed
+    compile_student "$build/src/$name.c" "$build/obj/$name.o" || build_failed
     "$cc" "${flags[@]}" -c "$given/$name.c" -o "$build/given/$name.o" >>"$log" 2>&1 || build_failed
     check_library_object "$name" "$build/obj/$name.o" "$build/given/$name.o" || build_failed
     objects+=("$build/obj/$name.o")
@@ -158,7 +195,8 @@ for name in "${names[@]}"; do
 done
 for name in "${names[@]}"; do
     [ -f "$given/$name.h" ] && continue
-    "$cc" "${flags[@]}" "$build/src/$name.c" "${objects[@]}" -o "$build/$name" "${libs[@]}" \
+    compile_student "$build/src/$name.c" "$build/obj/$name.o" || build_failed
+    "$cc" "${flags[@]}" "$build/obj/$name.o" "${objects[@]}" -o "$build/$name" "${libs[@]}" \
         >>"$log" 2>&1 || build_failed
 done
 "$cc" "${flags[@]}" lessons/labs/grader/grade_test_main.c "${framework[@]}" "${objects[@]}" \
@@ -171,19 +209,13 @@ done
 # What a test may need beyond the build folder: the copies of the student's other files (written
 # answers, data) and the top of the repository (for the benchmark's data).
 FORKLORE_LAB_SRC=$(cd "$build/src" && pwd)
-FORKLORE_ROOT=$(pwd)
 export FORKLORE_LAB_SRC FORKLORE_ROOT
 
 case $json in
     *.json) output_log=${json%.json}.log ;;
     *) output_log=$out/output.log ;;
 esac
-args=(--json "$json" --log "$output_log" --hide "$FORKLORE_ROOT/tests/labs")
-# The folder the submission came from holds the other submissions in an instructor's loop.
-src_parent=$(cd "$src/.." && pwd)
-case "$FORKLORE_ROOT/" in "$src_parent"/*) ;; *)
-    case "$(cd "$build" && pwd)/" in "$src_parent"/*) ;; *) args+=(--hide "$src_parent") ;; esac ;;
-esac
+args=(--json "$json" --log "$output_log" "${hide[@]}")
 [ -n "${TEST:-}" ] && args+=(--test "$TEST")
 [ -n "${SEED:-}" ] && args+=(--seed "$SEED")
 echo
