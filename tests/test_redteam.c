@@ -51,8 +51,10 @@ static void make_submission(const char *dir, const char *attack)
     char *source;
     /* REDTEAM_SOLUTION: a reference solution's absolute path, for the attacks at compile time. */
     cr_assert(asprintf(&source,
-                       "#define REDTEAM_NAME \"%s\"\n#define REDTEAM_SOLUTION \"%s\"\n%s\n%s",
-                       marker(), INSTRUCTOR "/pool/solution/mini_pool.c", attack_text,
+                       "#define REDTEAM_NAME \"%s\"\n#define REDTEAM_SOLUTION \"%s\"\n"
+                       "#define REDTEAM_INSTRUCTOR_HEADER \"%s\"\n%s\n%s",
+                       marker(), INSTRUCTOR "/pool/solution/mini_pool.c",
+                       CHECK_HOME "/adder.h", attack_text,
                        stub) != -1);
     snprintf(path, sizeof path, "%s/adder.c", dir);
     write_file(path, source);
@@ -223,7 +225,20 @@ Test(redteam, an_absolute_include_cannot_reach_the_solutions_at_compile_time)
 
 Test(redteam, an_incbin_of_a_solution_stops_the_build)
 {
-    expect_refused("incbin_solution", "file not found");
+    expect_refused("incbin_solution", "assembler directive .incbin");
+}
+
+/* Hidden in the sandbox's mount namespace; refused by the grader's check of what the
+ * preprocessor read where there are no namespaces (FORKLORE_GRADE_SANDBOX=none). */
+Test(redteam, an_include_from_the_instructors_folder_is_refused_with_or_without_namespaces)
+{
+    expect_refused("includes_an_instructor_file", CHECK_HOME "/adder.h");
+    struct grading g;
+    const char *fallback[] = {"FORKLORE_GRADE_SANDBOX=none", NULL};
+    grade_attack(&g, "includes_an_instructor_file", fallback, 120);
+    expect_text(g.run.out, "did not build");
+    expect_text(g.run.out, "a lab's code may include only its own files");
+    grading_free(&g);
 }
 
 /* Every folder but the private /tmp and /dev/shm is read-only in the sandbox: the results
@@ -292,13 +307,16 @@ Test(redteam, replacing_a_c_library_function_is_refused)
 
 /* ---- a program that attacks the test process that runs it ------------------------------------- */
 
-Test(redteam, a_program_cannot_ptrace_the_test_process)
+/* parallel/NAME.c appended to the parallel lab's starter code, graded whole: the starter's own
+ * 5 points, no more. */
+static void grade_parallel_attack(const char *name)
 {
     SKIP_UNLESS_GRADING_HERE();
     char dir[256], path[300];
     make_temp_dir(dir, sizeof dir, "redteam");
     char *starter = read_file(FORKLORE_ROOT "/lessons/labs/parallel/parallel.c", NULL);
-    char *attack = read_file(REDTEAM "/parallel/ptrace_parent.c", NULL);
+    snprintf(path, sizeof path, "%s/parallel/%s.c", REDTEAM, name);
+    char *attack = read_file(path, NULL);
     cr_assert(starter && attack);
     char *source;
     cr_assert(asprintf(&source, "%s\n%s", starter, attack) != -1);
@@ -306,12 +324,24 @@ Test(redteam, a_program_cannot_ptrace_the_test_process)
     write_file(path, source);
     struct grading g;
     grade(&g, "parallel", NULL, dir, NULL, 300);
-    expect_contained(&g, "ptrace_parent", 5);   /* the starter's own 5 points, no more */
+    expect_contained(&g, name, 5);
     free(source);
     free(attack);
     free(starter);
     grading_free(&g);
     remove_dir(dir);
+}
+
+Test(redteam, a_program_cannot_ptrace_the_test_process)
+{
+    grade_parallel_attack("ptrace_parent");
+}
+
+/* The token lives in the test program; a program of the student's (a lab like parallel or
+ * pipeline) is another process, which may not read that memory. */
+Test(redteam, a_program_cannot_read_the_test_programs_memory_for_the_token)
+{
+    grade_parallel_attack("reads_parent_memory");
 }
 
 /* ---- the results path an instructor's loop names ----------------------------------------------- */

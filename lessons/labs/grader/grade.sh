@@ -149,7 +149,36 @@ for flag in "${flags[@]}"; do
     [ "$flag" = "-I$given" ] && flag=-I$build/given
     student_flags+=("$flag")
 done
+# check_student_source SOURCE: where the sandbox has no namespaces it cannot hide a folder (the
+# header line says so), so each source is also checked, everywhere: every file the preprocessor
+# read is the student's copy, a given header, the grader's or the support library's (system
+# headers aside), and the assembly has no directive that reads a file (.incbin, .include) or
+# could spell one (.macro, .irp, .rept).
+build_abs=$(cd "$build" && pwd)
+check_student_source() {
+    local deps bad
+    deps=$("$build/grade-sandbox" --build "$build" "${hide[@]}" -- \
+        "$cc" "${student_flags[@]}" -MM "$1" 2>>"$log") || return 1
+    bad=$(printf '%s\n' "$deps" | tr ' \\' '\n\n' | sed '/^$/d; 1d' | while read -r file; do
+        case $(realpath -m "$file") in
+            "$build_abs"/src/* | "$build_abs"/given/* | "$FORKLORE_ROOT"/lessons/labs/grader/* | "$FORKLORE_ROOT"/lib/*) ;;
+            *) printf '%s ' "$file" ;;
+        esac
+    done)
+    if [ -n "$bad" ]; then
+        echo "${1/$build\/src/$src}: includes ${bad% }: a lab's code may include only its own files, the lab's headers, the support library's and the system's" >>"$log"
+        return 1
+    fi
+    bad=$("$build/grade-sandbox" --build "$build" "${hide[@]}" -- \
+        "$cc" "${student_flags[@]}" -S -o - "$1" 2>>"$log" |
+        grep -ioE '^[[:space:]]*\.(incbin|include|macro|irpc?|rept)\b' | sort -u | tr -d ' \t' | tr '\n' ' ')
+    if [ -n "$bad" ]; then
+        echo "${1/$build\/src/$src}: assembler directive ${bad% }: a lab's code may not read files at build time" >>"$log"
+        return 1
+    fi
+}
 compile_student() {
+    check_student_source "$1" || return 1
     "$build/grade-sandbox" --build "$build" "${hide[@]}" -- \
         /bin/sh -c '"$@" -o /tmp/student.o && cat /tmp/student.o' sh \
         "$cc" "${student_flags[@]}" -c "$1" >"$2" 2>>"$log"
