@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,60 @@ Test(redteam, an_include_from_the_instructors_folder_is_refused_with_or_without_
 Test(redteam, nothing_outside_the_private_tmp_can_be_written)
 {
     expect_reported("writes_outside_tmp", "add(2, 2)");
+}
+
+/* As an ordinary user the sandbox is a user namespace, where the test program is that user:
+ * the folder results.json goes to is the user's own, and must be read-only to the test all the
+ * same.  Run as nobody (setpriv), with the submission and the output in a folder of nobody's
+ * outside /tmp (which the sandbox replaces with a private one anyway). */
+Test(redteam, as_an_ordinary_user_the_results_folder_is_read_only_to_the_test)
+{
+    SKIP_UNLESS_GRADING_HERE();
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
+        cr_skip_test("needs root and setpriv to become an ordinary user");
+    char dir[] = "/var/tmp/forklore-redteam-user-XXXXXX", out[600], json[700], defines[900];
+    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(json, sizeof json, "%s/results.json", out);
+    cr_assert(mkdir(out, 0755) == 0);
+    make_submission(dir, "writes_outside_tmp");
+    /* The attack learns where the results go, as an instructor's loop would let it guess. */
+    snprintf(defines, sizeof defines, "%s/adder.c", dir);
+    char *source = read_file(defines, NULL), *with_path;
+    cr_assert(source && asprintf(&with_path, "#define REDTEAM_RESULTS_DIR \"%s\"\n%s", out,
+                                 source) != -1);
+    write_file(defines, with_path);
+    free(source);
+    free(with_path);
+    cr_assert(chown(dir, 65534, 65534) == 0 && chown(out, 65534, 65534) == 0);
+    char vars[6][800];
+    snprintf(vars[0], sizeof vars[0], "OUT=%s", out);
+    snprintf(vars[1], sizeof vars[1], "JSON=%s", json);
+    snprintf(vars[2], sizeof vars[2], "LAB_SRC=%s", dir);
+    snprintf(vars[3], sizeof vars[3], "LIBRARY=%s/../libforklore.a", FORKLORE_BIN);
+    snprintf(vars[4], sizeof vars[4], "LAB_HOME=%s", CHECK_HOME);
+    snprintf(vars[5], sizeof vars[5], "EXTRA_CFLAGS=%s", FORKLORE_LAB_CFLAGS);
+    char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                    "/usr/bin/env", "LAB=grader_check", "TEST=fails_a_check", vars[0], vars[1],
+                    vars[2], vars[3], vars[4], vars[5], "bash", GRADE_SH, NULL};
+    struct program_run run;
+    cr_assert_eq(run_program(argv, 120, &run), 0, "could not start grade.sh as nobody");
+    if (!strstr(run.out, "a user namespace with")) {
+        program_run_free(&run);
+        remove_dir(dir);
+        cr_skip_test("this kernel gives an ordinary user no user namespace");
+    }
+    expect_text(run.out, "every other folder read-only");
+    char refused[900];
+    snprintf(refused, sizeof refused, "could not write %s/redteam-", out);
+    expect_text(run.out, refused);
+    cr_expect(!strstr(run.out, "REDTEAM-WIN"), "wrote outside the sandbox's /tmp:\n%s", run.out);
+    expect_text(run.out, "score: lab grader_check: 0/10");
+    char planted[900];
+    snprintf(planted, sizeof planted, "%s/redteam-%s-planted", out, marker());
+    cr_expect(access(planted, F_OK) != 0, "%s was left behind", planted);
+    program_run_free(&run);
+    remove_dir(dir);
 }
 
 Test(redteam, dev_shm_is_private_and_gone_after_the_test)

@@ -3,7 +3,8 @@
  * In a user namespace the test program is the grading user itself, who may write the results
  * folder (build/labs/LAB/, where results.json is written last), the repository and the home
  * folder: the sandbox mounts every folder read-only but its private /tmp and /dev/shm.  As
- * nobody (the grader is root) those folders are not nobody's to write anyway; /var/tmp is. */
+ * nobody (the grader is root) those folders are not nobody's to write anyway; /var/tmp is.
+ * REDTEAM_RESULTS_DIR, when the test defines it, is the folder of this grade's results.json. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@ static void try_write(const char *folder)
         printf("REDTEAM-WIN: wrote %s\n", path);
         close(fd);
         unlink(path);   /* the test looks for the line, not the file */
+    } else {
+        printf("could not write %s\n", path);   /* the attempt was made */
     }
 }
 
@@ -32,5 +35,8 @@ static void attack(void)
     try_write(root);
     try_write(getenv("HOME"));
     try_write("/var/tmp");
+#ifdef REDTEAM_RESULTS_DIR
+    try_write(REDTEAM_RESULTS_DIR);   /* where this grade's results.json goes (the test says) */
+#endif
     fflush(stdout);
 }
