@@ -28,6 +28,10 @@
 # A student's library file may define only what the given file defines (anything else must be
 # static), and no constructor or destructor: code that would run before the test program's
 # main, or replace a function the framework calls, is refused at build time with the reason.
+# The student's files are compiled in the sandbox the tests run in (sandbox_run.c, built first
+# as BUILD/grade-sandbox), where the instructors' folder and the other submissions are hidden, so
+# no #include or .incbin can read them; each may include only its own files, the lab's headers,
+# the grader's, lib/'s and the system's (checked too where the sandbox has no namespaces).
 # The build uses the suite's flags, -Werror included: a warning is a lost build.  When the build
 # fails, the compiler's messages are shown and results.json records a score of 0 with them.
 #
@@ -136,10 +140,6 @@ esac
 # The sandbox the student's files are compiled in, built first from the grader's own sources.
 "$cc" "${flags[@]}" lessons/labs/grader/sandbox_run.c lessons/labs/grader/sandbox.c \
     -o "$build/grade-sandbox" "${libs[@]}" >>"$log" 2>&1 || build_failed
-# compile_student SOURCE OBJECT: compile one of the student's files in the sandbox, where the
-# folders above are hidden and the rest of the machine is read-only: an `#include "/abs/path"`,
-# an assembler .incbin or a path made from __FILE__ finds nothing there.  The compiler writes
-# the object into the sandbox's private /tmp, and cat hands it out on stdout.
 # The lab's given headers are read from a copy in the build folder: the lab's own folder may be
 # one of those hidden (the tests' check lab lives in tests/labs/).
 cp "$given"/*.h "$build/given/" 2>/dev/null
@@ -177,6 +177,10 @@ check_student_source() {
         return 1
     fi
 }
+# compile_student SOURCE OBJECT: compile one of the student's files in the sandbox, where the
+# folders above are hidden and the rest of the machine is read-only: an `#include "/abs/path"`,
+# an assembler .incbin or a path made from __FILE__ finds nothing there.  The compiler writes
+# the object into the sandbox's private /tmp, and cat hands it out on stdout.
 compile_student() {
     check_student_source "$1" || return 1
     "$build/grade-sandbox" --build "$build" "${hide[@]}" -- \
