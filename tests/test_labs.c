@@ -126,8 +126,15 @@ static void check_broken(const char *lab)
 {
     char fails[32][64];
     int count = read_fails(lab, fails, 32);
-    char src[512];
-    snprintf(src, sizeof src, "%s/%s/broken", INSTRUCTOR, lab);
+    /* broken/ holds only the files that carry the bug (and FAILS); every other file of the
+     * submission is the reference solution's, laid under them here. */
+    char src[256], copy[900];
+    make_temp_dir(src, sizeof src, "broken");
+    snprintf(copy, sizeof copy, "cp %s/%s/solution/* %s/ && cp %s/%s/broken/* %s/ && rm %s/FAILS",
+             INSTRUCTOR, lab, src, INSTRUCTOR, lab, src, src);
+    struct program_run copied;
+    run_expect(&copied, (char *[]){"/bin/sh", "-c", copy, NULL}, 30, 0);
+    program_run_free(&copied);
     struct grading g;
     grade(&g, lab, NULL, src, lab_environment(lab, 0), 600);
     expect_valid_results(&g, lab);
@@ -144,8 +151,9 @@ static void check_broken(const char *lab)
             continue;   /* not graded on this machine: neither passed nor failed */
         cr_expect(listed ? !test_passed(t) : test_passed(t),
                   "the broken version of lab %s should %s test %s (replay: make grade LAB=%s "
-                  "LAB_SRC=tests/labs/%s/broken SEED=%lu):\n%s",
-                  lab, listed ? "fail" : "pass", name, lab, lab, g.seed, g.run.out);
+                  "LAB_SRC=DIR SEED=%lu, DIR holding tests/labs/%s/solution/ with broken/ "
+                  "over it):\n%s",
+                  lab, listed ? "fail" : "pass", name, lab, g.seed, lab, g.run.out);
         if (listed)
             lost += (int)json_get(t, "max_score")->number;
     }
@@ -159,6 +167,7 @@ static void check_broken(const char *lab)
     cr_expect(exited_with(&g.run, lost > 0 ? 1 : 0), "lab %s: lost %d points, so the grader "
               "must exit %d:\n%s", lab, lost, lost > 0 ? 1 : 0, g.run.out);
     grading_free(&g);
+    remove_dir(src);
 }
 
 /* ---- wrong solutions: plausible mistakes, each caught and named ------------------------------ */
@@ -232,6 +241,14 @@ WRONG_SOLUTION(parallel, busy_wnohang)
 WRONG_SOLUTION(parallel, no_flush)
 WRONG_SOLUTION(parallel, no_die_with_parent)
 WRONG_SOLUTION(parallel, mask_inherited)
+WRONG_SOLUTION(pipeline, one_stage_at_a_time)
+WRONG_SOLUTION(pipeline, parent_keeps_write_ends)
+WRONG_SOLUTION(pipeline, first_stage_status)
+WRONG_SOLUTION(races, mutex_not_shared)
+WRONG_SOLUTION(races, private_mapping)
+WRONG_SOLUTION(scaling, forgets_two)
+WRONG_SOLUTION(scaling, drops_the_remainder)
+WRONG_SOLUTION(scaling, leaks_read_end)
 
 #define LAB_TESTS(lab)                                                                         \
     Test(labs, lab##_solution_scores_full_marks)                                              \

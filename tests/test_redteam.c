@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,12 @@ static void make_submission(const char *dir, const char *attack)
     char *program = read_file(CHECK_HOME "/echo_input.c", NULL);
     cr_assert(stub && program);
     char *source;
-    cr_assert(asprintf(&source, "#define REDTEAM_NAME \"%s\"\n%s\n%s", marker(), attack_text,
+    /* REDTEAM_SOLUTION: a reference solution's absolute path, for the attacks at compile time. */
+    cr_assert(asprintf(&source,
+                       "#define REDTEAM_NAME \"%s\"\n#define REDTEAM_SOLUTION \"%s\"\n"
+                       "#define REDTEAM_INSTRUCTOR_HEADER \"%s\"\n%s\n%s",
+                       marker(), INSTRUCTOR "/pool/solution/mini_pool.c",
+                       CHECK_HOME "/adder.h", attack_text,
                        stub) != -1);
     snprintf(path, sizeof path, "%s/adder.c", dir);
     write_file(path, source);
@@ -212,6 +218,91 @@ Test(redteam, the_solutions_cannot_be_read)
     expect_reported("reads_solutions", "add(2, 2)");
 }
 
+/* The compiler runs in the sandbox too: what the tests cannot read, the build cannot either. */
+Test(redteam, an_absolute_include_cannot_reach_the_solutions_at_compile_time)
+{
+    expect_reported("includes_a_solution", "the compiler found no ");
+}
+
+Test(redteam, an_incbin_of_a_solution_stops_the_build)
+{
+    expect_refused("incbin_solution", "assembler directive .incbin");
+}
+
+/* Hidden in the sandbox's mount namespace; refused by the grader's check of what the
+ * preprocessor read where there are no namespaces (FORKLORE_GRADE_SANDBOX=none). */
+Test(redteam, an_include_from_the_instructors_folder_is_refused_with_or_without_namespaces)
+{
+    expect_refused("includes_an_instructor_file", CHECK_HOME "/adder.h");
+    struct grading g;
+    const char *fallback[] = {"FORKLORE_GRADE_SANDBOX=none", NULL};
+    grade_attack(&g, "includes_an_instructor_file", fallback, 120);
+    expect_text(g.run.out, "did not build");
+    expect_text(g.run.out, "a lab's code may include only its own files");
+    grading_free(&g);
+}
+
+/* Every folder but the private /tmp and /dev/shm is read-only in the sandbox: the results
+ * folder, the repository, the home folder, /var/tmp (which nobody may write elsewhere). */
+Test(redteam, nothing_outside_the_private_tmp_can_be_written)
+{
+    expect_reported("writes_outside_tmp", "add(2, 2)");
+}
+
+/* As an ordinary user the sandbox is a user namespace, where the test program is that user:
+ * the folder results.json goes to is the user's own, and must be read-only to the test all the
+ * same.  Run as nobody (setpriv), with the submission and the output in a folder of nobody's
+ * outside /tmp (which the sandbox replaces with a private one anyway). */
+Test(redteam, as_an_ordinary_user_the_results_folder_is_read_only_to_the_test)
+{
+    SKIP_UNLESS_GRADING_HERE();
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
+        cr_skip_test("needs root and setpriv to become an ordinary user");
+    char dir[] = "/var/tmp/forklore-redteam-user-XXXXXX", out[600], json[700], defines[900];
+    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(json, sizeof json, "%s/results.json", out);
+    cr_assert(mkdir(out, 0755) == 0);
+    make_submission(dir, "writes_outside_tmp");
+    /* The attack learns where the results go, as an instructor's loop would let it guess. */
+    snprintf(defines, sizeof defines, "%s/adder.c", dir);
+    char *source = read_file(defines, NULL), *with_path;
+    cr_assert(source && asprintf(&with_path, "#define REDTEAM_RESULTS_DIR \"%s\"\n%s", out,
+                                 source) != -1);
+    write_file(defines, with_path);
+    free(source);
+    free(with_path);
+    cr_assert(chown(dir, 65534, 65534) == 0 && chown(out, 65534, 65534) == 0);
+    char vars[6][800];
+    snprintf(vars[0], sizeof vars[0], "OUT=%s", out);
+    snprintf(vars[1], sizeof vars[1], "JSON=%s", json);
+    snprintf(vars[2], sizeof vars[2], "LAB_SRC=%s", dir);
+    snprintf(vars[3], sizeof vars[3], "LIBRARY=%s/../libforklore.a", FORKLORE_BIN);
+    snprintf(vars[4], sizeof vars[4], "LAB_HOME=%s", CHECK_HOME);
+    snprintf(vars[5], sizeof vars[5], "EXTRA_CFLAGS=%s", FORKLORE_LAB_CFLAGS);
+    char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                    "/usr/bin/env", "LAB=grader_check", "TEST=fails_a_check", vars[0], vars[1],
+                    vars[2], vars[3], vars[4], vars[5], "bash", GRADE_SH, NULL};
+    struct program_run run;
+    cr_assert_eq(run_program(argv, 120, &run), 0, "could not start grade.sh as nobody");
+    if (!strstr(run.out, "a user namespace with")) {
+        program_run_free(&run);
+        remove_dir(dir);
+        cr_skip_test("this kernel gives an ordinary user no user namespace");
+    }
+    expect_text(run.out, "every other folder read-only");
+    char refused[900];
+    snprintf(refused, sizeof refused, "could not write %s/redteam-", out);
+    expect_text(run.out, refused);
+    cr_expect(!strstr(run.out, "REDTEAM-WIN"), "wrote outside the sandbox's /tmp:\n%s", run.out);
+    expect_text(run.out, "score: lab grader_check: 0/10");
+    char planted[900];
+    snprintf(planted, sizeof planted, "%s/redteam-%s-planted", out, marker());
+    cr_expect(access(planted, F_OK) != 0, "%s was left behind", planted);
+    program_run_free(&run);
+    remove_dir(dir);
+}
+
 Test(redteam, dev_shm_is_private_and_gone_after_the_test)
 {
     expect_reported("poisons_dev_shm", "add(2, 2)");
@@ -271,13 +362,16 @@ Test(redteam, replacing_a_c_library_function_is_refused)
 
 /* ---- a program that attacks the test process that runs it ------------------------------------- */
 
-Test(redteam, a_program_cannot_ptrace_the_test_process)
+/* parallel/NAME.c appended to the parallel lab's starter code, graded whole: the starter's own
+ * 5 points, no more. */
+static void grade_parallel_attack(const char *name)
 {
     SKIP_UNLESS_GRADING_HERE();
     char dir[256], path[300];
     make_temp_dir(dir, sizeof dir, "redteam");
     char *starter = read_file(FORKLORE_ROOT "/lessons/labs/parallel/parallel.c", NULL);
-    char *attack = read_file(REDTEAM "/parallel/ptrace_parent.c", NULL);
+    snprintf(path, sizeof path, "%s/parallel/%s.c", REDTEAM, name);
+    char *attack = read_file(path, NULL);
     cr_assert(starter && attack);
     char *source;
     cr_assert(asprintf(&source, "%s\n%s", starter, attack) != -1);
@@ -285,12 +379,24 @@ Test(redteam, a_program_cannot_ptrace_the_test_process)
     write_file(path, source);
     struct grading g;
     grade(&g, "parallel", NULL, dir, NULL, 300);
-    expect_contained(&g, "ptrace_parent", 5);   /* the starter's own 5 points, no more */
+    expect_contained(&g, name, 5);
     free(source);
     free(attack);
     free(starter);
     grading_free(&g);
     remove_dir(dir);
+}
+
+Test(redteam, a_program_cannot_ptrace_the_test_process)
+{
+    grade_parallel_attack("ptrace_parent");
+}
+
+/* The token lives in the test program; a program of the student's (a lab like parallel or
+ * pipeline) is another process, which may not read that memory. */
+Test(redteam, a_program_cannot_read_the_test_programs_memory_for_the_token)
+{
+    grade_parallel_attack("reads_parent_memory");
 }
 
 /* ---- the results path an instructor's loop names ----------------------------------------------- */

@@ -28,6 +28,10 @@
 # A student's library file may define only what the given file defines (anything else must be
 # static), and no constructor or destructor: code that would run before the test program's
 # main, or replace a function the framework calls, is refused at build time with the reason.
+# The student's files are compiled in the sandbox the tests run in (sandbox_run.c, built first
+# as BUILD/grade-sandbox), where the instructors' folder and the other submissions are hidden, so
+# no #include or .incbin can read them; each may include only its own files, the lab's headers,
+# the grader's, lib/'s and the system's (checked too where the sandbox has no namespaces).
 # The build uses the suite's flags, -Werror included: a warning is a lost build.  When the build
 # fails, the compiler's messages are shown and results.json records a score of 0 with them.
 #
@@ -123,6 +127,71 @@ check_library_object() {
     fi
 }
 
+# The folders no code of the student's may read, at compile time or in the tests: the
+# instructors' (reference solutions among them), and the folder the submission came from, which
+# holds the other submissions in an instructor's loop.
+FORKLORE_ROOT=$(pwd)
+hide=(--hide "$FORKLORE_ROOT/tests/labs")
+src_parent=$(cd "$src/.." && pwd)
+case "$FORKLORE_ROOT/" in "$src_parent"/*) ;; *)
+    case "$(cd "$build" && pwd)/" in "$src_parent"/*) ;; *) hide+=(--hide "$src_parent") ;; esac ;;
+esac
+
+# The sandbox the student's files are compiled in, built first from the grader's own sources.
+"$cc" "${flags[@]}" lessons/labs/grader/sandbox_run.c lessons/labs/grader/sandbox.c \
+    -o "$build/grade-sandbox" "${libs[@]}" >>"$log" 2>&1 || build_failed
+# The lab's given headers are read from a copy in the build folder: the lab's own folder may be
+# one of those hidden (the tests' check lab lives in tests/labs/).
+cp "$given"/*.h "$build/given/" 2>/dev/null
+chmod -R a+rX "$build/given"
+student_flags=()
+for flag in "${flags[@]}"; do
+    [ "$flag" = "-I$given" ] && flag=-I$build/given
+    student_flags+=("$flag")
+done
+# check_student_source SOURCE: where the sandbox has no namespaces it cannot hide a folder (the
+# header line says so), so each source is also checked, everywhere: every file the preprocessor
+# read is the student's copy, a given header, the grader's or the support library's (system
+# headers aside), and the assembly has no directive that reads a file (.incbin, .include) or
+# could spell one (.macro, .irp, .rept).
+build_abs=$(cd "$build" && pwd)
+check_student_source() {
+    local deps bad
+    deps=$("$build/grade-sandbox" --build "$build" "${hide[@]}" -- \
+        "$cc" "${student_flags[@]}" -MM "$1" 2>>"$log") || return 1
+    bad=$(printf '%s\n' "$deps" | tr ' \\' '\n\n' | sed '/^$/d; 1d' | while read -r file; do
+        case $(realpath -m "$file") in
+            "$build_abs"/src/* | "$build_abs"/given/* | "$FORKLORE_ROOT"/lessons/labs/grader/* | "$FORKLORE_ROOT"/lib/*) ;;
+            *) printf '%s ' "$file" ;;
+        esac
+    done)
+    if [ -n "$bad" ]; then
+        echo "${1/$build\/src/$src}: includes ${bad% }: a lab's code may include only its own files, the lab's headers, the support library's and the system's" >>"$log"
+        return 1
+    fi
+    bad=$("$build/grade-sandbox" --build "$build" "${hide[@]}" -- \
+        "$cc" "${student_flags[@]}" -S -o - "$1" 2>>"$log" |
+        grep -ioE '^[[:space:]]*\.(incbin|include|macro|irpc?|rept)\b' | sort -u | tr -d ' \t' | tr '\n' ' ')
+    if [ -n "$bad" ]; then
+        echo "${1/$build\/src/$src}: assembler directive ${bad% }: a lab's code may not read files at build time" >>"$log"
+        return 1
+    fi
+}
+# compile_student SOURCE OBJECT: compile one of the student's files in the sandbox, where the
+# folders above are hidden and the rest of the machine is read-only: an `#include "/abs/path"`,
+# an assembler .incbin or a path made from __FILE__ finds nothing there.  The compiler writes
+# the object into the sandbox's private /tmp, and cat hands it out on stdout.
+compile_student() {
+    check_student_source "$1" || return 1
+    "$build/grade-sandbox" --build "$build" "${hide[@]}" -- \
+        /bin/sh -c '"$@" -o /tmp/student.o && cat /tmp/student.o' sh \
+        "$cc" "${student_flags[@]}" -c "$1" >"$2" 2>>"$log"
+    local status=$?
+    # 125 and above: the sandbox itself, not the compiler (which has said why on stderr).
+    [ "$status" -ge 125 ] && echo "make grade: the sandbox for the compiler ended with status $status" >>"$log"
+    return "$status"
+}
+
 echo "building lab $lab from $src"
 # The student's files are copied into the build folder first and compiled from there, so that
 # `#include "NAME.h"` finds the lab's given header, never a copy edited beside the student's code.
@@ -130,6 +199,7 @@ echo "building lab $lab from $src"
 # read those copies: symbolic links are not followed, and nothing of the student's own folder
 # is reachable from the sandbox through them.
 find "$src" -maxdepth 1 -type f -size -2048k ! -name '*.h' -exec cp {} "$build/src/" \;
+chmod -R a+rX "$build/src"   # the sandbox's unprivileged user compiles them
 names=()
 for file in "$given"/*.c; do
     name=$(basename "$file" .c)
@@ -150,7 +220,7 @@ objects=()
 given_objects=()
 for name in "${names[@]}"; do
     [ -f "$given/$name.h" ] || continue
-    "$cc" "${flags[@]}" -c "$build/src/$name.c" -o "$build/obj/$name.o" >>"$log" 2>&1 || build_failed
+    compile_student "$build/src/$name.c" "$build/obj/$name.o" || build_failed
     "$cc" "${flags[@]}" -c "$given/$name.c" -o "$build/given/$name.o" >>"$log" 2>&1 || build_failed
     check_library_object "$name" "$build/obj/$name.o" "$build/given/$name.o" || build_failed
     objects+=("$build/obj/$name.o")
@@ -158,7 +228,8 @@ for name in "${names[@]}"; do
 done
 for name in "${names[@]}"; do
     [ -f "$given/$name.h" ] && continue
-    "$cc" "${flags[@]}" "$build/src/$name.c" "${objects[@]}" -o "$build/$name" "${libs[@]}" \
+    compile_student "$build/src/$name.c" "$build/obj/$name.o" || build_failed
+    "$cc" "${flags[@]}" "$build/obj/$name.o" "${objects[@]}" -o "$build/$name" "${libs[@]}" \
         >>"$log" 2>&1 || build_failed
 done
 "$cc" "${flags[@]}" lessons/labs/grader/grade_test_main.c "${framework[@]}" "${objects[@]}" \
@@ -171,19 +242,13 @@ done
 # What a test may need beyond the build folder: the copies of the student's other files (written
 # answers, data) and the top of the repository (for the benchmark's data).
 FORKLORE_LAB_SRC=$(cd "$build/src" && pwd)
-FORKLORE_ROOT=$(pwd)
 export FORKLORE_LAB_SRC FORKLORE_ROOT
 
 case $json in
     *.json) output_log=${json%.json}.log ;;
     *) output_log=$out/output.log ;;
 esac
-args=(--json "$json" --log "$output_log" --hide "$FORKLORE_ROOT/tests/labs")
-# The folder the submission came from holds the other submissions in an instructor's loop.
-src_parent=$(cd "$src/.." && pwd)
-case "$FORKLORE_ROOT/" in "$src_parent"/*) ;; *)
-    case "$(cd "$build" && pwd)/" in "$src_parent"/*) ;; *) args+=(--hide "$src_parent") ;; esac ;;
-esac
+args=(--json "$json" --log "$output_log" "${hide[@]}")
 [ -n "${TEST:-}" ] && args+=(--test "$TEST")
 [ -n "${SEED:-}" ] && args+=(--seed "$SEED")
 echo

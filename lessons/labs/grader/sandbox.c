@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,8 +87,11 @@ static int join_cgroup(const struct sandbox *box)
  * handler does nothing), by writing the raw status to the waiter outside, on status_fd. */
 _Noreturn static void wait_and_pass_on(pid_t child, int status_fd, int is_init)
 {
-    for (int fd = 0; fd <= 4; fd++)   /* the pipes are the test program's, not ours */
-        close(fd);
+    /* The pipes are the test program's, not ours; the status pipe may be among 0..4 when the
+     * grader was started with fewer descriptors open (grade-sandbox, run from a test). */
+    for (int fd = 0; fd <= 4; fd++)
+        if (fd != status_fd)
+            close(fd);
     int status;
     while (waitpid(child, &status, 0) == -1)
         if (errno != EINTR)
@@ -194,6 +198,24 @@ static int hide_folders(const struct sandbox *box)
     return 0;
 }
 
+/* Every mount the test can see, read-only (in this mount namespace only): the folder the
+ * grader writes results.json into, the user's home (in a user namespace the test program is
+ * this very user, and could write wherever the user can), /var/tmp.  The private /tmp, /dev/shm
+ * and /proc mounted after it are the only places left to write; device nodes (/dev/null) work
+ * on a read-only mount as before.  mount_setattr is Linux 5.12 and later. */
+static int make_everything_read_only(void)
+{
+#if defined(SYS_mount_setattr) && defined(MOUNT_ATTR_RDONLY)
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    return syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof attr) == -1
+               ? say("make every mount read-only")
+               : 0;
+#else
+    errno = ENOSYS;
+    return say("make every mount read-only");
+#endif
+}
+
 static int make_mounts(const struct sandbox *box)
 {
     if (!(box->namespaces & CLONE_NEWNS))
@@ -201,6 +223,8 @@ static int make_mounts(const struct sandbox *box)
     /* Nothing mounted here propagates back to the machine's own mount table. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
         return say("make the mounts private");
+    if (box->read_only_root && make_everything_read_only() == -1)
+        return -1;
     int build = open(box->build_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (build == -1)
         return say("open the build folder");
@@ -343,8 +367,12 @@ void sandbox_probe(struct sandbox *box)
     box->cpu_seconds = 0;
     int flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | (root ? 0 : CLONE_NEWUSER);
     box->namespaces = allow_namespaces ? flags : 0;
-    if (box->namespaces && !try_steps(box))
-        box->namespaces = 0;
+    box->read_only_root = 1;
+    if (box->namespaces && !try_steps(box)) {
+        box->read_only_root = 0;   /* an older kernel: the namespaces, without it */
+        if (!try_steps(box))
+            box->namespaces = 0;
+    }
     if (!box->namespaces && box->as_nobody && !try_steps(box))
         box->as_nobody = 0;   /* the build folder is out of nobody's reach */
     if (!valgrind)
@@ -356,8 +384,10 @@ void sandbox_probe(struct sandbox *box)
                      : root         ? "as root (valgrind traces it, or nobody cannot reach the build folder)"
                                     : "as this user");
     if (box->namespaces)
-        n += snprintf(d + n, size - (size_t)n, "%sPID, IPC, mount and network namespaces, private /tmp and /dev/shm; ",
-                      root ? "" : "a user namespace with ");
+        n += snprintf(d + n, size - (size_t)n, "%sPID, IPC, mount and network namespaces, private /tmp and /dev/shm, %s; ",
+                      root ? "" : "a user namespace with ",
+                      box->read_only_root ? "every other folder read-only"
+                                          : "the machine's folders writable as by this user (no mount_setattr)");
     else
         n += snprintf(d + n, size - (size_t)n,
                       "no namespaces (%s): a process group, and orphans come back to the grader; ",

@@ -9,7 +9,8 @@
  *     of its own): the test program is process 1 there, so when it ends, or the grader kills
  *     it at the time limit, the kernel kills everything it started, setsid or not; System V and
  *     POSIX IPC objects vanish with the namespace; the only network is a loopback that is down;
- *   - in the mount namespace, a private /tmp and /dev/shm (empty tmpfs, gone afterwards), a
+ *   - in the mount namespace, every mount read-only (the results folder, the user's home), then
+ *     a private /tmp and /dev/shm (empty tmpfs, gone afterwards), a
  *     /proc of its own, the build folder mounted read-only over itself, and the folders the
  *     grader names (the instructors' tests/labs/, the other submissions) hidden under empty
  *     read-only mounts;
@@ -36,6 +37,7 @@ struct sandbox {
     int hidden_count;
     /* Decided by sandbox_probe. */
     int namespaces;                        /* CLONE_NEW* flags in use (0: none) */
+    int read_only_root;                    /* 1: every mount but the private ones read-only */
     int as_nobody;                         /* 1: running as root, the test drops to nobody */
     uid_t uid;
     gid_t gid;

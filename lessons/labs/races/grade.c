@@ -127,9 +127,30 @@ static void lock_in_test(struct counters *kit, enum counters_method m)
                    lock_name(m), result, strerror(errno));
 }
 
-/* Why a process might sleep on after the unlock, for the failure message. */
-static const char *shared_hint(enum counters_method m)
+/* Whether address lies in a mapping with the 's' (shared) flag in /proc/self/maps: a kit in
+ * a MAP_PRIVATE mapping (or malloc'd) is copied at fork, and each child then locks and adds in
+ * a copy of its own. */
+static int in_shared_mapping(const void *address)
 {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps)
+        return 1;   /* cannot tell: give the other hint */
+    char line[512], perms[8];
+    unsigned long low, high, at = (unsigned long)address;
+    int shared = 0;
+    while (fgets(line, sizeof line, maps))
+        if (sscanf(line, "%lx-%lx %7s", &low, &high, perms) == 3 && low <= at && at < high)
+            shared = perms[3] == 's';
+    fclose(maps);
+    return shared;
+}
+
+/* Why a process might sleep on after the unlock, for the failure message. */
+static const char *shared_hint(const struct counters *kit, enum counters_method m)
+{
+    if (!in_shared_mapping(kit))
+        return "the kit is not in shared memory (MAP_PRIVATE, or malloc): each child got a copy "
+               "at fork, with the lock held in it; mmap it MAP_SHARED | MAP_ANONYMOUS";
     return m == METHOD_MUTEX
                ? "a mutex used by several processes needs pthread_mutexattr_setpshared("
                  "PTHREAD_PROCESS_SHARED); without it the unlock's wake-up stays in one process"
@@ -264,7 +285,7 @@ static void expect_all_finish(const pid_t *pids, int *statuses, int count, struc
                    "unlocked (the other processes had long finished): the wake-up never "
                    "reached them; %s",
                    stuck, count, lock_name(job->method), FINISH_WAIT_S,
-                   shared_hint(job->method));
+                   shared_hint(job->kit, job->method));
     expect_all_succeeded(pids, statuses, count, what);
 }
 
