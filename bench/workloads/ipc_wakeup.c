@@ -129,8 +129,9 @@ struct wake_report {
     int64_t idle_cpu_ns, idle_wall_ns;
 };
 
-/* The child: the idle wait, then `count` wake-ups; report them on report_fd; a tiny answer
- * pipe tells the producer each message was taken, so the next is sent to a sleeper again. */
+/* The child: the idle wait, then `count` wake-ups; report them on report_fd.  An answer
+ * pipe tells the producer each message was taken (the futex channel has room for one), and
+ * the next is sent only after a sleep, to a consumer that waits again. */
 static _Noreturn void consume(struct channel *c, int cpu, int count, int report_fd,
                               int answer_fd, pid_t parent)
 {
@@ -147,13 +148,15 @@ static _Noreturn void consume(struct channel *c, int cpu, int count, int report_
         _exit(9);
     report.idle_cpu_ns = process_cpu_ns() - cpu0;
     report.idle_wall_ns = monotonic_ns() - wall0;
+    char ok = 1;
+    if (write(answer_fd, &ok, 1) != 1) /* every message is answered, the idle one too */
+        _exit(6);
     for (int i = 0; i < count; i++) {
         if (receive_message(c, (uint32_t)i + 1, &m) == -1)
             _exit(4);
         latency[i] = monotonic_ns() - m.sent_ns;
         if (m.sequence != i)
             _exit(5);
-        char ok = 1;
         if (write(answer_fd, &ok, 1) != 1)
             _exit(6);
     }
@@ -169,13 +172,13 @@ static int produce(struct channel *c, int count, int answer_fd)
 {
     sleep_ns(IDLE_NS);
     struct wake_message m = {.sent_ns = monotonic_ns(), .sequence = -1};
-    if (send_message(c, &m) == -1)
+    char ok;
+    if (send_message(c, &m) == -1 || read(answer_fd, &ok, 1) != 1)
         return -1;
     for (int i = 0; i < count; i++) {
         sleep_ns(GAP_NS);
         m.sequence = i;
         m.sent_ns = monotonic_ns();
-        char ok;
         if (send_message(c, &m) == -1 || read(answer_fd, &ok, 1) != 1)
             return -1;
     }
