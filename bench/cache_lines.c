@@ -59,7 +59,7 @@ static int spin_until_equal(_Atomic uint64_t *word, uint64_t want)
     return 0;
 }
 
-static int spin_until_at_least(_Atomic uint64_t *word, uint64_t want, uint64_t *seen)
+int spin_until_at_least(_Atomic uint64_t *word, uint64_t want, uint64_t *seen)
 {
     int64_t give_up = 0;
     for (unsigned spins = 1; (*seen = atomic_load_explicit(word, memory_order_acquire)) < want;

@@ -19,8 +19,13 @@
 #ifndef FORKLORE_CACHE_LINES_H
 #define FORKLORE_CACHE_LINES_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Spin until *word >= want (ACQUIRE), the value seen in *seen; 0, or -1 once
+ * IPC_WAIT_SECONDS have passed (the other side is gone).  The ladder's rings use it too. */
+int spin_until_at_least(_Atomic uint64_t *word, uint64_t want, uint64_t *seen);
 
 long cache_line_round_trips(const int cpus[2], int64_t budget_ns, char *detail, size_t size);
 long cache_line_stream(const int cpus[2], int64_t budget_ns, char *detail, size_t size);
