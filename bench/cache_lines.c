@@ -8,15 +8,18 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "ipc_channels.h"
+#include "statistics.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
 
 enum { LINE = 64, RING_LINES = 64, ACK_EVERY = 16 };
+enum { STRETCH = 256 }; /* round trips per timed stretch (the stream: 8 times as many lines) */
 
 /* One line of the stream: its sequence number (position + 1 once written) and a payload. */
 struct line {
@@ -115,10 +118,31 @@ static int drain(struct shared_lines *s)
     return sum == 0 ? 0 : -1;
 }
 
+/* The timed stretches of one run: ns per operation of each, grown as they come. */
+struct stretches {
+    double *per_op;
+    int count, room;
+    int out_of_memory;
+};
+
+static void add_stretch(struct stretches *t, int64_t ns, long operations)
+{
+    if (t->count == t->room) {
+        int room = t->room ? 2 * t->room : 1024;
+        double *grown = realloc(t->per_op, (size_t)room * sizeof *grown);
+        if (grown == NULL) {
+            t->out_of_memory = 1;
+            return;
+        }
+        t->per_op = grown, t->room = room;
+    }
+    t->per_op[t->count++] = (double)ns / (double)operations;
+}
+
 /* Fork B on cpus[1], pinned; run A's side on cpus[0]; reap B.  A returns the count or -1. */
 static long with_partner(const int cpus[2], int (*partner)(struct shared_lines *),
-                         long (*side_a)(struct shared_lines *, int64_t), int64_t budget_ns,
-                         char *detail, size_t size)
+                         long (*side_a)(struct shared_lines *, int64_t, struct stretches *),
+                         int64_t budget_ns, double *typical_ns, char *detail, size_t size)
 {
     struct shared_lines *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE,
                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -143,7 +167,11 @@ static long with_partner(const int cpus[2], int (*partner)(struct shared_lines *
         _exit(ipc_pin_self(cpus[1]) == -1 || partner(s) == -1 ? 1 : 0);
     }
     cleanup_add_child(pid);
-    long done = ipc_pin_self(cpus[0]) == -1 ? -1 : side_a(s, budget_ns);
+    struct stretches timed = {0};
+    long done = ipc_pin_self(cpus[0]) == -1 ? -1 : side_a(s, budget_ns, &timed);
+    *typical_ns = timed.count > 0 && !timed.out_of_memory ? median_of(timed.per_op, timed.count)
+                                                          : 0;
+    free(timed.per_op);
     if (done == -1)
         kill(pid, SIGKILL); /* it may be spinning on a line we will never write */
     int child_failed = ipc_reap_peer(pid, "the partner process", detail, size);
@@ -154,26 +182,33 @@ static long with_partner(const int cpus[2], int (*partner)(struct shared_lines *
     return child_failed ? -1 : done;
 }
 
-/* A of the round trip: throw n (odd), wait for n + 1; the clock is read every 64 trips. */
-static long throw_ball(struct shared_lines *s, int64_t budget_ns)
+/* A of the round trip: throw n (odd), wait for n + 1; the clock is read every STRETCH trips,
+ * and each stretch's time is kept (see cache_lines.h). */
+static long throw_ball(struct shared_lines *s, int64_t budget_ns, struct stretches *timed)
 {
-    int64_t end = monotonic_ns() + budget_ns;
+    int64_t start = monotonic_ns(), end = start + budget_ns, mark = start;
     long trips = 0;
-    for (uint64_t n = 1; trips % 64 != 0 || monotonic_ns() < end; n += 2, trips++) {
+    for (uint64_t n = 1; trips % STRETCH != 0 || (mark = monotonic_ns()) < end; n += 2, trips++) {
+        if (trips > 0 && trips % STRETCH == 0)
+            add_stretch(timed, mark - start, STRETCH), start = mark;
         atomic_store_explicit(&s->ball, n, memory_order_release);
         if (spin_until_equal(&s->ball, n + 1) == -1)
             return -1;
     }
+    if (trips > 0)
+        add_stretch(timed, mark - start, STRETCH);
     atomic_store_explicit(&s->ball, STOP, memory_order_release);
     return trips;
 }
 
 /* A of the stream: write lines in order, never more than RING_LINES ahead of B's report. */
-static long fill(struct shared_lines *s, int64_t budget_ns)
+static long fill(struct shared_lines *s, int64_t budget_ns, struct stretches *timed)
 {
-    int64_t end = monotonic_ns() + budget_ns;
+    int64_t start = monotonic_ns(), end = start + budget_ns, mark = start;
     uint64_t pos = 0, known_read = 0; /* B's progress as last read: a cached index */
-    for (; pos % 64 != 0 || monotonic_ns() < end; pos++) {
+    for (; pos % (8 * STRETCH) != 0 || (mark = monotonic_ns()) < end; pos++) {
+        if (pos > 0 && pos % (8 * STRETCH) == 0)
+            add_stretch(timed, mark - start, 8 * STRETCH), start = mark;
         if (pos - known_read >= RING_LINES &&
             spin_until_at_least(&s->read_up_to, pos - RING_LINES + 1, &known_read) == -1)
             return -1;
@@ -188,12 +223,14 @@ static long fill(struct shared_lines *s, int64_t budget_ns)
     return (long)pos;
 }
 
-long cache_line_round_trips(const int cpus[2], int64_t budget_ns, char *detail, size_t size)
+long cache_line_round_trips(const int cpus[2], int64_t budget_ns, double *typical_ns,
+                            char *detail, size_t size)
 {
-    return with_partner(cpus, bounce, throw_ball, budget_ns, detail, size);
+    return with_partner(cpus, bounce, throw_ball, budget_ns, typical_ns, detail, size);
 }
 
-long cache_line_stream(const int cpus[2], int64_t budget_ns, char *detail, size_t size)
+long cache_line_stream(const int cpus[2], int64_t budget_ns, double *typical_ns, char *detail,
+                       size_t size)
 {
-    return with_partner(cpus, drain, fill, budget_ns, detail, size);
+    return with_partner(cpus, drain, fill, budget_ns, typical_ns, detail, size);
 }

@@ -15,6 +15,16 @@
  * The child is forked, pinned, reaped inside the call; the caller's affinity is restored.
  * Each returns the round trips or lines done in about budget_ns, or -1 with a reason in
  * detail (a failed system call, a wrong number, a lost peer).
+ *
+ * Two spinners are what a loaded machine's scheduler treats worst: when a third process wants
+ * one of the CPUs, a spinner runs out its time slice and the other spins on a line nobody
+ * writes, and the average over the run says more about the other process than about the
+ * hardware.  So the calls also time the run in stretches (256 round trips, 2048 lines) and
+ * give the median stretch in *typical_ns (ns per round trip or per line): stretches in which
+ * a spinner was preempted fall above it, and so do moments when a virtual machine's host put
+ * both virtual CPUs on one physical core for a while (much faster than two cores) below it.
+ * It is the harder figure for a queue to approach, since the queue's own figure is its
+ * average over the whole run, preemptions included.
  */
 #ifndef FORKLORE_CACHE_LINES_H
 #define FORKLORE_CACHE_LINES_H
@@ -27,7 +37,9 @@
  * IPC_WAIT_SECONDS have passed (the other side is gone).  The ladder's rings use it too. */
 int spin_until_at_least(_Atomic uint64_t *word, uint64_t want, uint64_t *seen);
 
-long cache_line_round_trips(const int cpus[2], int64_t budget_ns, char *detail, size_t size);
-long cache_line_stream(const int cpus[2], int64_t budget_ns, char *detail, size_t size);
+long cache_line_round_trips(const int cpus[2], int64_t budget_ns, double *typical_ns, char *detail,
+                            size_t size);
+long cache_line_stream(const int cpus[2], int64_t budget_ns, double *typical_ns, char *detail,
+                       size_t size);
 
 #endif
