@@ -421,11 +421,13 @@ static int wait_until_done(struct shm_queue *q, struct wait_point *w, attempt_fn
         int64_t give_up = now_ns() + q->spin_ns;
         if (deadline_ns >= 0 && deadline_ns < give_up)
             give_up = deadline_ns; /* a short timeout is never overrun by the spin */
+        /* One pause per look: the message is noticed within a pause of its arrival.  The
+         * clock is read every 16 looks only (a clock read costs as much as several looks). */
+        unsigned looks = 0;
         do {
-            for (int i = 0; i < 8; i++)
-                cpu_relax();
+            cpu_relax();
             result = attempt(q, r);
-        } while (result == EAGAIN && now_ns() < give_up);
+        } while (result == EAGAIN && (++looks % 16 != 0 || now_ns() < give_up));
     }
     while (result == EAGAIN) {
         atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst); /* register first */
