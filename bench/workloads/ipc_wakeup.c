@@ -141,6 +141,11 @@ static _Noreturn void consume(struct channel *c, int cpu, int count, int report_
         _exit(2);
     struct wake_message m;
     struct wake_report report;
+    char ok = 1;
+    /* Ready: the producer starts the idle time only now, so a consumer that was slow to be
+     * scheduled (a loaded machine) does not find the message already there. */
+    if (write(answer_fd, &ok, 1) != 1)
+        _exit(6);
     int64_t cpu0 = process_cpu_ns(), wall0 = monotonic_ns();
     if (receive_message(c, 0, &m) == -1)
         _exit(errno == ETIMEDOUT ? 8 : 3);
@@ -148,7 +153,6 @@ static _Noreturn void consume(struct channel *c, int cpu, int count, int report_
         _exit(9);
     report.idle_cpu_ns = process_cpu_ns() - cpu0;
     report.idle_wall_ns = monotonic_ns() - wall0;
-    char ok = 1;
     if (write(answer_fd, &ok, 1) != 1) /* every message is answered, the idle one too */
         _exit(6);
     for (int i = 0; i < count; i++) {
@@ -170,9 +174,11 @@ static _Noreturn void consume(struct channel *c, int cpu, int count, int report_
 /* The parent: the idle phase's release, then the wake-ups, each after a sleep. */
 static int produce(struct channel *c, int count, int answer_fd)
 {
+    char ok;
+    if (read(answer_fd, &ok, 1) != 1) /* the consumer is ready to wait */
+        return -1;
     sleep_ns(IDLE_NS);
     struct wake_message m = {.sent_ns = monotonic_ns(), .sequence = -1};
-    char ok;
     if (send_message(c, &m) == -1 || read(answer_fd, &ok, 1) != 1)
         return -1;
     for (int i = 0; i < count; i++) {
