@@ -608,6 +608,8 @@ Test(shm_queue, zero_copy_between_many_producers_and_consumers_delivers_each_mes
 
 Test(shm_queue, batches_single_calls_and_zero_copy_mix_on_one_queue)
 {
+    if (under_valgrind())
+        return; /* 60000 messages through six processes: the two tests above cover memcheck */
     /* Batch producers, zero-copy consumers; then the other way round. */
     exactly_once_along(new_queue(2 * sizeof(uint64_t), 5), PRODUCERS, BATCH, CONSUMERS,
                        ZERO_COPY);
@@ -627,8 +629,9 @@ static struct shm_queue *new_spsc_queue(size_t slot_size, size_t capacity)
 Test(shm_queue, spsc_delivers_each_message_once_in_order_along_every_path)
 {
     enum path ways[] = {SINGLE, BATCH, ZERO_COPY};
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) /* a small ring: full and empty all the time */
+    int kinds = under_valgrind() ? 1 : 3; /* memcheck: the single path only (it is slow) */
+    for (int a = 0; a < kinds; a++)
+        for (int b = 0; b < kinds; b++) /* a small ring: full and empty all the time */
             exactly_once_along(new_spsc_queue(2 * sizeof(uint64_t), 4), 1, ways[a], 1, ways[b]);
 }
 
