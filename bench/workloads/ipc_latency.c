@@ -3,7 +3,9 @@
  * the ways of bench/ipc_channels.h to pass it: a pipe, a FIFO, a socket pair, a POSIX message
  * queue and the shared-memory queue (lib/queues/shm_queue.h), general and SPSC.  Beside them,
  * in the same run, the hardware's floor: one cache line passed back and forth between the two
- * CPUs (bench/cache_lines.h), drawn as a dashed line; half of it is the one-way transfer.
+ * CPUs (bench/cache_lines.h); half of it is the one-way transfer.  The plot's dashed line is
+ * the reference's average over its run; the summary's floor is its median stretch (see
+ * cache_lines.h), which a loaded machine disturbs less.
  *
  * Ping-pong: the parent sends a message, the child sends it back, repeat.  Each mechanism runs
  * with both processes on the same CPU (every hop is a context switch: the sender must block
@@ -203,7 +205,7 @@ static int plan(struct point *points, int max, int quick)
             }
     if (count < max && usable_cpu_count() >= 2) {
         struct point *p = &points[count++];
-        snprintf(p->series, sizeof p->series, "reference: a cache line's round trip between CPUs");
+        snprintf(p->series, sizeof p->series, "reference: a cache line's round trip between CPUs, run average");
         p->x = 64;
         p->variant = LINE_ROUND_TRIP;
         p->cpus = 2;

@@ -49,7 +49,7 @@ static const char *series_name(int v)
     case BATCHED: return "shm queue, batches of 32";
     case ZERO_COPY: return "shm queue, zero copy";
     case MEMCPY: return "memcpy, one core (reference)";
-    case LINES: return "reference: 64 B cache lines, one core to another";
+    case LINES: return "reference: 64 B cache lines, one core to another, run average";
     default: return ipc_mechanism_names[v];
     }
 }
