@@ -17,8 +17,13 @@
 #include "support/cleanup.h"
 #include "support/private_dir.h"
 
-const char *const ipc_mechanism_names[IPC_MECHANISMS] = {"pipe", "FIFO", "socket pair",
-                                                         "POSIX message queue", "shm queue"};
+const char *const ipc_mechanism_names[IPC_MECHANISMS] = {
+    "pipe", "FIFO", "socket pair", "POSIX message queue", "shm queue", "shm queue, SPSC"};
+
+static int is_shm_queue(enum ipc_mechanism m)
+{
+    return m == IPC_BY_SHM_QUEUE || m == IPC_BY_SHM_SPSC;
+}
 
 /* --- moving one message ----------------------------------------------------------------- */
 
@@ -60,7 +65,7 @@ static struct timespec deadline_from_now(void)
 
 int ipc_send(const struct ipc_endpoint *e, const char *p, size_t n)
 {
-    if (e->mechanism == IPC_BY_SHM_QUEUE)
+    if (is_shm_queue(e->mechanism))
         return shm_queue_push_timed(e->out_q, p, n, IPC_WAIT_SECONDS * 1000000000LL) ? -1 : 0;
     if (e->mechanism != IPC_BY_MQUEUE)
         return write_all(e->out_fd, p, n);
@@ -75,7 +80,7 @@ int ipc_send(const struct ipc_endpoint *e, const char *p, size_t n)
 
 int ipc_receive(const struct ipc_endpoint *e, char *p, size_t n)
 {
-    if (e->mechanism == IPC_BY_SHM_QUEUE) {
+    if (is_shm_queue(e->mechanism)) {
         size_t length;
         int err = shm_queue_pop_timed(e->in_q, p, n, &length, IPC_WAIT_SECONDS * 1000000000LL);
         return err || length != n ? -1 : 0;
@@ -160,10 +165,13 @@ int ipc_channels_open(struct ipc_channels *c, enum ipc_mechanism m, size_t size,
         c->mq_ba = open_unlinked_mqueue(c->mq_chunk);
         return c->mq_ab == (mqd_t)-1 || c->mq_ba == (mqd_t)-1 ? -1 : 0;
     }
-    case IPC_BY_SHM_QUEUE: {
-        int err = shm_queue_create(&c->q_ab, NULL, size, ring_slots);
+    case IPC_BY_SHM_QUEUE:
+    case IPC_BY_SHM_SPSC: { /* each direction has one sender and one receiver */
+        int (*create)(struct shm_queue **, const char *, size_t, size_t) =
+            m == IPC_BY_SHM_SPSC ? shm_queue_create_spsc : shm_queue_create;
+        int err = create(&c->q_ab, NULL, size, ring_slots);
         if (!err)
-            err = shm_queue_create(&c->q_ba, NULL, size, ring_slots);
+            err = create(&c->q_ba, NULL, size, ring_slots);
         errno = err;
         return err ? -1 : 0;
     }
@@ -205,6 +213,7 @@ int ipc_channels_take_ends(struct ipc_channels *c, int child, struct ipc_endpoin
         e->out_mq = child ? c->mq_ba : c->mq_ab;
         return 0;
     case IPC_BY_SHM_QUEUE:
+    case IPC_BY_SHM_SPSC:
         e->in_q = child ? c->q_ab : c->q_ba;
         e->out_q = child ? c->q_ba : c->q_ab;
         return 0;

@@ -1,6 +1,7 @@
 /* ipc_channels.h - a two-way channel between a parent and the one child it forks, over any of
- * the five transports the IPC workloads compare: a pipe, a FIFO, a socket pair, a POSIX
- * message queue and the shared-memory queue (lib/queues/shm_queue.h).
+ * the transports the IPC workloads compare: a pipe, a FIFO, a socket pair, a POSIX message
+ * queue and the shared-memory queue (lib/queues/shm_queue.h), general or single-producer
+ * single-consumer.
  *
  * The order of calls, the same for every transport:
  *   ipc_channels_open       before fork: makes both directions (ab: parent to child, ba: back)
@@ -35,10 +36,12 @@ enum ipc_mechanism {
     IPC_BY_SOCKETPAIR,
     IPC_BY_MQUEUE,
     IPC_BY_SHM_QUEUE,
+    IPC_BY_SHM_SPSC, /* the same queue made with shm_queue_create_spsc */
     IPC_MECHANISMS
 };
 
-/* "pipe", "FIFO", "socket pair", "POSIX message queue", "shm queue": the plots' series names. */
+/* "pipe", "FIFO", "socket pair", "POSIX message queue", "shm queue", "shm queue, SPSC": the
+ * plots' series names. */
 extern const char *const ipc_mechanism_names[IPC_MECHANISMS];
 
 enum { IPC_WAIT_SECONDS = 20 }; /* a blocked hop longer than this means the peer is gone */

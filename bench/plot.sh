@@ -128,6 +128,8 @@ GP
 # powers of 10, else of 2.  $1 the .dat file, $2 the x label.
 x_axis() {
     local span
+    # The queue ladder (ipc_ladder): steps 1..6, one idea each, on a plain axis of whole steps.
+    if [[ $2 == "ladder step"* ]]; then echo "set xtics 1; set xrange [0.5:6.5];"; return; fi
     span=$(awk -v c="$(column "$1" x)" '!/^#/ && NF { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { print (min > 0 ? max / min : 1) }' "$1")
     if [[ $2 == *bytes* ]]; then echo "set logscale x 4; set format x '%.0b %BB';"
     elif awk -v s="$span" 'BEGIN { exit !(s >= 1000) }'; then echo "set logscale x 10; set format x '10^%T';"

@@ -175,6 +175,18 @@ Test(queues, shm_queue_demo_many_sides_and_big_slots)
     program_run_free(&run);
 }
 
+Test(queues, shm_queue_demo_zero_copy_checks_every_message_in_place)
+{
+    struct program_run run;
+    char *argv[] = {"shm_queue_demo", "--zero-copy", "-p", "3", "-c", "2", "-n", "2000",
+                    "-s",             "1K",          "-q", "4", NULL};
+    run_ok(argv, &run);
+    cr_assert(exited_with(&run, 0), "stdout:\n%s\nstderr:\n%s", run.out, run.err);
+    cr_assert_eq(count_lines_containing(run.out, "6000 of 6000 messages arrived"), 1);
+    cr_assert_eq(count_lines_containing(run.out, "then saw the queue closed"), 2);
+    program_run_free(&run);
+}
+
 /* --- lesson 03: predict, then run ------------------------------------------------------------- */
 
 /* Q1: the order in which the six prioritised messages come out. */

@@ -444,3 +444,315 @@ Test(shm_queue, attach_refuses_an_object_that_is_not_a_queue)
     cr_assert(err == EAGAIN || err == EINVAL, "attach: %s", strerror(err));
     cr_assert_null(q);
 }
+
+/* --- the fast paths: batches, zero copy, the SPSC mode ------------------------------------ */
+
+/* How a test child moves its messages: one at a time, in batches, or in place. */
+enum path { SINGLE, BATCH, ZERO_COPY };
+enum { BATCH_SIZE = 7 }; /* not a divisor of the capacities: batches wrap around the ring */
+
+/* Push `count` two-word messages {tag, i} (i = 0 .. count-1) along `way`.  0 on success. */
+static int push_tagged_along(struct shm_queue *q, uint64_t tag, uint64_t count, enum path way)
+{
+    uint64_t i = 0;
+    while (i < count) {
+        int err = 0;
+        if (way == BATCH) {
+            uint64_t batch[BATCH_SIZE][2];
+            size_t n = count - i < BATCH_SIZE ? (size_t)(count - i) : BATCH_SIZE, pushed = 0;
+            for (size_t k = 0; k < n; k++)
+                batch[k][0] = tag, batch[k][1] = i + k;
+            err = shm_queue_push_batch(q, batch, sizeof batch[0], n, &pushed, 60LL * SECOND);
+            i += pushed;
+        } else if (way == ZERO_COPY) {
+            struct shm_queue_ticket t;
+            err = shm_queue_reserve(q, &t, 60LL * SECOND);
+            if (!err) {
+                uint64_t message[2] = {tag, i};
+                memcpy(t.data, message, sizeof message); /* written in the slot itself */
+                err = shm_queue_commit(q, &t, sizeof message);
+                i++;
+            }
+        } else {
+            uint64_t message[2] = {tag, i};
+            err = shm_queue_push_timed(q, message, sizeof message, 60LL * SECOND);
+            i++;
+        }
+        if (err)
+            return 1;
+    }
+    return 0;
+}
+
+/* Take one or more messages along `way` into out[][2]; how many in *n.  0, EPIPE or an error. */
+static int pop_along(struct shm_queue *q, enum path way, uint64_t out[][2], size_t *n)
+{
+    *n = 0;
+    if (way == BATCH) {
+        size_t lengths[BATCH_SIZE];
+        int err = shm_queue_pop_batch(q, out, sizeof out[0], BATCH_SIZE, lengths, n,
+                                      60LL * SECOND);
+        for (size_t k = 0; err == 0 && k < *n; k++)
+            if (lengths[k] != sizeof out[0])
+                return EBADMSG;
+        return err;
+    }
+    if (way == ZERO_COPY) {
+        struct shm_queue_ticket t;
+        int err = shm_queue_borrow(q, &t, 60LL * SECOND);
+        if (err)
+            return err;
+        if (t.length != sizeof out[0])
+            return EBADMSG;
+        memcpy(out[0], t.data, sizeof out[0]); /* read in place, then give the slot back */
+        *n = 1;
+        return shm_queue_release(q, &t);
+    }
+    size_t length = 0;
+    int err = shm_queue_pop_timed(q, out[0], sizeof out[0], &length, 60LL * SECOND);
+    if (!err && length != sizeof out[0])
+        return EBADMSG;
+    *n = err ? 0 : 1;
+    return err;
+}
+
+/* A child's arguments pack the path and the producer's tag: arg = way * 100 + tag. */
+static int produce_along(struct shm_queue *q, long arg)
+{
+    return push_tagged_along(q, (uint64_t)(arg % 100), PER_PRODUCER, (enum path)(arg / 100));
+}
+
+/* Consume until end of stream along the path in arg, tallying as consume_until_closed does. */
+static int consume_along(struct shm_queue *q, long arg)
+{
+    struct tally t = {0};
+    int64_t last[PRODUCERS];
+    for (int p = 0; p < PRODUCERS; p++)
+        last[p] = -1;
+    uint64_t got[BATCH_SIZE][2];
+    size_t n;
+    int err;
+    while ((err = pop_along(q, (enum path)arg, got, &n)) == 0) {
+        for (size_t k = 0; k < n; k++) {
+            if (got[k][0] >= PRODUCERS || got[k][1] >= PER_PRODUCER)
+                return 2;
+            if ((int64_t)got[k][1] <= last[got[k][0]])
+                t.out_of_order++;
+            last[got[k][0]] = (int64_t)got[k][1];
+            uint64_t id = got[k][0] * PER_PRODUCER + got[k][1];
+            t.count++;
+            t.sum += id;
+            t.xor_hash ^= hash64(id + 1);
+            if (shm_queue_task_done(q) != 0)
+                return 5;
+        }
+    }
+    if (err != EPIPE)
+        return 3;
+    return write(result_pipe[1], &t, sizeof t) == (ssize_t)sizeof t ? 0 : 4;
+}
+
+/* Run `producers` and `consumers` children along the paths; join, close; check that every
+ * message arrived exactly once and in each producer's order. */
+static void exactly_once_along(struct shm_queue *q, int producers, enum path push_way,
+                               int consumers, enum path pop_way)
+{
+    cr_assert_eq(pipe(result_pipe), 0);
+    pid_t consumer[CONSUMERS], producer[PRODUCERS];
+    for (int c = 0; c < consumers; c++)
+        consumer[c] = fork_child(consume_along, q, pop_way);
+    for (int p = 0; p < producers; p++)
+        producer[p] = fork_child(produce_along, q, (long)push_way * 100 + p);
+    for (int p = 0; p < producers; p++)
+        cr_assert_eq(reap(producer[p]), 0, "producer %d", p);
+    cr_assert_eq(shm_queue_join_timed(q, 60LL * SECOND), 0, "join after all were consumed");
+    cr_assert_eq(shm_queue_close(q), 0);
+    for (int c = 0; c < consumers; c++)
+        cr_assert_eq(reap(consumer[c]), 0, "consumer %d", c);
+    close(result_pipe[1]);
+    struct tally total = {0}, t;
+    while (read(result_pipe[0], &t, sizeof t) == (ssize_t)sizeof t) {
+        total.count += t.count;
+        total.sum += t.sum;
+        total.xor_hash ^= t.xor_hash;
+        total.out_of_order += t.out_of_order;
+    }
+    close(result_pipe[0]);
+    uint64_t expected_count = 0, expected_sum = 0, expected_xor = 0;
+    for (int p = 0; p < producers; p++)
+        for (uint64_t i = 0; i < PER_PRODUCER; i++) {
+            uint64_t id = (uint64_t)p * PER_PRODUCER + i;
+            expected_count++;
+            expected_sum += id;
+            expected_xor ^= hash64(id + 1);
+        }
+    cr_assert_eq(total.count, expected_count, "count %lu, expected %lu",
+                 (unsigned long)total.count, (unsigned long)expected_count);
+    cr_assert_eq(total.sum, expected_sum, "checksum (sum of ids)");
+    cr_assert_eq(total.xor_hash, expected_xor, "checksum (xor of hashed ids)");
+    cr_assert_eq(total.out_of_order, 0, "each producer's messages stay in order");
+    cr_assert_eq(count_my_zombies(), 0);
+    shm_queue_detach(q);
+}
+
+Test(shm_queue, batches_between_many_producers_and_consumers_deliver_each_message_once)
+{
+    exactly_once_along(new_queue(2 * sizeof(uint64_t), 16), PRODUCERS, BATCH, CONSUMERS, BATCH);
+}
+
+Test(shm_queue, zero_copy_between_many_producers_and_consumers_delivers_each_message_once)
+{
+    exactly_once_along(new_queue(2 * sizeof(uint64_t), 16), PRODUCERS, ZERO_COPY, CONSUMERS,
+                       ZERO_COPY);
+}
+
+Test(shm_queue, batches_single_calls_and_zero_copy_mix_on_one_queue)
+{
+    if (under_valgrind())
+        return; /* 60000 messages through six processes: the two tests above cover memcheck */
+    /* Batch producers, zero-copy consumers; then the other way round. */
+    exactly_once_along(new_queue(2 * sizeof(uint64_t), 5), PRODUCERS, BATCH, CONSUMERS,
+                       ZERO_COPY);
+    exactly_once_along(new_queue(2 * sizeof(uint64_t), 5), PRODUCERS, ZERO_COPY, CONSUMERS,
+                       BATCH);
+}
+
+static struct shm_queue *new_spsc_queue(size_t slot_size, size_t capacity)
+{
+    struct shm_queue *q = NULL;
+    int err = shm_queue_create_spsc(&q, NULL, slot_size, capacity);
+    cr_assert_eq(err, 0, "shm_queue_create_spsc: %s", strerror(err));
+    cr_assert(shm_queue_is_spsc(q));
+    return q;
+}
+
+Test(shm_queue, spsc_delivers_each_message_once_in_order_along_every_path)
+{
+    enum path ways[] = {SINGLE, BATCH, ZERO_COPY};
+    int kinds = under_valgrind() ? 1 : 3; /* memcheck: the single path only (it is slow) */
+    for (int a = 0; a < kinds; a++)
+        for (int b = 0; b < kinds; b++) /* a small ring: full and empty all the time */
+            exactly_once_along(new_spsc_queue(2 * sizeof(uint64_t), 4), 1, ways[a], 1, ways[b]);
+}
+
+Test(shm_queue, a_batch_takes_what_fits_and_keeps_the_order)
+{
+    struct shm_queue *queues[] = {new_queue(8, 4), new_spsc_queue(8, 4)};
+    for (int k = 0; k < 2; k++) {
+        struct shm_queue *q = queues[k];
+        uint64_t in[6] = {10, 11, 12, 13, 14, 15}, out[6] = {0};
+        size_t pushed = 99, popped = 99, lengths[6];
+        cr_assert_eq(shm_queue_push_batch(q, in, 8, 6, &pushed, 0), 0);
+        cr_assert_eq(pushed, 4, "a ring of 4 takes 4 of 6");
+        cr_assert_eq(shm_queue_push_batch(q, in + 4, 8, 2, &pushed, 0), EAGAIN, "full");
+        cr_assert_eq(pushed, 0);
+        cr_assert_eq(shm_queue_push_batch(q, in + 4, 8, 2, &pushed, 1000000), ETIMEDOUT);
+        cr_assert_eq(shm_queue_pop_batch(q, out, 8, 3, lengths, &popped, 0), 0);
+        cr_assert_eq(popped, 3);
+        cr_assert_eq(shm_queue_push_batch(q, in + 4, 8, 2, &pushed, 0), 0);
+        cr_assert_eq(pushed, 2, "three free slots, two asked for");
+        cr_assert_eq(shm_queue_pop_batch(q, out + 3, 8, 6, lengths + 3, &popped, -1), 0);
+        cr_assert_eq(popped, 3, "what was there, not what was asked for");
+        for (int i = 0; i < 6; i++) {
+            cr_assert_eq(out[i], in[i], "message %d", i);
+            cr_assert_eq(lengths[i], 8);
+        }
+        cr_assert_eq(shm_queue_pop_batch(q, out, 8, 6, NULL, &popped, 0), EAGAIN, "empty");
+        cr_assert_eq(shm_queue_pop_batch(q, out, 8, 6, NULL, &popped, 1000000), ETIMEDOUT);
+        cr_assert_eq(shm_queue_push_batch(q, in, 9, 1, &pushed, 0), EMSGSIZE, "longer than a slot");
+        cr_assert_eq(shm_queue_push_batch(q, in, 8, 0, &pushed, 0), EINVAL, "an empty batch");
+        /* A message cut to the buffer is counted and said so. */
+        cr_assert_eq(shm_queue_push_batch(q, in, 8, 2, &pushed, 0), 0);
+        uint32_t small[2];
+        cr_assert_eq(shm_queue_pop_batch(q, small, 4, 2, lengths, &popped, 0), EMSGSIZE);
+        cr_assert_eq(popped, 2);
+        cr_assert_eq(lengths[0], 8, "the real length");
+        cr_assert_eq(shm_queue_join_timed(q, 0), ETIMEDOUT, "8 pushed, none done");
+        shm_queue_detach(q);
+    }
+}
+
+Test(shm_queue, zero_copy_tickets_are_used_once_and_hold_their_place)
+{
+    struct shm_queue *q = new_queue(16, 2);
+    struct shm_queue_ticket first, second, third;
+    cr_assert_eq(shm_queue_reserve(q, &first, 0), 0);
+    cr_assert_eq(first.length, 16, "a reservation offers the whole slot");
+    cr_assert_eq(shm_queue_reserve(q, &second, 0), 0);
+    cr_assert_eq(shm_queue_reserve(q, &third, 0), EAGAIN, "both slots reserved: full");
+    cr_assert_eq(shm_queue_reserve(q, &third, 1000000), ETIMEDOUT);
+    memcpy(second.data, "second", 7);
+    cr_assert_eq(shm_queue_commit(q, &second, 7), 0);
+    struct shm_queue_ticket read;
+    cr_assert_eq(shm_queue_borrow(q, &read, 0), EAGAIN,
+                 "the first reservation holds the order: nothing to read before it commits");
+    cr_assert_eq(shm_queue_commit(q, &first, 17), EMSGSIZE, "longer than the slot");
+    memcpy(first.data, "first", 6);
+    cr_assert_eq(shm_queue_commit(q, &first, 6), 0);
+    cr_assert_eq(shm_queue_commit(q, &first, 6), EINVAL, "a ticket commits once");
+    cr_assert_eq(shm_queue_borrow(q, &read, 0), 0);
+    cr_assert_eq(read.length, 6);
+    cr_assert_str_eq(read.data, "first");
+    cr_assert_eq(shm_queue_release(q, &read), 0);
+    cr_assert_eq(shm_queue_release(q, &read), EINVAL, "a ticket releases once");
+    cr_assert_eq(shm_queue_close(q), 0);
+    cr_assert_eq(shm_queue_reserve(q, &third, 0), EPIPE, "no reservation after close");
+    cr_assert_eq(shm_queue_borrow(q, &read, -1), 0, "what was committed is still delivered");
+    cr_assert_str_eq(read.data, "second");
+    cr_assert_eq(shm_queue_release(q, &read), 0);
+    cr_assert_eq(shm_queue_borrow(q, &read, -1), EPIPE, "closed and drained");
+    shm_queue_detach(q);
+}
+
+/* Wait for end of stream along the path in arg; report the code on the signal pipe. */
+static int wait_for_end_along(struct shm_queue *q, long arg)
+{
+    uint64_t got[BATCH_SIZE][2];
+    size_t n;
+    int err = pop_along(q, (enum path)arg, got, &n);
+    char code = (char)err;
+    return write(signal_pipe[1], &code, 1) == 1 ? 0 : 1;
+}
+
+Test(shm_queue, close_releases_consumers_blocked_in_a_batch_or_a_borrow)
+{
+    for (int k = 0; k < 2; k++) { /* k = 0: the general queue, 1: the SPSC mode */
+        enum path ways[] = {BATCH, ZERO_COPY};
+        for (int w = 0; w < 2; w++) {
+            cr_assert_eq(pipe(signal_pipe), 0);
+            struct shm_queue *q = k == 0 ? new_queue(16, 4) : new_spsc_queue(16, 4);
+            pid_t child = fork_child(wait_for_end_along, q, ways[w]);
+            cr_assert_not(signalled_within(200), "an empty open queue must block");
+            cr_assert_eq(shm_queue_close(q), 0);
+            cr_assert(signalled_within(60000), "close must release the blocked consumer");
+            cr_assert_eq(read_signal(), EPIPE);
+            cr_assert_eq(reap(child), 0);
+            close(signal_pipe[0]);
+            close(signal_pipe[1]);
+            size_t pushed;
+            uint64_t m[2] = {0};
+            cr_assert_eq(shm_queue_push_batch(q, m, sizeof m, 1, &pushed, 0), EPIPE);
+            shm_queue_detach(q);
+        }
+    }
+}
+
+Test(shm_queue, spsc_close_after_the_last_push_ends_the_stream_after_the_rest)
+{
+    struct shm_queue *q = new_spsc_queue(8, 4);
+    for (uint64_t v = 0; v < 3; v++)
+        cr_assert_eq(shm_queue_push(q, &v, sizeof v), 0);
+    cr_assert_eq(shm_queue_close(q), 0);
+    cr_assert(shm_queue_is_closed(q));
+    uint64_t v = 9;
+    cr_assert_eq(shm_queue_try_push(q, &v, sizeof v), EPIPE);
+    for (uint64_t expected = 0; expected < 3; expected++) {
+        cr_assert_eq(shm_queue_pop(q, &v, sizeof v, NULL), 0);
+        cr_assert_eq(v, expected);
+        cr_assert_eq(shm_queue_task_done(q), 0);
+    }
+    cr_assert_eq(shm_queue_pop(q, &v, sizeof v, NULL), EPIPE);
+    cr_assert_eq(shm_queue_join_timed(q, 0), 0);
+    cr_assert_eq(shm_queue_task_done(q), EINVAL);
+    shm_queue_detach(q);
+}

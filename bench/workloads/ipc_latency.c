@@ -1,7 +1,11 @@
 #define _GNU_SOURCE
 /* ipc_latency.c - workload: the round-trip time of a small message between two processes, for
- * five ways of passing it: a pipe, a FIFO, a socket pair, a POSIX message queue and the
- * shared-memory queue (lib/queues/shm_queue.h).
+ * the ways of bench/ipc_channels.h to pass it: a pipe, a FIFO, a socket pair, a POSIX message
+ * queue and the shared-memory queue (lib/queues/shm_queue.h), general and SPSC.  Beside them,
+ * in the same run, the hardware's floor: one cache line passed back and forth between the two
+ * CPUs (bench/cache_lines.h); half of it is the one-way transfer.  The plot's dashed line is
+ * the reference's average over its run; the summary's floor is its median stretch (see
+ * cache_lines.h), which a loaded machine disturbs less.
  *
  * Ping-pong: the parent sends a message, the child sends it back, repeat.  Each mechanism runs
  * with both processes on the same CPU (every hop is a context switch: the sender must block
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache_lines.h"
 #include "ipc_channels.h"
 #include "support/cleanup.h"
 #include "support/clock.h"
@@ -103,6 +108,7 @@ struct latency_variant {
     enum placement where;
 };
 static struct latency_variant variants[IPC_MECHANISMS * 2];
+enum { LINE_ROUND_TRIP = IPC_MECHANISMS * 2 }; /* the reference's variant, after the table */
 
 static int variant_of(enum ipc_mechanism m, enum placement where)
 {
@@ -111,8 +117,28 @@ static int variant_of(enum ipc_mechanism m, enum placement where)
     return v;
 }
 
+/* The reference: a cache line's round trip between the two CPUs. */
+static int run_line_round_trip(int64_t budget_ns, struct run_result *r)
+{
+    int cpus[2];
+    if (usable_cpu_ids(cpus, 2) < 2)
+        return snprintf(r->detail, sizeof r->detail, "needs two CPUs"), -1;
+    double typical_ns;
+    long trips = cache_line_round_trips(cpus, budget_ns, &typical_ns, r->detail, sizeof r->detail);
+    if (trips < 0)
+        return -1;
+    r->ops = (double)trips;
+    r->extra = typical_ns; /* the median stretch: the floor (cache_lines.h says why) */
+    snprintf(r->detail, sizeof r->detail, "median stretch of 256: %.0f ns a round trip",
+             typical_ns);
+    r->ok = 1; /* the partner checked every number it was thrown */
+    return 0;
+}
+
 static int run(const struct point *p, struct run_result *r)
 {
+    if (p->variant == LINE_ROUND_TRIP)
+        return run_line_round_trip(p->quick ? 40000000 : 60000000, r);
     enum ipc_mechanism m = variants[p->variant].mechanism;
     enum placement where = variants[p->variant].where;
     size_t size = (size_t)p->x;
@@ -177,6 +203,14 @@ static int plan(struct point *points, int max, int quick)
                 p->cpus = where == SAME_CPU ? 1 : 2; /* the driver drops 2 on a 1-CPU machine */
                 p->workers = 2;
             }
+    if (count < max && usable_cpu_count() >= 2) {
+        struct point *p = &points[count++];
+        snprintf(p->series, sizeof p->series, "reference: a cache line's round trip between CPUs, run average");
+        p->x = 64;
+        p->variant = LINE_ROUND_TRIP;
+        p->cpus = 2;
+        p->workers = 2;
+    }
     return count;
 }
 
@@ -184,9 +218,21 @@ static int plan(struct point *points, int max, int quick)
 static double figure_at_64(const struct reduced_point *r, int n, int m, int where)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.x == 64 && variants[r[i].point.variant].mechanism == (enum ipc_mechanism)m &&
+        if (r[i].point.x == 64 && r[i].point.variant < LINE_ROUND_TRIP && variants[r[i].point.variant].mechanism == (enum ipc_mechanism)m &&
             variants[r[i].point.variant].where == (enum placement)where)
             return r[i].figure_median;
+    return 0;
+}
+
+/* CPU time of both processes per round trip (a spinning waiter shows here). */
+static double cpu_per_trip(const struct reduced_point *r, int n, int m, int where)
+{
+    for (int i = 0; i < n; i++)
+        if (r[i].point.x == 64 && r[i].point.variant < LINE_ROUND_TRIP &&
+            variants[r[i].point.variant].mechanism == (enum ipc_mechanism)m &&
+            variants[r[i].point.variant].where == (enum placement)where &&
+            r[i].wall_median_ns > 0)
+            return r[i].cpu_median_ns * r[i].figure_median / r[i].wall_median_ns;
     return 0;
 }
 
@@ -194,12 +240,34 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
 {
     for (int where = SAME_CPU; where <= DIFFERENT_CPUS; where++) {
         double pipe_ns = figure_at_64(r, n, IPC_BY_PIPE, where);
-        double shm_ns = figure_at_64(r, n, IPC_BY_SHM_QUEUE, where);
-        if (pipe_ns > 0 && shm_ns > 0)
-            fprintf(out, "  64 B round trip, %s: pipe %.1f us, shm queue %.1f us (%.1fx %s)\n",
-                    where == SAME_CPU ? "same CPU" : "different CPUs", pipe_ns / 1e3, shm_ns / 1e3,
-                    pipe_ns > shm_ns ? pipe_ns / shm_ns : shm_ns / pipe_ns,
-                    pipe_ns > shm_ns ? "faster" : "slower");
+        for (int m = IPC_BY_SHM_QUEUE; m <= IPC_BY_SHM_SPSC; m++) {
+            double shm_ns = figure_at_64(r, n, m, where);
+            if (pipe_ns > 0 && shm_ns > 0)
+                fprintf(out,
+                        "  64 B round trip, %s: pipe %.2f us, %s %.2f us (%.1fx %s); CPU per "
+                        "round trip %.0f ns (pipe %.0f ns)\n",
+                        where == SAME_CPU ? "same CPU" : "different CPUs", pipe_ns / 1e3,
+                        ipc_mechanism_names[m], shm_ns / 1e3,
+                        pipe_ns > shm_ns ? pipe_ns / shm_ns : shm_ns / pipe_ns,
+                        pipe_ns > shm_ns ? "faster" : "slower", cpu_per_trip(r, n, m, where),
+                        cpu_per_trip(r, n, IPC_BY_PIPE, where));
+        }
+    }
+    double line_ns = 0, line_mean_ns = 0;
+    for (int i = 0; i < n; i++)
+        if (r[i].point.variant == LINE_ROUND_TRIP)
+            line_ns = r[i].extra_median, line_mean_ns = r[i].figure_median;
+    if (line_ns <= 0)
+        return;
+    fprintf(out, "  hardware reference: a cache line's round trip between the CPUs %.0f ns, "
+            "one way %.0f ns (median stretch; %.0f ns averaged over the run)\n", line_ns,
+            line_ns / 2, line_mean_ns);
+    for (int m = IPC_BY_SHM_QUEUE; m <= IPC_BY_SHM_SPSC; m++) {
+        double shm_ns = figure_at_64(r, n, m, DIFFERENT_CPUS);
+        if (shm_ns > 0)
+            fprintf(out, "  64 B round trip between CPUs, %s: %.0f ns = %.2fx the cache line's "
+                    "(target <= 1.5x): %s\n", ipc_mechanism_names[m], shm_ns, shm_ns / line_ns,
+                    shm_ns / line_ns <= 1.5 ? "met" : "MISSED");
     }
 }
 

@@ -37,11 +37,30 @@
  * published slot.  A wake wakes every sleeper on that event: a woken process that finds
  * nothing to do sleeps again, but no message is ever left with a consumer asleep.
  *
- * Close.  The closed flag is the top bit of enqueue_pos itself, set with fetch_or.  A
- * producer's compare-and-swap on enqueue_pos therefore fails once the queue is closed, so a
- * push either claimed its position before the close (and consumers will wait for it) or
- * sees the close (EPIPE): none is lost.  Consumers know the stream has ended when the flag is
- * set and dequeue_pos has caught up with enqueue_pos.
+ * Close.  The close is the top bit of enqueue_pos itself, set with fetch_or.  A producer's
+ * compare-and-swap on enqueue_pos therefore fails once the queue is closed, so a push either
+ * claimed its position before the close (and consumers will wait for it) or sees the close
+ * (EPIPE): none is lost.  The closer then raises a separate `closed` flag on a line of its own.
+ * Consumers know the stream has ended when the flag is up and dequeue_pos has caught up with
+ * enqueue_pos; they read the flag, not enqueue_pos, when they find the queue empty.  That
+ * matters: a consumer spinning on an empty queue used to read enqueue_pos on every attempt,
+ * so the producers' counter line bounced to the consumer's core and back on every push.  The
+ * flag's line is written once, so it sits in every reader's cache at no cost to anyone.
+ *
+ * Batches and zero copy.  A claim may take several consecutive positions with one compare-and-
+ * swap: the claimer first counts how many slots from pos on are ready (free for a push,
+ * published for a pop), then moves the counter past all of them.  Each slot is still
+ * published by its own seq store, and one wake-up check (one fence) covers the batch.  Zero
+ * copy splits a push into claim (reserve) and publish (commit), a pop into claim (borrow) and
+ * give back (release), with the caller reading or writing the slot in between.
+ *
+ * SPSC.  With one producer and one consumer no one races for a counter, so each side claims
+ * with a plain store of its own counter (no locked instruction).  The slot's seq remains the
+ * only line the two sides share per message: each side's own counter stays in its own cache,
+ * like the cached indices of a classic single-producer ring, and better, since neither side
+ * ever needs to read the other's counter.  The producer stores enqueue_pos before it publishes
+ * the slot, so a consumer that has the message also sees it counted (task_done relies on it).
+ * enqueue_pos carries no closed bit here: the producer's plain store would wipe it out.
  */
 #define _GNU_SOURCE
 #include "queues/shm_queue.h"
@@ -66,7 +85,7 @@
 enum { CACHE_LINE = 64 };                       /* keep the hot counters on lines of their own */
 enum { DEFAULT_SPIN_NS = 20000 };               /* re-check for 20 us before sleeping */
 static const uint32_t QUEUE_MAGIC = 0x51554555; /* "QUEU": attach checks it is a queue */
-static const uint32_t QUEUE_VERSION = 1;
+static const uint32_t QUEUE_VERSION = 2; /* 2: the closed flag, the SPSC mode */
 #define CLOSED_BIT ((uint64_t)1 << 63) /* the top bit of enqueue_pos: closed */
 
 /* What a sleeper waits on: a counter bumped at each wake, and how many sleep on it. */
@@ -79,10 +98,12 @@ struct wait_point {
 struct shared_header {
     uint32_t magic, version;
     uint64_t slot_size, capacity, slot_stride, mapping_size;
+    uint32_t spsc;                                    /* 1: one producer, one consumer */
     alignas(CACHE_LINE) _Atomic uint64_t enqueue_pos; /* producers only (+ CLOSED_BIT) */
     alignas(CACHE_LINE) _Atomic uint64_t dequeue_pos; /* consumers only */
     alignas(CACHE_LINE) struct wait_point not_empty;  /* consumers sleep here */
     alignas(CACHE_LINE) struct wait_point not_full;   /* producers sleep here */
+    alignas(CACHE_LINE) _Atomic uint32_t closed;      /* written once: cheap to read often */
     alignas(CACHE_LINE) _Atomic uint64_t done_count;  /* task_done() calls so far */
     struct wait_point all_done;                       /* join() sleeps here */
     alignas(CACHE_LINE) char slots[];
@@ -104,15 +125,19 @@ struct shm_queue {
     uint64_t capacity, mask; /* mask = capacity - 1 when a power of two, else 0 */
     uint64_t slot_stride, slot_size;
     int64_t spin_ns;         /* how long a waiter re-checks before it sleeps (0: sleep at once) */
+    bool spsc;               /* a copy of the header's flag, read on every operation */
     char name[NAME_MAX + 1]; /* "" for an anonymous queue */
 };
 
 /* What one attempt at an operation needs: a push's source or a pop's destination. */
 struct request {
-    const void *message; /* push */
-    void *buffer;        /* pop */
+    const void *message; /* push: count messages of length bytes, back to back */
+    void *buffer;        /* pop: room for count messages, size bytes apart */
     size_t length, size;
-    size_t *popped_length;
+    size_t *popped_length;         /* pop: each message's length (count of them), or NULL */
+    size_t count;                  /* move at most this many (at least 1) */
+    size_t done;                   /* how many moved */
+    struct shm_queue_ticket *ticket; /* reserve and borrow */
 };
 
 typedef int attempt_fn(struct shm_queue *q, struct request *r);
@@ -175,75 +200,189 @@ static void wake_sleepers(struct wait_point *w)
     }
 }
 
-/* --- one attempt at push and pop: 0, EAGAIN (would block), EPIPE, EMSGSIZE ---------------- */
+/* --- claiming positions: the one place the two modes differ ------------------------------- */
 
-static int attempt_push(struct shm_queue *q, struct request *r)
+/* Has the queue been closed?  The flag sits on a line of its own that is written once, so a
+ * consumer that finds the queue empty can look at it as often as it likes: the line stays in
+ * every reader's cache, and the producers' counter is never pulled across (see the top). */
+static bool closed_flag(const struct shm_queue *q)
+{
+    return atomic_load_explicit(&q->shared->closed, memory_order_acquire) != 0;
+}
+
+/* Claim up to `want` consecutive free positions for a push; the first is *first.  Returns how
+ * many were claimed (>= 1), or 0 with *error = EAGAIN (full) or EPIPE (closed). */
+static size_t claim_for_push(struct shm_queue *q, size_t want, uint64_t *first, int *error)
 {
     struct shared_header *h = q->shared;
     uint64_t pos = atomic_load_explicit(&h->enqueue_pos, memory_order_relaxed);
-    struct slot *s;
     for (;;) {
-        if (pos & CLOSED_BIT)
-            return EPIPE;
-        s = slot_at(q, pos);
-        /* ACQUIRE: if the slot is free, the consumer that freed it has finished reading. */
-        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-        int64_t difference = (int64_t)(seq - pos);
-        if (difference == 0) { /* free for us: claim position pos (fails if raced or closed) */
-            if (atomic_compare_exchange_weak_explicit(&h->enqueue_pos, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed))
+        if ((pos & CLOSED_BIT) || (q->spsc && closed_flag(q)))
+            return *error = EPIPE, 0;
+        /* Count the free slots from pos on.  ACQUIRE: a free slot's last consumer is done. */
+        size_t free = 0;
+        int64_t difference = 0;
+        while (free < want) {
+            uint64_t seq = atomic_load_explicit(&slot_at(q, pos + free)->seq, memory_order_acquire);
+            difference = (int64_t)(seq - (pos + free));
+            if (difference != 0)
                 break;
-        } else if (difference < 0) {
-            return EAGAIN; /* the slot still holds the message of pos - capacity: full */
-        } else {
-            pos = atomic_load_explicit(&h->enqueue_pos, memory_order_relaxed); /* raced */
+            free++;
         }
+        if (free == 0 && difference < 0)
+            return *error = EAGAIN, 0; /* the slot still holds the message of pos - capacity */
+        if (q->spsc && free > 0) {
+            /* The only producer: nobody races us for pos, so a plain store claims it. */
+            atomic_store_explicit(&h->enqueue_pos, pos + free, memory_order_relaxed);
+            *first = pos;
+            return free;
+        }
+        if (free > 0 && atomic_compare_exchange_weak_explicit(&h->enqueue_pos, &pos, pos + free,
+                                                              memory_order_relaxed,
+                                                              memory_order_relaxed)) {
+            *first = pos;
+            return free;
+        }
+        if (free == 0) /* another producer took pos: look at the counter again */
+            pos = atomic_load_explicit(&h->enqueue_pos, memory_order_relaxed);
+        /* else the compare-and-swap failed and reloaded pos for us */
     }
-    s->length = r->length;
-    if (r->length > 0) /* an empty message may come with a null pointer */
-        memcpy(s->data, r->message, r->length);
-    atomic_store_explicit(&s->seq, pos + 1, memory_order_release); /* publish the payload */
-    wake_sleepers(&h->not_empty);
-    return 0;
 }
 
-/* Empty for now, or empty for good?  Ended when closed and every claimed position is taken. */
+/* Empty for now, or empty for good?  Ended when closed and every claimed position is taken.
+ * The producers' counter is read only once the closed flag is up. */
 static int empty_or_ended(struct shm_queue *q, uint64_t pos)
 {
+    if (!closed_flag(q))
+        return EAGAIN;
     uint64_t end = atomic_load_explicit(&q->shared->enqueue_pos, memory_order_acquire);
-    return (end & CLOSED_BIT) && (end & ~CLOSED_BIT) == pos ? EPIPE : EAGAIN;
+    return (end & ~CLOSED_BIT) == pos ? EPIPE : EAGAIN;
 }
 
-static int attempt_pop(struct shm_queue *q, struct request *r)
+/* Claim up to `want` consecutive published messages; the first is *first.  Returns how many
+ * (>= 1), or 0 with *error = EAGAIN (empty) or EPIPE (closed and drained). */
+static size_t claim_for_pop(struct shm_queue *q, size_t want, uint64_t *first, int *error)
 {
     struct shared_header *h = q->shared;
     uint64_t pos = atomic_load_explicit(&h->dequeue_pos, memory_order_relaxed);
-    struct slot *s;
     for (;;) {
-        s = slot_at(q, pos);
-        /* ACQUIRE pairs with the producer's RELEASE: the payload is complete. */
-        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-        int64_t difference = (int64_t)(seq - (pos + 1));
-        if (difference == 0) {
-            if (atomic_compare_exchange_weak_explicit(&h->dequeue_pos, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed))
+        /* ACQUIRE pairs with the producer's RELEASE: each counted payload is complete. */
+        size_t ready = 0;
+        int64_t difference = 0;
+        while (ready < want) {
+            uint64_t seq =
+                atomic_load_explicit(&slot_at(q, pos + ready)->seq, memory_order_acquire);
+            difference = (int64_t)(seq - (pos + ready + 1));
+            if (difference != 0)
                 break;
-        } else if (difference < 0) {
-            return empty_or_ended(q, pos); /* not yet written (or never will be) */
-        } else {
-            pos = atomic_load_explicit(&h->dequeue_pos, memory_order_relaxed);
+            ready++;
         }
+        if (ready == 0 && difference < 0)
+            return *error = empty_or_ended(q, pos), 0; /* not yet written (or never will be) */
+        if (q->spsc && ready > 0) {
+            atomic_store_explicit(&h->dequeue_pos, pos + ready, memory_order_relaxed);
+            *first = pos;
+            return ready;
+        }
+        if (ready > 0 && atomic_compare_exchange_weak_explicit(&h->dequeue_pos, &pos, pos + ready,
+                                                               memory_order_relaxed,
+                                                               memory_order_relaxed)) {
+            *first = pos;
+            return ready;
+        }
+        if (ready == 0)
+            pos = atomic_load_explicit(&h->dequeue_pos, memory_order_relaxed);
     }
-    size_t length = (size_t)s->length;
-    size_t copied = length < r->size ? length : r->size;
-    if (copied > 0)
-        memcpy(r->buffer, s->data, copied);
-    if (r->popped_length)
-        *r->popped_length = length;
-    /* RELEASE: our copy-out is finished before a producer may overwrite the slot. */
+}
+
+/* Publish a claimed slot's message, or give a consumed slot back to the producers. */
+static void publish(struct slot *s, uint64_t pos)
+{
+    atomic_store_explicit(&s->seq, pos + 1, memory_order_release); /* the payload is complete */
+}
+
+static void give_back(const struct shm_queue *q, struct slot *s, uint64_t pos)
+{
+    /* RELEASE: our reading is finished before a producer may overwrite the slot. */
     atomic_store_explicit(&s->seq, pos + q->capacity, memory_order_release);
-    wake_sleepers(&h->not_full);
-    return copied < length ? EMSGSIZE : 0;
+}
+
+/* --- one attempt at each operation: 0, EAGAIN (would block), EPIPE, EMSGSIZE --------------- */
+
+/* Push r->count messages of r->length bytes each, back to back at r->message (at least one;
+ * r->done says how many went). */
+static int attempt_push(struct shm_queue *q, struct request *r)
+{
+    uint64_t pos;
+    int error = 0;
+    size_t n = claim_for_push(q, r->count, &pos, &error);
+    if (n == 0)
+        return error;
+    const unsigned char *message = r->message;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = slot_at(q, pos + i);
+        s->length = r->length;
+        if (r->length > 0) /* an empty message may come with a null pointer */
+            memcpy(s->data, message + i * r->length, r->length);
+        publish(s, pos + i);
+    }
+    r->done = n;
+    wake_sleepers(&q->shared->not_empty); /* one check for the whole batch */
+    return 0;
+}
+
+/* Pop up to r->count messages into r->buffer, r->size bytes apart; lengths into
+ * r->popped_length[i] when given.  EMSGSIZE if any was cut to r->size. */
+static int attempt_pop(struct shm_queue *q, struct request *r)
+{
+    uint64_t pos;
+    int error = 0;
+    size_t n = claim_for_pop(q, r->count, &pos, &error);
+    if (n == 0)
+        return error;
+    unsigned char *buffer = r->buffer;
+    int truncated = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = slot_at(q, pos + i);
+        size_t length = (size_t)s->length;
+        size_t copied = length < r->size ? length : r->size;
+        if (copied > 0)
+            memcpy(buffer + i * r->size, s->data, copied);
+        if (r->popped_length)
+            r->popped_length[i] = length;
+        truncated |= copied < length;
+        give_back(q, s, pos + i);
+    }
+    r->done = n;
+    wake_sleepers(&q->shared->not_full);
+    return truncated ? EMSGSIZE : 0;
+}
+
+/* Zero copy: claim one slot and hand its payload area to the caller. */
+static int attempt_reserve(struct shm_queue *q, struct request *r)
+{
+    uint64_t pos;
+    int error = 0;
+    if (claim_for_push(q, 1, &pos, &error) == 0)
+        return error;
+    struct slot *s = slot_at(q, pos);
+    r->ticket->data = s->data;
+    r->ticket->length = (size_t)q->slot_size; /* room for this much */
+    r->ticket->position = pos;
+    return 0;
+}
+
+static int attempt_borrow(struct shm_queue *q, struct request *r)
+{
+    uint64_t pos;
+    int error = 0;
+    if (claim_for_pop(q, 1, &pos, &error) == 0)
+        return error;
+    struct slot *s = slot_at(q, pos);
+    r->ticket->data = s->data;
+    r->ticket->length = (size_t)s->length;
+    r->ticket->position = pos;
+    return 0;
 }
 
 /* Pushes so far: every claimed position, whether or not its payload is written yet. */
@@ -282,11 +421,13 @@ static int wait_until_done(struct shm_queue *q, struct wait_point *w, attempt_fn
         int64_t give_up = now_ns() + q->spin_ns;
         if (deadline_ns >= 0 && deadline_ns < give_up)
             give_up = deadline_ns; /* a short timeout is never overrun by the spin */
+        /* One pause per look: the message is noticed within a pause of its arrival.  The
+         * clock is read every 16 looks only (a clock read costs as much as several looks). */
+        unsigned looks = 0;
         do {
-            for (int i = 0; i < 8; i++)
-                cpu_relax();
+            cpu_relax();
             result = attempt(q, r);
-        } while (result == EAGAIN && now_ns() < give_up);
+        } while (result == EAGAIN && (++looks % 16 != 0 || now_ns() < give_up));
     }
     while (result == EAGAIN) {
         atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst); /* register first */
@@ -340,6 +481,7 @@ static int make_handle(struct shm_queue **queue, void *mapping, const char *name
     q->mask = (q->capacity & (q->capacity - 1)) == 0 ? q->capacity - 1 : 0;
     q->slot_stride = q->shared->slot_stride;
     q->slot_size = q->shared->slot_size;
+    q->spsc = q->shared->spsc != 0;
     q->spin_ns = usable_cpu_count() > 1 ? DEFAULT_SPIN_NS : 0;
     if (name)
         strcpy(q->name, name); /* length checked by valid_name */
@@ -349,9 +491,10 @@ static int make_handle(struct shm_queue **queue, void *mapping, const char *name
 
 /* Fill in a fresh mapping (all zero, as mmap and ftruncate give it). */
 static void initialise(struct shared_header *h, size_t slot_size, size_t capacity, uint64_t stride,
-                       uint64_t total)
+                       uint64_t total, bool spsc)
 {
     h->version = QUEUE_VERSION;
+    h->spsc = spsc;
     h->slot_size = slot_size;
     h->capacity = capacity;
     h->slot_stride = stride;
@@ -385,7 +528,8 @@ static int map_new_named(const char *name, uint64_t total, void **mapping)
     return err;
 }
 
-int shm_queue_create(struct shm_queue **queue, const char *name, size_t slot_size, size_t capacity)
+static int create_queue(struct shm_queue **queue, const char *name, size_t slot_size,
+                        size_t capacity, bool spsc)
 {
     uint64_t stride, total;
     if (queue == NULL || (name != NULL && !valid_name(name)))
@@ -401,7 +545,7 @@ int shm_queue_create(struct shm_queue **queue, const char *name, size_t slot_siz
     } else if ((err = map_new_named(name, total, &mapping)) != 0) {
         return err;
     }
-    initialise(mapping, slot_size, capacity, stride, total);
+    initialise(mapping, slot_size, capacity, stride, total, spsc);
     err = make_handle(queue, mapping, name);
     if (err) {
         munmap(mapping, total);
@@ -409,6 +553,17 @@ int shm_queue_create(struct shm_queue **queue, const char *name, size_t slot_siz
             shm_unlink(name);
     }
     return err;
+}
+
+int shm_queue_create(struct shm_queue **queue, const char *name, size_t slot_size, size_t capacity)
+{
+    return create_queue(queue, name, slot_size, capacity, false);
+}
+
+int shm_queue_create_spsc(struct shm_queue **queue, const char *name, size_t slot_size,
+                          size_t capacity)
+{
+    return create_queue(queue, name, slot_size, capacity, true);
 }
 
 /* Is this mapping of `size` bytes a complete queue of our version? */
@@ -468,7 +623,7 @@ static int push_within(struct shm_queue *q, const void *message, size_t length, 
         return EINVAL;
     if (length > q->slot_size)
         return EMSGSIZE;
-    struct request r = {.message = message, .length = length};
+    struct request r = {.message = message, .length = length, .count = 1};
     return wait_until_done(q, &q->shared->not_full, attempt_push, &r, timeout_ns);
 }
 
@@ -495,7 +650,7 @@ static int pop_within(struct shm_queue *q, void *buffer, size_t size, size_t *le
 {
     if (q == NULL || (buffer == NULL && size > 0))
         return EINVAL;
-    struct request r = {.buffer = buffer, .size = size, .popped_length = length};
+    struct request r = {.buffer = buffer, .size = size, .popped_length = length, .count = 1};
     return wait_until_done(q, &q->shared->not_empty, attempt_pop, &r, timeout_ns);
 }
 
@@ -522,13 +677,101 @@ int shm_queue_close(struct shm_queue *q)
     if (q == NULL)
         return EINVAL;
     struct shared_header *h = q->shared;
-    atomic_fetch_or_explicit(&h->enqueue_pos, CLOSED_BIT, memory_order_seq_cst);
+    /* MPMC: the bit in enqueue_pos makes a racing producer's claim fail (none is lost).  SPSC:
+     * the producer stores enqueue_pos plainly, so only the flag says it (see the header). */
+    if (!q->spsc)
+        atomic_fetch_or_explicit(&h->enqueue_pos, CLOSED_BIT, memory_order_seq_cst);
+    /* Then the flag: a consumer that sees it sees the final enqueue_pos as well. */
+    atomic_store_explicit(&h->closed, 1, memory_order_seq_cst);
     /* Wake everyone, registered or not: a close is rare, and every waiter must re-check. */
     struct wait_point *points[] = {&h->not_empty, &h->not_full};
     for (int i = 0; i < 2; i++) {
         atomic_fetch_add_explicit(&points[i]->event, 1, memory_order_seq_cst);
         syscall(SYS_futex, (void *)&points[i]->event, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
     }
+    return 0;
+}
+
+/* --- batches and zero copy ------------------------------------------------------------------- */
+
+/* The batch and zero-copy calls take one timeout: < 0 waits for ever, 0 tries once (EAGAIN),
+ * > 0 waits at most that long (ETIMEDOUT). */
+static int within(int result, int64_t timeout_ns)
+{
+    return timeout_ns > 0 ? timed_out_if_busy(result) : result;
+}
+
+int shm_queue_push_batch(struct shm_queue *q, const void *messages, size_t length, size_t count,
+                         size_t *pushed, int64_t timeout_ns)
+{
+    if (pushed)
+        *pushed = 0;
+    if (q == NULL || count == 0 || (messages == NULL && length > 0))
+        return EINVAL;
+    if (length > q->slot_size)
+        return EMSGSIZE;
+    struct request r = {.message = messages, .length = length, .count = count};
+    int err = within(wait_until_done(q, &q->shared->not_full, attempt_push, &r, timeout_ns),
+                     timeout_ns);
+    if (pushed)
+        *pushed = err ? 0 : r.done;
+    return err;
+}
+
+int shm_queue_pop_batch(struct shm_queue *q, void *buffer, size_t size, size_t count,
+                        size_t *lengths, size_t *popped, int64_t timeout_ns)
+{
+    if (popped)
+        *popped = 0;
+    if (q == NULL || count == 0 || (buffer == NULL && size > 0))
+        return EINVAL;
+    struct request r = {.buffer = buffer, .size = size, .popped_length = lengths, .count = count};
+    int err = within(wait_until_done(q, &q->shared->not_empty, attempt_pop, &r, timeout_ns),
+                     timeout_ns);
+    if (popped)
+        *popped = err == 0 || err == EMSGSIZE ? r.done : 0;
+    return err;
+}
+
+int shm_queue_reserve(struct shm_queue *q, struct shm_queue_ticket *ticket, int64_t timeout_ns)
+{
+    if (q == NULL || ticket == NULL)
+        return EINVAL;
+    struct request r = {.count = 1, .ticket = ticket};
+    return within(wait_until_done(q, &q->shared->not_full, attempt_reserve, &r, timeout_ns),
+                  timeout_ns);
+}
+
+int shm_queue_commit(struct shm_queue *q, struct shm_queue_ticket *ticket, size_t length)
+{
+    if (q == NULL || ticket == NULL || ticket->data == NULL)
+        return EINVAL;
+    if (length > q->slot_size)
+        return EMSGSIZE; /* the slot stays reserved: commit again with a length that fits */
+    struct slot *s = slot_at(q, ticket->position);
+    s->length = length;
+    publish(s, ticket->position);
+    ticket->data = NULL; /* a second commit of the same ticket is EINVAL, not a corrupt ring */
+    wake_sleepers(&q->shared->not_empty);
+    return 0;
+}
+
+int shm_queue_borrow(struct shm_queue *q, struct shm_queue_ticket *ticket, int64_t timeout_ns)
+{
+    if (q == NULL || ticket == NULL)
+        return EINVAL;
+    struct request r = {.count = 1, .ticket = ticket};
+    return within(wait_until_done(q, &q->shared->not_empty, attempt_borrow, &r, timeout_ns),
+                  timeout_ns);
+}
+
+int shm_queue_release(struct shm_queue *q, struct shm_queue_ticket *ticket)
+{
+    if (q == NULL || ticket == NULL || ticket->data == NULL)
+        return EINVAL;
+    give_back(q, slot_at(q, ticket->position), ticket->position);
+    ticket->data = NULL;
+    wake_sleepers(&q->shared->not_full);
     return 0;
 }
 
@@ -588,8 +831,12 @@ size_t shm_queue_count(const struct shm_queue *q)
 
 int shm_queue_is_closed(const struct shm_queue *q)
 {
-    return (atomic_load_explicit(&q->shared->enqueue_pos, memory_order_relaxed) & CLOSED_BIT) ? 1
-                                                                                              : 0;
+    return closed_flag(q) ? 1 : 0;
+}
+
+int shm_queue_is_spsc(const struct shm_queue *q)
+{
+    return q->spsc ? 1 : 0;
 }
 
 void shm_queue_set_spin(struct shm_queue *q, int64_t spin_ns)

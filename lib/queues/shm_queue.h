@@ -20,7 +20,9 @@
  * position with one compare-and-swap and copies the payload straight into or out of the slot:
  * no lock, no system call while the queue is neither full nor empty.  Only a process that must
  * wait (queue full, queue empty, join with work outstanding) sleeps in futex(FUTEX_WAIT), and
- * the other side calls futex(FUTEX_WAKE) only when it sees a sleeper registered.
+ * the other side calls futex(FUTEX_WAKE) only when it sees a sleeper registered.  A consumer
+ * waiting on an empty queue re-reads only the slot it wants and a closed flag that is written
+ * once, never the producers' counter, so waiting costs the producers no cache misses.
  *
  * Errors.  Every function that can fail returns 0 or an error number (like the pthread_*
  * functions; errno is not used):
@@ -56,6 +58,16 @@ struct shm_queue;
  * POSIX shared memory object (created with O_EXCL: an existing name gives EEXIST). */
 int shm_queue_create(struct shm_queue **queue, const char *name, size_t slot_size, size_t capacity);
 
+/* The same queue for exactly one producer process and one consumer process at a time: each
+ * side claims its positions with a plain store instead of a compare-and-swap, which is what the
+ * general queue's generality costs (the benchmark measures it as its own series).  Every call
+ * below works on it.  Two rules come with the speed: never push from two processes at once or
+ * pop from two at once (the ring would be corrupted, not just slow), and close from the
+ * producer, or when no push is in flight (a push racing a close from elsewhere may be neither
+ * refused nor delivered).  shm_queue_is_spsc() says which kind a handle is. */
+int shm_queue_create_spsc(struct shm_queue **queue, const char *name, size_t slot_size,
+                          size_t capacity);
+
 /* Open a queue another process created with a name. */
 int shm_queue_attach(struct shm_queue **queue, const char *name);
 
@@ -75,6 +87,45 @@ int shm_queue_try_pop(struct shm_queue *queue, void *buffer, size_t size, size_t
 int shm_queue_pop_timed(struct shm_queue *queue, void *buffer, size_t size, size_t *length,
                         int64_t timeout_ns);
 
+/* Batches: up to `count` messages with one claim and one wake-up check, so the per-message
+ * cost of the atomics and the fence is shared out.  push_batch takes `count` messages of
+ * `length` bytes each, back to back at `messages`; it waits until at least one fits, pushes as
+ * many as fit (at most count), and sets *pushed to how many went.  pop_batch waits until at
+ * least one message is there, takes up to `count` into buffer (message i at buffer + i * size),
+ * their lengths into lengths[i] (may be NULL) and how many into *popped; EMSGSIZE if any was
+ * cut to size (*popped still counts them all).  The messages of one batch are consecutive in
+ * the queue's order; with several producers, batches of different producers interleave whole.
+ *
+ * timeout_ns, here and for the zero-copy calls: < 0 waits for ever, 0 tries once (EAGAIN if
+ * it cannot), > 0 waits at most that long (ETIMEDOUT). */
+int shm_queue_push_batch(struct shm_queue *queue, const void *messages, size_t length,
+                         size_t count, size_t *pushed, int64_t timeout_ns);
+int shm_queue_pop_batch(struct shm_queue *queue, void *buffer, size_t size, size_t count,
+                        size_t *lengths, size_t *popped, int64_t timeout_ns);
+
+/* Zero copy: the message is written and read in the slot itself, not copied in and out.
+ *   producer:  reserve (a slot of ticket.length = slot_size bytes at ticket.data is yours),
+ *              write the message there, commit(length) to publish it;
+ *   consumer:  borrow (ticket.data, ticket.length: the oldest message, in place), read it,
+ *              release to give the slot back.
+ * A reserved or borrowed slot holds up the queue's order behind it: consumers wait for a
+ * reserved slot's commit, producers for a borrowed slot's release, so keep the window short
+ * and always end it (a process that dies holding a ticket stalls the queue, as one that dies
+ * mid-push does).  After close, a reserve fails with EPIPE; a slot reserved before the close
+ * must still be committed, and consumers wait for it.  A ticket is used once: a second commit
+ * or release of it is EINVAL. */
+struct shm_queue_ticket {
+    void *data;        /* the payload area in shared memory */
+    size_t length;     /* reserve: room (slot_size); borrow: the message's length */
+    uint64_t position; /* the queue position the ticket holds (the library's) */
+};
+int shm_queue_reserve(struct shm_queue *queue, struct shm_queue_ticket *ticket,
+                      int64_t timeout_ns);
+int shm_queue_commit(struct shm_queue *queue, struct shm_queue_ticket *ticket, size_t length);
+int shm_queue_borrow(struct shm_queue *queue, struct shm_queue_ticket *ticket,
+                     int64_t timeout_ns);
+int shm_queue_release(struct shm_queue *queue, struct shm_queue_ticket *ticket);
+
 /* No more pushes (they fail with EPIPE).  Wakes every waiting producer and consumer; the
  * consumers drain what is queued and then get EPIPE.  Closing twice is harmless. */
 int shm_queue_close(struct shm_queue *queue);
@@ -90,6 +141,7 @@ size_t shm_queue_slot_size(const struct shm_queue *queue);
 size_t shm_queue_capacity(const struct shm_queue *queue);
 size_t shm_queue_count(const struct shm_queue *queue);
 int shm_queue_is_closed(const struct shm_queue *queue);
+int shm_queue_is_spsc(const struct shm_queue *queue);
 
 /* How long (ns) a waiter keeps re-checking the queue before it sleeps in the kernel.  The
  * default is chosen at create/attach time: 20 us when this process may use more than one CPU

@@ -10,6 +10,8 @@
  *   -q, --capacity N      slots in the ring, 2 .. 1048576 (default 64)
  *       --named           put the queue in /dev/shm under a unique name; the children
  *                         attach to it by name (default: an anonymous mapping they inherit)
+ *       --zero-copy       producers write each message inside its slot (reserve, commit) and
+ *                         consumers check it there (borrow, release): no copy in or out
  *   -h, --help            this text
  *
  * What to observe:
@@ -56,6 +58,7 @@ static const char usage[] =
     "  -q, --capacity N      slots in the ring, 2 .. 1048576 (default 64)\n"
     "      --named           put the queue in /dev/shm under a unique name; the children\n"
     "                        attach to it by name (default: an anonymous mapping they inherit)\n"
+    "      --zero-copy       write and read each message inside its slot: no copy in or out\n"
     "  -h, --help            this text\n";
 
 enum { MAX_PROCESSES = 64 };    /* per side: plenty for a demonstration */
@@ -66,6 +69,7 @@ struct options {
     long producers, consumers, messages, capacity;
     long long slot_size;
     int named;
+    int zero_copy; /* reserve/commit and borrow/release instead of push and pop */
 };
 
 /* The start of every message; the rest of the slot is filler the consumer checks too. */
@@ -127,6 +131,17 @@ static struct shm_queue *child_queue(struct shm_queue *inherited, const char *na
     return q;
 }
 
+/* Zero copy: the message is made inside the slot it will be read from. */
+static int push_in_place(struct shm_queue *q, size_t size, uint64_t producer, uint64_t sequence)
+{
+    struct shm_queue_ticket ticket;
+    int err = shm_queue_reserve(q, &ticket, WATCHDOG_SECONDS * SECOND);
+    if (err != 0)
+        return err;
+    fill_message(ticket.data, size, producer, sequence);
+    return shm_queue_commit(q, &ticket, size);
+}
+
 static void run_producer(struct shm_queue *q, const struct options *o, uint64_t producer)
 {
     size_t size = (size_t)o->slot_size;
@@ -134,10 +149,12 @@ static void run_producer(struct shm_queue *q, const struct options *o, uint64_t 
     if (m == NULL)
         die("malloc");
     for (uint64_t i = 0; i < (uint64_t)o->messages; i++) {
-        fill_message(m, size, producer, i);
+        if (!o->zero_copy)
+            fill_message(m, size, producer, i);
         /* Blocks while the ring is full: the producer cannot run ahead of the consumers by
          * more than `capacity` messages.  A timed push is the watchdog. */
-        int err = shm_queue_push_timed(q, m, size, WATCHDOG_SECONDS * SECOND);
+        int err = o->zero_copy ? push_in_place(q, size, producer, i)
+                               : shm_queue_push_timed(q, m, size, WATCHDOG_SECONDS * SECOND);
         if (err != 0) {
             errno = err;
             die("producer %d: push of message %lu (queue holds %zu)", (int)getpid(),
@@ -168,6 +185,25 @@ static void tally_message(struct tally *t, uint64_t *last_sequence, const struct
     t->id_hash ^= hash64(id + 1);
 }
 
+/* Zero copy: check each message where it lies, then give its slot back; the end of the
+ * stream (EPIPE) or an error is returned. */
+static int consume_in_place(struct shm_queue *q, const struct options *o, struct tally *t,
+                            uint64_t *last)
+{
+    for (;;) {
+        struct shm_queue_ticket ticket;
+        int err = shm_queue_borrow(q, &ticket, WATCHDOG_SECONDS * SECOND);
+        if (err != 0)
+            return err;
+        if (ticket.length == (size_t)o->slot_size)
+            tally_message(t, last, o, ticket.data);
+        else
+            t->damaged++;
+        if ((err = shm_queue_release(q, &ticket)) != 0 || (err = shm_queue_task_done(q)) != 0)
+            return err;
+    }
+}
+
 static void run_consumer(struct shm_queue *q, const struct options *o, int report_fd)
 {
     size_t size = (size_t)o->slot_size, length;
@@ -176,9 +212,10 @@ static void run_consumer(struct shm_queue *q, const struct options *o, int repor
     if (m == NULL || last == NULL)
         die("malloc");
     struct tally t = {0}; /* kept locally: no shared counter to fight over per message */
-    int err;
+    int err = o->zero_copy ? consume_in_place(q, o, &t, last) : 0;
     /* Pop until the queue is closed AND empty (EPIPE): that is the end of the stream. */
-    while ((err = shm_queue_pop_timed(q, m, size, &length, WATCHDOG_SECONDS * SECOND)) == 0) {
+    while (err == 0 &&
+           (err = shm_queue_pop_timed(q, m, size, &length, WATCHDOG_SECONDS * SECOND)) == 0) {
         tally_message(&t, last, o, m);
         if ((err = shm_queue_task_done(q)) != 0) { /* JoinableQueue: this one is dealt with */
             errno = err;
@@ -259,6 +296,7 @@ static struct options parse_options(int argc, char **argv)
                                                  {"slot-size", required_argument, 0, 's'},
                                                  {"capacity", required_argument, 0, 'q'},
                                                  {"named", no_argument, 0, 'N'},
+                                                 {"zero-copy", no_argument, 0, 'Z'},
                                                  {"help", no_argument, 0, 'h'},
                                                  {0, 0, 0, 0}};
     opterr = 0; /* we print our own one-line reasons */
@@ -271,6 +309,7 @@ static struct options parse_options(int argc, char **argv)
         case 's': o.slot_size = parse_size(optarg, "--slot-size", 24, 1 << 20, usage); break;
         case 'q': o.capacity = parse_long(optarg, "--capacity", 2, 1 << 20, usage); break;
         case 'N': o.named = 1; break;
+        case 'Z': o.zero_copy = 1; break;
         default: help_or_bad_option(c, argv, usage);
         }
     }
