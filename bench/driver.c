@@ -809,7 +809,7 @@ static void parse_options(int argc, char **argv, struct options *o)
     o->data_dir = "plots/data";
     o->plots_dir = "plots";
     opterr = 0;
-    int c;
+    int c, list = 0;
     while ((c = getopt_long(argc, argv, "d:p:qr:o:lhRC:Sk:", longs, NULL)) != -1) {
         switch (c) {
         case 'd': o->data_dir = optarg; break;
@@ -821,29 +821,38 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'k': o->cores = optarg; break;
         case 'r': o->repeats = (int)parse_long(optarg, "--repeats", 1, MAX_REPEATS, usage); break;
         case 'o': o->only = optarg; break;
-        case 'l':
-            for (int i = 0; workload_table[i]; i++)
-                printf("%-20s %s\n", workload_table[i]->name, workload_table[i]->title);
-            exit(EXIT_SUCCESS);
+        case 'l': list = 1; break;
         case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
         default: usage_error(usage, "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
-    if (optind < argc)
+    if (optind < argc) /* "--list extra" too: an argument nobody reads is a mistake */
         usage_error(usage, "unexpected argument: %s", argv[optind]);
+    if (list) {
+        for (int i = 0; workload_table[i]; i++)
+            printf("%-20s %s\n", workload_table[i]->name, workload_table[i]->title);
+        exit(EXIT_SUCCESS);
+    }
     if (o->repeats == 0)
         o->repeats = o->quick > 1 ? 1 : o->quick ? 3 : 5;
-    if (o->only)
-        for (const char *s = o->only; *s;) {
+    if (o->only) { /* every item names a workload: "", "a,", "a,,b" select nothing by mistake */
+        if (!*o->only)
+            usage_error(usage, "--only: an empty list selects no workload (see --list)");
+        for (const char *s = o->only;;) {
             size_t n = strcspn(s, ",");
+            if (n == 0)
+                usage_error(usage, "--only: an empty name in \"%s\" (see --list)", o->only);
             int found = 0;
             for (int i = 0; workload_table[i]; i++)
                 found |= strlen(workload_table[i]->name) == n &&
                          strncmp(workload_table[i]->name, s, n) == 0;
             if (!found)
                 usage_error(usage, "--only: no workload named \"%.*s\" (see --list)", (int)n, s);
-            s += n + (s[n] == ',');
+            if (s[n] == '\0')
+                break;
+            s += n + 1;
         }
+    }
 }
 
 int main(int argc, char **argv)
