@@ -525,18 +525,21 @@ static void add_worker_spans(struct timeline *trace, size_t before)
 {
     if (trace->count > before)
         return;
-    for (int i = 0; i < result.nspans; i++) {
+    for (int i = 0; i < 2 * result.nspans; i++) { /* the worker's row, then its one task */
+        const struct worker_span *w = &result.spans[i / 2];
         struct timeline_span *t = timeline_add(trace);
         if (!t)
             die("the trace: %d spans", i);
-        t->row = i + 1; /* the worker's index: its pid is gone with it */
-        t->names_row = 1;
-        t->category = "task";
-        snprintf(t->name, sizeof t->name, "worker %d", i + 1);
-        t->start_ns = result.spans[i].start_ns;
-        t->end_ns = result.spans[i].end_ns;
-        snprintf(t->args, sizeof t->args, "\"task\": %d, \"cpu_ms\": %.3f", i,
-                 result.spans[i].cpu_ns / 1e6);
+        t->row = i / 2 + 1; /* the worker's index: its pid is gone with it */
+        t->names_row = i % 2 == 0;
+        t->category = i % 2 == 0 ? "worker" : "task";
+        snprintf(t->name, sizeof t->name, i % 2 == 0 ? "worker %d" : "task %d",
+                 i % 2 == 0 ? i / 2 + 1 : i / 2);
+        t->start_ns = w->start_ns;
+        t->end_ns = w->end_ns;
+        if (i % 2)
+            snprintf(t->args, sizeof t->args, "\"task\": %d, \"cpu_ms\": %.3f", i / 2,
+                     w->cpu_ns / 1e6);
     }
 }
 
@@ -544,12 +547,14 @@ static void add_worker_spans(struct timeline *trace, size_t before)
  * try bound is reached; then the point keeps what it has and is marked. */
 static struct reduced_point measure_point(const struct workload *w, const struct point *p,
                                           const struct options *o, int64_t deadline_ns,
-                                          int *runs, struct timeline *trace)
+                                          int *runs, struct timeline *trace,
+                                          double *setup_ns)
 {
     pin_to_cpus(cpu_ids, p->cpus);
     pinned_now = pinned_cpu_count();
     char detail[DETAIL_SIZE] = "";
     fflush(NULL); /* setup may fork */
+    int64_t setup_started = monotonic_ns();
     if (w->setup && w->setup(p, detail, sizeof detail) != 0) {
         char label[LABEL_SIZE + 16];
         point_label(p, label, sizeof label);
@@ -557,6 +562,7 @@ static struct reduced_point measure_point(const struct workload *w, const struct
                 w->name, label, p->workers, p->cpus, detail);
         exit(EXIT_FAILURE);
     }
+    *setup_ns = (double)(monotonic_ns() - setup_started);
     run_once(w, p); /* warm-up, not recorded */
     int nkept = 0, nall = 0, max_tries = o->repeats * MAX_TRIES_FACTOR;
     struct sample *kept = calloc((size_t)max_tries, sizeof *kept);
@@ -802,8 +808,8 @@ static void write_trace(const char *dir, const struct workload *w, const struct 
              p->cpus);
     if (timeline_write(trace, path, name) != 0)
         die_with_code(-1, "%s: %s", path, output_file_reason(errno));
-    fprintf(stderr, "bench: %s: %zu task spans of one run at %d workers in %s\n", w->name,
-            trace->count, p->workers, path);
+    fprintf(stderr, "bench: %s: the spans of one run at %d workers in %s\n", w->name,
+            p->workers, path);
 }
 
 /* --- the time budget ------------------------------------------------------------------- */
@@ -871,7 +877,14 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         die("calloc: %d points", n);
     int64_t started = monotonic_ns();
     int64_t deadline = share_s > 0 ? started + (int64_t)(share_s * 1e9) : 0;
-    double per_run_ns = 0, per_run_factor = 1; /* the last point measured */
+    /* What the points measured so far cost, per series (the last one measured of each): a run's
+     * time over its cost_factor, and the setup's time per worker (a pool's, an MPI job's start
+     * grows with its workers, not with the work). */
+    struct cost { const char *series; double run_ns, setup_ns_per_worker; } *costs =
+        calloc((size_t)(n > 0 ? n : 1), sizeof *costs);
+    if (!costs)
+        die("calloc: %d costs", n);
+    int ncosts = 0;
     /* A scaling workload traces one run: the first timed run of its first point at the
      * largest core count with one worker per CPU (measured early: see plan_measure_order). */
     int traced = -1;
@@ -887,7 +900,12 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         char label[LABEL_SIZE + 16];
         point_label(p, label, sizeof label);
         if (deadline && measured > 0 && !essential(w, p)) {
-            double estimate = per_run_ns * cost_factor(w, p) / per_run_factor * (o->repeats + 1);
+            const struct cost *c = &costs[ncosts - 1]; /* this series' own, or the last */
+            for (int k = 0; k < ncosts; k++)
+                if (strcmp(costs[k].series, p->series) == 0)
+                    c = &costs[k];
+            double estimate = c->setup_ns_per_worker * p->workers +
+                              c->run_ns * cost_factor(w, p) * (o->repeats + 1);
             if (monotonic_ns() + (int64_t)estimate > deadline) {
                 size_t used = strlen(skipped_list);
                 if (used + 40 < sizeof skipped_list)
@@ -900,10 +918,17 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1,
                 n, label, p->x, p->workers, p->cpus);
         int runs = 1;
+        double setup_ns = 0;
         int64_t t0 = monotonic_ns();
-        reduced[measured] = measure_point(w, p, o, deadline, &runs, i == traced ? &trace : NULL);
-        per_run_ns = (double)(monotonic_ns() - t0) / runs;
-        per_run_factor = cost_factor(w, p);
+        reduced[measured] = measure_point(w, p, o, deadline, &runs, i == traced ? &trace : NULL,
+                                          &setup_ns);
+        int k = 0;
+        while (k < ncosts && strcmp(costs[k].series, p->series) != 0)
+            k++;
+        costs[k].series = p->series;
+        costs[k].run_ns = ((double)(monotonic_ns() - t0) - setup_ns) / runs / cost_factor(w, p);
+        costs[k].setup_ns_per_worker = setup_ns / p->workers;
+        ncosts += k == ncosts;
         const struct reduced_point *r = &reduced[measured++];
         fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%, spread %.0f%%)%s%s%s\n",
                 r->figure_median, w->shape == SHAPE_SERIES ? "" : "s", r->samples,
@@ -915,6 +940,7 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
     if (trace.count > 0)
         write_trace(o->data_dir, w, &plan.points[traced], &trace);
     timeline_free(&trace);
+    free(costs);
     if (skipped)
         printf("bench: %s: %d of %d points left out by the time budget (%.1f s for this "
                "workload): %s%s\n",

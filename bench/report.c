@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "bootstrap_fits.h"
@@ -535,6 +536,12 @@ int write_report(const char *data_dir, const char *plots_dir,
                                               : "medians of the counted runs.\n\n");
         print_summary(md, w, r, n, 1);
         report_plots(md, w);
+        snprintf(path, sizeof path, "%s/%s.trace.json", data_dir, w->name);
+        if (w->shape == SHAPE_SCALING && access(path, R_OK) == 0)
+            fprintf(md, "\nTimeline of one run at the largest core count, a span per task on "
+                        "the row of the worker that ran it: `%s` (Chrome trace-event JSON: open "
+                        "it in ui.perfetto.dev or chrome://tracing).\n",
+                    path);
         if (w->shape == SHAPE_SCALING) {
             snprintf(path, sizeof path, "%s/%s.fits", data_dir, w->name);
             FILE *fits = output_stream_open(path);

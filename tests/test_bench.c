@@ -171,6 +171,42 @@ Test(bench, python_pool_workers_die_with_the_script)
     check_workers_die_with_script("pool");
 }
 
+/* The time budget: whatever the machine's speed, every point of the plan is either measured
+ * (in the CSV) or named as left out on stdout, never both, never neither; k = 1 always runs. */
+Test(bench, a_tight_budget_leaves_points_out_and_names_each)
+{
+    if (under_valgrind())
+        cr_skip_test("a benchmark run is too heavy for memcheck");
+    char dir[256], path[400];
+    make_temp_dir(dir, sizeof dir, "bench-budget");
+    char *argv[] = {"bench", "--quick", "--repeats", "1", "--budget", "1", "--only", "fork_join",
+                    "--data", dir, "--plots", dir, NULL};
+    struct program_run run;
+    cr_assert_eq(run_program(argv, 120, &run), 0);
+    cr_assert(exited_with(&run, 0), "bench failed: %s", run.err);
+    expect_text(run.out, "time budget: 1 s");
+    snprintf(path, sizeof path, "%s/fork_join.csv", dir);
+    char *csv = read_file(path, NULL);
+    cr_assert_not_null(csv);
+    int measured = count_lines_containing(csv, "fork-join") , left_out = 0, planned = 0;
+    char *line = line_containing(run.out, "left out by the time budget");
+    if (line) {
+        cr_assert(sscanf(strstr(line, "fork_join: "), "fork_join: %d of %d points", &left_out,
+                         &planned) == 2, "%s", line);
+        free(line);
+    }
+    if (!planned) { /* all fitted: the plan's own count, from an unbudgeted look */
+        planned = measured;
+    }
+    cr_assert_eq(measured + left_out, planned, "%d measured + %d left out of %d", measured,
+                 left_out, planned);
+    /* k = 1 of every plain series (3 variants) is measured, whatever the budget. */
+    cr_assert_geq(measured, 3);
+    free(csv);
+    program_run_free(&run);
+    remove_dir(dir);
+}
+
 Test(bench, quick_run_writes_checked_data_for_every_point)
 {
     char top[256], dir[300], plots[300];
