@@ -470,14 +470,13 @@ static double figure_of(const struct workload *w, const struct sample *s)
 static void write_sample(const struct workload *w, const struct point *p, int run,
                          const struct sample *s, int good)
 {
-    char label[LABEL_SIZE + 16];
-    point_label(p, label, sizeof label);
-    csv_quoted(samples_csv, w->name);
-    fputc(',', samples_csv);
-    csv_quoted(samples_csv, label);
-    fprintf(samples_csv, ",%.15g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g,%.3f\n", p->x, p->cpus,
-            p->workers, run, s->wall_ns, s->cpu_ns, s->ops, s->overlap, good, s->extra,
-            s->capacity);
+    struct sample_row row = {.x = p->x, .cpus = p->cpus, .workers = p->workers, .run = run,
+                             .wall_ns = s->wall_ns, .cpu_ns = s->cpu_ns, .ops = s->ops,
+                             .overlap = s->overlap, .counted = good, .extra = s->extra,
+                             .capacity = s->capacity};
+    snprintf(row.workload, sizeof row.workload, "%s", w->name);
+    point_label(p, row.series, sizeof row.series);
+    samples_csv_row(samples_csv, &row);
 }
 
 /* The counted runs of a point, reduced to medians and extremes. */
@@ -1072,9 +1071,7 @@ int main(int argc, char **argv)
     make_directories(o.data_dir);
     write_machine(o.data_dir, &o);
     samples_csv = open_output(o.data_dir, "samples", ".csv");
-    fprintf(samples_csv,
-            "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted,extra,"
-            "capacity\n");
+    samples_csv_header(samples_csv);
     FILE *index = open_output(o.data_dir, "index", ".tsv");
     write_boundaries(o.data_dir);
     report_load_boundaries(o.data_dir);
