@@ -862,7 +862,8 @@ static void sort_within_series(struct reduced_point *r, int n)
     for (int i = 1; i < n; i++) {
         struct reduced_point here = r[i];
         int j = i;
-        while (j > 0 && same_series(&r[j - 1].point, &here.point) && r[j - 1].point.x > here.point.x) {
+        while (j > 0 && same_series(&r[j - 1].point, &here.point) &&
+               r[j - 1].point.x > here.point.x) {
             r[j] = r[j - 1];
             j--;
         }

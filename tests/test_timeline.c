@@ -376,16 +376,16 @@ Test(timeline, bench_writes_a_trace_per_scaling_workload, .timeout = 240)
         cr_skip_test("a whole benchmark run is too heavy for memcheck");
     char dir[256], path[400];
     make_temp_dir(dir, sizeof dir, "bench-traces");
-    char *argv[] = {"bench", "--smoke", "--only", "fork_join,pool_scaling", "--data", dir,
-                    "--plots", dir, NULL};
+    char *argv[] = {"bench", "--smoke", "--only", "fork_join,pool_scaling,pool_schedule",
+                    "--data", dir, "--plots", dir, NULL};
     struct program_run run;
     run_expect(&run, argv, 200, 0);
     program_run_free(&run);
     snprintf(path, sizeof path, "%s/report.md", dir);
     char *report = read_file(path, NULL);
     cr_assert_not_null(report);
-    const char *names[] = {"fork_join", "pool_scaling"};
-    for (int w = 0; w < 2; w++) {
+    const char *names[] = {"fork_join", "pool_scaling", "pool_schedule"};
+    for (int w = 0; w < 3; w++) {
         snprintf(path, sizeof path, "%s/%s.trace.json", dir, names[w]);
         cr_assert(strstr(report, path) != NULL, "the report names %s", path);
         struct trace t;

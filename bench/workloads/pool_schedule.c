@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "pool/pool.h"
+#include "pool/pool_trace.h"
 #include "support/clock.h"
 #include "workload.h"
 
@@ -88,8 +89,19 @@ static int run(const struct point *p, struct run_result *r)
     for (int i = 0; i < TASKS; i++)
         cost[i] = (int64_t)(total_ns * (i + 1) / units);
     size_t chunk = p->variant == STATIC ? (size_t)(TASKS + p->workers - 1) / (size_t)p->workers : 1;
+    /* The run the driver traces: each task's outcome carries its span and its worker. */
+    struct pool_outcome *outcomes = r->trace ? calloc(TASKS, sizeof *outcomes) : NULL;
+    if (r->trace && !outcomes) {
+        snprintf(r->detail, sizeof r->detail, "%d outcomes: %s", TASKS, strerror(ENOMEM));
+        return -1;
+    }
     int err = pool_map(pool, burn_task, cost, sizeof *cost, TASKS, burned, sizeof *burned, chunk,
-                       NULL);
+                       outcomes);
+    if (outcomes && !err &&
+        (pool_trace_add_tasks(r->trace, pool, variant_names[p->variant], outcomes, TASKS) != 0 ||
+         pool_trace_add_workers(r->trace, pool) != 0))
+        err = ENOMEM;
+    free(outcomes);
     if (err && err != EIO) {
         snprintf(r->detail, sizeof r->detail, "pool_map: %s", strerror(err));
         return -1;
