@@ -76,6 +76,7 @@ enum { MAX_REPEATS = 1000 };
 
 static const char usage[] =
     "Usage: bench [--data DIR] [--plots DIR] [--quick | --smoke] [--repeats N] [--cores K[,K...]]\n"
+    "             [--budget SECONDS]\n"
     "             [--only NAME[,NAME...]] [--report-only] [--compare DIR] [--list]\n"
     "Runs forklore's benchmark workloads, writes CSV data for bench/plot.sh and a report.\n"
     "  --data DIR    output folder (default plots/data)\n"
@@ -86,6 +87,8 @@ static const char usage[] =
     "  --smoke       the smallest problems that still check their answers (times mean nothing)\n"
     "  --cores LIST  sweep only these core counts (comma-separated)\n"
     "  --repeats N   counted runs per point after one warm-up (default 5, quick 3)\n"
+    "  --budget S    time budget in seconds (default 255, quick 24, smoke none; 0: none):\n"
+    "                points whose estimated cost would pass it are left out, and said so\n"
     "  --only NAMES  comma-separated workload names (see --list)\n"
     "  --list        list the workloads and exit\n";
 
@@ -93,6 +96,7 @@ struct options {
     const char *data_dir, *plots_dir, *compare_dir;
     int quick, repeats, report_only; /* quick: 1 --quick, 2 --smoke (point.quick) */
     const char *only, *cores;
+    double budget_s; /* the whole run's time budget (plan_budget_s, or --budget); 0: none */
 };
 
 struct sample {
@@ -188,22 +192,29 @@ static void expand_plan(const struct workload *w, int quick, struct point_list *
     int *ks = sweep_for(quick, &nk);
     for (int v = 0; v < n; v++) {
         variants[v].quick = quick;
-        if (w->shape == SHAPE_SERIES) {
-            if (variants[v].cpus <= 0)
-                variants[v].cpus = 1;
-            if (variants[v].cpus > cpu_total)
-                continue; /* e.g. "different CPUs" on a one-CPU machine */
-            if (variants[v].workers <= 0)
-                variants[v].workers = 1;
-            add_point(out, &variants[v]);
+        if (w->shape != SHAPE_SERIES)
             continue;
-        }
+        if (variants[v].cpus <= 0)
+            variants[v].cpus = 1;
+        if (variants[v].cpus > cpu_total)
+            continue; /* e.g. "different CPUs" on a one-CPU machine */
+        if (variants[v].workers <= 0)
+            variants[v].workers = 1;
+        add_point(out, &variants[v]);
+    }
+    /* Scaling points in the order a time budget cuts them best (plan_measure_order): k = 1 and
+     * the full count of every variant and both series first, the rest spread evenly after. */
+    int *order = malloc(sizeof *order * (size_t)(nk > 0 ? nk : 1));
+    if (!order)
+        die("malloc: %d core counts", nk);
+    plan_measure_order(only_cores ? NULL : &machine, ks, nk, order);
+    for (int i = 0; i < nk && w->shape == SHAPE_SCALING; i++)
         for (int per_cpu = 1; per_cpu <= 2; per_cpu++)
-            for (int i = 0; i < nk; i++) {
+            for (int v = 0; v < n; v++) {
                 struct point p = variants[v];
-                p.x = ks[i];
-                p.cpus = ks[i];
-                p.workers = per_cpu * ks[i];
+                p.x = order[i];
+                p.cpus = order[i];
+                p.workers = per_cpu * order[i];
                 p.per_cpu = per_cpu;
                 if (!pids_allow(p.workers)) {
                     fprintf(stderr, "bench: %s, %s: %d workers on %d CPUs skipped: the "
@@ -213,7 +224,7 @@ static void expand_plan(const struct workload *w, int quick, struct point_list *
                 }
                 add_point(out, &p);
             }
-    }
+    free(order);
     free(ks);
     free(variants);
 }
@@ -390,6 +401,7 @@ static double capacity_of(const struct point *p)
 }
 
 static struct run_result result; /* its spans are kept and reused from run to run */
+static struct timeline *trace_next; /* the timeline the next run records its tasks in, or NULL */
 
 static struct sample run_once(const struct workload *w, const struct point *p)
 {
@@ -401,6 +413,8 @@ static struct sample run_once(const struct workload *w, const struct point *p)
     memset(&result, 0, sizeof result);
     result.spans = spans;
     result.span_room = room;
+    result.trace = trace_next;
+    trace_next = NULL;
     char label[LABEL_SIZE + 16];
     point_label(p, label, sizeof label);
     int64_t cpu0 = tree_cpu_ns();
@@ -456,14 +470,13 @@ static double figure_of(const struct workload *w, const struct sample *s)
 static void write_sample(const struct workload *w, const struct point *p, int run,
                          const struct sample *s, int good)
 {
-    char label[LABEL_SIZE + 16];
-    point_label(p, label, sizeof label);
-    csv_quoted(samples_csv, w->name);
-    fputc(',', samples_csv);
-    csv_quoted(samples_csv, label);
-    fprintf(samples_csv, ",%.15g,%d,%d,%d,%.0f,%.0f,%.0f,%.3f,%d,%g,%.3f\n", p->x, p->cpus,
-            p->workers, run, s->wall_ns, s->cpu_ns, s->ops, s->overlap, good, s->extra,
-            s->capacity);
+    struct sample_row row = {.x = p->x, .cpus = p->cpus, .workers = p->workers, .run = run,
+                             .wall_ns = s->wall_ns, .cpu_ns = s->cpu_ns, .ops = s->ops,
+                             .overlap = s->overlap, .counted = good, .extra = s->extra,
+                             .capacity = s->capacity};
+    snprintf(row.workload, sizeof row.workload, "%s", w->name);
+    point_label(p, row.series, sizeof row.series);
+    samples_csv_row(samples_csv, &row);
 }
 
 /* The counted runs of a point, reduced to medians and extremes. */
@@ -505,15 +518,42 @@ static struct reduced_point reduce(const struct workload *w, const struct point 
     return r;
 }
 
+/* After the traced run: a workload that recorded no task of its own (fork_join: each worker
+ * is one task) gets one span per worker, from the spans every scaling run reports. */
+static void add_worker_spans(struct timeline *trace, size_t before)
+{
+    if (trace->count > before)
+        return;
+    for (int i = 0; i < 2 * result.nspans; i++) { /* the worker's row, then its one task */
+        const struct worker_span *w = &result.spans[i / 2];
+        struct timeline_span *t = timeline_add(trace);
+        if (!t)
+            die("the trace: %d spans", i);
+        t->row = i / 2 + 1; /* the worker's index: its pid is gone with it */
+        t->names_row = i % 2 == 0;
+        t->category = i % 2 == 0 ? "worker" : "task";
+        snprintf(t->name, sizeof t->name, i % 2 == 0 ? "worker %d" : "task %d",
+                 i % 2 == 0 ? i / 2 + 1 : i / 2);
+        t->start_ns = w->start_ns;
+        t->end_ns = w->end_ns;
+        if (i % 2)
+            snprintf(t->args, sizeof t->args, "\"task\": %d, \"cpu_ms\": %.3f", i / 2,
+                     w->cpu_ns / 1e6);
+    }
+}
+
 /* Warm up, repeat, reduce.  Runs with poor overlap are recorded but do not count, until the
  * try bound is reached; then the point keeps what it has and is marked. */
 static struct reduced_point measure_point(const struct workload *w, const struct point *p,
-                                          const struct options *o)
+                                          const struct options *o, int64_t deadline_ns,
+                                          int *runs, struct timeline *trace,
+                                          double *setup_ns)
 {
     pin_to_cpus(cpu_ids, p->cpus);
     pinned_now = pinned_cpu_count();
     char detail[DETAIL_SIZE] = "";
     fflush(NULL); /* setup may fork */
+    int64_t setup_started = monotonic_ns();
     if (w->setup && w->setup(p, detail, sizeof detail) != 0) {
         char label[LABEL_SIZE + 16];
         point_label(p, label, sizeof label);
@@ -521,7 +561,10 @@ static struct reduced_point measure_point(const struct workload *w, const struct
                 w->name, label, p->workers, p->cpus, detail);
         exit(EXIT_FAILURE);
     }
+    *setup_ns = (double)(monotonic_ns() - setup_started);
+    int64_t warm_started = monotonic_ns();
     run_once(w, p); /* warm-up, not recorded */
+    double warm_ns = (double)(monotonic_ns() - warm_started);
     int nkept = 0, nall = 0, max_tries = o->repeats * MAX_TRIES_FACTOR;
     struct sample *kept = calloc((size_t)max_tries, sizeof *kept);
     struct sample *all = calloc((size_t)max_tries, sizeof *all);
@@ -530,8 +573,19 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     /* With more workers than CPUs, taking turns is the point being measured, not a fault. */
     int oversubscribed = p->workers > pinned_now;
     /* Enough good runs, and they agree; or the try bound is reached. */
+    /* Past the budget's deadline a point stops at what it has (one run at least). */
+    int cut = 0;
     while ((nkept < o->repeats || spread_of(kept, nkept) > SPREAD_WIDE) && nall < max_tries) {
+        if (nall > 0 && deadline_ns > 0 && monotonic_ns() > deadline_ns) {
+            cut = 1;
+            break;
+        }
+        int traced = nall == 0 && trace; /* the first timed run, after the warm-up */
+        size_t before = traced ? trace->count : 0;
+        trace_next = traced ? trace : NULL;
         struct sample s = run_once(w, p);
+        if (traced)
+            add_worker_spans(trace, before);
         int good = (oversubscribed || s.overlap >= OVERLAP_GOOD) && s.capacity >= CAPACITY_GOOD;
         all[nall++] = s;
         if (good)
@@ -540,9 +594,23 @@ static struct reduced_point measure_point(const struct workload *w, const struct
     }
     if (w->teardown)
         w->teardown(p);
-    struct reduced_point r = nkept >= o->repeats ? reduce(w, p, kept, nkept)
-                                                 : reduce(w, p, all, nall);
-    r.low_overlap = nkept < o->repeats;
+    /* What the warm-up took beyond a timed run is start-up too (an MPI job's ranks start in
+     * its first run): the budget counts it with the setup, per worker. */
+    double timed_ns = 0;
+    for (int i = 0; i < nall; i++)
+        timed_ns += all[i].wall_ns / nall;
+    if (warm_ns > timed_ns)
+        *setup_ns += warm_ns - timed_ns;
+    struct reduced_point r = nkept >= o->repeats || (cut && nkept > 0)
+                                 ? reduce(w, p, kept, nkept)
+                                 : reduce(w, p, all, nall);
+    r.low_overlap = cut ? nkept == 0 : nkept < o->repeats;
+    if (cut) {
+        size_t used = strlen(r.note);
+        snprintf(r.note + used, sizeof r.note - used, "%s%d runs: time budget", used ? "; " : "",
+                 nall);
+    }
+    *runs = nall + 1;
     pin_to_cpus(cpu_ids, cpu_total);
     free(kept);
     free(all);
@@ -736,7 +804,79 @@ static int selected(const struct workload *w, const char *only)
     return 0;
 }
 
-static void run_workload(const struct workload *w, const struct options *o, FILE *index)
+/* DATA/NAME.trace.json: the traced run's tasks (Chrome trace-event JSON, support/timeline.h),
+ * named after the point in the process row ("pool_scaling: process pool, 8 workers on 8 CPUs"). */
+static void write_trace(const char *dir, const struct workload *w, const struct point *p,
+                        const struct timeline *trace)
+{
+    char path[4200], label[LABEL_SIZE + 16], name[LABEL_SIZE + 128];
+    snprintf(path, sizeof path, "%s/%s.trace.json", dir, w->name);
+    point_label(p, label, sizeof label);
+    snprintf(name, sizeof name, "%s: %s, %d workers on %d CPUs", w->name, label, p->workers,
+             p->cpus);
+    if (timeline_write(trace, path, name) != 0)
+        die_with_code(-1, "%s: %s", path, output_file_reason(errno));
+    fprintf(stderr, "bench: %s: the spans of one run at %d workers in %s\n", w->name,
+            p->workers, path);
+}
+
+/* --- the time budget ------------------------------------------------------------------- */
+
+/* How many points a workload's plan has on this machine. */
+static int plan_points(const struct workload *w, int quick)
+{
+    struct point_list plan = {0};
+    expand_plan(w, quick, &plan);
+    free(plan.points);
+    return plan.count;
+}
+
+static int real_cpus; /* the CPUs really there (a simulated machine's k stand on these) */
+
+/* How a run's time grows from point to point, relative: the work (weak scaling: one share per
+ * worker) over the CPUs that really compute it at once.  Fork costs and the probes are left
+ * out: the estimate is corrected at every point, from the one just measured. */
+static double cost_factor(const struct workload *w, const struct point *p)
+{
+    int at_once = p->workers < p->cpus ? p->workers : p->cpus;
+    at_once = at_once < real_cpus ? at_once : real_cpus;
+    /* A series point's workers each do their own share (race_rate's P processes), as weak
+     * scaling does; a strong-scaling point's work is the same whatever the workers. */
+    int work = w->shape == SHAPE_SERIES || p->weak ? p->workers : 1;
+    return work / (double)(at_once > 0 ? at_once : 1);
+}
+
+/* A point that always runs, whatever the budget: a scaling series' k = 1 (every speedup is
+ * over it); of a series workload, its first point only (run_workload measures that one before
+ * asking): every further point is estimated and may be left out, so what the budget cannot
+ * bound is one run of one point per series at k = 1. */
+static int essential(const struct workload *w, const struct point *p)
+{
+    return w->shape == SHAPE_SCALING && p->cpus == 1 && p->workers == 1;
+}
+
+/* Within each series (contiguous after group_by_series), the points in ascending x: the
+ * budget's measuring order is not the order to draw or print them in. */
+static void sort_within_series(struct reduced_point *r, int n)
+{
+    for (int i = 1; i < n; i++) {
+        struct reduced_point here = r[i];
+        int j = i;
+        while (j > 0 && same_series(&r[j - 1].point, &here.point) &&
+               r[j - 1].point.x > here.point.x) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = here;
+    }
+}
+
+/* Run a workload's points within share_s seconds (0: no limit).  Before each point its cost
+ * is estimated from the last point measured (its time per run, times the cost_factor ratio,
+ * times the runs it will take); a point whose estimate would pass the share is left out,
+ * unless it is essential, and the run says which were left out. */
+static void run_workload(const struct workload *w, const struct options *o, FILE *index,
+                         double share_s)
 {
     struct point_list plan = {0};
     expand_plan(w, o->quick, &plan);
@@ -745,21 +885,79 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
     if (!reduced)
         die("calloc: %d points", n);
     int64_t started = monotonic_ns();
+    int64_t deadline = share_s > 0 ? started + (int64_t)(share_s * 1e9) : 0;
+    /* What the points measured so far cost, per series (the last one measured of each): a run's
+     * time over its cost_factor, and the setup's time per worker (a pool's, an MPI job's start
+     * grows with its workers, not with the work). */
+    struct cost { const char *series; double run_ns, setup_ns_per_worker; } *costs =
+        calloc((size_t)(n > 0 ? n : 1), sizeof *costs);
+    if (!costs)
+        die("calloc: %d costs", n);
+    int ncosts = 0;
+    /* A scaling workload traces one run: the first timed run of its first point at the
+     * largest core count with one worker per CPU (measured early: see plan_measure_order). */
+    int traced = -1;
+    for (int i = 0; i < n && w->shape == SHAPE_SCALING; i++)
+        if (plan.points[i].per_cpu <= 1 &&
+            (traced < 0 || plan.points[i].cpus > plan.points[traced].cpus))
+            traced = i;
+    struct timeline trace = {0};
+    int measured = 0, skipped = 0;
+    char skipped_list[256] = "";
     for (int i = 0; i < n; i++) {
         const struct point *p = &plan.points[i];
         char label[LABEL_SIZE + 16];
         point_label(p, label, sizeof label);
+        if (deadline && measured > 0 && !essential(w, p)) {
+            const struct cost *c = &costs[ncosts - 1]; /* this series' own, or the last */
+            for (int k = 0; k < ncosts; k++)
+                if (strcmp(costs[k].series, p->series) == 0)
+                    c = &costs[k];
+            double estimate = c->setup_ns_per_worker * p->workers +
+                              c->run_ns * cost_factor(w, p) * (o->repeats + 1);
+            if (monotonic_ns() + (int64_t)estimate > deadline) {
+                size_t used = strlen(skipped_list);
+                if (used + 40 < sizeof skipped_list)
+                    snprintf(skipped_list + used, sizeof skipped_list - used, "%s%s x=%g",
+                             used ? ";" : "", label, p->x);
+                skipped++;
+                continue;
+            }
+        }
         fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1,
                 n, label, p->x, p->workers, p->cpus);
-        reduced[i] = measure_point(w, p, o);
+        int runs = 1;
+        double setup_ns = 0;
+        int64_t t0 = monotonic_ns();
+        reduced[measured] = measure_point(w, p, o, deadline, &runs, i == traced ? &trace : NULL,
+                                          &setup_ns);
+        int k = 0;
+        while (k < ncosts && strcmp(costs[k].series, p->series) != 0)
+            k++;
+        costs[k].series = p->series;
+        costs[k].run_ns = ((double)(monotonic_ns() - t0) - setup_ns) / runs / cost_factor(w, p);
+        costs[k].setup_ns_per_worker = setup_ns / p->workers;
+        ncosts += k == ncosts;
+        const struct reduced_point *r = &reduced[measured++];
         fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%, spread %.0f%%)%s%s%s\n",
-                reduced[i].figure_median, w->shape == SHAPE_SERIES ? "" : "s",
-                reduced[i].samples, 100 * reduced[i].overlap, 100 * reduced[i].spread,
-                point_marks(&reduced[i]), reduced[i].note[0] ? "; " : "", reduced[i].note);
+                r->figure_median, w->shape == SHAPE_SERIES ? "" : "s", r->samples,
+                100 * r->overlap, 100 * r->spread, point_marks(r), r->note[0] ? "; " : "",
+                r->note);
     }
     if (w->finish)
         w->finish();
+    if (trace.count > 0)
+        write_trace(o->data_dir, w, &plan.points[traced], &trace);
+    timeline_free(&trace);
+    free(costs);
+    if (skipped)
+        printf("bench: %s: %d of %d points left out by the time budget (%.1f s for this "
+               "workload): %s%s\n",
+               w->name, skipped, n, share_s, skipped_list,
+               strlen(skipped_list) + 40 >= sizeof skipped_list ? " ..." : "");
+    n = measured;
     group_by_series(reduced, n);
+    sort_within_series(reduced, n);
     if (w->shape == SHAPE_SCALING)
         add_speedups(reduced, n);
     write_reduced(o->data_dir, w, reduced, n);
@@ -804,13 +1002,13 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"list", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
         {"plots", required_argument, 0, 'p'}, {"report-only", no_argument, 0, 'R'},
         {"compare", required_argument, 0, 'C'}, {"smoke", no_argument, 0, 'S'},
-        {"cores", required_argument, 0, 'k'},
+        {"cores", required_argument, 0, 'k'}, {"budget", required_argument, 0, 'b'},
         {0, 0, 0, 0}};
     o->data_dir = "plots/data";
     o->plots_dir = "plots";
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "d:p:qr:o:lhRC:Sk:", longs, NULL)) != -1) {
+    int c, list = 0, budget_given = 0;
+    while ((c = getopt_long(argc, argv, "d:p:qr:o:lhRC:Sk:b:", longs, NULL)) != -1) {
         switch (c) {
         case 'd': o->data_dir = optarg; break;
         case 'p': o->plots_dir = optarg; break;
@@ -819,31 +1017,45 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'q': o->quick = o->quick ? o->quick : 1; break;
         case 'S': o->quick = 2; break;
         case 'k': o->cores = optarg; break;
+        case 'b': o->budget_s = (double)parse_long(optarg, "--budget", 0, 86400, usage);
+                  budget_given = 1;
+                  break;
         case 'r': o->repeats = (int)parse_long(optarg, "--repeats", 1, MAX_REPEATS, usage); break;
         case 'o': o->only = optarg; break;
-        case 'l':
-            for (int i = 0; workload_table[i]; i++)
-                printf("%-20s %s\n", workload_table[i]->name, workload_table[i]->title);
-            exit(EXIT_SUCCESS);
+        case 'l': list = 1; break;
         case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
         default: usage_error(usage, "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
-    if (optind < argc)
+    if (optind < argc) /* "--list extra" too: an argument nobody reads is a mistake */
         usage_error(usage, "unexpected argument: %s", argv[optind]);
+    if (list) {
+        for (int i = 0; workload_table[i]; i++)
+            printf("%-20s %s\n", workload_table[i]->name, workload_table[i]->title);
+        exit(EXIT_SUCCESS);
+    }
+    if (!budget_given)
+        o->budget_s = plan_budget_s(o->quick);
     if (o->repeats == 0)
         o->repeats = o->quick > 1 ? 1 : o->quick ? 3 : 5;
-    if (o->only)
-        for (const char *s = o->only; *s;) {
+    if (o->only) { /* every item names a workload: "", "a,", "a,,b" select nothing by mistake */
+        if (!*o->only)
+            usage_error(usage, "--only: an empty list selects no workload (see --list)");
+        for (const char *s = o->only;;) {
             size_t n = strcspn(s, ",");
+            if (n == 0)
+                usage_error(usage, "--only: an empty name in \"%s\" (see --list)", o->only);
             int found = 0;
             for (int i = 0; workload_table[i]; i++)
                 found |= strlen(workload_table[i]->name) == n &&
                          strncmp(workload_table[i]->name, s, n) == 0;
             if (!found)
                 usage_error(usage, "--only: no workload named \"%.*s\" (see --list)", (int)n, s);
-            s += n + (s[n] == ',');
+            if (s[n] == '\0')
+                break;
+            s += n + 1;
         }
+    }
 }
 
 int main(int argc, char **argv)
@@ -863,13 +1075,13 @@ int main(int argc, char **argv)
     }
     make_directories(o.plots_dir);
     read_machine();
+    pin_to_cpus(cpu_ids, cpu_total);
+    real_cpus = pinned_cpu_count();
     check_core_list(&o);
     make_directories(o.data_dir);
     write_machine(o.data_dir, &o);
     samples_csv = open_output(o.data_dir, "samples", ".csv");
-    fprintf(samples_csv,
-            "workload,series,x,cpus,workers,run,wall_ns,cpu_ns,ops,overlap,counted,extra,"
-            "capacity\n");
+    samples_csv_header(samples_csv);
     FILE *index = open_output(o.data_dir, "index", ".tsv");
     write_boundaries(o.data_dir);
     report_load_boundaries(o.data_dir);
@@ -883,9 +1095,31 @@ int main(int argc, char **argv)
                "the workloads, the plots and the report work at this size\n",
                machine.source, pinned_cpu_count());
     int64_t started = monotonic_ns();
+    int left = 0, workloads = 0; /* points not yet run, of the selected workloads */
     for (int i = 0; workload_table[i]; i++)
-        if (selected(workload_table[i], o.only))
-            run_workload(workload_table[i], &o, index);
+        if (selected(workload_table[i], o.only)) {
+            left += plan_points(workload_table[i], o.quick);
+            workloads++;
+        }
+    if (o.budget_s > 0)
+        printf("time budget: %.0f s for %d workloads, %d points; each workload gets the share "
+               "of what is left that its points are of the points left; a point is left out "
+               "(and named) when its cost, estimated from the last point measured, would pass "
+               "its workload's share; k = 1 always runs\n",
+               o.budget_s, workloads, left);
+    else
+        printf("time budget: none (every point runs)\n");
+    for (int i = 0; workload_table[i]; i++) {
+        if (!selected(workload_table[i], o.only))
+            continue;
+        int points = plan_points(workload_table[i], o.quick);
+        double spent = (monotonic_ns() - started) / 1e9;
+        double share = o.budget_s > 0 && left > 0 ? (o.budget_s - spent) * points / left : 0;
+        if (o.budget_s > 0 && share < 0.01)
+            share = 0.01; /* over already: the essential points only */
+        run_workload(workload_table[i], &o, index, share);
+        left -= points;
+    }
     close_output(index, "index.tsv");
     close_output(samples_csv, "samples.csv");
     make_directories(o.plots_dir);

@@ -87,3 +87,52 @@ const char *plan_boundary_at(const struct cpu_topology *t, int k)
         return "efficiency cores";
     return NULL;
 }
+
+static int is_boundary(const struct cpu_topology *t, int k)
+{
+    return t && (k == t->smt_from || k == t->efficient_from || k == t->socket_from ||
+                 k + 1 == t->smt_from || k + 1 == t->efficient_from || k + 1 == t->socket_from);
+}
+
+void plan_measure_order(const struct cpu_topology *t, const int *ks, int n, int *order)
+{
+    char *taken = calloc((size_t)(n > 0 ? n : 1), 1);
+    if (!taken)
+        die("calloc: %d core counts", n);
+    int out = 0;
+    /* The ends, then the boundaries, in ascending order. */
+    if (n > 0) {
+        order[out++] = ks[0], taken[0] = 1;
+        if (n > 1)
+            order[out++] = ks[n - 1], taken[n - 1] = 1;
+    }
+    for (int i = 1; i < n - 1; i++)
+        if (is_boundary(t, ks[i]))
+            order[out++] = ks[i], taken[i] = 1;
+    /* Then the farthest from every chosen count, on a log scale (the sweep's own spacing). */
+    while (out < n) {
+        int best = -1;
+        double best_gap = -1;
+        for (int i = 0; i < n; i++) {
+            if (taken[i])
+                continue;
+            double gap = INFINITY;
+            for (int j = 0; j < out; j++) {
+                double d = fabs(log((double)ks[i]) - log((double)order[j]));
+                gap = d < gap ? d : gap;
+            }
+            if (gap > best_gap)
+                best_gap = gap, best = i;
+        }
+        order[out++] = ks[best];
+        taken[best] = 1;
+    }
+    free(taken);
+}
+
+double plan_budget_s(int quick)
+{
+    /* Targets 300 s and 30 s; the margin pays for the report, the plots and the last point's
+     * overrun (a point is started when its estimate fits, and may run longer). */
+    return quick > 1 ? 0 : quick ? 24 : 255;
+}

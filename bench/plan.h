@@ -25,6 +25,19 @@ int *plan_count_sweep(int n, int quick, int *count);
  * usable count left out).  A malloc'd array, ascending; *count gets its length. */
 int *plan_core_sweep(const struct cpu_topology *t, int quick, int *count);
 
+/* The order to measure a sweep in when time may run out (the benchmark's time budget): k = 1
+ * first (every speedup is over it), then the largest count, then the boundaries t marks, then,
+ * again and again, the count farthest (on a log scale) from every one already chosen.  A budget
+ * that stops the sweep early so keeps its ends, its boundaries and an even spread, never just
+ * its small counts.  Fills order[0..n-1] with ks[] (ascending, as plan_core_sweep gives it)
+ * rearranged; t may be NULL (no boundaries). */
+void plan_measure_order(const struct cpu_topology *t, const int *ks, int n, int *order);
+
+/* The time budget of a plan, in seconds, or 0 for none: the targets the benchmark is built to
+ * (the default plan in 5 minutes, --quick in 30 s, on any machine to 256 CPUs), less a margin
+ * for the report and the plots.  --smoke (quick 2) has none: it runs every point, for tests. */
+double plan_budget_s(int quick);
+
 /* What begins at sweep position k: "SMT siblings", "efficiency cores", "second socket" (or
  * "second NUMA node"), or NULL.  For the plots' and the summary's marks. */
 const char *plan_boundary_at(const struct cpu_topology *t, int k);

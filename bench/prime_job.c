@@ -75,10 +75,37 @@ int prime_add_spans(struct run_result *r, const struct prime_result *results, in
             }
             ids[added++] = results[i].worker;
         }
+        if (r->trace) { /* the traced run: each task on the row of whoever ran it */
+            struct timeline_span *t = timeline_add(r->trace);
+            if (!t) {
+                free(ids);
+                return ENOMEM;
+            }
+            t->row = results[i].worker;
+            t->category = "task";
+            snprintf(t->name, sizeof t->name, "task %d", i);
+            t->start_ns = results[i].start_ns;
+            t->end_ns = results[i].end_ns;
+            snprintf(t->args, sizeof t->args, "\"task\": %d, \"primes\": %lld", i,
+                     (long long)results[i].count);
+        }
         struct worker_span *s = &r->spans[first + k];
         s->start_ns = results[i].start_ns < s->start_ns ? results[i].start_ns : s->start_ns;
         s->end_ns = results[i].end_ns > s->end_ns ? results[i].end_ns : s->end_ns;
         s->cpu_ns += results[i].cpu_ns;
+    }
+    for (int k = 0; r->trace && k < added; k++) { /* each worker's row: from its first task to its last */
+        struct timeline_span *t = timeline_add(r->trace);
+        if (!t) {
+            free(ids);
+            return ENOMEM;
+        }
+        t->row = ids[k];
+        t->names_row = 1;
+        t->category = "worker";
+        snprintf(t->name, sizeof t->name, "worker %ld", (long)ids[k]);
+        t->start_ns = r->spans[first + k].start_ns;
+        t->end_ns = r->spans[first + k].end_ns;
     }
     free(ids);
     return 0;

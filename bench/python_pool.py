@@ -21,9 +21,28 @@ The script leaves when stdin closes; `with` shuts the pool down and joins its wo
 """
 import argparse
 import concurrent.futures
+import ctypes
 import multiprocessing
+import os
+import signal
 import sys
 import time
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent):
+    """Pool initializer: this worker dies when the script that forked it does.
+
+    The benchmark kills this script (SIGKILL via its own death signal, or its cleanup) when it is
+    interrupted; without this the pool's workers, blocked on their task queue, would live on under
+    init. The same prctl as the C side's die_with_parent, through ctypes; the getppid check closes
+    the window where the script died before the prctl ran."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def is_prime(n):
@@ -74,11 +93,15 @@ def main():
     # fork, like the C pool: the workers start as copies, no re-import (and the same on
     # every Python version; 3.14 changes the default on Linux to forkserver).
     context = multiprocessing.get_context("fork")
+    # Every worker is forked by this process's main thread, so the death signal is tied to the
+    # script's life (a death signal fires when the forking *thread* ends).
+    orphan_guard = dict(initializer=die_with_parent, initargs=(os.getpid(),))
     if args.kind == "pool":
-        pool = context.Pool(args.workers)
+        pool = context.Pool(args.workers, **orphan_guard)
         mapper = lambda fn, items, chunk: pool.map(fn, items, chunk or None)
     else:
-        pool = concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=context)
+        pool = concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=context,
+                                                      **orphan_guard)
         mapper = lambda fn, items, chunk: pool.map(fn, items, chunksize=chunk or 1)
     with pool:
         run(mapper, ["noop", str(4 * args.workers), "1"])  # start every worker before timing

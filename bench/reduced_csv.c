@@ -78,9 +78,11 @@ void csv_quoted(FILE *f, const char *text)
     fputc('"', f);
 }
 
-static void write_value(FILE *f, const struct column *c, const struct reduced_point *p)
+/* One value of a row; base is the row's struct (a reduced_point for LABEL and DERIVED). */
+static void write_value(FILE *f, const struct column *c, const void *row)
 {
-    const char *base = (const char *)p;
+    const char *base = row;
+    const struct reduced_point *p = row;
     char label[LABEL_SIZE + 16];
     switch (c->kind) {
     case TEXT: csv_quoted(f, base + c->offset); break;
@@ -150,9 +152,9 @@ static int column_named(const char *name)
     return -1;
 }
 
-static void read_value(const struct column *c, const char *text, struct reduced_point *p)
+static void read_value(const struct column *c, const char *text, void *row)
 {
-    char *base = (char *)p;
+    char *base = row;
     switch (c->kind) {
     case TEXT: snprintf(base + c->offset, c->size, "%s", text); break;
     case NUMBER: *(double *)(void *)(base + c->offset) = strtod(text, NULL); break;
@@ -219,4 +221,63 @@ void reduced_dat_row(FILE *dat, const struct reduced_point *p)
             first = 0;
         }
     fputc('\n', dat);
+}
+
+/* --- samples.csv: every run, by the same kind of table ------------------------------------ */
+
+#define RUN_AT(field) offsetof(struct sample_row, field)
+#define RUN_TEXT_AT(field) RUN_AT(field), sizeof(((struct sample_row *)0)->field)
+
+static const struct column sample_columns[] = {
+    {"workload", TEXT, RUN_TEXT_AT(workload), NULL, 0, NULL},
+    {"series", TEXT, RUN_TEXT_AT(series), NULL, 0, NULL},
+    {"x", NUMBER, RUN_AT(x), 0, "%.15g", 0, NULL},
+    {"cpus", INTEGER, RUN_AT(cpus), 0, "%d", 0, NULL},
+    {"workers", INTEGER, RUN_AT(workers), 0, "%d", 0, NULL},
+    {"run", INTEGER, RUN_AT(run), 0, "%d", 0, NULL},
+    {"wall_ns", NUMBER, RUN_AT(wall_ns), 0, "%.0f", 0, NULL},
+    {"cpu_ns", NUMBER, RUN_AT(cpu_ns), 0, "%.0f", 0, NULL},
+    {"ops", NUMBER, RUN_AT(ops), 0, "%.0f", 0, NULL},
+    {"overlap", NUMBER, RUN_AT(overlap), 0, "%.3f", 0, NULL},
+    {"counted", INTEGER, RUN_AT(counted), 0, "%d", 0, NULL},
+    {"extra", NUMBER, RUN_AT(extra), 0, "%g", 0, NULL},
+    {"capacity", NUMBER, RUN_AT(capacity), 0, "%.3f", 0, NULL},
+};
+enum { SAMPLE_COLUMNS = sizeof sample_columns / sizeof sample_columns[0] };
+
+void samples_csv_header(FILE *csv)
+{
+    for (int i = 0; i < SAMPLE_COLUMNS; i++)
+        fprintf(csv, "%s%s", i ? "," : "", sample_columns[i].name);
+    fputc('\n', csv);
+}
+
+void samples_csv_row(FILE *csv, const struct sample_row *r)
+{
+    for (int i = 0; i < SAMPLE_COLUMNS; i++) {
+        if (i)
+            fputc(',', csv);
+        write_value(csv, &sample_columns[i], r);
+    }
+    fputc('\n', csv);
+}
+
+int samples_csv_parse(const char *header, const char *row, struct sample_row *r)
+{
+    memset(r, 0, sizeof *r);
+    char *names_copy = strdup(header), *row_copy = strdup(row);
+    int err = -1;
+    enum { MOST = 64 };
+    char *names[MOST], *values[MOST];
+    int nnames = names_copy ? csv_split(names_copy, names, MOST) : -1;
+    int nvalues = row_copy ? csv_split(row_copy, values, MOST) : -1;
+    for (int i = 0; i < nnames && i < nvalues; i++)
+        for (int c = 0; c < SAMPLE_COLUMNS; c++)
+            if (strcmp(sample_columns[c].name, names[i]) == 0)
+                read_value(&sample_columns[c], values[i], r);
+    if (nnames > 0 && nvalues > 0 && r->workload[0])
+        err = 0;
+    free(names_copy);
+    free(row_copy);
+    return err;
 }

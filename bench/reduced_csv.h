@@ -31,6 +31,23 @@ int reduced_csv_parse(const char *header, const char *row, struct reduced_point 
 void reduced_dat_block_header(FILE *dat, const struct reduced_point *p, int first);
 void reduced_dat_row(FILE *dat, const struct reduced_point *p);
 
+/* One run as DATA/samples.csv holds it: every run of every point, counted or not. */
+struct sample_row {
+    char workload[LABEL_SIZE];
+    char series[LABEL_SIZE + 16]; /* the point's label (point_label) */
+    double x;
+    int cpus, workers, run;       /* run: 1, 2, ... after the warm-up */
+    double wall_ns, cpu_ns, ops, overlap;
+    int counted;                  /* 1 if the run counts (its overlap and capacity were good) */
+    double extra, capacity;
+};
+
+/* samples.csv by its own column table: the header, one run, and a row read by the names of
+ * `header` (0, or -1 if it does not parse or names no workload). */
+void samples_csv_header(FILE *csv);
+void samples_csv_row(FILE *csv, const struct sample_row *r);
+int samples_csv_parse(const char *header, const char *row, struct sample_row *r);
+
 /* Split one CSV line into fields, in place: quotes removed, "" made ", each field
  * NUL-terminated.  Returns how many (at most max), or -1 for an unterminated quote. */
 int csv_split(char *line, char **fields, int max);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "bootstrap_fits.h"
@@ -272,21 +273,12 @@ static struct run_record *load_runs(const char *data_dir, const char *workload, 
     if (!f)
         return NULL;
     struct run_record *runs = NULL;
-    int room = 0, at[6] = {-1, -1, -1, -1, -1, -1}; /* workload series cpus workers wall counted */
-    static const char *const wanted[] = {"workload", "series", "cpus", "workers", "wall_ns",
-                                         "counted"};
-    char *fields[32];
-    int nf = fgets(header, sizeof header, f) ? csv_split(header, fields, 32) : -1;
-    for (int i = 0; i < nf; i++)
-        for (int c = 0; c < 6; c++)
-            if (strcmp(fields[i], wanted[c]) == 0)
-                at[c] = i;
-    for (int c = 0; c < 6; c++)
-        if (at[c] < 0)
-            nf = -1; /* not a samples file this reader knows */
-    while (nf > 0 && fgets(line, sizeof line, f)) {
-        int n = csv_split(line, fields, 32);
-        if (n <= at[5] || strcmp(fields[at[0]], workload) != 0)
+    int room = 0;
+    /* By the column table of samples.csv (reduced_csv.h), by name. */
+    int known = fgets(header, sizeof header, f) != NULL;
+    while (known && fgets(line, sizeof line, f)) {
+        struct sample_row s;
+        if (samples_csv_parse(header, line, &s) != 0 || strcmp(s.workload, workload) != 0)
             continue;
         if (*count == room) {
             room = room ? 2 * room : 256;
@@ -296,11 +288,11 @@ static struct run_record *load_runs(const char *data_dir, const char *workload, 
             runs = grown;
         }
         struct run_record *r = &runs[(*count)++];
-        snprintf(r->label, sizeof r->label, "%s", fields[at[1]]);
-        r->cpus = atoi(fields[at[2]]);
-        r->workers = atoi(fields[at[3]]);
-        r->wall_ns = strtod(fields[at[4]], NULL);
-        r->counted = atoi(fields[at[5]]);
+        snprintf(r->label, sizeof r->label, "%s", s.series);
+        r->cpus = s.cpus;
+        r->workers = s.workers;
+        r->wall_ns = s.wall_ns;
+        r->counted = s.counted;
     }
     fclose(f);
     return runs;
@@ -535,6 +527,12 @@ int write_report(const char *data_dir, const char *plots_dir,
                                               : "medians of the counted runs.\n\n");
         print_summary(md, w, r, n, 1);
         report_plots(md, w);
+        snprintf(path, sizeof path, "%s/%s.trace.json", data_dir, w->name);
+        if (w->shape == SHAPE_SCALING && access(path, R_OK) == 0)
+            fprintf(md, "\nTimeline of one run at the largest core count, a span per task on "
+                        "the row of the worker that ran it: `%s` (Chrome trace-event JSON: open "
+                        "it in ui.perfetto.dev or chrome://tracing).\n",
+                    path);
         if (w->shape == SHAPE_SCALING) {
             snprintf(path, sizeof path, "%s/%s.fits", data_dir, w->name);
             FILE *fits = output_stream_open(path);

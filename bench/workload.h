@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "support/timeline.h"
+
 enum workload_shape { SHAPE_SCALING, SHAPE_SERIES };
 
 /* What a SERIES point's figure is (SCALING points always use the wall time). */
@@ -81,6 +83,11 @@ struct run_result {
     int nspans;                      /* worker spans filled in (0: no overlap measurement) */
     int span_room;                   /* spans allocated; grown by run_result_add_span */
     struct worker_span *spans;       /* owned by the driver, which frees it after the run */
+    struct timeline *trace;          /* non-NULL on the one run of a scaling workload that the
+                                        driver traces (DATA/NAME.trace.json): add one span per
+                                        task (category "task", args "\"task\": INDEX", row
+                                        the pid or thread id that ran it); a workload that adds
+                                        none gets one span per worker from its spans */
 };
 
 /* Append one worker's span (as many as there are workers: the array grows).  0, or ENOMEM. */

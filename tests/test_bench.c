@@ -2,10 +2,15 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -45,6 +50,165 @@ Test(bench, bad_arguments_exit_2_with_usage)
         cr_assert_eq(count_lines_containing(run.err, "bench:"), 1, "one line of reason");
         program_run_free(&run);
     }
+}
+
+/* Issue 21: `--only ''` used to run nothing, exit 0 and overwrite the last report and index.tsv;
+ * `--only 'fork_join,'` and `--list extra` were accepted.  Each is a usage error now, and the
+ * files of the last run are left exactly as they were. */
+Test(bench, empty_or_unknown_selection_is_a_usage_error_and_overwrites_nothing)
+{
+    char dir[256], path[512];
+    make_temp_dir(dir, sizeof dir, "bench-selection");
+    const char *kept[] = {"index.tsv", "report.md", "samples.csv"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, kept[i]);
+        write_file(path, "the last run's data\n");
+    }
+    char *cases[][7] = {{"bench", "--only", "", "--data", dir, "--plots", dir},
+                        {"bench", "--only", "fork_join,", "--data", dir, "--plots", dir},
+                        {"bench", "--only", ",fork_join", "--data", dir, "--plots", dir},
+                        {"bench", "--only", "fork_join,,pool_scaling", "--data", dir, "--plots",
+                         dir},
+                        {"bench", "--only", "fork_join,nothing", "--data", dir, "--plots", dir},
+                        {"bench", "--list", "extra", "--data", dir, "--plots", dir}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[8];
+        memcpy(argv, cases[i], sizeof cases[i]);
+        argv[7] = NULL;
+        struct program_run run;
+        cr_assert_eq(run_program(argv, 20, &run), 0);
+        cr_assert(exited_with(&run, 2), "%s '%s': status %d", argv[1], argv[2], run.status);
+        cr_assert(strstr(run.err, "Usage: bench") != NULL, "%s '%s': the usage", argv[1], argv[2]);
+        cr_assert_eq(count_lines_containing(run.err, "bench:"), 1, "one line of reason");
+        cr_assert(strstr(run.out, "fork_join") == NULL, "--list extra lists nothing");
+        program_run_free(&run);
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(path, sizeof path, "%s/%s", dir, kept[k]);
+            char *text = read_file(path, NULL);
+            cr_assert_str_eq(text, "the last run's data\n", "%s '%s' left %s alone", argv[1],
+                             argv[2], kept[k]);
+            free(text);
+        }
+    }
+    remove_dir(dir);
+}
+
+/* Issue 21: kill -TERM of `bench --quick --only pool_overhead` while the Python executor
+ * co-process ran left its python3 workers alive under init.  The benchmark kills the co-process
+ * (its cleanup, or the co-process's own death signal); the script's workers must then die with it.
+ * Here the script is killed as the benchmark kills it, and every one of its workers, re-parented
+ * to this test (a subreaper), must be gone within a generous bound. */
+static int python_present(void)
+{
+    return system("python3 -c 'import multiprocessing, concurrent.futures' 2>/dev/null") == 0;
+}
+
+static void check_workers_die_with_script(const char *kind)
+{
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    int to_script[2], from_script[2];
+    cr_assert_eq(pipe(to_script), 0);
+    cr_assert_eq(pipe(from_script), 0);
+    pid_t script = fork();
+    cr_assert_neq(script, -1);
+    if (script == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(to_script[0], STDIN_FILENO);
+        dup2(from_script[1], STDOUT_FILENO);
+        close(to_script[1]);
+        close(from_script[0]);
+        execlp("python3", "python3", FORKLORE_ROOT "/bench/python_pool.py", "--kind", kind,
+               "--workers", "3", (char *)0);
+        _exit(127);
+    }
+    close(to_script[0]);
+    close(from_script[1]);
+    char line[64] = "";
+    FILE *from = fdopen(from_script[0], "r");
+    cr_assert(fgets(line, sizeof line, from) && strncmp(line, "ready", 5) == 0,
+              "the script started its pool: \"%s\"", line);
+
+    char path[64], *children;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", script, script);
+    children = read_file(path, NULL);
+    cr_assert_not_null(children, "%s is readable", path);
+    pid_t workers[64];
+    int n = 0;
+    for (char *s = children, *end; n < 64 && (workers[n] = (pid_t)strtol(s, &end, 10)) > 0; s = end)
+        n++;
+    free(children);
+    cr_assert_geq(n, 3, "%s: the pool's 3 workers are running (%d children)", kind, n);
+
+    kill(script, SIGKILL); /* what the benchmark's cleanup and death signal do */
+    cr_assert_eq(waitpid(script, NULL, 0), script);
+    int alive = n;
+    for (int tick = 0; alive > 0 && tick < 200; tick++) { /* 20 s: a bound, not a timing */
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+        alive = 0;
+        for (int i = 0; i < n; i++) {
+            if (workers[i] <= 0)
+                continue;
+            if (waitpid(workers[i], NULL, WNOHANG) == workers[i] ||
+                (errno == ECHILD && kill(workers[i], 0) == -1))
+                workers[i] = 0;
+            else
+                alive++;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (workers[i] > 0) {
+            kill(workers[i], SIGKILL);
+            waitpid(workers[i], NULL, 0);
+        }
+    fclose(from);
+    close(to_script[1]);
+    cr_assert_eq(alive, 0, "%s: %d of %d workers outlived the killed script", kind, alive, n);
+}
+
+Test(bench, python_pool_workers_die_with_the_script)
+{
+    if (!python_present())
+        cr_skip_test("python3 with multiprocessing is not installed");
+    if (under_valgrind())
+        cr_skip_test("python3 is not what the memory gate checks");
+    check_workers_die_with_script("executor");
+    check_workers_die_with_script("pool");
+}
+
+/* The time budget: whatever the machine's speed, every point of the plan is either measured
+ * (in the CSV) or named as left out on stdout, never both, never neither; k = 1 always runs. */
+Test(bench, a_tight_budget_leaves_points_out_and_names_each)
+{
+    if (under_valgrind())
+        cr_skip_test("a benchmark run is too heavy for memcheck");
+    char dir[256], path[400];
+    make_temp_dir(dir, sizeof dir, "bench-budget");
+    char *argv[] = {"bench", "--quick", "--repeats", "1", "--budget", "1", "--only", "fork_join",
+                    "--data", dir, "--plots", dir, NULL};
+    struct program_run run;
+    cr_assert_eq(run_program(argv, 120, &run), 0);
+    cr_assert(exited_with(&run, 0), "bench failed: %s", run.err);
+    expect_text(run.out, "time budget: 1 s");
+    snprintf(path, sizeof path, "%s/fork_join.csv", dir);
+    char *csv = read_file(path, NULL);
+    cr_assert_not_null(csv);
+    int measured = count_lines_containing(csv, "fork-join"), left_out = 0, planned = 0;
+    char *line = line_containing(run.out, "left out by the time budget");
+    if (line) {
+        cr_assert(sscanf(strstr(line, "fork_join: "), "fork_join: %d of %d points", &left_out,
+                         &planned) == 2, "%s", line);
+        free(line);
+    }
+    if (!planned) /* nothing was left out: every point of the plan is in the CSV */
+        planned = measured;
+    cr_assert_eq(measured + left_out, planned, "%d measured + %d left out of %d", measured,
+                 left_out, planned);
+    /* k = 1 of every plain series (fork_join has two: the striped split and weak scaling) is
+     * measured, whatever the budget: rows at x = 1 on 1 CPU with 1 worker. */
+    cr_assert_geq(count_lines_containing(csv, "\",1,1,1,"), 2, "%s", csv);
+    free(csv);
+    program_run_free(&run);
+    remove_dir(dir);
 }
 
 Test(bench, quick_run_writes_checked_data_for_every_point)
@@ -295,4 +459,37 @@ Test(bench, sizes_in_bytes_are_written_with_binary_prefixes)
     cr_assert_str_eq(x_text(&sizes, 1000, text, sizeof text), "1000 B");
     cr_assert_str_eq(x_text(&sizes, 1073741824, text, sizeof text), "1 GiB");
     cr_assert_str_eq(x_text(&counts, 1048576, text, sizeof text), "1048576");
+}
+
+/* samples.csv is written and read by its own column table: every field comes back, a label
+ * with commas and quotes included, and a reader finds the columns by name. */
+Test(bench, samples_csv_round_trips_every_field)
+{
+    struct sample_row in = {.x = 1048576, .cpus = 3, .workers = 6, .run = 2, .wall_ns = 123456789,
+                            .cpu_ns = 98765432, .ops = 1000, .overlap = 0.875, .counted = 1,
+                            .extra = 0.25, .capacity = 0.9};
+    snprintf(in.workload, sizeof in.workload, "pool_scaling");
+    snprintf(in.series, sizeof in.series, "fork-join, \"static\" split, 2 per CPU");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    cr_assert_not_null(f);
+    samples_csv_header(f);
+    samples_csv_row(f, &in);
+    fclose(f);
+    char *row = strchr(text, '\n') + 1;
+    struct sample_row out;
+    cr_assert_eq(samples_csv_parse(text, row, &out), 0);
+    cr_assert_str_eq(out.workload, in.workload);
+    cr_assert_str_eq(out.series, in.series);
+    cr_assert(out.x == in.x && out.cpus == in.cpus && out.workers == in.workers &&
+              out.run == in.run && out.wall_ns == in.wall_ns && out.cpu_ns == in.cpu_ns &&
+              out.ops == in.ops && out.overlap == in.overlap && out.counted == in.counted &&
+              out.extra == in.extra && out.capacity == in.capacity);
+    /* By name: the same row under a reordered header still reads. */
+    struct sample_row again;
+    cr_assert_eq(samples_csv_parse("wall_ns,workload\n", "42,\"fork_join\"\n", &again), 0);
+    cr_assert_str_eq(again.workload, "fork_join");
+    cr_assert(again.wall_ns == 42);
+    free(text);
 }

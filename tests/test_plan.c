@@ -258,3 +258,61 @@ Test(plan, simulated_2048_cpus_pin_onto_the_real_ones)
     cr_assert_not(t.known);
     cpu_topology_free(&t);
 }
+
+/* --- the order the budget measures a sweep in (plan_measure_order) ------------------------ */
+
+/* The sweep in measuring order, checked to be a rearrangement of the sweep itself. */
+static int *measure_order(const struct cpu_topology *t, int quick, int *n)
+{
+    int *ks = plan_core_sweep(t, quick, n);
+    int *order = malloc(sizeof *order * (size_t)*n);
+    cr_assert_not_null(order);
+    plan_measure_order(t, ks, *n, order);
+    for (int i = 0; i < *n; i++) {
+        int times = 0;
+        for (int j = 0; j < *n; j++)
+            times += order[j] == ks[i];
+        cr_assert_eq(times, 1, "%d appears %d times in the measuring order", ks[i], times);
+    }
+    free(ks);
+    return order;
+}
+
+Test(plan, measuring_order_keeps_the_ends_then_spreads_evenly)
+{
+    struct cpu_topology t;
+    plain_machine(&t, 256);
+    int n;
+    int *order = measure_order(&t, 1, &n); /* quick: 1 2 4 8 16 32 64 128 256 */
+    cr_assert_eq(n, 9);
+    cr_assert_eq(order[0], 1, "k = 1 first: every speedup is over it");
+    cr_assert_eq(order[1], 256, "then the full machine");
+    cr_assert_eq(order[2], 16, "then the middle of the log scale, not the next small count");
+    /* Then the middles of the two halves: 4 and 64, before any neighbour of a chosen count. */
+    cr_assert((order[3] == 4 && order[4] == 64) || (order[3] == 64 && order[4] == 4),
+              "%d %d", order[3], order[4]);
+    free(order);
+    cpu_topology_free(&t);
+}
+
+Test(plan, measuring_order_puts_the_boundaries_right_after_the_ends)
+{
+    struct cpu_topology t;
+    fixture(&t, "server-2s-smt");
+    int n;
+    int *order = measure_order(&t, 1, &n); /* quick: 1 2 4 8 9 16 17 32 */
+    cr_assert_eq(order[0], 1);
+    cr_assert_eq(order[1], 32);
+    int boundaries[] = {8, 9, 16, 17}; /* the last point before SMT and a second node, the first after */
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(order[2 + i], boundaries[i], "position %d: %d", 2 + i, order[2 + i]);
+    free(order);
+    cpu_topology_free(&t);
+}
+
+Test(plan, the_budget_follows_the_targets)
+{
+    cr_assert(plan_budget_s(0) > 0 && plan_budget_s(0) < 300, "default plan: under 5 minutes");
+    cr_assert(plan_budget_s(1) > 0 && plan_budget_s(1) < 30, "--quick: under 30 s");
+    cr_assert_eq(plan_budget_s(2), 0, "--smoke runs every point");
+}

@@ -367,3 +367,42 @@ Test(timeline, bench_timelines_draw_three_gantt_charts, .timeout = 600)
     free(report);
     remove_dir(dir);
 }
+
+/* Issue 16: `make bench` writes one trace per scaling workload from its own runs, and the report
+ * names it.  Each parses, and numbers its tasks 0 .. n-1, each once, inside its worker's row. */
+Test(timeline, bench_writes_a_trace_per_scaling_workload, .timeout = 240)
+{
+    if (under_valgrind())
+        cr_skip_test("a whole benchmark run is too heavy for memcheck");
+    char dir[256], path[400];
+    make_temp_dir(dir, sizeof dir, "bench-traces");
+    char *argv[] = {"bench", "--smoke", "--only", "fork_join,pool_scaling,pool_schedule",
+                    "--data", dir, "--plots", dir, NULL};
+    struct program_run run;
+    run_expect(&run, argv, 200, 0);
+    program_run_free(&run);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *report = read_file(path, NULL);
+    cr_assert_not_null(report);
+    const char *names[] = {"fork_join", "pool_scaling", "pool_schedule"};
+    for (int w = 0; w < 3; w++) {
+        snprintf(path, sizeof path, "%s/%s.trace.json", dir, names[w]);
+        cr_assert(strstr(report, path) != NULL, "the report names %s", path);
+        struct trace t;
+        load_trace(path, &t);
+        long tasks = 0, workers = 0;
+        for (size_t i = 0; i < t.count; i++) {
+            tasks += strcmp(t.events[i].category, "task") == 0;
+            workers += strcmp(t.events[i].category, "worker") == 0;
+        }
+        cr_assert_geq(workers, 1, "%s: a row per worker", names[w]);
+        cr_assert_geq(tasks, workers, "%s: %ld tasks on %ld workers", names[w], tasks, workers);
+        check_tasks(&t, "worker", NULL, tasks);
+        if (w == 0)
+            cr_assert_eq(tasks, workers, "fork_join: each worker is one task");
+        cr_assert_eq(t.row_names, workers, "%s: every row is named", names[w]);
+        free_trace(&t);
+    }
+    free(report);
+    remove_dir(dir);
+}

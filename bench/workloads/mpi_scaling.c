@@ -37,19 +37,20 @@ enum { RANGES = 100 };
 
 /* --- what is kept between the runs of one point: the pool, or the MPI job ------------------ */
 
+/* Made by setup before the point's warm-up run, released by its teardown. */
 static struct pool *pool;
 static struct coprocess mpi; /* `mpirun -n P mpi_primes --serve`, talking to rank 0 */
-static char kept_for[LABEL_SIZE + 32];
 
-static void release(void)
+/* teardown: the point's pool or MPI job. */
+static void release(const struct point *p)
 {
+    (void)p;
     if (pool) {
         pool_close(pool);
         pool_destroy(pool);
         pool = NULL;
     }
     coprocess_stop(&mpi, "quit\n"); /* rank 0 tells the workers; every rank finalizes */
-    kept_for[0] = '\0';
 }
 
 /* Start `mpirun -n ranks mpi_primes --serve`, with pipes to rank 0's stdin and stdout. */
@@ -63,21 +64,19 @@ static int start_mpi(int ranks)
     return coprocess_start(&mpi, argv);
 }
 
-static int prepare(const struct point *p)
+/* setup: a pool of the point's workers, or an MPI job of as many ranks. */
+static int prepare(const struct point *p, char *detail, size_t size)
 {
-    char key[sizeof kept_for];
-    snprintf(key, sizeof key, "%s/%d/%d", p->series, p->cpus, p->workers);
-    if (strcmp(key, kept_for) == 0)
-        return 0;
-    release();
     int err = 0;
     if (p->variant == PROCESS_POOL)
         err = pool_create(&pool, &(struct pool_options){.workers = p->workers});
     else if (start_mpi(p->workers) == -1)
         err = errno ? errno : EIO;
-    if (err)
-        return err;
-    snprintf(kept_for, sizeof kept_for, "%s", key);
+    if (err) {
+        snprintf(detail, size, "starting the %s: %s", p->series, strerror(err));
+        release(p);
+        return -1;
+    }
     return 0;
 }
 
@@ -140,11 +139,6 @@ static int run(const struct point *p, struct run_result *r)
         expected = prime_sieve_count(limit);
         expected_for = limit;
     }
-    int err = prepare(p);
-    if (err) {
-        snprintf(r->detail, sizeof r->detail, "starting the %s: %s", p->series, strerror(err));
-        return -1;
-    }
     int64_t total = -1;
     if ((p->variant == PROCESS_POOL ? run_pool(limit, r, &total) : run_mpi(limit, r, &total)) != 0)
         return -1;
@@ -206,6 +200,8 @@ const struct workload workload_mpi_scaling = {
     .title = "MPI master-worker beside the process pool: counting primes",
     .shape = SHAPE_SCALING,
     .plan = plan,
+    .setup = prepare,
+    .teardown = release,
     .run = run,
     .summarize = summarize,
     .observe = "On one machine MPI master-worker scales like the process pool: the tasks take "
@@ -213,5 +209,4 @@ const struct workload workload_mpi_scaling = {
                "the pool does not (the request and answer pass through the launcher), visible "
                "at 1 process. Oversubscribed, the MPI ranks that wait poll with a sleep, so "
                "they give their CPU to the ranks that compute.",
-    .finish = release,
 };

@@ -311,14 +311,17 @@ static int run_queue(struct plain_workers *w, size_t count, size_t chunk)
 
 /* --- what is kept between the runs of one point ------------------------------------------------- */
 
+/* Made by setup before the point's warm-up run and released by its teardown: no run, the
+ * warm-up included, pays for a pool's or a co-process's start. */
 static struct pool *process_pool;
 static struct thread_pool *thread_pool;
 static struct plain_workers plain;
 static struct python_coprocess python;
-static char kept_for[LABEL_SIZE + 32];
 
-static void release(void)
+/* teardown: whichever of them the point made. */
+static void release(const struct point *p)
 {
+    (void)p;
     if (process_pool) {
         pool_close(process_pool);
         pool_destroy(process_pool);
@@ -332,16 +335,11 @@ static void release(void)
     if (plain.n)
         plain_stop(&plain);
     python_coprocess_stop(&python);
-    kept_for[0] = '\0';
 }
 
-static int prepare(const struct point *p)
+/* setup: the transport of the point's variant, with the point's workers. */
+static int prepare(const struct point *p, char *detail, size_t size)
 {
-    char key[sizeof kept_for];
-    snprintf(key, sizeof key, "%s/%d/%d", p->series, p->cpus, p->workers);
-    if (strcmp(key, kept_for) == 0)
-        return 0;
-    release();
     /* Room for the biggest chunk of 8-byte tasks: no more, so the slots stay small. */
     struct pool_options o = {.workers = p->workers, .max_arg_size = sizeof(long),
                              .max_result_size = sizeof(long), .max_chunk = 16384};
@@ -357,9 +355,11 @@ static int prepare(const struct point *p)
         break;
     case VARIANTS: err = EINVAL; break;
     }
-    if (err)
-        return err;
-    snprintf(kept_for, sizeof kept_for, "%s", key);
+    if (err) {
+        snprintf(detail, size, "starting %s: %s", p->series, strerror(err));
+        release(p); /* what a failed start made on its way */
+        return -1;
+    }
     return 0;
 }
 
@@ -369,11 +369,6 @@ static int run(const struct point *p, struct run_result *r)
 {
     int automatic = table[p->variant].automatic;
     size_t count = tasks_for(p->x, p->quick, automatic), chunk = automatic ? 0 : (size_t)p->x;
-    int err = prepare(p);
-    if (err) {
-        snprintf(r->detail, sizeof r->detail, "starting %s: %s", p->series, strerror(err));
-        return -1;
-    }
     for (size_t i = 0; i < count; i++) {
         args[i] = (long)i;
         results[i] = -1;
@@ -381,6 +376,7 @@ static int run(const struct point *p, struct run_result *r)
     int64_t start = monotonic_ns();
     long value = (long)count;
     double seconds = 0;
+    int err = 0;
     switch (table[p->variant].transport) {
     case PROCESS_POOL:
         err = pool_map(process_pool, noop_task, args, sizeof(long), count, results, sizeof(long),
@@ -490,11 +486,12 @@ const struct workload workload_pool_overhead = {
     .figure_label = "time per task (ns)",
     .figure = FIGURE_NS_PER_OP,
     .plan = plan,
+    .setup = prepare,
+    .teardown = release,
     .run = run,
     .summarize = summarize,
     .observe = "Every series falls like 1/chunk until the copying of arguments and results is all "
                "that is left: the hand-over has a fixed cost, and chunking divides it. At chunk 1 "
                "the shared slots need no system call while the workers are busy, pipes need four "
                "per task; Python adds pickling and a result thread on top.",
-    .finish = release,
 };

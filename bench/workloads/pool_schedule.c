@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "pool/pool.h"
+#include "pool/pool_trace.h"
 #include "support/clock.h"
 #include "workload.h"
 
@@ -50,44 +51,57 @@ static int burn_task(const void *arg, size_t arg_size, void *result, size_t *res
     return 0;
 }
 
+/* The point's pool: made by setup before the warm-up run, so no run pays for its start. */
 static struct pool *pool;
-static char kept_for[LABEL_SIZE + 32];
 
-static void release(void)
+/* teardown: the point's pool, closed and its workers reaped. */
+static void release(const struct point *p)
 {
+    (void)p;
     if (pool) {
         pool_close(pool);
         pool_destroy(pool);
         pool = NULL;
     }
-    kept_for[0] = '\0';
+}
+
+/* setup: a pool of the point's workers (the driver has pinned itself, so they inherit the
+ * point's CPUs). */
+static int prepare(const struct point *p, char *detail, size_t size)
+{
+    if (p->workers > POOL_MAX_WORKERS) {
+        snprintf(detail, size, "%d workers: more than the pool's limit, POOL_MAX_WORKERS (%d, "
+                 "pool.h)", p->workers, POOL_MAX_WORKERS);
+        return -1;
+    }
+    int err = pool_create(&pool, &(struct pool_options){.workers = p->workers});
+    if (err) {
+        snprintf(detail, size, "pool_create: %s", strerror(err));
+        return -1;
+    }
+    return 0;
 }
 
 static int run(const struct point *p, struct run_result *r)
 {
-    char key[sizeof kept_for];
-    snprintf(key, sizeof key, "%d/%d", p->cpus, p->workers); /* one pool serves both series */
-    if (strcmp(key, kept_for) != 0) {
-        release();
-        if (p->workers > POOL_MAX_WORKERS) {
-            snprintf(r->detail, sizeof r->detail, "%d workers: more than the pool's limit, "
-                     "POOL_MAX_WORKERS (%d, pool.h)", p->workers, POOL_MAX_WORKERS);
-            return -1;
-        }
-        int err = pool_create(&pool, &(struct pool_options){.workers = p->workers});
-        if (err) {
-            snprintf(r->detail, sizeof r->detail, "pool_create: %s", strerror(err));
-            return -1;
-        }
-        snprintf(kept_for, sizeof kept_for, "%s", key);
-    }
     double total_ns = p->quick > 1 ? 2e6 : p->quick ? 50e6 : 150e6, units = TASKS * (TASKS + 1) / 2.0;
     int64_t cost[TASKS], burned[TASKS];
     for (int i = 0; i < TASKS; i++)
         cost[i] = (int64_t)(total_ns * (i + 1) / units);
     size_t chunk = p->variant == STATIC ? (size_t)(TASKS + p->workers - 1) / (size_t)p->workers : 1;
+    /* The run the driver traces: each task's outcome carries its span and its worker. */
+    struct pool_outcome *outcomes = r->trace ? calloc(TASKS, sizeof *outcomes) : NULL;
+    if (r->trace && !outcomes) {
+        snprintf(r->detail, sizeof r->detail, "%d outcomes: %s", TASKS, strerror(ENOMEM));
+        return -1;
+    }
     int err = pool_map(pool, burn_task, cost, sizeof *cost, TASKS, burned, sizeof *burned, chunk,
-                       NULL);
+                       outcomes);
+    if (outcomes && !err &&
+        (pool_trace_add_tasks(r->trace, pool, variant_names[p->variant], outcomes, TASKS) != 0 ||
+         pool_trace_add_workers(r->trace, pool) != 0))
+        err = ENOMEM;
+    free(outcomes);
     if (err && err != EIO) {
         snprintf(r->detail, sizeof r->detail, "pool_map: %s", strerror(err));
         return -1;
@@ -138,11 +152,12 @@ const struct workload workload_pool_schedule = {
     .title = "Process pool: static against dynamic scheduling of uneven tasks",
     .shape = SHAPE_SCALING,
     .plan = plan,
+    .setup = prepare,
+    .teardown = release,
     .run = run,
     .summarize = summarize,
     .observe = "With tasks whose cost grows along the list, one block per worker leaves the last "
                "block's worker busy long after the others are idle; handing out one task at a "
                "time keeps everyone busy to the end. On one CPU the two are the same: there is "
                "nobody to balance.",
-    .finish = release,
 };

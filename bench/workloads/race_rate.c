@@ -17,77 +17,59 @@
  * and N >= 2 the smallest possible result is 2.)
  */
 #include <errno.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/cpus.h"
+#include "fork_workers.h"
 #include "workload.h"
 
+/* The counter the workers race on, in memory they share (mapped before the fork). */
 struct shared {
     volatile long counter; /* volatile: one load and one store per update, as written */
-    atomic_int ready, go;
-    struct worker_span spans[]; /* one per worker: the mapping is sized for them */
+    long iterations;
 };
 
-static _Noreturn void worker(struct shared *sh, int index, long iterations, pid_t parent)
+/* One worker (fork_workers): released together with the others, it races on the counter.
+ * The start gate is a pipe they block on, not a spin: on a machine with fewer real CPUs than
+ * workers (a simulated big machine, an oversubscribed point) spinning workers would starve the
+ * parent that is still forking the rest. */
+static int worker(int index, void *arg, void *record)
 {
-    die_with_parent(parent);
-    atomic_fetch_add(&sh->ready, 1);
-    while (!atomic_load(&sh->go))
-        continue; /* spin, not yield: start as close together as the scheduler allows */
+    (void)index;
+    struct shared *sh = arg;
+    struct worker_span span = {.start_ns = monotonic_ns()};
     int64_t cpu0 = thread_cpu_ns();
-    sh->spans[index].start_ns = monotonic_ns();
-    for (long i = 0; i < iterations; i++)
+    for (long i = 0; i < sh->iterations; i++)
         sh->counter = sh->counter + 1; /* the race: load, add, store */
-    sh->spans[index].end_ns = monotonic_ns();
-    sh->spans[index].cpu_ns = thread_cpu_ns() - cpu0;
-    _exit(0);
+    span.end_ns = monotonic_ns();
+    span.cpu_ns = thread_cpu_ns() - cpu0;
+    memcpy(record, &span, sizeof span);
+    return 0;
 }
 
 static int run(const struct point *p, struct run_result *r)
 {
-    size_t size = sizeof(struct shared) + sizeof(struct worker_span) * (size_t)p->workers;
     if (run_result_reserve_spans(r, p->workers) != 0)
         return snprintf(r->detail, DETAIL_SIZE, "%d spans: %s", p->workers, strerror(ENOMEM)), -1;
     struct shared *sh =
-        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED)
         return snprintf(r->detail, DETAIL_SIZE, "mmap: %s", strerror(errno)), -1;
-    long iterations = (long)p->x;
-    pid_t parent = getpid();
-    int started = 0, failed = 0;
-    for (; started < p->workers; started++) {
-        pid_t pid = fork();
-        if (pid == -1)
-            break;
-        if (pid == 0)
-            worker(sh, started, iterations, parent);
-        cleanup_add_child(pid);
+    sh->iterations = (long)p->x;
+    struct fork_workers_job job = {p->workers, sizeof(struct worker_span), worker, sh};
+    if (fork_workers(&job, r->spans, r->detail, DETAIL_SIZE) != 0) {
+        munmap(sh, sizeof *sh);
+        return -1;
     }
-    while (atomic_load(&sh->ready) < started)
-        sched_yield();
-    atomic_store(&sh->go, 1);
-    int status;
-    pid_t pid;
-    while ((pid = wait(&status)) > 0) {
-        cleanup_forget_child(pid);
-        failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
-    long expected = iterations * p->workers, got = sh->counter;
-    r->nspans = started;
-    memcpy(r->spans, sh->spans, sizeof sh->spans[0] * (size_t)started);
-    munmap(sh, size);
-    if (started < p->workers)
-        return snprintf(r->detail, DETAIL_SIZE, "fork: %s", strerror(errno)), -1;
+    long expected = sh->iterations * p->workers, got = sh->counter;
+    munmap(sh, sizeof *sh);
+    r->nspans = p->workers;
     r->ops = (double)expected;
     r->extra = 100.0 * (double)(expected - got) / (double)expected;
-    r->ok = !failed && got <= expected && got >= 1;
+    r->ok = got <= expected && got >= 1;
     if (!r->ok)
         snprintf(r->detail, DETAIL_SIZE, "counter %ld of %ld updates", got, expected);
     return 0;

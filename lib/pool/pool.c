@@ -59,6 +59,12 @@ struct control {
     _Atomic uint32_t sleepers;               /* workers asleep (or about to be) on work_seq */
     _Atomic uint32_t stop;                   /* 1: idle workers leave */
     _Alignas(64) _Atomic uint32_t hint;      /* where the last claim was: start looking there */
+    /* Slots QUEUED and not yet claimed, or more (a hint, never less: the parent counts a slot
+     * before it stores QUEUED, a worker uncounts it after its claim).  An idle worker looks at
+     * this one word, not at every slot: each slot header is on a page of its own, and a forked
+     * worker's first look at a page is a page fault, so 1024 workers scanning 4096 idle slots
+     * cost four million faults (pool_create at 1024 workers took seconds, almost all kernel). */
+    _Atomic int32_t queued;
     _Alignas(64) _Atomic uint32_t done_seq;  /* bumped when a slot is DONE */
     _Atomic uint32_t parent_waiting;         /* 1: the parent sleeps on done_seq */
 };
@@ -216,6 +222,8 @@ static void maybe_die(const struct pool *p, uint64_t *rng)
 /* Claim the first QUEUED slot from the hint on; the CAS writes our index into the state. */
 static struct slot_header *scan_and_claim(struct pool *p, uint32_t index)
 {
+    if (atomic_load(&p->ctl->queued) <= 0)
+        return NULL; /* nothing queued: no need to look (see control.queued) */
     uint32_t n = (uint32_t)p->nslots;
     uint32_t h = atomic_load_explicit(&p->ctl->hint, memory_order_relaxed) % n;
     for (uint32_t k = 0; k < n; k++) {
@@ -228,6 +236,7 @@ static struct slot_header *scan_and_claim(struct pool *p, uint32_t index)
         if (atomic_compare_exchange_strong_explicit(&s->state, &st, STATE(PHASE_RUNNING, index),
                                                     memory_order_acquire, memory_order_relaxed)) {
             atomic_store_explicit(&p->ctl->hint, i + 1 == n ? 0 : i + 1, memory_order_relaxed);
+            atomic_fetch_sub(&p->ctl->queued, 1);
             return s;
         }
     }
@@ -537,7 +546,8 @@ static int submit_pending(struct pool *p)
         }
         p->owners[i] = (struct slot_owner){j, j->next_submit};
         j->next_submit += n;
-        /* release: a worker that sees QUEUED sees everything written above */
+        /* release: a worker that sees QUEUED sees everything written above, the count too */
+        atomic_fetch_add(&p->ctl->queued, 1);
         atomic_store_explicit(&s->state, STATE(PHASE_QUEUED, 0), memory_order_release);
         filled++;
     }
@@ -579,6 +589,7 @@ static void repair_slot(struct pool *p, int slot, pid_t dead, int status)
         free_slot(p, slot);
         return;
     }
+    atomic_fetch_add(&p->ctl->queued, 1);
     atomic_store_explicit(&s->state, STATE(PHASE_QUEUED, 0), memory_order_release);
     wake_workers(p, 1);
 }
