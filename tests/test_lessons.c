@@ -192,10 +192,12 @@ static const char *svg_problem(const char *text)
     const char *p = text;
     while ((p = strchr(p, '<')) != NULL) {
         if (strncmp(p, "<!--", 4) == 0) {
-            p = strstr(p, "-->");
-            if (!p)
+            const char *end = strstr(p + 4, "--");
+            if (!end)
                 return "an unclosed comment";
-            p += 3;
+            if (end[2] != '>')
+                return "a comment holding \"--\", which XML forbids";
+            p = end + 3;
             continue;
         }
         if (p[1] == '?' || p[1] == '!') {
@@ -340,6 +342,7 @@ Test(lessons, the_svg_check_refuses_what_a_browser_would)
     cr_assert_not_null(svg_problem("<svg><rect/></svg>"));
     cr_assert_not_null(svg_problem("<html xmlns=\"http://www.w3.org/2000/svg\"></html>"));
     cr_assert_not_null(svg_problem("<svg xmlns=\"http://www.w3.org/2000/svg\"><g>"));
+    cr_assert_not_null(svg_problem("<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- a --b --></svg>"));
     const unsigned char not_png[40] = {0x89, 'P', 'N', 'G'};
     cr_assert_not_null(png_problem(not_png, sizeof not_png));
 }
