@@ -34,6 +34,10 @@ CRITERION_LIBS = $(shell pkg-config --libs criterion)
 LIB_C := $(sort $(filter-out lib/mpi/%,$(wildcard lib/*/*.c)))
 PROGRAM_C := $(sort $(filter-out patterns/mpi/%,$(wildcard patterns/*/*.c)) $(wildcard tools/*.c))
 PROGRAMS := $(patsubst %.c,$(OUT)/bin/%,$(notdir $(PROGRAM_C)))
+# The bare programs a lesson shows before any helper (lessons/examples/): plain C and libc
+# only, no --help, so they live apart from build/bin, whose programs all answer --help.
+EXAMPLE_C := $(sort $(wildcard lessons/examples/*.c))
+EXAMPLES := $(patsubst lessons/examples/%.c,$(OUT)/examples/%,$(EXAMPLE_C))
 BENCH_ALL_C := $(sort $(wildcard bench/*.c))
 BENCH_LIB_C := $(foreach c,$(BENCH_ALL_C),$(if $(wildcard $(c:.c=.h)),$(c)))
 BENCH_C := $(filter-out $(BENCH_LIB_C),$(BENCH_ALL_C))
@@ -67,7 +71,7 @@ MPI_ALL := $(if $(MPI_READY),mpi-build,mpi-note)
     format format-check compdb
 .DEFAULT_GOAL := all
 
-all: $(PROGRAMS) $(BENCH) $(MPI_ALL)
+all: $(PROGRAMS) $(EXAMPLES) $(BENCH) $(MPI_ALL)
 
 help:
 	@echo 'make            build every program into $(OUT)/bin (CC=clang works too)'
@@ -136,6 +140,10 @@ $(OUT)/obj/gen/workload_table.o: $(OUT)/gen/workload_table.c
 $(BENCH): $(call obj,$(BENCH_C) $(WORKLOAD_C)) $(OUT)/obj/gen/workload_table.o $(BENCH_LIBRARY) $(LIBRARY)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUT)/examples/%: lessons/examples/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@
 
 # Tests run the programs from this folder and read the lessons from the tree; both paths are
 # compiled in, absolute.

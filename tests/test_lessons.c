@@ -3,8 +3,8 @@
  * A lesson explains code by quoting it in ```c blocks.  When the code changes and the quote
  * does not, the lesson teaches something the program no longer does, and no other test
  * notices.  So every ```c block in lessons/ must appear in some source file under patterns/,
- * lib/, tools/ or bench/: its lines, in order and next to each other (blank lines and the
- * indentation aside).
+ * lib/, tools/, bench/ or lessons/examples/ (the bare programs a lesson opens with): its
+ * lines, in order and next to each other (blank lines and the indentation aside).
  * A line "..." (or a comment holding only "...") marks a gap: the pieces around it must appear
  * in the same file, in that order.  A block that is a sketch, not a quote, says so on the line
  * before it with the comment <!-- sketch: not a quote -->.
@@ -60,7 +60,8 @@ static void load_sources(void)
 {
     const char *patterns[] = {FORKLORE_ROOT "/patterns/*/*.[ch]", FORKLORE_ROOT "/lib/*/*.[ch]",
                               FORKLORE_ROOT "/tools/*.c", FORKLORE_ROOT "/bench/*.[ch]",
-                              FORKLORE_ROOT "/bench/workloads/*.c"};
+                              FORKLORE_ROOT "/bench/workloads/*.c",
+                              FORKLORE_ROOT "/lessons/examples/*.c"};
     for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
         glob_t g;
         if (glob(patterns[p], 0, NULL, &g) != 0)
