@@ -1,4 +1,5 @@
-/* test_lesson_processes.c - the answers to lessons/01-processes.md "Predict, then run".
+/* test_lesson_processes.c - the answers to "Predict, then run" in lessons/01-processes.md (1-3),
+ * 01a-wait-and-exec.md (4-12) and 01d-fork-join.md (13-14).
  * Each Test(lesson_processes, predict_N) runs the command question N shows and checks the
  * answer its <details> block gives: counts of lines, statuses, values; never a timing. */
 #define _GNU_SOURCE
