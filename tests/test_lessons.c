@@ -347,3 +347,73 @@ Test(lessons, the_svg_check_refuses_what_a_browser_would)
     const unsigned char not_png[40] = {0x89, 'P', 'N', 'G'};
     cr_assert_not_null(png_problem(not_png, sizeof not_png));
 }
+
+/* --- exercises: a hint for each, and the worked solutions an instructor keeps ---------------
+ * lessons/solutions/NAME.md holds one "## Exercise N" per exercise of lessons/NAME.md (the
+ * hand-out leaves the folder out).  Every exercise of a lesson that has solutions carries a
+ * "*Hint:*" line for the student. */
+
+/* The exercises of one lesson: how many, and how many of them carry a hint. */
+static void count_exercises(const char *lesson, int *exercises, int *hinted)
+{
+    FILE *f = fopen(lesson, "r");
+    cr_assert_not_null(f, "cannot read %s", lesson);
+    char line[4096];
+    int in_exercises = 0, current_has_hint = 1;
+    *exercises = *hinted = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "## ", 3) == 0) {
+            in_exercises = strncmp(line, "## Exercises", 12) == 0;
+            continue;
+        }
+        if (!in_exercises)
+            continue;
+        int number = 0, used = 0;
+        if (sscanf(line, "%d. %n", &number, &used) == 1 && used > 0 && number == *exercises + 1) {
+            *hinted += current_has_hint && *exercises > 0;
+            (*exercises)++;
+            current_has_hint = 0;
+        } else if (strstr(line, "*Hint:*")) {
+            current_has_hint = 1;
+        }
+    }
+    *hinted += *exercises > 0 && current_has_hint;
+    fclose(f);
+}
+
+Test(lessons, every_worked_solution_file_matches_its_lessons_exercises_and_each_has_a_hint)
+{
+    glob_t g;
+    int rc = glob(FORKLORE_ROOT "/lessons/solutions/*.md", 0, NULL, &g);
+    cr_assert_eq(rc, 0, "no worked solutions found in lessons/solutions/");
+    int files = 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        const char *name = strrchr(g.gl_pathv[i], '/') + 1;
+        if (strcmp(name, "README.md") == 0)
+            continue;
+        files++;
+        char lesson[512];
+        snprintf(lesson, sizeof lesson, FORKLORE_ROOT "/lessons/%s", name);
+        int exercises, hinted;
+        count_exercises(lesson, &exercises, &hinted);
+        cr_expect_gt(exercises, 0, "%s has no exercises for %s to solve", lesson, g.gl_pathv[i]);
+        cr_expect_eq(hinted, exercises, "%s: %d of %d exercises carry a *Hint:*", lesson, hinted,
+                     exercises);
+        size_t size;
+        char *text = slurp(g.gl_pathv[i], &size);
+        cr_assert_not_null(text);
+        for (int n = 1; n <= exercises + 1; n++) {
+            char heading[64];
+            snprintf(heading, sizeof heading, "\n## Exercise %d\n", n);
+            int present = strstr(text, heading) != NULL;
+            if (n <= exercises)
+                cr_expect(present, "%s has no solution for exercise %d", g.gl_pathv[i], n);
+            else
+                cr_expect(!present, "%s solves an exercise %d that %s does not have",
+                          g.gl_pathv[i], n, lesson);
+        }
+        free(text);
+    }
+    globfree(&g);
+    cr_expect_gt(files, 0, "lessons/solutions/ holds no lesson's solutions");
+}
