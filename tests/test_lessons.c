@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef FORKLORE_ROOT
 #error "FORKLORE_ROOT (the top of the tree) is set by the Makefile"
@@ -416,4 +417,18 @@ Test(lessons, every_worked_solution_file_matches_its_lessons_exercises_and_each_
     }
     globfree(&g);
     cr_expect_gt(files, 0, "lessons/solutions/ holds no lesson's solutions");
+
+    /* And the other way round: a lesson with exercises has its solutions file. */
+    cr_assert_eq(glob(FORKLORE_ROOT "/lessons/*.md", 0, NULL, &g), 0, "no lessons found");
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        int exercises, hinted;
+        count_exercises(g.gl_pathv[i], &exercises, &hinted);
+        char solutions[512];
+        snprintf(solutions, sizeof solutions, FORKLORE_ROOT "/lessons/solutions/%s",
+                 strrchr(g.gl_pathv[i], '/') + 1);
+        if (exercises > 0)
+            cr_expect(access(solutions, R_OK) == 0, "%s has %d exercises and no %s",
+                      g.gl_pathv[i], exercises, solutions);
+    }
+    globfree(&g);
 }
