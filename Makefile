@@ -34,6 +34,10 @@ CRITERION_LIBS = $(shell pkg-config --libs criterion)
 LIB_C := $(sort $(filter-out lib/mpi/%,$(wildcard lib/*/*.c)))
 PROGRAM_C := $(sort $(filter-out patterns/mpi/%,$(wildcard patterns/*/*.c)) $(wildcard tools/*.c))
 PROGRAMS := $(patsubst %.c,$(OUT)/bin/%,$(notdir $(PROGRAM_C)))
+# The bare programs a lesson shows before any helper (lessons/examples/): plain C and libc
+# only, no --help, so they live apart from build/bin, whose programs all answer --help.
+EXAMPLE_C := $(sort $(wildcard lessons/examples/*.c))
+EXAMPLES := $(patsubst lessons/examples/%.c,$(OUT)/examples/%,$(EXAMPLE_C))
 BENCH_ALL_C := $(sort $(wildcard bench/*.c))
 BENCH_LIB_C := $(foreach c,$(BENCH_ALL_C),$(if $(wildcard $(c:.c=.h)),$(c)))
 BENCH_C := $(filter-out $(BENCH_LIB_C),$(BENCH_ALL_C))
@@ -63,11 +67,11 @@ MPI_STAMP := $(OUT)/mpi/implementation
 MPI_LAUNCHER := $(OUT)/mpi/mpirun
 MPI_ALL := $(if $(MPI_READY),mpi-build,mpi-note)
 
-.PHONY: all help test test-run valgrind sanitize bench plots compare deps clean grade handout gradescope \
+.PHONY: all help test test-run valgrind sanitize bench plots compare deps lesson-figures clean grade handout gradescope \
     format format-check compdb
 .DEFAULT_GOAL := all
 
-all: $(PROGRAMS) $(BENCH) $(MPI_ALL)
+all: $(PROGRAMS) $(EXAMPLES) $(BENCH) $(MPI_ALL)
 
 help:
 	@echo 'make            build every program into $(OUT)/bin (CC=clang works too)'
@@ -78,6 +82,7 @@ help:
 	@echo 'make sanitize   build into $(OUT)/sanitize with ASan+UBSan and run the Criterion suite'
 	@echo 'make valgrind   run only the valgrind gate (tests, programs and labs under memcheck)'
 	@echo 'make deps       check for Criterion, gnuplot and valgrind; install what is missing'
+	@echo 'make lesson-figures  redraw the reference run'"'"'s plots that lesson 09 shows (gnuplot)'
 	@echo 'make grade LAB=NAME  a clean build of one lab (lessons/labs/NAME), then its grader;'
 	@echo '                TEST=GLOB grades some tests, SEED=N replays inputs, LAB_SRC=DIR grades'
 	@echo '                the files in DIR instead, JSON=FILE moves results.json'
@@ -136,6 +141,10 @@ $(BENCH): $(call obj,$(BENCH_C) $(WORKLOAD_C)) $(OUT)/obj/gen/workload_table.o $
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
 
+$(OUT)/examples/%: lessons/examples/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@
+
 # Tests run the programs from this folder and read the lessons from the tree; both paths are
 # compiled in, absolute.
 TEST_CFLAGS = $(CRITERION_CFLAGS) -DFORKLORE_BIN='"$(abspath $(OUT)/bin)"' \
@@ -184,6 +193,15 @@ compare: $(BENCH)
 
 deps:
 	@bash tools/ensure_deps.sh
+
+# Lesson 09 shows the reference run's plots; the SVGs are kept in git so a reader sees them
+# without building, and this redraws them from bench/reference (gnuplot, from `make deps`).
+LESSON_PLOTS = fork_join-speedup fork_join-efficiency pool_schedule-speedup
+lesson-figures:
+	@stage=$$(mktemp -d) && trap 'rm -rf -- "$$stage"' EXIT && \
+	    bash bench/plot.sh $(REF) "$$stage" >/dev/null && \
+	    for p in $(LESSON_PLOTS); do cp "$$stage/$$p.svg" lessons/figures/reference/$$p.svg; done && \
+	    echo 'lesson-figures: lessons/figures/reference/ redrawn from $(REF)'
 
 # A lab needs only the compiler and the support library: no Criterion, nothing installed.
 grade: $(LIBRARY)

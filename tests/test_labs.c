@@ -326,6 +326,8 @@ Test(labs, the_handout_has_every_lab_no_solution_and_grades_on_its_own)
     run_expect(&run, list_it, 60, 0);
     cr_expect_eq(count_lines_containing(run.out, "forklore-labs/tests/labs/"), 0,
                  "the hand-out holds instructor files (tests/labs/)");
+    cr_expect_eq(count_lines_containing(run.out, "forklore-labs/lessons/solutions/"), 0,
+                 "the hand-out holds the lessons' worked solutions (lessons/solutions/)");
     cr_expect(count_lines_containing(run.out, "solution") == 0, "a solution is in the hand-out");
     for (size_t i = 0; i < sizeof lab_names / sizeof lab_names[0]; i++) {
         snprintf(listing, sizeof listing, "forklore-labs/lessons/labs/%s/handout.md\n",

@@ -1,4 +1,5 @@
-/* test_lesson_bench.c - the answers to lessons/09-benchmarking.md's "predict, then run" questions.
+/* test_lesson_bench.c - the answers to the "predict, then run" questions of
+ * lessons/09-benchmarking.md (1-4) and lessons/09b-reading-results.md (5-10).
  *
  * Every answer is checked by behaviour, never by a time: which core counts the driver sweeps
  * and under what names, how many runs it counts, how it derives speedups from its own medians,

@@ -1,4 +1,5 @@
-/* test_lesson_processes.c - the answers to lessons/01-processes.md "Predict, then run".
+/* test_lesson_processes.c - the answers to "Predict, then run" in lessons/01-processes.md (1-3),
+ * 01a-wait-and-exec.md (4-12) and 01d-fork-join.md (13-14).
  * Each Test(lesson_processes, predict_N) runs the command question N shows and checks the
  * answer its <details> block gives: counts of lines, statuses, values; never a timing. */
 #define _GNU_SOURCE
@@ -15,6 +16,23 @@
 static void run(char *const argv[], struct program_run *r)
 {
     run_finished(r, argv, 60);
+}
+
+/* 0: the bare program the lesson opens with (lessons/examples/first_fork.c, built into
+ * build/examples): the child names its parent, and the parent reaps it with status 7. */
+Test(lesson_processes, first_fork)
+{
+    struct program_run r;
+    run((char *[]){FORKLORE_BIN "/../examples/first_fork", NULL}, &r);
+    cr_assert(exited_with(&r, 0), "status %#x\n%s%s", r.status, r.out, r.err);
+    long child = 0, parent = 0, parent_again = 0, child_again = 0;
+    cr_assert_eq(sscanf(r.out, "child %ld: my parent is %ld\nparent %ld: child %ld exited with 7\n",
+                        &child, &parent, &parent_again, &child_again),
+                 4, "%s", r.out);
+    cr_assert_eq(parent, parent_again, "%s", r.out);
+    cr_assert_eq(child, child_again, "%s", r.out);
+    cr_assert_neq(child, parent, "%s", r.out);
+    program_run_free(&r);
 }
 
 /* 1: three children, each with getppid() = the parent; the parent's values stay 1, 2, 3 and

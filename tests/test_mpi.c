@@ -383,6 +383,15 @@ Test(lesson_mpi, predict_6, .timeout = 300)
     mpi_run(&r, 4, "mpi_collectives", ARGS("--limit=1000000"));
     cr_assert(exited_with(&r, 0), "%s%s", r.out, r.err);
     expect_text(r.out, "gather: counts per rank: 22044 19494 18700 18260");
+    /* One CPU time per rank, each a positive number (their order is timing: not asserted). */
+    const char *cpu = strstr(r.out, "gather: CPU ms per rank for its count:");
+    cr_assert_not_null(cpu, "%s", r.out);
+    cpu += strlen("gather: CPU ms per rank for its count:");
+    double ms[4];
+    int n = sscanf(cpu, "%lf %lf %lf %lf", &ms[0], &ms[1], &ms[2], &ms[3]);
+    cr_assert_eq(n, 4, "four CPU times: %s", r.out);
+    for (int i = 0; i < 4; i++)
+        cr_assert_gt(ms[i], 0.0, "rank %d: %s", i, r.out);
     expect_text(r.out, "reduce: primes below 1000000: 78498 (sequential: 78498) -- match");
     program_run_free(&r);
 }

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 /* fork_join.c - workload: count the primes below N, split across P forked children.
  *
- * The strong-scaling job of lessons/01-processes.md, as a measurement: the problem size is
+ * The strong-scaling job of lessons/01d-fork-join.md, as a measurement: the problem size is
  * fixed and the worker count grows with the cores, so the ideal speedup is k on k cores.
  * Each child tests every P-th odd number (a striped split: a prime test costs more for larger
  * numbers, so equal ranges would give the last child the most work) and sends one fixed-size

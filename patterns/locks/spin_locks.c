@@ -133,6 +133,9 @@ struct shared {
     long handoffs;  /* times the lock went to a different worker */
     long streak, longest_streak;
     atomic_int ready, go;
+    /* Each worker's first and last moment of contending (monotonic, comparable between
+     * processes): fairness numbers mean something only while the workers ran together. */
+    int64_t start_ns[MAX_WORKERS], end_ns[MAX_WORKERS];
 };
 
 /* One harness for both locks: only these two functions know which lock is in use. */
@@ -171,12 +174,31 @@ static _Noreturn void worker(struct shared *sh, enum lock_kind kind, int me, lon
     atomic_fetch_add(&sh->ready, 1);
     while (!atomic_load(&sh->go))
         sched_yield(); /* a common start, so the workers contend from the first iteration */
+    sh->start_ns[me] = monotonic_ns(); /* our own element: no other process writes it */
     for (long i = 0; i < iterations; i++) {
         lock(sh, kind);
         critical_section(sh, me);
         unlock(sh, kind);
     }
+    sh->end_ns[me] = monotonic_ns();
     _exit(0);
+}
+
+/* The share of the run (first start to last end) during which every worker was between its
+ * start and its end: the last start to the first end.  Read after waitpid, which orders the
+ * children's stores before it. */
+static double all_together_share(const struct shared *sh, int workers)
+{
+    int64_t first_start = sh->start_ns[0], last_start = sh->start_ns[0];
+    int64_t first_end = sh->end_ns[0], last_end = sh->end_ns[0];
+    for (int i = 1; i < workers; i++) {
+        first_start = sh->start_ns[i] < first_start ? sh->start_ns[i] : first_start;
+        last_start = sh->start_ns[i] > last_start ? sh->start_ns[i] : last_start;
+        first_end = sh->end_ns[i] < first_end ? sh->end_ns[i] : first_end;
+        last_end = sh->end_ns[i] > last_end ? sh->end_ns[i] : last_end;
+    }
+    int64_t span = last_end - first_start, together = first_end - last_start;
+    return span > 0 && together > 0 ? (double)together / (double)span : 0.0;
 }
 
 /* One run with one lock.  Returns 0 if exact, 1 if not or if a worker failed. */
@@ -204,6 +226,10 @@ static int run_lock(struct shared *sh, enum lock_kind kind, int workers, long it
            "one process %ld; %.1f ms wall, %.1f ms CPU\n",
            lock_names[kind], sh->counter == expected ? "exact" : "WRONG", sh->counter, expected,
            sh->handoffs, sh->longest_streak, wall_ms, cpu_ms);
+    double together = all_together_share(sh, workers);
+    printf("%-6s overlap: all %d workers contended together for %.0f%% of the run%s\n",
+           lock_names[kind], workers, 100 * together,
+           together < 0.5 ? " (too little: the fairness numbers above say little)" : "");
     return sh->counter != expected;
 }
 

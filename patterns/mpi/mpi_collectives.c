@@ -16,7 +16,8 @@
  *   - "scatter": the ranges are equal in numbers, not in work (testing n costs up to
  *     sqrt(n)), so the last rank's count takes longest: the static split of fork_join
  *     --split=equal, with the same imbalance.  mpi_primes schedules dynamically instead.
- *   - "gather" lists the counts in rank order, whatever order the ranks finished in.
+ *   - "gather" lists the counts in rank order, whatever order the ranks finished in, and then
+ *     the CPU time each rank spent on its count: the last rank's is the largest.
  *   - "reduce" gives the same total as pool_primes and fork_join for any -n.
  *
  * Python counterpart (mpi4py): comm.bcast(x, root=0), comm.scatter(parts, root=0),
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 
 #include "mpi/mpi_support.h"
+#include "support/clock.h"
 #include "support/error.h"
 #include "support/parse.h"
 
@@ -117,7 +119,11 @@ int main(int argc, char **argv)
     long long mine[2];
     mpi_check(MPI_Scatter(blocks, 2, MPI_LONG_LONG, mine, 2, MPI_LONG_LONG, 0, MPI_COMM_WORLD),
               "MPI_Scatter");
+    /* CPU time, not wall time: with more ranks than CPUs the wall clock would measure the
+     * scheduler's turns; the CPU clock measures the work each rank was given. */
+    int64_t cpu_start = thread_cpu_ns();
     long long count = count_range(mine[0], mine[1]);
+    double cpu_ms = (double)(thread_cpu_ns() - cpu_start) / 1e6;
 
     /* Gather: one count per rank, in rank order, into rank 0 (fork_join reads one result
      * per child from a pipe, in whatever order they finish). */
@@ -126,12 +132,21 @@ int main(int argc, char **argv)
         mpi_abort(EXIT_FAILURE, "malloc: out of memory");
     mpi_check(MPI_Gather(&count, 1, MPI_LONG_LONG, counts, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD),
               "MPI_Gather");
+    double *cpu_times = rank == 0 ? malloc((size_t)size * sizeof *cpu_times) : NULL;
+    if (rank == 0 && !cpu_times)
+        mpi_abort(EXIT_FAILURE, "malloc: out of memory");
+    mpi_check(MPI_Gather(&cpu_ms, 1, MPI_DOUBLE, cpu_times, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD),
+              "MPI_Gather (CPU times)");
     if (rank == 0) {
         printf("scatter: rank r counts [r * %lld / %d, (r + 1) * %lld / %d)\n", limit, size,
                limit, size);
         printf("gather: counts per rank:");
         for (int r = 0; r < size; r++)
             printf(" %lld", counts[r]);
+        printf("\n");
+        printf("gather: CPU ms per rank for its count:");
+        for (int r = 0; r < size; r++)
+            printf(" %.1f", cpu_times[r]);
         printf("\n");
     }
 
@@ -159,6 +174,7 @@ int main(int argc, char **argv)
     mpi_check(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast (verdict)");
     free(blocks);
     free(counts);
+    free(cpu_times);
     mpi_finish();
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -326,6 +326,19 @@ static long reap_workers(struct worker *workers, long count)
 
 /* --- the report ----------------------------------------------------------------------- */
 
+/* A duration in a unit that keeps three significant digits: a small job's workers finish
+ * in microseconds, which "%.3f s" would print as 0.000 s. */
+static const char *show_duration(int64_t ns, char *buf, size_t size)
+{
+    if (ns >= 1000000000)
+        snprintf(buf, size, "%.3f s", (double)ns / 1e9);
+    else if (ns >= 1000000)
+        snprintf(buf, size, "%.3f ms", (double)ns / 1e6);
+    else
+        snprintf(buf, size, "%.1f us", (double)ns / 1e3);
+    return buf;
+}
+
 /* One line per child, in range order (the records arrived in finishing order). */
 static long long report_workers(const struct worker *workers, long count)
 {
@@ -336,8 +349,9 @@ static long long report_workers(const struct worker *workers, long count)
         describe_status(w->wstatus, status, sizeof status);
         printf("worker %ld pid %ld: range [%lld, %lld) ", k, (long)w->pid, w->first, w->end);
         if (w->reported) {
-            printf("count %lld in %.3f s, %s\n", (long long)w->result.count,
-                   (double)w->result.elapsed_ns / 1e9, status);
+            char took[32];
+            printf("count %lld in %s, %s\n", (long long)w->result.count,
+                   show_duration(w->result.elapsed_ns, took, sizeof took), status);
             total += w->result.count;
         } else {
             printf("NO RESULT, %s\n", status);
@@ -400,10 +414,11 @@ static int report_verdict(long long limit, long long total, int check, int64_t p
     if (sequential < 0 && known < 0)
         printf("not checked: --no-check and N is not a power of ten");
     printf(") -- %s\n", match ? "match" : "MISMATCH");
-    printf("wall time: parallel %.3f s (children's CPU %.3f s)", (double)parallel_ns / 1e9,
-           (double)children_cpu_ns() / 1e9);
+    char wall[32], cpu[32], alone[32];
+    printf("wall time: parallel %s (children's CPU %s)", show_duration(parallel_ns, wall, sizeof wall),
+           show_duration(children_cpu_ns(), cpu, sizeof cpu));
     if (check && parallel_ns > 0)
-        printf(", sequential %.3f s, speedup %.2fx", (double)sequential_ns / 1e9,
+        printf(", sequential %s, speedup %.2fx", show_duration(sequential_ns, alone, sizeof alone),
                (double)sequential_ns / (double)parallel_ns);
     printf("\n");
     return match;

@@ -42,7 +42,7 @@
  *   "whichever finishes first".
  *
  * See also: fork_basics.c, zombie_orphan.c, exec_spawn.c, wait(2), waitpid(2), core(5),
- *   getrlimit(2), signal(7), lessons/01-processes.md.
+ *   getrlimit(2), signal(7), lessons/01a-wait-and-exec.md.
  */
 #include <dirent.h>
 #include <errno.h>

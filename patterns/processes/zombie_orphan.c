@@ -33,7 +33,7 @@
  *   (on Linux: ctypes prctl, or os.register_at_fork + a watchdog thread).
  *
  * See also: fork_basics.c, wait_status.c, proc(5) (/proc/PID/stat), prctl(2)
- *   (PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG), waitid(2) (WNOWAIT), lessons/01-processes.md.
+ *   (PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG), waitid(2) (WNOWAIT), lessons/01a-wait-and-exec.md.
  */
 #include <errno.h>
 #include <getopt.h>

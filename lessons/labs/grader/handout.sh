@@ -4,7 +4,8 @@
 # The hand-out is the suite as it is committed (git archive HEAD): the lessons, the programs,
 # the labs' handouts, starter code and graders, the Makefile, minus what an instructor keeps
 # back: tests/labs/, which holds the reference solutions, the broken and wrong versions and
-# the red-team submissions.  (tests/test_labs.c stays; without tests/labs/ it skips itself and
+# the red-team submissions, and lessons/solutions/, the worked solutions to the lessons'
+# exercises.  (tests/test_labs.c stays; without tests/labs/ it skips itself and
 # says so.)  Never the working tree: in a checkout where the labs have been solved, the files
 # on disk are solutions, and a hand-out made from them would give them away.  Uncommitted
 # changes to lessons/labs/ are named, and left out.  Outside a git checkout (a student's copy
@@ -32,9 +33,10 @@ stage=$(mktemp -d)   # private (mode 0700): the tree being packed, and the archi
 trap 'rm -rf -- "$stage"' EXIT
 mkdir -p "$stage/tree/forklore-labs"
 git archive --format=tar HEAD | tar -xf - -C "$stage/tree/forklore-labs"
-rm -rf "$stage/tree/forklore-labs/tests/labs" "$stage/tree/forklore-labs/.ci"
+rm -rf "$stage/tree/forklore-labs/tests/labs" "$stage/tree/forklore-labs/lessons/solutions" \
+    "$stage/tree/forklore-labs/.ci"
 files=$(find "$stage/tree/forklore-labs" -type f | wc -l)
 tar -czf "$stage/forklore-labs.tar.gz" -C "$stage/tree" forklore-labs
 place_output "$stage/forklore-labs.tar.gz" "$out/forklore-labs.tar.gz"
-echo "handout: $out/forklore-labs.tar.gz ($files files from commit $(git rev-parse --short HEAD); no solutions: tests/labs/ is left out)"
+echo "handout: $out/forklore-labs.tar.gz ($files files from commit $(git rev-parse --short HEAD); no solutions: tests/labs/ and lessons/solutions/ are left out)"
 echo "labs in it: $(for g in lessons/labs/*/grade.c; do basename "$(dirname "$g")"; done | tr '\n' ' ')"

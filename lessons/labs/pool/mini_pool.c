@@ -15,7 +15,7 @@
  *   - destroy: SIGKILL every worker, waitpid each, close every pipe end, free.
  *
  * Lessons: ../../08-process-pool.md (a full pool; section 6 on dead workers),
- * ../../02-pipes-and-fifos.md (end of file, SIGPIPE, poll), ../../01-processes.md (fork,
+ * ../../02-pipes-and-fifos.md (end of file, SIGPIPE, poll), ../../01a-wait-and-exec.md (fork,
  * waitpid, zombies).
  */
 #include "mini_pool.h"

@@ -15,7 +15,7 @@
  *   4. a share that is fair: the cost of testing n grows like sqrt(n), so two equal halves of
  *      a range are not equal work.
  *
- * Lessons: ../../01-processes.md section 6 (fork-join), ../../02-pipes-and-fifos.md (end of
+ * Lessons: ../../01d-fork-join.md (fork-join), ../../02-pipes-and-fifos.md (end of
  * file, PIPE_BUF), ../../09-benchmarking.md (what the speedup gate measures).
  * Programs: ../../../patterns/processes/fork_join.c, ../../../bench/workloads/fork_join.c.
  */

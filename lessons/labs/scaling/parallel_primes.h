@@ -1,7 +1,7 @@
 /* parallel_primes.h - the interface of lab 6 (do not edit).
  *
  * Count the primes n with low <= n < high by splitting the range across `workers` forked
- * child processes, as lessons/01-processes.md section 6 does:
+ * child processes, as lessons/01d-fork-join.md does:
  *
  *     long count = count_primes_parallel(0, 1000000, 2);    // 78498
  *

@@ -32,7 +32,7 @@
  * worker is replaced, but its task is never reported).
  *
  * See also: lessons/08-process-pool.md (the full pool, lib/pool/pool.c),
- * lessons/02-pipes-and-fifos.md (end of file, SIGPIPE, poll), lessons/01-processes.md (reaping).
+ * lessons/02-pipes-and-fifos.md (end of file, SIGPIPE, poll), lessons/01a-wait-and-exec.md (reaping).
  */
 #include "mini_pool.h"
 

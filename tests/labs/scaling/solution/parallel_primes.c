@@ -18,7 +18,7 @@
  * Python counterpart: sum(Pool(P).map(count_stripe, range(P))).
  *
  * See also: patterns/processes/fork_join.c (the same job with ranges and a report),
- * lessons/01-processes.md section 6, lessons/09-benchmarking.md (measuring it).
+ * lessons/01d-fork-join.md, lessons/09-benchmarking.md (measuring it).
  */
 #include "parallel_primes.h"
 
