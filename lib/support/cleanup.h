@@ -5,9 +5,12 @@
  * /dev/shm or /dev/mqueue until reboot.  A child process left running becomes an orphan.
  * This module keeps a small registry of both and clears it:
  *   - on a normal exit (an atexit handler), and
- *   - on SIGINT, SIGTERM and SIGHUP (Ctrl-C, kill, a closed terminal): the handler kills and
- *     reaps the registered children, unlinks the registered names, then re-raises the signal
- *     so the shell still sees "killed by SIGINT".
+ *   - on SIGINT, SIGTERM, SIGHUP and SIGPIPE (Ctrl-C, kill, a closed terminal, a reader that
+ *     went away as in `program | head -1`): the handler kills and reaps the registered
+ *     children, unlinks the registered names, then re-raises the signal so the shell still
+ *     sees "killed by SIGINT" (for SIGPIPE it first says on stderr why the program stops).
+ *     A program that wants EPIPE from write() instead sets SIGPIPE to SIG_IGN after
+ *     cleanup_install.
  * Only the process that installed the registry acts on it: a forked child inherits the
  * registry but must leave its parent's objects alone (and leaves with _exit, never exit).
  *

@@ -26,6 +26,12 @@
  *                               does append errno, in every program linked with this.)
  *
  * The program name in messages comes from set_program_name(argv[0]), which main calls first.
+ * That call also makes the program safe against two things a user can do to it:
+ *   - start it with descriptor 0, 1 or 2 closed (`prog >&-`): each closed one is filled with
+ *     /dev/null, so no pipe or socket the program makes can land on descriptor 1;
+ *   - give it an output that cannot take what it prints (`>/dev/full`, a full disk, `>&-`):
+ *     at exit stdout is closed and checked, and a failure ends the program with status 1 and
+ *     a message on stderr instead of the 0 that would claim it showed its results.
  */
 #ifndef FORKLORE_ERROR_H
 #define FORKLORE_ERROR_H
