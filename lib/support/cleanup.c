@@ -96,28 +96,12 @@ static void clear_registry(void)
             }
 }
 
-/* Append s to buf at *len, as far as it fits (async-signal-safe: no stdio). */
-static void append(char *buf, size_t size, size_t *len, const char *s)
-{
-    while (*s && *len + 1 < size)
-        buf[(*len)++] = *s++;
-}
-
 static void on_signal(int sig)
 {
     int saved = errno;
     interrupted = 1;
-    if (sig == SIGPIPE && in_owning_process()) {
-        /* Unlike Ctrl-C, nobody asked for this one: say why the program stops.  The usual
-         * cause is `program | head -1`: the reader left and the next write had nowhere to go. */
-        char line[256];
-        size_t len = 0;
-        append(line, sizeof line, &len, program_name());
-        append(line, sizeof line, &len, ": a write found its pipe closed by the reader "
-                                        "(SIGPIPE): stopping, after removing what this run made\n");
-        ssize_t ignored = write(STDERR_FILENO, line, len);
-        (void)ignored;
-    }
+    if (sig == SIGPIPE && in_owning_process()) /* nobody asked for this one: say why */
+        note_from_signal_handler(SIGPIPE_MESSAGE);
     clear_registry();
     /* Die of the same signal, so the parent shell sees "killed by SIGINT" (status 130). */
     signal(sig, SIG_DFL);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,31 @@ static void fill_closed_standard_descriptors(void)
 }
 
 static void write_line(char *buf, size_t size);
+
+void note_from_signal_handler(const char *text)
+{
+    char line[256];
+    size_t len = 0;
+    for (const char *s = name; *s && len < 120; s++)
+        line[len++] = *s;
+    line[len++] = ':';
+    line[len++] = ' ';
+    for (const char *s = text; *s && len + 1 < sizeof line; s++)
+        line[len++] = *s;
+    line[len++] = '\n';
+    ssize_t ignored = write(STDERR_FILENO, line, len);
+    (void)ignored; /* nowhere left to report it */
+}
+
+/* SIGPIPE's default action, preceded by a line saying so (only in the owning process: a
+ * child inherits this handler until it execs, and dies silently as it would have). */
+static void on_sigpipe(int sig)
+{
+    if (in_owning_process())
+        note_from_signal_handler(SIGPIPE_MESSAGE);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 /* At exit: a teaching program that could not show what it saw has failed.  printf reports
  * nothing when its buffer cannot be written (stdout on a full disk, /dev/full, a closed
@@ -85,6 +111,11 @@ void set_program_name(const char *argv0)
         fill_closed_standard_descriptors();
         if (atexit(check_stdout_at_exit) != 0)
             die("atexit");
+        /* Only when SIGPIPE has its default action: one inherited as ignored (from Python,
+         * say) stays ignored, and such a program sees EPIPE from write() instead. */
+        struct sigaction old;
+        if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+            signal(SIGPIPE, on_sigpipe);
     }
 }
 
