@@ -255,14 +255,25 @@ static int client(const struct settings *s)
 
 static pid_t start(const struct settings *s, int is_server)
 {
+    /* The child makes its FIFO at once, and the name is registered here, after fork returns:
+     * Ctrl-C between the two would leave the FIFO behind (6 runs in 76 did).  So the
+     * terminating signals wait from before the fork until both the child and its FIFO's name
+     * are registered; the handler then kills the child before it unlinks the name, so a FIFO
+     * made at any moment is removed.  (cleanup_fork holds them only until the child is
+     * registered: here the name must be in the registry too.) */
+    sigset_t old;
+    cleanup_hold_signals(&old);
     pid_t pid = start_child();
-    if (pid == 0)
+    if (pid == 0) {
+        cleanup_release_signals(&old);
         leave_child(is_server ? !serve(s) : !client(s));
+    }
     if (!is_server) { /* the child makes this FIFO; we remove it if we are interrupted */
         char path[PATH_MAX];
         fifo_path(path, sizeof path, s->dir, pid);
         cleanup_add_name(IPC_PATH, path);
     }
+    cleanup_release_signals(&old); /* a Ctrl-C that came meanwhile acts now */
     return pid;
 }
 
