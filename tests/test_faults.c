@@ -163,10 +163,16 @@ static void sweep(const char *dir)
 
 /* ---- one run under one fault --------------------------------------------------------------- */
 
-enum fault { CLOSE_AFTER_FIRST_LINE, STDOUT_CLOSED, STDOUT_FULL, KILL_CHILDREN, SMALL_SHM };
+enum fault { CLOSE_AFTER_FIRST_LINE, STDOUT_CLOSED, STDOUT_FULL, KILL_CHILDREN, SMALL_SHM,
+             KILL_ONE_CHILD, INTERRUPT };
 static const char *const fault_name[] = {"stdout piped to `head -1`", "stdout closed",
                                          "stdout on /dev/full", "children SIGKILLed",
-                                         "a 1 MiB /dev/shm"};
+                                         "a small /dev/shm", "one child SIGKILLed",
+                                         "Ctrl-C (SIGINT)"};
+
+/* The moment of KILL_CHILDREN, KILL_ONE_CHILD and INTERRUPT, in microseconds after the
+ * start; < 0: a random one from the seed. */
+static long fault_delay_us = -1;
 
 struct fault_run {
     int status, timed_out, killed_children;
@@ -190,8 +196,8 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* SIGKILL every child of pid (of any of its threads); how many. */
-static int kill_children_of(pid_t pid)
+/* SIGKILL every child of pid (of any of its threads), or only the first; how many. */
+static int kill_children_of(pid_t pid, int only_one)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -207,7 +213,7 @@ static int kill_children_of(pid_t pid)
         snprintf(children, sizeof children, "/proc/%d/task/%s/children", (int)pid, e->d_name);
         FILE *f = fopen(children, "r");
         int child;
-        while (f && fscanf(f, "%d", &child) == 1)
+        while (f && fscanf(f, "%d", &child) == 1 && !(only_one && killed))
             killed += kill(child, SIGKILL) == 0;
         if (f)
             fclose(f);
@@ -249,7 +255,8 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
     memset(r, 0, sizeof *r);
     int err_pipe[2], out_pipe[2] = {-1, -1};
     cr_assert_eq(pipe2(err_pipe, O_CLOEXEC), 0);
-    if (fault == CLOSE_AFTER_FIRST_LINE || fault == KILL_CHILDREN)
+    int keep_out = fault == KILL_CHILDREN || fault == KILL_ONE_CHILD;
+    if (fault == CLOSE_AFTER_FIRST_LINE || keep_out)
         cr_assert_eq(pipe2(out_pipe, O_CLOEXEC), 0);
     char path[512];
     snprintf(path, sizeof path, "%s/%s", FORKLORE_BIN, argv[0]);
@@ -269,6 +276,7 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
         switch (fault) {
         case CLOSE_AFTER_FIRST_LINE:
         case KILL_CHILDREN:
+        case KILL_ONE_CHILD:
             if (dup2(out_pipe[1], 1) == -1)
                 _exit(126);
             break;
@@ -294,7 +302,8 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
     if (out_pipe[1] != -1)
         close(out_pipe[1]);
     double start = now_s(), deadline = start + TIME_LIMIT_S;
-    double kill_at = start + (double)(rand_r(&seed) % 150 + 5) / 1000.0; /* 5 to 154 ms in */
+    double kill_at = start + (fault_delay_us >= 0 ? (double)fault_delay_us / 1e6
+                                                  : (double)(rand_r(&seed) % 150 + 5) / 1000.0);
     int out_fd = out_pipe[0], err_fd = err_pipe[0], ended = 0;
     char line_buf[4096];
     while (!ended) {
@@ -314,7 +323,7 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
         }
         if (out_fd != -1 && (fds[1].revents & (POLLIN | POLLHUP))) {
             ssize_t got = read(out_fd, line_buf, sizeof line_buf);
-            if (got > 0 && fault == KILL_CHILDREN) { /* kept: it may report the death there */
+            if (got > 0 && keep_out) { /* kept: it may report the death there */
                 size_t room = sizeof r->out - 1 - r->out_len;
                 size_t keep = (size_t)got < room ? (size_t)got : room;
                 memcpy(r->out + r->out_len, line_buf, keep);
@@ -324,8 +333,12 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
                 out_fd = -1;
             }
         }
-        if (fault == KILL_CHILDREN && !r->killed_children && now_s() >= kill_at)
-            r->killed_children = kill_children_of(pid) + 1; /* +1: the moment has come */
+        if (!r->killed_children && now_s() >= kill_at) { /* killed_children: the moment came */
+            if (fault == KILL_CHILDREN || fault == KILL_ONE_CHILD)
+                r->killed_children = kill_children_of(pid, fault == KILL_ONE_CHILD) + 1;
+            else if (fault == INTERRUPT)
+                r->killed_children = kill(pid, SIGINT) == 0 ? 2 : 1;
+        }
         if (waitpid(pid, &r->status, WNOHANG) == pid)
             ended = 1;
         else if (now_s() > deadline) {
@@ -390,7 +403,9 @@ static void judge(const char *program, enum fault fault, const struct fault_run 
     else if (r->left[0])
         snprintf(why, sizeof why, "left behind: %s", r->left);
     else if (failed && r->err_len == 0 &&
-             !(fault == KILL_CHILDREN && (strstr(r->out, "signal 9") || strstr(r->out, "Killed"))))
+             !(fault == INTERRUPT && WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGINT) &&
+             !((fault == KILL_CHILDREN || fault == KILL_ONE_CHILD) &&
+               (strstr(r->out, "signal 9") || strstr(r->out, "Killed"))))
         snprintf(why, sizeof why, "failed (status %#x) without a word on stderr", r->status);
     else if ((fault == STDOUT_CLOSED || fault == STDOUT_FULL) && !failed)
         snprintf(why, sizeof why, "exited 0 though nothing it printed could be seen");
@@ -448,4 +463,128 @@ Test(faults, every_program_with_its_children_sigkilled, .timeout = 600)
 Test(faults, every_program_under_a_1_MiB_dev_shm, .timeout = 600)
 {
     every_program_under(SMALL_SHM, "1m");
+}
+
+/* ---- the cases the issue reproduced, one test each ------------------------------------------ */
+
+/* argv under fault (at delay_us, < 0: random) in a private world; it must end in time, leave
+ * nothing, and fail with a message; must_fail: exit 0 is wrong too.  Returns its stderr
+ * (static) for a closer look. */
+static const char *expect_survives(char *const argv[], enum fault fault, long delay_us,
+                                   int must_fail, const char *shm_size)
+{
+    const char *skip = enter_private_world(shm_size);
+    if (skip) {
+        cr_skip_test("%s", skip);
+        return "";
+    }
+    pick_seed();
+    fault_delay_us = delay_us;
+    static struct fault_run r;
+    run_under_fault(argv, fault, &r);
+    static char report[ERR_SIZE + 4096];
+    report[0] = '\0';
+    judge(argv[0], fault, &r, report, sizeof report);
+    leave_private_world();
+    cr_assert(report[0] == '\0', "%s", report);
+    if (must_fail)
+        cr_assert(!(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0),
+                  "%s under %s exited 0\nstderr:\n%s", argv[0], fault_name[fault], r.err);
+    return r.err;
+}
+
+/* SIGPIPE was not among the cleanup's signals: each of these left its object behind. */
+Test(faults, file_locks_piped_to_head_1_leaves_no_temp_folder, .timeout = 60)
+{
+    expect_survives((char *[]){"file_locks", NULL}, CLOSE_AFTER_FIRST_LINE, -1, 0, "64m");
+}
+
+Test(faults, mqueue_demo_piped_to_head_1_leaves_no_queue, .timeout = 60)
+{
+    expect_survives((char *[]){"mqueue_demo", NULL}, CLOSE_AFTER_FIRST_LINE, -1, 0, "64m");
+}
+
+Test(faults, named_semaphore_piped_to_head_1_leaves_no_semaphore, .timeout = 60)
+{
+    expect_survives((char *[]){"named_semaphore", "--kind", "named", NULL},
+                    CLOSE_AFTER_FIRST_LINE, -1, 0, "64m");
+}
+
+Test(faults, shm_queue_demo_named_piped_to_head_1_leaves_no_segment, .timeout = 60)
+{
+    expect_survives((char *[]){"shm_queue_demo", "--named", NULL}, CLOSE_AFTER_FIRST_LINE, -1, 0,
+                    "64m");
+}
+
+Test(faults, wait_status_core_piped_to_head_1_leaves_nothing, .timeout = 60)
+{
+    expect_survives((char *[]){"wait_status", "--only", "core", NULL}, CLOSE_AFTER_FIRST_LINE,
+                    -1, 0, "64m");
+}
+
+/* The four that hung for ever when a partner died. */
+Test(faults, barrier_with_a_worker_killed_ends_and_says_so, .timeout = 60)
+{
+    const char *err = expect_survives((char *[]){"barrier", "--rounds", "400", NULL},
+                                      KILL_ONE_CHILD, 100000, 1, "64m");
+    expect_text(err, "killed by signal 9");
+}
+
+Test(faults, barrier_piped_to_head_1_ends, .timeout = 60)
+{
+    expect_survives((char *[]){"barrier", NULL}, CLOSE_AFTER_FIRST_LINE, -1, 1, "64m");
+}
+
+Test(faults, event_with_a_waiter_killed_ends_and_says_so, .timeout = 60)
+{
+    const char *err = expect_survives((char *[]){"event", "--delay-ms", "3000", NULL},
+                                      KILL_ONE_CHILD, 200000, 1, "64m");
+    expect_text(err, "killed by signal 9");
+}
+
+Test(faults, reusable_barrier_with_a_worker_killed_ends_and_says_so, .timeout = 60)
+{
+    const char *err = expect_survives((char *[]){"reusable_barrier", "--rounds", "4000", NULL},
+                                      KILL_ONE_CHILD, 100000, 1, "64m");
+    expect_text(err, "killed by signal 9");
+}
+
+Test(faults, readers_writers_with_a_process_killed_ends_and_says_so, .timeout = 60)
+{
+    const char *err = expect_survives((char *[]){"readers_writers", "--ops", "300", NULL},
+                                      KILL_ONE_CHILD, 100000, 1, "64m");
+    expect_text(err, "killed by signal 9");
+}
+
+/* With descriptor 1 closed, socketpair() returned 1 and the banner went into the socket. */
+Test(faults, socketpair_duplex_with_stdout_closed_fails_and_tears_no_frame, .timeout = 60)
+{
+    const char *err = expect_survives((char *[]){"socketpair_duplex", NULL}, STDOUT_CLOSED, -1,
+                                      1, "64m");
+    cr_assert_null(strstr(err, "torn"), "a frame was torn:\n%s", err);
+    expect_text(err, "standard output was closed");
+}
+
+Test(faults, fork_join_on_dev_full_fails_with_a_message, .timeout = 60)
+{
+    expect_survives((char *[]){"fork_join", NULL}, STDOUT_FULL, -1, 1, "64m");
+}
+
+/* The child made its FIFO before the parent had registered it: an early Ctrl-C left it. */
+Test(faults, fifo_client_server_early_ctrl_c_leaves_no_fifo, .timeout = 120)
+{
+    for (long us = 0; us <= 3000; us += 150) { /* the window was about 1 ms after the start */
+        expect_survives((char *[]){"fifo_client_server", NULL}, INTERRUPT, us, 0, "64m");
+    }
+}
+
+/* On a 64 MiB /dev/shm, ftruncate reserved nothing and producers died of SIGBUS. */
+Test(faults, shm_queue_demo_on_a_64_MiB_dev_shm_reports_enospc, .timeout = 60)
+{
+    const char *err = expect_survives(
+        (char *[]){"shm_queue_demo", "--named", "--slot-size", "1M", "--capacity", "1000",
+                   "--messages", "200", NULL},
+        SMALL_SHM, -1, 1, "64m");
+    expect_text(err, "No space left on device");
+    expect_text(err, "MiB");
 }

@@ -307,6 +307,10 @@ static int run_everything(struct settings *s)
 /* Make the directory (unless given) and the server's well-known FIFO. */
 static void prepare_server_fifo(struct settings *s)
 {
+    /* Each name is registered right after it is made; a Ctrl-C between the two would leave
+     * it behind, so the terminating signals wait until both are in the registry. */
+    sigset_t old;
+    cleanup_hold_signals(&old);
     if (!s->dir[0]) { /* mode 0700: nobody else can plant a FIFO in it */
         if (make_private_dir(made_dir, sizeof made_dir, "fifo") == -1)
             die("mkdtemp %s", made_dir);
@@ -318,6 +322,7 @@ static void prepare_server_fifo(struct settings *s)
     if (mkfifo(path, 0600) == -1) /* a FIFO is a file: mkfifo creates the name only */
         die("mkfifo %s", path);
     cleanup_add_name(IPC_PATH, path);
+    cleanup_release_signals(&old);
 }
 
 static void remove_server_fifo(const struct settings *s)
