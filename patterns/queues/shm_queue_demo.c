@@ -277,6 +277,13 @@ static struct options parse_options(int argc, char **argv)
         }
     }
     no_more_arguments(argc, argv, usage);
+    /* Each value may be in range while the two together are not: say which limit, not a bare
+     * "Invalid argument" from shm_queue_create. */
+    double bytes = (double)o.slot_size * (double)o.capacity;
+    if (bytes > (double)SHM_QUEUE_MAX_BYTES)
+        usage_error(usage, "--slot-size %lld x --capacity %ld is %.1f GiB: one queue's mapping "
+                    "holds at most %.0f GiB (SHM_QUEUE_MAX_BYTES)", o.slot_size, o.capacity,
+                    bytes / (1 << 30), (double)SHM_QUEUE_MAX_BYTES / (1 << 30));
     return o;
 }
 
