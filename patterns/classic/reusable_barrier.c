@@ -125,8 +125,8 @@ static int barrier_wait(struct cyclic_barrier *b)
     while (b->generation == my_generation) { /* a while: spurious wakeups return early */
         err = pthread_cond_timedwait(&b->round_over, &b->lock, &deadline);
         if (err == ETIMEDOUT)
-            die("stuck %d ms at the barrier: %d of %d arrived in generation %lu", WATCHDOG_MS,
-                b->arrived, b->parties, b->generation);
+            die_with_code(-1, "stuck %d ms at the barrier: %d of %d arrived in generation %lu",
+                          WATCHDOG_MS, b->arrived, b->parties, b->generation);
         check_error_number(err, "pthread_cond_timedwait");
     }
     check_error_number(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
