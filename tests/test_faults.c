@@ -588,3 +588,21 @@ Test(faults, shm_queue_demo_on_a_64_MiB_dev_shm_reports_enospc, .timeout = 60)
     expect_text(err, "No space left on device");
     expect_text(err, "MiB");
 }
+
+/* A range whose worker died wrote no result; its slot (uninitialised, valgrind saw) was added
+ * into "N counted".  The count must be exactly the primes of the other ranges. */
+Test(faults, pool_primes_counts_nothing_for_a_range_whose_worker_died, .timeout = 120)
+{
+    struct program_run run;
+    run_finished(&run,
+                 (char *[]){"pool_primes", "--api", "imap", "--crash-range", "7", "--on-crash",
+                            "fail", NULL},
+                 60);
+    cr_assert(exited_with(&run, 1), "status %#x\n%s", run.status, run.err);
+    expect_text(run.out, "range 7 [70000, 80000): FAILED");
+    char expected[96];
+    snprintf(expected, sizeof expected, "primes below 1000000: %ld counted, 1 range(s) missing",
+             sieve_prime_count(0, 70000) + sieve_prime_count(80000, 1000000));
+    expect_text(run.out, expected);
+    program_run_free(&run);
+}
