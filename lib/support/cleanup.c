@@ -210,6 +210,43 @@ void die_with_parent(pid_t parent)
 
 int cleanup_interrupted(void) { return interrupted; }
 
+/* SIGCHLD: look at the child that ended without reaping it (WNOWAIT: the program's own wait
+ * still finds it).  One that was killed or failed ends the program as SIGTERM would. */
+static void on_child_ended(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0 &&
+        !(info.si_code == CLD_EXITED && info.si_status == 0) && in_owning_process()) {
+        note_from_signal_handler("a child process died while the others depended on it: "
+                                 "stopping them, after removing what this run made");
+        raise(SIGTERM); /* its handler kills and reaps the children and unlinks the names */
+    }
+    errno = saved;
+}
+
+static void set_sigchld(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    if (sigemptyset(&sa.sa_mask) == -1 || sigaction(SIGCHLD, &sa, NULL) == -1)
+        die("sigaction(SIGCHLD)");
+}
+
+void cleanup_stop_when_a_child_fails(void)
+{
+    set_sigchld(on_child_ended);
+}
+
+void cleanup_stop_watching_children(void)
+{
+    set_sigchld(SIG_DFL);
+}
+
 void cleanup_hold_signals(sigset_t *old)
 {
     sigset_t terminating;

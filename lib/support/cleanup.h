@@ -65,6 +65,15 @@ void cleanup_release_signals(const sigset_t *old);
  * parent had before fork (if the parent died before prctl took effect, exit at once). */
 void die_with_parent(pid_t parent);
 
+/* For processes that wait on each other (a producer and its consumers around a mutex in
+ * shared memory): from this call on, a child that is killed or fails ends the program at once
+ * with a message, as SIGTERM would (children killed and reaped, names unlinked), instead of
+ * leaving the others blocked for ever on a lock the dead one held.  A SIGCHLD handler looks
+ * at the ended child without reaping it; children that exit with 0 are left to the program's
+ * own wait.  Stop watching before reaping the children the ordinary way. */
+void cleanup_stop_when_a_child_fails(void);
+void cleanup_stop_watching_children(void);
+
 /* Has SIGINT, SIGTERM or SIGHUP arrived?  (For programs that poll instead of dying at once.) */
 int cleanup_interrupted(void);
 

@@ -282,7 +282,11 @@ static int reap(pid_t pid, const struct settings *s, const char *role)
     int failed = reap_child(pid, role);
     char path[PATH_MAX];
     fifo_path(path, sizeof path, s->dir, pid);
-    cleanup_forget_name(path); /* the child removed its FIFO, or reap_child said why not */
+    /* A client that failed (killed, or by SIGPIPE printing to a closed stdout) may not have
+     * removed its FIFO: then we do, or the folder around it could not go. */
+    if (failed && unlink(path) == -1 && errno != ENOENT)
+        die("unlink %s", path);
+    cleanup_forget_name(path);
     return !failed;
 }
 
