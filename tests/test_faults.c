@@ -324,6 +324,12 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
         if (out_fd != -1 && (fds[1].revents & (POLLIN | POLLHUP))) {
             ssize_t got = read(out_fd, line_buf, sizeof line_buf);
             if (got > 0 && keep_out) { /* kept: it may report the death there */
+                if ((size_t)got > sizeof r->out - 1 - r->out_len) { /* keep the newest half */
+                    size_t half = sizeof r->out / 2;
+                    size_t drop = r->out_len > half ? r->out_len - half : 0;
+                    memmove(r->out, r->out + drop, r->out_len - drop);
+                    r->out_len -= drop;
+                }
                 size_t room = sizeof r->out - 1 - r->out_len;
                 size_t keep = (size_t)got < room ? (size_t)got : room;
                 memcpy(r->out + r->out_len, line_buf, keep);
@@ -405,8 +411,10 @@ static void judge(const char *program, enum fault fault, const struct fault_run 
     else if (failed && r->err_len == 0 &&
              !(fault == INTERRUPT && WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGINT) &&
              !((fault == KILL_CHILDREN || fault == KILL_ONE_CHILD) &&
-               (strstr(r->out, "signal 9") || strstr(r->out, "Killed"))))
-        snprintf(why, sizeof why, "failed (status %#x) without a word on stderr", r->status);
+               (strstr(r->out, "signal 9") || strcasestr(r->out, "killed") ||
+                strstr(r->out, "SIGKILL"))))
+        snprintf(why, sizeof why, "failed (status %#x) without a word on stderr; stdout:\n%.600s",
+                 r->status, r->out);
     else if ((fault == STDOUT_CLOSED || fault == STDOUT_FULL) && !failed)
         snprintf(why, sizeof why, "exited 0 though nothing it printed could be seen");
     else if (fault == SMALL_SHM && WIFSIGNALED(r->status) &&
