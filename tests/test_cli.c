@@ -69,3 +69,23 @@ Test(cli, every_program_refuses_an_unknown_option_in_one_line_with_status_2)
         program_run_free(&run);
     }
 }
+
+/* strtol and strtod skip leading blanks and strtod reads hexadecimal: " 3" was 3 and "0x10"
+ * was 16.  The parse helpers refuse both, naming the option. */
+Test(cli, a_number_with_a_leading_blank_or_in_hex_is_a_usage_error)
+{
+    assert_usage_error((char *[]){"pipe_eof", "--watchdog", "0x10", NULL}, "--watchdog");
+    assert_usage_error((char *[]){"pipe_eof", "--lines", " 3", NULL}, "--lines");
+    assert_usage_error((char *[]){"pipe_eof", "--watchdog", " 1", NULL}, "--watchdog");
+}
+
+/* Values each in range whose product is not: a usage error that names the limit. */
+Test(cli, a_product_of_sizes_beyond_its_limit_is_a_usage_error)
+{
+    assert_usage_error((char *[]){"pipe_atomicity", "--size", "16M", "--records", "1000000",
+                                  "--writers", "26", NULL},
+                       "at most 4 GiB");
+    assert_usage_error((char *[]){"shm_queue_demo", "--slot-size", "1M", "--capacity", "1048576",
+                                  NULL},
+                       "SHM_QUEUE_MAX_BYTES");
+}

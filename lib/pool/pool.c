@@ -946,7 +946,9 @@ static struct pool_job *job_alloc(size_t count, size_t result_size, size_t arg_b
     if (!j)
         return NULL;
     size_t room = count ? count : 1; /* calloc(0) may return NULL */
-    j->owned[0] = j->results = malloc(room * result_size + 1);
+    /* Zeroed: a task that failed or whose worker died writes no result, and the caller may
+     * still copy its slot out; it must read zeros there, never uninitialised bytes. */
+    j->owned[0] = j->results = calloc(1, room * result_size + 1);
     j->owned[1] = j->outcomes = calloc(room, sizeof *j->outcomes);
     j->owned[2] = j->ready = calloc(room, sizeof *j->ready);
     j->owned[3] = arg_bytes ? malloc(arg_bytes) : NULL;

@@ -81,6 +81,7 @@
 #include <unistd.h>
 
 #include "support/cpus.h"
+#include "support/process_shared.h"
 
 enum { CACHE_LINE = 64 };                       /* keep the hot counters on lines of their own */
 enum { DEFAULT_SPIN_NS = 20000 };               /* re-check for 20 us before sleeping */
@@ -506,15 +507,14 @@ static void initialise(struct shared_header *h, size_t slot_size, size_t capacit
     ((volatile struct shared_header *)h)->magic = QUEUE_MAGIC;
 }
 
-/* shm_open + ftruncate + mmap a new named object; on failure nothing is left behind. */
+/* shm_open + reserve + mmap a new named object; on failure nothing is left behind. */
 static int map_new_named(const char *name, uint64_t total, void **mapping)
 {
     int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
     if (fd == -1)
         return errno;
     int err = 0;
-    if (ftruncate(fd, (off_t)total) == -1)
-        err = errno;
+    err = reserve_shared_file(fd, (off_t)total); /* pages reserved: ENOSPC now, not SIGBUS later */
     if (!err) {
         *mapping = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (*mapping == MAP_FAILED)

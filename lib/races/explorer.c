@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "support/cleanup.h"
+#include "support/clock.h"
 #include "support/error.h"
 #include "support/private_dir.h"
 
@@ -63,15 +64,46 @@ static _Noreturn void scenario_process(const struct scenario *s, struct world *w
     }
 }
 
-/* Hand one process the turn and wait until it has done what it was told. */
+/* The crew's pids, for tell() to notice a process that died (killed from outside, say):
+ * waiting out HANDOFF_SECONDS for a dead process's step would look like a hang. */
+static pid_t crew_pids[MAX_PROCESSES];
+static int crew_size;
+
+/* Hand one process the turn and wait until it has done what it was told, looking every
+ * tenth of a second whether a process of the crew has died meanwhile. */
 static void tell(struct world *w, int who, enum command command)
 {
     w->command[who] = command;
     w->detail[who][0] = '\0';
     if (sem_post(&w->turn[who]) == -1)
         die("sem_post");
-    if (timed_wait(&w->done) == -1)
-        die("process %c did not finish its step within %d s", process_letter(who), HANDOFF_SECONDS);
+    for (int slice = 0; slice < HANDOFF_SECONDS * 10; slice++) {
+        struct timespec deadline = deadline_after_ns(CLOCK_REALTIME, 100000000LL);
+        if (sem_timedwait(&w->done, &deadline) == 0)
+            return;
+        if (errno != EINTR && errno != ETIMEDOUT)
+            die("sem_timedwait");
+        for (int p = 0; p < crew_size; p++) {
+            int status;
+            pid_t ended = waitpid(crew_pids[p], &status, WNOHANG);
+            if (ended == -1)
+                die("waitpid");
+            if (ended == crew_pids[p]) {
+                cleanup_forget_child(ended);
+                if (WIFSIGNALED(status))
+                    die_with_code(-1,
+                                  "process %c (pid %ld) was killed by signal %d in the "
+                                  "middle of the run: stopping",
+                                  process_letter(p), (long)ended, WTERMSIG(status));
+                die_with_code(-1,
+                              "process %c (pid %ld) ended (status 0x%x) in the middle of "
+                              "the run: stopping",
+                              process_letter(p), (long)ended, (unsigned)status);
+            }
+        }
+    }
+    die_with_code(-1, "process %c did not finish its step within %d s", process_letter(who),
+                  HANDOFF_SECONDS);
 }
 
 struct crew {
@@ -113,7 +145,9 @@ static void start_crew(struct crew *crew, const struct scenario *s)
             scenario_process(s, w, p);
         }
         cleanup_add_child(crew->pids[p]);
+        crew_pids[p] = crew->pids[p];
     }
+    crew_size = s->processes;
 }
 
 /* Tell every process to quit, reap it, and remove what the crew made. */

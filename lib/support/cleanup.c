@@ -100,6 +100,8 @@ static void on_signal(int sig)
 {
     int saved = errno;
     interrupted = 1;
+    if (sig == SIGPIPE && in_owning_process()) /* nobody asked for this one: say why */
+        note_from_signal_handler(SIGPIPE_MESSAGE);
     clear_registry();
     /* Die of the same signal, so the parent shell sees "killed by SIGINT" (status 130). */
     signal(sig, SIG_DFL);
@@ -130,7 +132,9 @@ void cleanup_install(void)
     sa.sa_handler = on_signal;
     if (sigfillset(&sa.sa_mask) == -1)
         die("sigfillset");
-    const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    /* SIGPIPE too: `program | head -1` kills the writer with it, and without the handler
+     * that death would leave the run's named objects behind until reboot. */
+    const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
         if (sigaction(signals[i], &sa, NULL) == -1)
             die("sigaction");
@@ -205,6 +209,43 @@ void die_with_parent(pid_t parent)
 }
 
 int cleanup_interrupted(void) { return interrupted; }
+
+/* SIGCHLD: look at the child that ended without reaping it (WNOWAIT: the program's own wait
+ * still finds it).  One that was killed or failed ends the program as SIGTERM would. */
+static void on_child_ended(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0 &&
+        !(info.si_code == CLD_EXITED && info.si_status == 0) && in_owning_process()) {
+        note_from_signal_handler("a child process died while the others depended on it: "
+                                 "stopping them, after removing what this run made");
+        raise(SIGTERM); /* its handler kills and reaps the children and unlinks the names */
+    }
+    errno = saved;
+}
+
+static void set_sigchld(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    if (sigemptyset(&sa.sa_mask) == -1 || sigaction(SIGCHLD, &sa, NULL) == -1)
+        die("sigaction(SIGCHLD)");
+}
+
+void cleanup_stop_when_a_child_fails(void)
+{
+    set_sigchld(on_child_ended);
+}
+
+void cleanup_stop_watching_children(void)
+{
+    set_sigchld(SIG_DFL);
+}
 
 void cleanup_hold_signals(sigset_t *old)
 {

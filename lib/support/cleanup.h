@@ -5,9 +5,12 @@
  * /dev/shm or /dev/mqueue until reboot.  A child process left running becomes an orphan.
  * This module keeps a small registry of both and clears it:
  *   - on a normal exit (an atexit handler), and
- *   - on SIGINT, SIGTERM and SIGHUP (Ctrl-C, kill, a closed terminal): the handler kills and
- *     reaps the registered children, unlinks the registered names, then re-raises the signal
- *     so the shell still sees "killed by SIGINT".
+ *   - on SIGINT, SIGTERM, SIGHUP and SIGPIPE (Ctrl-C, kill, a closed terminal, a reader that
+ *     went away as in `program | head -1`): the handler kills and reaps the registered
+ *     children, unlinks the registered names, then re-raises the signal so the shell still
+ *     sees "killed by SIGINT" (for SIGPIPE it first says on stderr why the program stops).
+ *     A program that wants EPIPE from write() instead sets SIGPIPE to SIG_IGN after
+ *     cleanup_install.
  * Only the process that installed the registry acts on it: a forked child inherits the
  * registry but must leave its parent's objects alone (and leaves with _exit, never exit).
  *
@@ -61,6 +64,15 @@ void cleanup_release_signals(const sigset_t *old);
  * or crashed parent never leaves this child running as an orphan.  parent is the pid the
  * parent had before fork (if the parent died before prctl took effect, exit at once). */
 void die_with_parent(pid_t parent);
+
+/* For processes that wait on each other (a producer and its consumers around a mutex in
+ * shared memory): from this call on, a child that is killed or fails ends the program at once
+ * with a message, as SIGTERM would (children killed and reaped, names unlinked), instead of
+ * leaving the others blocked for ever on a lock the dead one held.  A SIGCHLD handler looks
+ * at the ended child without reaping it; children that exit with 0 are left to the program's
+ * own wait.  Stop watching before reaping the children the ordinary way. */
+void cleanup_stop_when_a_child_fails(void);
+void cleanup_stop_watching_children(void);
 
 /* Has SIGINT, SIGTERM or SIGHUP arrived?  (For programs that poll instead of dying at once.) */
 int cleanup_interrupted(void);

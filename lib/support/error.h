@@ -26,6 +26,15 @@
  *                               does append errno, in every program linked with this.)
  *
  * The program name in messages comes from set_program_name(argv[0]), which main calls first.
+ * That call also makes the program safe against two things a user can do to it:
+ *   - start it with descriptor 0, 1 or 2 closed (`prog >&-`): each closed one is filled with
+ *     /dev/null, so no pipe or socket the program makes can land on descriptor 1;
+ *   - give it an output that cannot take what it prints (`>/dev/full`, a full disk, `>&-`):
+ *     at exit stdout is closed and checked, and a failure ends the program with status 1 and
+ *     a message on stderr instead of the 0 that would claim it showed its results;
+ *   - close the pipe it writes to (`prog | head -1`): SIGPIPE still kills it, as the shell
+ *     expects, but it first says so on stderr (cleanup_install's handler does the same and
+ *     also removes the run's named objects).
  */
 #ifndef FORKLORE_ERROR_H
 #define FORKLORE_ERROR_H
@@ -52,5 +61,12 @@ _Noreturn void usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void check_error_number(int err, const char *what);
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* note() for a signal handler: "NAME: text" and a newline in one write(2), no stdio, no
+ * formatting (async-signal-safe). */
+void note_from_signal_handler(const char *text);
+
+/* What a program killed by SIGPIPE says first (`program | head -1`: the reader left). */
+#define SIGPIPE_MESSAGE "a write found its pipe closed by the reader (SIGPIPE): stopping"
 
 #endif

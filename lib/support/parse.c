@@ -11,12 +11,29 @@
 
 #include "support/error.h"
 
+/* strtol and strtod skip leading blanks (" 3" is 3), and strtod reads hexadecimal ("0x10" is
+ * 16): neither is what a user means on a command line, so a number must start with a digit,
+ * a sign or a point, and contain no x. */
+static int plain_number_text(const char *text)
+{
+    const char *p = text;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!((*p >= '0' && *p <= '9') || *p == '.'))
+        return 0;
+    for (; *p; p++)
+        if (*p == 'x' || *p == 'X')
+            return 0;
+    return 1;
+}
+
 long parse_long(const char *text, const char *option, long min, long max, const char *usage)
 {
     char *end;
     errno = 0;
     long value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
+    if (!plain_number_text(text) || errno != 0 || end == text || *end != '\0' || value < min ||
+        value > max)
         usage_error(usage, "%s: expected a whole number from %ld to %ld, got \"%s\"", option, min,
                     max, text);
     return value;
@@ -47,8 +64,7 @@ long long parse_size(const char *text, const char *option, long long min, long l
         break;
     default: break;
     }
-    int bad =
-        errno != 0 || end == text || *end != '\0' || value < 0 || value > (LLONG_MAX >> shift);
+    int bad = !plain_number_text(text) || errno != 0 || end == text || *end != '\0' || value < 0 || value > (LLONG_MAX >> shift);
     if (!bad)
         value <<= shift;
     if (bad || value < min || value > max)
@@ -64,7 +80,8 @@ double parse_double(const char *text, const char *option, double min, double max
     char *end;
     errno = 0;
     double value = strtod(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !isfinite(value) || value < min || value > max)
+    if (!plain_number_text(text) || errno != 0 || end == text || *end != '\0' ||
+        !isfinite(value) || value < min || value > max)
         usage_error(usage, "%s: expected a number from %g to %g, got \"%s\"", option, min, max,
                     text);
     return value;

@@ -3,6 +3,7 @@
 #include "support/process.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,43 @@ int reap_child(pid_t pid, const char *role)
     char how[STATUS_TEXT_SIZE];
     note("%s %ld %s", role, (long)pid, describe_status(status, how, sizeof how));
     return 1;
+}
+
+int reap_group(const pid_t pids[], int n, const char *role)
+{
+    int failed = 0, left = n;
+    char *done = calloc((size_t)n + 1, 1);
+    if (!done)
+        die("reap_group: no memory for %d children", n);
+    while (left > 0) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid == -1) {
+            if (errno == EINTR)
+                continue;
+            die("waitpid");
+        }
+        int i = 0;
+        while (i < n && (done[i] || pids[i] != pid))
+            i++;
+        if (i == n)
+            continue; /* not one of the group (the caller's only children should be) */
+        done[i] = 1;
+        left--;
+        cleanup_forget_child(pid);
+        if (child_succeeded(status))
+            continue;
+        char how[STATUS_TEXT_SIZE];
+        note("%s %ld %s", role, (long)pid, describe_status(status, how, sizeof how));
+        if (failed++ == 0 && left > 0) {
+            note("the other %d would wait for it for ever: stopping them", left);
+            for (int j = 0; j < n; j++)
+                if (!done[j])
+                    kill(pids[j], SIGKILL);
+        }
+    }
+    free(done);
+    return failed;
 }
 
 int report_child(pid_t pid, const char *role)

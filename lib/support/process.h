@@ -15,6 +15,13 @@
  *                            forget it in cleanup.h: its raw wait status.
  *   reap_child(pid, role)    wait_for_child, and on stderr one line when it failed ("worker
  *                            4242 killed by signal 9 (Killed)"): 1 if it failed, else 0.
+ *   reap_group(pids, n, role) for workers that wait on each other (a barrier, a condition, a
+ *                            lock in shared memory): reap them in the order they end, and at
+ *                            the first that fails, say so and SIGKILL the rest, which would
+ *                            otherwise wait for it for ever.  Returns how many failed (the
+ *                            stopped ones included); 0 means every one exited with 0 and the
+ *                            shared objects may be destroyed - after a failure they may not
+ *                            (a destroy can block on a waiter that died mid-call).
  *   report_child(pid, role)  wait_for_child, and on stdout how it ended, whatever it was
  *                            ("[parent 4241] writer 4242 killed by signal 13 (Broken pipe)"):
  *                            its raw wait status, for the caller to judge.
@@ -38,6 +45,7 @@ pid_t start_child(void);
 _Noreturn void leave_child(int code);
 int wait_for_child(pid_t pid);
 int reap_child(pid_t pid, const char *role);
+int reap_group(const pid_t pids[], int n, const char *role);
 int report_child(pid_t pid, const char *role);
 int child_succeeded(int status);
 const char *describe_status(int status, char *buf, size_t size);

@@ -299,9 +299,13 @@ static int run_policy(struct shared *shm, enum policy policy, const struct plan 
                 writer(shm, i - plan->readers, plan->ops, plan->hold_us, plan->think_us);
             leave_child(EXIT_SUCCESS);
         }
-    int failed = 0;
-    for (int i = 0; i < n; i++)
-        failed += reap_child(pids[i], i < plan->readers ? "reader" : "writer");
+    /* In the order they end: one that dies inside the lock leaves the others in futex waits
+     * for ever, so the first failure stops the rest (and the lock is not destroyed). */
+    int failed = reap_group(pids, n, "reader or writer");
+    if (failed) {
+        note("%d of %d processes did not finish: the lock is left as it is", failed, n);
+        return 0;
+    }
     long violations = atomic_load(&shm->violations), torn = atomic_load(&shm->torn_reads);
     printf("%-18s writers wait avg %7.2f ms, max %7.2f ms | readers wait avg %7.2f ms, "
            "max %7.2f ms | violations %ld, torn reads %ld\n",
@@ -356,7 +360,7 @@ int main(int argc, char *argv[])
     int ok = 1;
     if (prefer_readers)
         ok &= run_policy(shm, PREFER_READERS, &plan);
-    if (prefer_writers)
+    if (prefer_writers && ok) /* after a failure, stop: the run already said why */
         ok &= run_policy(shm, PREFER_WRITERS, &plan);
     if (none)
         ok &= run_policy(shm, NO_LOCK, &plan);

@@ -125,8 +125,8 @@ static int barrier_wait(struct cyclic_barrier *b)
     while (b->generation == my_generation) { /* a while: spurious wakeups return early */
         err = pthread_cond_timedwait(&b->round_over, &b->lock, &deadline);
         if (err == ETIMEDOUT)
-            die("stuck %d ms at the barrier: %d of %d arrived in generation %lu", WATCHDOG_MS,
-                b->arrived, b->parties, b->generation);
+            die_with_code(-1, "stuck %d ms at the barrier: %d of %d arrived in generation %lu",
+                          WATCHDOG_MS, b->arrived, b->parties, b->generation);
         check_error_number(err, "pthread_cond_timedwait");
     }
     check_error_number(pthread_mutex_unlock(&b->lock), "pthread_mutex_unlock");
@@ -192,14 +192,20 @@ int main(int argc, char *argv[])
             worker(shm, i, workers, rounds, work_us);
             leave_child(EXIT_SUCCESS);
         }
-    int failed = 0;
-    for (int i = 0; i < workers; i++)
-        failed += reap_child(pids[i], "worker");
+    /* In the order they end: one that dies holding the mutex would leave the others blocked
+     * re-locking it inside pthread_cond_timedwait, which then cannot time out; so the first
+     * failure stops the rest, and the barrier, which a dead waiter may hold, is not destroyed. */
+    int failed = reap_group(pids, workers, "worker");
+    if (failed) {
+        note("%d of %d workers did not finish: the barrier is left as it is", failed, workers);
+        unmap_shared(shm, sizeof *shm);
+        return EXIT_FAILURE;
+    }
     int ran_ahead = atomic_load(&shm->ran_ahead);
     long serial = atomic_load(&shm->serial_total);
     printf("generations completed: %lu (rounds %d); serial arrivals: %ld; ran ahead: %d\n",
            shm->barrier.generation, rounds, serial, ran_ahead);
-    barrier_destroy(&shm->barrier); /* every worker is reaped: nobody is waiting */
+    barrier_destroy(&shm->barrier); /* every worker ended well: nobody is waiting */
     unmap_shared(shm, sizeof *shm);
     if (naive) /* the broken version "succeeds" by showing the run-ahead it lets through */
         return failed == 0 && ran_ahead > 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -8,7 +8,7 @@
  *                         none: every process runs pthread_mutex_init and zeroes the counter
  *                         excl: only the creator initialises; the others wait for "ready"
  *   -w, --workers P       processes (default 2)
- *   -n, --iterations N    locked increments per process (default 2000)
+ *   -n, --iterations N    locked increments per process (default 1000)
  *   -g, --stagger-ms MS   process i starts i x MS ms after the first (default 5): a late
  *                         initialiser arrives while the first is inside its loop
  *   -r, --runs K          repeat K times (default 1)
@@ -61,7 +61,7 @@ static const char usage[] =
     "Usage: init_race [options]\n"
     "  -s, --sync MODE       none | excl | both (default both)\n"
     "  -w, --workers P       processes (default 2)\n"
-    "  -n, --iterations N    locked increments per process (default 2000)\n"
+    "  -n, --iterations N    locked increments per process (default 1000)\n"
     "  -g, --stagger-ms MS   process i starts i x MS ms after the first (default 5)\n"
     "  -r, --runs K          repeat K times (default 1)\n"
     "  -h, --help            this text\n";

@@ -124,8 +124,11 @@ static void kill_the_holder(struct shared *sh)
     }
     char byte;
     close_or_die(report[1]);
-    if (read(report[0], &byte, 1) != 1) /* wait until it really holds the lock */
-        die("read from holder (did it die early?)");
+    ssize_t got = read(report[0], &byte, 1); /* wait until it really holds the lock */
+    if (got == -1)
+        die("read from holder");
+    if (got != 1) /* end of file: errno has nothing to say */
+        die_with_code(-1, "the holder ended before it took the lock");
     close_or_die(report[0]);
     /* SIGKILL cannot be caught or ignored: the holder gets no chance to unlock.  The kernel
      * walks its robust list as it dies and marks the mutex "owner died". */

@@ -255,14 +255,25 @@ static int client(const struct settings *s)
 
 static pid_t start(const struct settings *s, int is_server)
 {
+    /* The child makes its FIFO at once, and the name is registered here, after fork returns:
+     * Ctrl-C between the two would leave the FIFO behind (6 runs in 76 did).  So the
+     * terminating signals wait from before the fork until both the child and its FIFO's name
+     * are registered; the handler then kills the child before it unlinks the name, so a FIFO
+     * made at any moment is removed.  (cleanup_fork holds them only until the child is
+     * registered: here the name must be in the registry too.) */
+    sigset_t old;
+    cleanup_hold_signals(&old);
     pid_t pid = start_child();
-    if (pid == 0)
+    if (pid == 0) {
+        cleanup_release_signals(&old);
         leave_child(is_server ? !serve(s) : !client(s));
+    }
     if (!is_server) { /* the child makes this FIFO; we remove it if we are interrupted */
         char path[PATH_MAX];
         fifo_path(path, sizeof path, s->dir, pid);
         cleanup_add_name(IPC_PATH, path);
     }
+    cleanup_release_signals(&old); /* a Ctrl-C that came meanwhile acts now */
     return pid;
 }
 
@@ -271,7 +282,11 @@ static int reap(pid_t pid, const struct settings *s, const char *role)
     int failed = reap_child(pid, role);
     char path[PATH_MAX];
     fifo_path(path, sizeof path, s->dir, pid);
-    cleanup_forget_name(path); /* the child removed its FIFO, or reap_child said why not */
+    /* A client that failed (killed, or by SIGPIPE printing to a closed stdout) may not have
+     * removed its FIFO: then we do, or the folder around it could not go. */
+    if (failed && unlink(path) == -1 && errno != ENOENT)
+        die("unlink %s", path);
+    cleanup_forget_name(path);
     return !failed;
 }
 
@@ -296,6 +311,10 @@ static int run_everything(struct settings *s)
 /* Make the directory (unless given) and the server's well-known FIFO. */
 static void prepare_server_fifo(struct settings *s)
 {
+    /* Each name is registered right after it is made; a Ctrl-C between the two would leave
+     * it behind, so the terminating signals wait until both are in the registry. */
+    sigset_t old;
+    cleanup_hold_signals(&old);
     if (!s->dir[0]) { /* mode 0700: nobody else can plant a FIFO in it */
         if (make_private_dir(made_dir, sizeof made_dir, "fifo") == -1)
             die("mkdtemp %s", made_dir);
@@ -307,6 +326,7 @@ static void prepare_server_fifo(struct settings *s)
     if (mkfifo(path, 0600) == -1) /* a FIFO is a file: mkfifo creates the name only */
         die("mkfifo %s", path);
     cleanup_add_name(IPC_PATH, path);
+    cleanup_release_signals(&old);
 }
 
 static void remove_server_fifo(const struct settings *s)

@@ -5,7 +5,8 @@
  *   -w, --writers N        concurrent writer processes (default 4, 1..26)
  *   -r, --records N        records each writer writes (default 200, 1..1000000)
  *   -s, --size BYTES       record size; K and M suffixes work.  Without it, two runs:
- *                          512 bytes (under PIPE_BUF) and 128K (over it)
+ *                          512 bytes (under PIPE_BUF) and 128K (over it).  Writers x
+ *                          records x size is at most 4 GiB, and the run has a watchdog
  *   -p, --pipe-size BYTES  set the pipe's capacity with fcntl(F_SETPIPE_SZ) first (an
  *                          amplifier: a small pipe fills sooner, so big writes split more)
  *   -h, --help             this text
@@ -45,12 +46,14 @@
 #include "support/full_io.h"
 #include "support/parse.h"
 #include "support/process.h"
+#include "support/watchdog.h"
 
 static const char usage[] =
     "Usage: pipe_atomicity [--writers N] [--records N] [--size BYTES] [--pipe-size BYTES]\n"
     "  -w, --writers N        concurrent writers (default 4, 1..26)\n"
     "  -r, --records N        records per writer (default 200, 1..1000000)\n"
-    "  -s, --size BYTES       record size (default: two runs, 512 and 128K)\n"
+    "  -s, --size BYTES       record size (default: two runs, 512 and 128K); writers x\n"
+    "                         records x size is at most 4G\n"
     "  -p, --pipe-size BYTES  set the pipe capacity first (F_SETPIPE_SZ), e.g. 4K\n"
     "  -h, --help             this text\n";
 
@@ -59,6 +62,9 @@ enum { MAX_WRITERS = 26 };
 
 /* The biggest record: the reader and each writer hold one in memory. */
 #define MAX_RECORD_SIZE (16LL * 1024 * 1024)
+/* The most bytes one run sends through the pipe (a few seconds' worth), and its time limit. */
+#define MAX_TOTAL_BYTES (4LL << 30)
+enum { WATCHDOG_SECONDS = 300 };
 
 /* What the reader found. */
 struct tally {
@@ -183,6 +189,13 @@ int main(int argc, char *argv[])
         }
     }
     no_more_arguments(argc, argv, usage);
+    /* Each value may be in range while their product is not (16M x 1000000 x 26 is 436 TB):
+     * the whole stream is capped, and the run has a watchdog. */
+    double total = (double)writers * (double)records * (double)(size ? size : 128 * 1024);
+    if (total > (double)MAX_TOTAL_BYTES)
+        usage_error(usage, "--writers x --records x --size is %.3g bytes: at most %lld GiB go "
+                    "through the pipe in one run", total, MAX_TOTAL_BYTES >> 30);
+    start_watchdog(WATCHDOG_SECONDS, "still writing after the time limit; stopping");
     /* Each run prints the sizes it really used (the kernel may round a pipe size up). */
     printf("pipe_atomicity: writers=%d records=%ld%s\n", writers, records,
            size ? "" : " (x10 for the 512-byte run)");

@@ -134,7 +134,7 @@ static int request_reply(long requests)
         write_all(request[1], line, (size_t)len);
         long n, square;
         if (!fgets(line, sizeof line, answers) || sscanf(line, "%ld %ld", &n, &square) != 2)
-            die("reply %ld: the child closed the reply pipe early", i);
+            die_with_code(-1, "reply %ld: the child closed the reply pipe early", i);
         if (n == i && square == i * i)
             correct++;
     }

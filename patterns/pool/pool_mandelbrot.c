@@ -46,6 +46,7 @@
 #include "support/error.h"
 #include "support/output_file.h"
 #include "support/parse.h"
+#include "support/process.h"
 
 /* A task's argument: which row, and the picture's geometry (a worker has nothing else). */
 struct row_task {
@@ -140,10 +141,18 @@ static void render_with_pool(const struct options *o, unsigned char *image)
                    (size_t)o->width, (size_t)o->chunk, outcomes);
     /* EIO: some row failed; its outcome says which and why (the row number is its index). */
     if (err == EIO)
-        for (long row = 0; row < o->height; row++)
-            if (outcomes[row].status != POOL_TASK_OK)
-                die_with_code(outcomes[row].error, "row %ld: %s", row,
-                              pool_status_name(outcomes[row].status));
+        for (long row = 0; row < o->height; row++) {
+            const struct pool_outcome *out = &outcomes[row];
+            if (out->status == POOL_TASK_WORKER_DIED) { /* error holds a wait status here */
+                char how[STATUS_TEXT_SIZE];
+                die_with_code(-1, "row %ld: worker %ld %s", row, (long)out->worker,
+                              describe_status(out->error, how, sizeof how));
+            }
+            if (out->status == POOL_TASK_ERROR)
+                die_with_code(out->error, "row %ld: %s", row, pool_status_name(out->status));
+            if (out->status != POOL_TASK_OK)
+                die_with_code(-1, "row %ld: %s", row, pool_status_name(out->status));
+        }
     if (err)
         die_with_code(err, "pool_map");
     /* Count the rows each live worker rendered, from the pid in each row's outcome. */

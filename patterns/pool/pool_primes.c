@@ -302,11 +302,12 @@ int main(int argc, char **argv)
     int64_t total = 0;
     long failed = 0;
     for (long i = 0; i < o.ranges; i++) {
-        if (outcomes[i].status != POOL_TASK_OK) {
+        if (outcomes[i].status != POOL_TASK_OK) { /* no count: its result was never written */
             describe_failure(&outcomes[i], &ranges[i]);
             failed++;
+        } else {
+            total += counts[i];
         }
-        total += counts[i];
     }
     print_workers(outcomes, o.ranges);
     struct pool_stats stats;

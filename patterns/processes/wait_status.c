@@ -384,22 +384,27 @@ static int demo_core(const struct settings *s)
 {
     printf("\n--- core: the child calls abort(); SIGABRT's default action dumps core\n");
     /* Ctrl-C must not leave the directory or a core behind: hold SIGINT, SIGTERM and SIGHUP
-     * until the directory is gone (a few milliseconds; the watchdog still works). */
+     * until the directory is gone (a few milliseconds; the watchdog still works).  SIGPIPE
+     * too (`wait_status | head -1`): meanwhile a write to the closed pipe fails with EPIPE,
+     * and the held signal ends the program once the directory is gone. */
     sigset_t hold, old;
     if (sigemptyset(&hold) == -1 || sigaddset(&hold, SIGINT) == -1 ||
-        sigaddset(&hold, SIGTERM) == -1 || sigaddset(&hold, SIGHUP) == -1)
+        sigaddset(&hold, SIGTERM) == -1 || sigaddset(&hold, SIGHUP) == -1 ||
+        sigaddset(&hold, SIGPIPE) == -1)
         die("sigaddset");
     if (sigprocmask(SIG_BLOCK, &hold, &old) == -1)
         die("sigprocmask");
 
     struct core_plan plan;
     plan_core(&plan);
+    cleanup_add_name(IPC_DIRECTORY, plan.dir); /* a die() before the crash leaves it empty */
     printf("[core] core_pattern is \"%s\"; the child crashes in %s\n", plan.pattern, plan.dir);
     int status;
     pid_t pid = spawn(child_aborts, &plan); /* the child gets its own copy of plan */
     wait_for(pid, &status, 0, "the child that called abort()", s);
     int ok = report("core", pid, status, WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     explain_core(&plan, status, remove_core_files(plan.dir));
+    cleanup_forget_name(plan.dir);
 
     if (fflush(stdout) == EOF) /* before a held Ctrl-C ends the program */
         die("fflush");

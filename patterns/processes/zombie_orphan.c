@@ -123,8 +123,10 @@ static pid_t receive_pid(int fd, const char *what)
     ssize_t n;
     while ((n = read(fd, &pid, sizeof pid)) == -1 && errno == EINTR)
         continue;
-    if (n != (ssize_t)sizeof pid)
-        die("read(%s): %s", what, n == 0 ? "the writer ended without sending it" : "short read");
+    if (n == -1)
+        die("read(%s)", what);
+    if (n != (ssize_t)sizeof pid) /* end of file or a short read: errno does not apply */
+        die_with_code(-1, "read(%s): %s", what, n == 0 ? "the writer ended without sending it" : "short read");
     return pid;
 }
 
@@ -147,7 +149,7 @@ static char process_state(pid_t pid)
         return 0; /* the process went away between open and read */
     char *paren = strrchr(line, ')');
     if (paren == NULL || paren[1] != ' ')
-        die("%s: unexpected format", path);
+        die_with_code(-1, "%s: unexpected format", path);
     return paren[2];
 }
 
@@ -221,7 +223,7 @@ static _Noreturn void run_orphan_grandchild(pid_t top, int ready_fd, int timeout
     for (long waited_ms = 0; getppid() == first; waited_ms++) {
         if (waited_ms > timeout_s * 1000L) {
             errno = ETIMEDOUT;
-            die("grandchild: getppid() still %ld after %d s", (long)first, timeout_s);
+            die_with_code(-1, "grandchild: getppid() still %ld after %d s", (long)first, timeout_s);
         }
         if (nanosleep(&pause_1ms, NULL) == -1 && errno != EINTR)
             die("nanosleep");
@@ -283,8 +285,11 @@ static _Noreturn void run_middle(const char *demo, pid_t top, int to_top_fd, int
     /* Wait for "ready": the grandchild must have looked at its first parent (orphan) or set
      * PR_SET_PDEATHSIG (pdeathsig) before this process exits, or the demo shows nothing. */
     pid_t token;
-    if (read(ready[0], &token, sizeof token) != (ssize_t)sizeof token)
+    ssize_t got = read(ready[0], &token, sizeof token);
+    if (got == -1)
         die("read(ready)");
+    if (got != (ssize_t)sizeof token) /* end of file: errno does not apply */
+        die_with_code(-1, "read(ready): the grandchild ended without saying it was ready");
     send_pid(to_top_fd, grandchild); /* the top process learns whom it will reap */
     printf("[%s] middle %ld: grandchild %ld is ready; exiting without waiting for it\n", demo,
            (long)getpid(), (long)grandchild);

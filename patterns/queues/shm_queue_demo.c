@@ -33,6 +33,7 @@
  *   lessons/03-queues-and-shared-memory.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -48,6 +49,7 @@
 #include "support/full_io.h"
 #include "support/parse.h"
 #include "support/process.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: shm_queue_demo [options]\n"
@@ -314,6 +316,13 @@ static struct options parse_options(int argc, char **argv)
         }
     }
     no_more_arguments(argc, argv, usage);
+    /* Each value may be in range while the two together are not: say which limit, not a bare
+     * "Invalid argument" from shm_queue_create. */
+    double bytes = (double)o.slot_size * (double)o.capacity;
+    if (bytes > (double)SHM_QUEUE_MAX_BYTES)
+        usage_error(usage, "--slot-size %lld x --capacity %ld is %.1f GiB: one queue's mapping "
+                    "holds at most %.0f GiB (SHM_QUEUE_MAX_BYTES)", o.slot_size, o.capacity,
+                    bytes / (1 << 30), (double)SHM_QUEUE_MAX_BYTES / (1 << 30));
     return o;
 }
 
@@ -329,6 +338,17 @@ static struct shm_queue *make_queue(const struct options *o, char *name, size_t 
     }
     int err =
         shm_queue_create(&q, o->named ? name : NULL, (size_t)o->slot_size, (size_t)o->capacity);
+    if (err == ENOSPC && o->named) { /* the pages were reserved at creation: say where */
+        char room[128] = "/dev/shm";
+        int dir = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir != -1) {
+            describe_file_room(dir, room, sizeof room);
+            (void)close(dir); /* only read from: nothing to lose */
+        }
+        die_with_code(err, "shm_queue_create: %ld slots of %lld bytes (%.1f MiB) do not fit in "
+                      "%s", o->capacity, o->slot_size,
+                      (double)o->slot_size * (double)o->capacity / (1024.0 * 1024.0), room);
+    }
     if (err != 0)
         die_with_code(err, "shm_queue_create(slot size %lld, capacity %ld)", o->slot_size,
                       o->capacity);

@@ -151,14 +151,20 @@ int main(int argc, char *argv[])
             worker(shm, i, workers, rounds, work_us);
             leave_child(EXIT_SUCCESS);
         }
-    int failed = 0; /* a worker the watchdog ended shows as "killed by signal 14 (Alarm clock)" */
-    for (int i = 0; i < workers; i++)
-        failed += reap_child(pids[i], "worker");
+    /* In the order they end: a worker that dies (killed, or by SIGPIPE writing to a closed
+     * stdout) would keep the others at the barrier until their alarms rang, so the first
+     * failure stops the rest.  A worker the watchdog ended shows as "killed by signal 14". */
+    int failed = reap_group(pids, workers, "worker");
+    if (failed) { /* a dead waiter may be counted in the barrier: destroying it could block */
+        note("%d of %d workers did not finish: the barrier is left as it is", failed, workers);
+        unmap_shared(shm, sizeof *shm);
+        return EXIT_FAILURE;
+    }
     int bad_serial = count_bad_serial(shm, rounds);
     int ran_ahead = atomic_load(&shm->ran_ahead);
     printf("%d rounds completed; ran ahead: %d; rounds without exactly one serial worker: %d\n",
            rounds, ran_ahead, bad_serial);
-    int err = pthread_barrier_destroy(&shm->barrier); /* nobody is waiting: all are reaped */
+    int err = pthread_barrier_destroy(&shm->barrier); /* every worker ended well: none waits */
     if (err != 0)
         die_with_code(err, "pthread_barrier_destroy");
     unmap_shared(shm, sizeof *shm);

@@ -151,6 +151,10 @@ static int demonstrate_timeout(struct shared *shm, long timeout_ms)
 static int run_mailbox(struct shared *shm, int consumers, long items)
 {
     pid_t pids[MAX_CONSUMERS];
+    /* A consumer killed while it holds the mailbox's lock would leave the producer blocked
+     * for ever (even pthread_cond_timedwait re-locks without a time limit): while producing,
+     * the death of a consumer ends the run, saying so. */
+    cleanup_stop_when_a_child_fails();
     for (int i = 0; i < consumers; i++)
         if ((pids[i] = start_child()) == 0) { /* it dies with the producer: no more items */
             consume(shm, i);
@@ -159,6 +163,7 @@ static int run_mailbox(struct shared *shm, int consumers, long items)
             leave_child(EXIT_SUCCESS);
         }
     produce(shm, items, consumers);
+    cleanup_stop_watching_children(); /* from here the reaping below reports each one */
     int failed = 0;
     long count = 0, sum = 0, idle = 0;
     for (int i = 0; i < consumers; i++) {

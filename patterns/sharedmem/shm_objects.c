@@ -93,11 +93,13 @@ static int name_visible(const char *name)
 static struct mailbox *create_mailbox(char *name, size_t name_size)
 {
     unique_ipc_name(name, name_size, "shm");
+    cleanup_add_name(IPC_SHM, name); /* before shm_open: a Ctrl-C just after it is covered */
     /* O_EXCL: never open someone else's object by accident; 0600: nobody else may open ours. */
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd == -1)
+    if (fd == -1) {
+        cleanup_forget_name(name); /* not made by us: not ours to unlink */
         die("shm_open(%s)", name);
-    cleanup_add_name(IPC_SHM, name);
+    }
     if (ftruncate(fd, sizeof(struct mailbox)) == -1) /* a new object has size 0 */
         die("ftruncate");
     struct mailbox *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -230,10 +232,12 @@ static int demo_sigbus(void)
     long page = sysconf(_SC_PAGESIZE);
     char name[96];
     unique_ipc_name(name, sizeof name, "shm");
+    cleanup_add_name(IPC_SHM, name); /* before shm_open, as in create_mailbox */
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd == -1)
+    if (fd == -1) {
+        cleanup_forget_name(name);
         die("shm_open(%s)", name);
-    cleanup_add_name(IPC_SHM, name);
+    }
     if (ftruncate(fd, page) == -1) /* one page of object... */
         die("ftruncate");
     char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

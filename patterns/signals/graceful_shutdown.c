@@ -62,6 +62,7 @@
 #include "support/error.h"
 #include "support/full_io.h"
 #include "support/parse.h"
+#include "support/process_shared.h"
 
 static const char usage[] =
     "Usage: graceful_shutdown [--workers N] [--run-ms MS] [--grace-ms MS] [--wakeup HOW]\n"
@@ -321,8 +322,7 @@ static void create_resources(struct resources *r, int workers)
         die("shm_open(%s)", r->shm_name);
     cleanup_add_name(IPC_SHM, r->shm_name);
     r->board_size = sizeof *r->board + (size_t)workers * sizeof r->board->beats[0];
-    if (ftruncate(fd, (off_t)r->board_size) == -1)
-        die("ftruncate(%s)", r->shm_name);
+    reserve_shared_file_or_die(fd, (off_t)r->board_size, r->shm_name); /* not SIGBUS later */
     r->board = mmap(NULL, r->board_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (r->board == MAP_FAILED)
         die("mmap(%s)", r->shm_name);

@@ -242,6 +242,9 @@ static int eintr_variant(enum install_way way, int tick_ms)
         printf("[%s] read() returned %zd bytes \"%.*s\" after %d tick(s): restarted, no EINTR\n",
                names[way], n, (int)n, buf, seen_ticks);
         ok = way != WAY_SIGACTION && seen_ticks >= TICKS_BEFORE_DATA;
+    } else if (n == 0) { /* end of file: errno has nothing to say */
+        die_with_code(-1, "read(data): end of file: the child that writes the data ended "
+                      "before it wrote");
     } else {
         errno = saved;
         die("read(data)");
