@@ -4,14 +4,20 @@
 #include <math.h>
 #include <stdlib.h>
 
-double amdahl_speedup(double s, double k) { return 1.0 / (s + (1.0 - s) / k); }
+double amdahl_speedup(double s, double k)
+{
+    return 1.0 / (s + (1.0 - s) / k);
+}
 
 double usl_speedup(double sigma, double kappa, double k)
 {
     return k / (1.0 + sigma * (k - 1.0) + kappa * k * (k - 1.0));
 }
 
-double karp_flatt(double speedup, double k) { return (1.0 / speedup - 1.0 / k) / (1.0 - 1.0 / k); }
+double karp_flatt(double speedup, double k)
+{
+    return (1.0 / speedup - 1.0 / k) / (1.0 - 1.0 / k);
+}
 
 /* Amdahl rewritten: 1/S - 1/k = s (1 - 1/k), a line through the origin in s. */
 struct amdahl_fit fit_amdahl(const double *cores, const double *speedup, int n)
@@ -43,8 +49,8 @@ struct amdahl_fit fit_amdahl(const double *cores, const double *speedup, int n)
 }
 
 /* Least squares for y = p x1 + q x2 (no intercept), optionally with one of p, q held at 0. */
-static void two_parameter_fit(const double *x1, const double *x2, const double *y, int n,
-                              int hold, double *p, double *q)
+static void two_parameter_fit(const double *x1, const double *x2, const double *y, int n, int hold,
+                              double *p, double *q)
 {
     double s11 = 0, s12 = 0, s22 = 0, s1y = 0, s2y = 0;
     for (int i = 0; i < n; i++) {

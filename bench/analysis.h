@@ -34,9 +34,9 @@ struct amdahl_fit {
 struct usl_fit {
     int ok;
     int points;
-    double sigma, kappa;    /* both >= 0 */
-    double peak_cores;      /* k* where the curve peaks; 0 if it never does (kappa = 0) */
-    double peak_speedup;    /* S(k*) */
+    double sigma, kappa; /* both >= 0 */
+    double peak_cores;   /* k* where the curve peaks; 0 if it never does (kappa = 0) */
+    double peak_speedup; /* S(k*) */
     double rms_error;
 };
 

@@ -22,8 +22,7 @@ static void interval(double *values, int n, double *low, double *high)
 }
 
 struct fit_intervals bootstrap_fits(const double *cores, const double *const *runs,
-                                    const int *nruns, int m, int base, int rounds,
-                                    uint64_t seed)
+                                    const int *nruns, int m, int base, int rounds, uint64_t seed)
 {
     struct fit_intervals ci = {0};
     int most = 0, several = 0;

@@ -18,17 +18,16 @@
 #include "analysis.h"
 
 struct fit_intervals {
-    int rounds;                     /* resamples refitted; 0: no interval */
-    double s_low, s_high;           /* Amdahl's serial fraction */
-    double sigma_low, sigma_high;   /* USL contention */
-    double kappa_low, kappa_high;   /* USL coherency */
+    int rounds;                   /* resamples refitted; 0: no interval */
+    double s_low, s_high;         /* Amdahl's serial fraction */
+    double sigma_low, sigma_high; /* USL contention */
+    double kappa_low, kappa_high; /* USL coherency */
 };
 
 /* runs[j] holds nruns[j] wall times measured at cores[j] (j < m); base is the index of the
  * one-core point the speedups divide by.  90% intervals from `rounds` resamples. */
 struct fit_intervals bootstrap_fits(const double *cores, const double *const *runs,
-                                    const int *nruns, int m, int base, int rounds,
-                                    uint64_t seed);
+                                    const int *nruns, int m, int base, int rounds, uint64_t seed);
 
 /* Which law the data support: one sentence, ending in a full stop. */
 const char *model_verdict(const struct amdahl_fit *a, const struct usl_fit *u,

@@ -29,9 +29,9 @@ struct line {
 
 /* What the two processes share; each field on its own line. */
 struct shared_lines {
-    alignas(LINE) _Atomic uint64_t ball;     /* the round trip's line */
+    alignas(LINE) _Atomic uint64_t ball;       /* the round trip's line */
     alignas(LINE) _Atomic uint64_t read_up_to; /* the stream: B's progress, for A's flow control */
-    alignas(LINE) _Atomic int failed;        /* B saw a wrong number or lost A */
+    alignas(LINE) _Atomic int failed;          /* B saw a wrong number or lost A */
     struct line ring[RING_LINES];
 };
 
@@ -144,8 +144,8 @@ static long with_partner(const int cpus[2], int (*partner)(struct shared_lines *
                          long (*side_a)(struct shared_lines *, int64_t, struct stretches *),
                          int64_t budget_ns, double *typical_ns, char *detail, size_t size)
 {
-    struct shared_lines *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct shared_lines *s =
+        mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (s == MAP_FAILED)
         return snprintf(detail, size, "mmap: %s", strerror(errno)), -1;
     cpu_set_t saved;
@@ -169,8 +169,8 @@ static long with_partner(const int cpus[2], int (*partner)(struct shared_lines *
     cleanup_add_child(pid);
     struct stretches timed = {0};
     long done = ipc_pin_self(cpus[0]) == -1 ? -1 : side_a(s, budget_ns, &timed);
-    *typical_ns = timed.count > 0 && !timed.out_of_memory ? median_of(timed.per_op, timed.count)
-                                                          : 0;
+    *typical_ns =
+        timed.count > 0 && !timed.out_of_memory ? median_of(timed.per_op, timed.count) : 0;
     free(timed.per_op);
     if (done == -1)
         kill(pid, SIGKILL); /* it may be spinning on a line we will never write */
@@ -223,8 +223,8 @@ static long fill(struct shared_lines *s, int64_t budget_ns, struct stretches *ti
     return (long)pos;
 }
 
-long cache_line_round_trips(const int cpus[2], int64_t budget_ns, double *typical_ns,
-                            char *detail, size_t size)
+long cache_line_round_trips(const int cpus[2], int64_t budget_ns, double *typical_ns, char *detail,
+                            size_t size)
 {
     return with_partner(cpus, bounce, throw_ball, budget_ns, typical_ns, detail, size);
 }

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 struct coprocess {
-    pid_t pid;      /* 0: not running */
+    pid_t pid;       /* 0: not running */
     FILE *to, *from; /* its stdin (line-buffered) and its stdout */
 };
 

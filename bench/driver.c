@@ -217,9 +217,10 @@ static void expand_plan(const struct workload *w, int quick, struct point_list *
                 p.workers = per_cpu * order[i];
                 p.per_cpu = per_cpu;
                 if (!pids_allow(p.workers)) {
-                    fprintf(stderr, "bench: %s, %s: %d workers on %d CPUs skipped: the "
-                            "cgroup's pids.max is %ld\n", w->name, p.series, p.workers, p.cpus,
-                            machine.pids_max);
+                    fprintf(stderr,
+                            "bench: %s, %s: %d workers on %d CPUs skipped: the "
+                            "cgroup's pids.max is %ld\n",
+                            w->name, p.series, p.workers, p.cpus, machine.pids_max);
                     continue;
                 }
                 add_point(out, &p);
@@ -259,9 +260,10 @@ static void print_sweep(FILE *out, int quick)
 {
     int nk;
     int *ks = sweep_for(quick, &nk);
-    fprintf(out, "sweep (%s):", machine.known ? "one thread per core, then SMT siblings, then "
-                                               "the next socket"
-                                             : "the affinity mask's order: no topology");
+    fprintf(out, "sweep (%s):",
+            machine.known ? "one thread per core, then SMT siblings, then "
+                            "the next socket"
+                          : "the affinity mask's order: no topology");
     for (int i = 0; i < nk; i++) {
         const char *mark = plan_boundary_at(&machine, ks[i]);
         fprintf(out, " %d%s%s%s", ks[i], mark ? " [" : "", mark ? mark : "", mark ? "]" : "");
@@ -400,7 +402,7 @@ static double capacity_of(const struct point *p)
     return share > 1.0 ? 1.0 : share;
 }
 
-static struct run_result result; /* its spans are kept and reused from run to run */
+static struct run_result result;    /* its spans are kept and reused from run to run */
 static struct timeline *trace_next; /* the timeline the next run records its tasks in, or NULL */
 
 static struct sample run_once(const struct workload *w, const struct point *p)
@@ -432,9 +434,13 @@ static struct sample run_once(const struct workload *w, const struct point *p)
         fprintf(stderr, "%s: refusing to report a wrong answer; stopping\n", program_name());
         exit(EXIT_FAILURE);
     }
-    struct sample s = {(double)(t1 - t0), (double)(cpu1 - cpu0),
-                       result.ops > 0 ? result.ops : 1, overlap_of(p, &result), result.extra,
-                       capacity, ""};
+    struct sample s = {(double)(t1 - t0),
+                       (double)(cpu1 - cpu0),
+                       result.ops > 0 ? result.ops : 1,
+                       overlap_of(p, &result),
+                       result.extra,
+                       capacity,
+                       ""};
     snprintf(s.note, sizeof s.note, "%s", result.detail);
     return s;
 }
@@ -470,9 +476,16 @@ static double figure_of(const struct workload *w, const struct sample *s)
 static void write_sample(const struct workload *w, const struct point *p, int run,
                          const struct sample *s, int good)
 {
-    struct sample_row row = {.x = p->x, .cpus = p->cpus, .workers = p->workers, .run = run,
-                             .wall_ns = s->wall_ns, .cpu_ns = s->cpu_ns, .ops = s->ops,
-                             .overlap = s->overlap, .counted = good, .extra = s->extra,
+    struct sample_row row = {.x = p->x,
+                             .cpus = p->cpus,
+                             .workers = p->workers,
+                             .run = run,
+                             .wall_ns = s->wall_ns,
+                             .cpu_ns = s->cpu_ns,
+                             .ops = s->ops,
+                             .overlap = s->overlap,
+                             .counted = good,
+                             .extra = s->extra,
                              .capacity = s->capacity};
     snprintf(row.workload, sizeof row.workload, "%s", w->name);
     point_label(p, row.series, sizeof row.series);
@@ -492,14 +505,14 @@ static struct reduced_point reduce(const struct workload *w, const struct point 
     double *column = malloc(sizeof *column * (size_t)n);
     if (!column)
         die("malloc: %d samples", n);
-    /* One column at a time: each median sorts its column, so the extremes are its ends. */
-#define MEDIAN_OF(expression, median, lowest, highest)                                        \
-    do {                                                                                       \
-        for (int i = 0; i < n; i++)                                                            \
-            column[i] = (expression);                                                          \
-        median = median_of(column, n);                                                         \
-        lowest = column[0];                                                                    \
-        highest = column[n - 1];                                                               \
+        /* One column at a time: each median sorts its column, so the extremes are its ends. */
+#define MEDIAN_OF(expression, median, lowest, highest)                                             \
+    do {                                                                                           \
+        for (int i = 0; i < n; i++)                                                                \
+            column[i] = (expression);                                                              \
+        median = median_of(column, n);                                                             \
+        lowest = column[0];                                                                        \
+        highest = column[n - 1];                                                                   \
     } while (0)
     double unused_low, unused_high;
     MEDIAN_OF(use[i].wall_ns, r.wall_median_ns, r.wall_min_ns, r.wall_max_ns);
@@ -545,9 +558,8 @@ static void add_worker_spans(struct timeline *trace, size_t before)
 /* Warm up, repeat, reduce.  Runs with poor overlap are recorded but do not count, until the
  * try bound is reached; then the point keeps what it has and is marked. */
 static struct reduced_point measure_point(const struct workload *w, const struct point *p,
-                                          const struct options *o, int64_t deadline_ns,
-                                          int *runs, struct timeline *trace,
-                                          double *setup_ns)
+                                          const struct options *o, int64_t deadline_ns, int *runs,
+                                          struct timeline *trace, double *setup_ns)
 {
     pin_to_cpus(cpu_ids, p->cpus);
     pinned_now = pinned_cpu_count();
@@ -601,9 +613,8 @@ static struct reduced_point measure_point(const struct workload *w, const struct
         timed_ns += all[i].wall_ns / nall;
     if (warm_ns > timed_ns)
         *setup_ns += warm_ns - timed_ns;
-    struct reduced_point r = nkept >= o->repeats || (cut && nkept > 0)
-                                 ? reduce(w, p, kept, nkept)
-                                 : reduce(w, p, all, nall);
+    struct reduced_point r = nkept >= o->repeats || (cut && nkept > 0) ? reduce(w, p, kept, nkept)
+                                                                       : reduce(w, p, all, nall);
     r.low_overlap = cut ? nkept == 0 : nkept < o->repeats;
     if (cut) {
         size_t used = strlen(r.note);
@@ -684,8 +695,8 @@ static void close_output(FILE *f, const char *what)
 }
 
 /* NAME.csv and NAME.dat, by the one column table (reduced_csv.h). */
-static void write_reduced(const char *dir, const struct workload *w,
-                          const struct reduced_point *r, int n)
+static void write_reduced(const char *dir, const struct workload *w, const struct reduced_point *r,
+                          int n)
 {
     FILE *csv = open_output(dir, w->name, ".csv");
     FILE *dat = open_output(dir, w->name, ".dat");
@@ -743,11 +754,12 @@ static void write_machine(const char *dir, const struct options *o)
     time_t now = time(NULL);
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
-    fprintf(f, "date: %s\ncpu model: %s\nusable cpus: %d (of %ld online)\nkernel: %s %s %s\n"
-               "compiler: %s\ngit revision: %s\ntransparent hugepages: %s\n"
-               "plan: %s, %d counted runs per point after 1 warm-up\n",
-            date, model, cpu_total, sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release,
-            u.machine, __VERSION__, revision, thp, plan_name(o->quick), o->repeats);
+    fprintf(f,
+            "date: %s\ncpu model: %s\nusable cpus: %d (of %ld online)\nkernel: %s %s %s\n"
+            "compiler: %s\ngit revision: %s\ntransparent hugepages: %s\n"
+            "plan: %s, %d counted runs per point after 1 warm-up\n",
+            date, model, cpu_total, sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, u.machine,
+            __VERSION__, revision, thp, plan_name(o->quick), o->repeats);
     fprintf(f, "usable cpus bound: %s (%d CPUs in the mask", cpu_bound_name(machine.bound),
             machine.count);
     if (machine.quota_cpus > 0)
@@ -770,8 +782,8 @@ static void write_machine(const char *dir, const struct options *o)
             fprintf(f, "%s cache: %ld KiB\n", caches[level], machine.cache_bytes[level] >> 10);
     print_sweep(f, o->quick);
     if (machine.simulated)
-        fprintf(f, "simulated: yes (%s), on %d real CPUs: the times mean nothing\n",
-                machine.source, pinned_cpu_count());
+        fprintf(f, "simulated: yes (%s), on %d real CPUs: the times mean nothing\n", machine.source,
+                pinned_cpu_count());
     close_output(f, "machine.txt");
 }
 
@@ -816,8 +828,8 @@ static void write_trace(const char *dir, const struct workload *w, const struct 
              p->cpus);
     if (timeline_write(trace, path, name) != 0)
         die_with_code(-1, "%s: %s", path, output_file_reason(errno));
-    fprintf(stderr, "bench: %s: the spans of one run at %d workers in %s\n", w->name,
-            p->workers, path);
+    fprintf(stderr, "bench: %s: the spans of one run at %d workers in %s\n", w->name, p->workers,
+            path);
 }
 
 /* --- the time budget ------------------------------------------------------------------- */
@@ -889,8 +901,10 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
     /* What the points measured so far cost, per series (the last one measured of each): a run's
      * time over its cost_factor, and the setup's time per worker (a pool's, an MPI job's start
      * grows with its workers, not with the work). */
-    struct cost { const char *series; double run_ns, setup_ns_per_worker; } *costs =
-        calloc((size_t)(n > 0 ? n : 1), sizeof *costs);
+    struct cost {
+        const char *series;
+        double run_ns, setup_ns_per_worker;
+    } *costs = calloc((size_t)(n > 0 ? n : 1), sizeof *costs);
     if (!costs)
         die("calloc: %d costs", n);
     int ncosts = 0;
@@ -924,13 +938,13 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
                 continue;
             }
         }
-        fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1,
-                n, label, p->x, p->workers, p->cpus);
+        fprintf(stderr, "bench: %s [%d/%d] %s, x=%g, %d workers on %d CPUs ...", w->name, i + 1, n,
+                label, p->x, p->workers, p->cpus);
         int runs = 1;
         double setup_ns = 0;
         int64_t t0 = monotonic_ns();
-        reduced[measured] = measure_point(w, p, o, deadline, &runs, i == traced ? &trace : NULL,
-                                          &setup_ns);
+        reduced[measured] =
+            measure_point(w, p, o, deadline, &runs, i == traced ? &trace : NULL, &setup_ns);
         int k = 0;
         while (k < ncosts && strcmp(costs[k].series, p->series) != 0)
             k++;
@@ -940,9 +954,8 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
         ncosts += k == ncosts;
         const struct reduced_point *r = &reduced[measured++];
         fprintf(stderr, " %.4g %s (%d runs, overlap %.0f%%, spread %.0f%%)%s%s%s\n",
-                r->figure_median, w->shape == SHAPE_SERIES ? "" : "s", r->samples,
-                100 * r->overlap, 100 * r->spread, point_marks(r), r->note[0] ? "; " : "",
-                r->note);
+                r->figure_median, w->shape == SHAPE_SERIES ? "" : "s", r->samples, 100 * r->overlap,
+                100 * r->spread, point_marks(r), r->note[0] ? "; " : "", r->note);
     }
     if (w->finish)
         w->finish();
@@ -979,7 +992,7 @@ static void make_directories(const char *path)
 {
     char partial[4096];
     snprintf(partial, sizeof partial, "%s", path);
-    for (char *slash = partial + 1; ; slash++) {
+    for (char *slash = partial + 1;; slash++) {
         if (*slash != '/' && *slash != '\0')
             continue;
         char saved = *slash;
@@ -996,14 +1009,19 @@ static void make_directories(const char *path)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {
-        {"data", required_argument, 0, 'd'}, {"quick", no_argument, 0, 'q'},
-        {"repeats", required_argument, 0, 'r'}, {"only", required_argument, 0, 'o'},
-        {"list", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
-        {"plots", required_argument, 0, 'p'}, {"report-only", no_argument, 0, 'R'},
-        {"compare", required_argument, 0, 'C'}, {"smoke", no_argument, 0, 'S'},
-        {"cores", required_argument, 0, 'k'}, {"budget", required_argument, 0, 'b'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"data", required_argument, 0, 'd'},
+                                          {"quick", no_argument, 0, 'q'},
+                                          {"repeats", required_argument, 0, 'r'},
+                                          {"only", required_argument, 0, 'o'},
+                                          {"list", no_argument, 0, 'l'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"plots", required_argument, 0, 'p'},
+                                          {"report-only", no_argument, 0, 'R'},
+                                          {"compare", required_argument, 0, 'C'},
+                                          {"smoke", no_argument, 0, 'S'},
+                                          {"cores", required_argument, 0, 'k'},
+                                          {"budget", required_argument, 0, 'b'},
+                                          {0, 0, 0, 0}};
     o->data_dir = "plots/data";
     o->plots_dir = "plots";
     opterr = 0;
@@ -1017,9 +1035,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'q': o->quick = o->quick ? o->quick : 1; break;
         case 'S': o->quick = 2; break;
         case 'k': o->cores = optarg; break;
-        case 'b': o->budget_s = (double)parse_long(optarg, "--budget", 0, 86400, usage);
-                  budget_given = 1;
-                  break;
+        case 'b':
+            o->budget_s = (double)parse_long(optarg, "--budget", 0, 86400, usage);
+            budget_given = 1;
+            break;
         case 'r': o->repeats = (int)parse_long(optarg, "--repeats", 1, MAX_REPEATS, usage); break;
         case 'o': o->only = optarg; break;
         case 'l': list = 1; break;

@@ -104,7 +104,8 @@ int fork_workers(const struct fork_workers_job *job, void *records, char *detail
         close(go[1]); /* the start signal: EOF to every worker at once */
         int received = 0;
         ssize_t n;
-        while ((n = read(results[0], message, size)) == (ssize_t)size || (n == -1 && errno == EINTR)) {
+        while ((n = read(results[0], message, size)) == (ssize_t)size ||
+               (n == -1 && errno == EINTR)) {
             if (n == -1)
                 continue;
             struct message_header header;

@@ -156,8 +156,7 @@ int ipc_channels_open(struct ipc_channels *c, enum ipc_mechanism m, size_t size,
     switch (m) {
     case IPC_BY_PIPE: return pipe(c->ab) == -1 || pipe(c->ba) == -1 ? -1 : 0;
     case IPC_BY_SOCKETPAIR: return socketpair(AF_UNIX, SOCK_STREAM, 0, c->ab);
-    case IPC_BY_FIFO:
-        return make_fifos(c);
+    case IPC_BY_FIFO: return make_fifos(c);
     case IPC_BY_MQUEUE: {
         size_t limit = (size_t)read_mqueue_limit("msgsize_max", 8192);
         c->mq_chunk = size < limit ? size : limit; /* larger messages go in several pieces */

@@ -94,7 +94,8 @@ int prime_add_spans(struct run_result *r, const struct prime_result *results, in
         s->end_ns = results[i].end_ns > s->end_ns ? results[i].end_ns : s->end_ns;
         s->cpu_ns += results[i].cpu_ns;
     }
-    for (int k = 0; r->trace && k < added; k++) { /* each worker's row: from its first task to its last */
+    for (int k = 0; r->trace && k < added;
+         k++) { /* each worker's row: from its first task to its last */
         struct timeline_span *t = timeline_add(r->trace);
         if (!t) {
             free(ids);

@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 static const char *python_script(void)
 {
     static char path[4096];

@@ -7,12 +7,12 @@
 #include <string.h>
 
 enum kind {
-    TEXT,     /* char[size] at offset */
-    NUMBER,   /* double at offset */
-    INTEGER,  /* int at offset */
-    LONGINT,  /* long at offset */
-    LABEL,    /* written: point_label(); read: nothing (variant and per_cpu carry identity) */
-    DERIVED,  /* written: derive(p); read: nothing */
+    TEXT,    /* char[size] at offset */
+    NUMBER,  /* double at offset */
+    INTEGER, /* int at offset */
+    LONGINT, /* long at offset */
+    LABEL,   /* written: point_label(); read: nothing (variant and per_cpu carry identity) */
+    DERIVED, /* written: derive(p); read: nothing */
 };
 
 struct column {
@@ -160,7 +160,8 @@ static void read_value(const struct column *c, const char *text, void *row)
     case NUMBER: *(double *)(void *)(base + c->offset) = strtod(text, NULL); break;
     case INTEGER: *(int *)(void *)(base + c->offset) = (int)strtol(text, NULL, 10); break;
     case LONGINT: *(long *)(void *)(base + c->offset) = strtol(text, NULL, 10); break;
-    case LABEL: case DERIVED: break;
+    case LABEL:
+    case DERIVED: break;
     }
 }
 

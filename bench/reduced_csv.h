@@ -36,9 +36,9 @@ struct sample_row {
     char workload[LABEL_SIZE];
     char series[LABEL_SIZE + 16]; /* the point's label (point_label) */
     double x;
-    int cpus, workers, run;       /* run: 1, 2, ... after the warm-up */
+    int cpus, workers, run; /* run: 1, 2, ... after the warm-up */
     double wall_ns, cpu_ns, ops, overlap;
-    int counted;                  /* 1 if the run counts (its overlap and capacity were good) */
+    int counted; /* 1 if the run counts (its overlap and capacity were good) */
     double extra, capacity;
 };
 

@@ -101,7 +101,8 @@ static void print_boundaries(FILE *out, int markdown)
     if (!nboundaries)
         return;
     fputs(markdown ? "\nWhere this machine changes (the dotted lines on the plots): "
-                   : "  where the machine changes: ", out);
+                   : "  where the machine changes: ",
+          out);
     for (int i = 0; i < nboundaries; i++)
         fprintf(out, "%s%s from k = %d", i ? ", " : "", boundaries[i].what, boundaries[i].k);
     fputs(markdown ? ". Expect the curves to bend there.\n" : "\n", out);
@@ -131,7 +132,7 @@ const char *x_text(const struct workload *w, double x, char *text, size_t size)
 const char *point_marks(const struct reduced_point *p)
 {
     static char text[64];
-    const char *short_of = !p->low_overlap              ? ""
+    const char *short_of = !p->low_overlap               ? ""
                            : p->capacity < CAPACITY_GOOD ? " LOW CAPACITY"
                                                          : " LOW OVERLAP";
     snprintf(text, sizeof text, "%s%s%s", short_of, *short_of && p->wide_spread ? "," : "",
@@ -158,27 +159,30 @@ static void scaling_summary(FILE *out, const struct reduced_point *r, int n, int
         snprintf(cpus, sizeof cpus, "%d%s%s%s", p->point.cpus, begins ? " (" : "",
                  begins ? begins : "", begins ? ")" : "");
         if (md)
-            fprintf(out, "| %s | %s | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
-                         "%.0f%% | %.0f%% | %.0f%%%s |\n",
-                    label, cpus, p->point.workers, p->figure_median,
-                    100 * p->spread, p->speedup, p->speedup_min, p->speedup_max, p->efficiency,
-                    cpu_per_wall, 100 * p->idle, 100 * p->overlap, 100 * p->capacity, point_marks(p));
+            fprintf(out,
+                    "| %s | %s | %d | %.4f | %.0f%% | %.2f (%.2f-%.2f) | %.2f | %.2f | "
+                    "%.0f%% | %.0f%% | %.0f%%%s |\n",
+                    label, cpus, p->point.workers, p->figure_median, 100 * p->spread, p->speedup,
+                    p->speedup_min, p->speedup_max, p->efficiency, cpu_per_wall, 100 * p->idle,
+                    100 * p->overlap, 100 * p->capacity, point_marks(p));
         else
-            fprintf(out, "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%% "
-                         "%7.0f%%%s%s%s\n",
-                    label, p->point.cpus, p->point.workers, p->figure_median,
-                    100 * p->spread, p->speedup, p->efficiency, cpu_per_wall, 100 * p->idle,
-                    100 * p->overlap, 100 * p->capacity, point_marks(p), begins ? "  <- " : "",
-                    begins ? begins : "");
+            fprintf(out,
+                    "  %-34s %4d %7d %9.4f %5.0f%% %7.2f %10.2f %8.2f %4.0f%% %6.0f%% "
+                    "%7.0f%%%s%s%s\n",
+                    label, p->point.cpus, p->point.workers, p->figure_median, 100 * p->spread,
+                    p->speedup, p->efficiency, cpu_per_wall, 100 * p->idle, 100 * p->overlap,
+                    100 * p->capacity, point_marks(p), begins ? "  <- " : "", begins ? begins : "");
     }
     print_boundaries(out, md);
-    fputs(md ? "\nSpread: interquartile range of the runs over their median. Idle: the share of "
-               "the k CPUs' time no process of the run used. Overlap: how much of their lives "
-               "the workers really had a CPU (below 90%, they took turns). Capacity: how fast the k "
-               "CPUs computed together, just before the runs, against one alone (below 85%, the "
-               "machine was not giving k CPUs' worth). Weak-scaling series show the scaled "
-               "speedup k T(1) / T(k).\n"
-             : "", out);
+    fputs(
+        md ? "\nSpread: interquartile range of the runs over their median. Idle: the share of "
+             "the k CPUs' time no process of the run used. Overlap: how much of their lives "
+             "the workers really had a CPU (below 90%, they took turns). Capacity: how fast the k "
+             "CPUs computed together, just before the runs, against one alone (below 85%, the "
+             "machine was not giving k CPUs' worth). Weak-scaling series show the scaled "
+             "speedup k T(1) / T(k).\n"
+           : "",
+        out);
 }
 
 static void series_summary(FILE *out, const struct workload *w, const struct reduced_point *r,
@@ -186,8 +190,9 @@ static void series_summary(FILE *out, const struct workload *w, const struct red
 {
     const char *extra = w->extra_label;
     if (md)
-        fprintf(out, "| series | x | workers | %s (min-max) | CPU/wall |%s%s%s\n"
-                     "|---|--:|--:|--:|--:|%s\n",
+        fprintf(out,
+                "| series | x | workers | %s (min-max) | CPU/wall |%s%s%s\n"
+                "|---|--:|--:|--:|--:|%s\n",
                 w->figure_label, extra ? " " : "", extra ? extra : "", extra ? " |" : "",
                 extra ? "--:|" : "");
     else
@@ -199,14 +204,13 @@ static void series_summary(FILE *out, const struct workload *w, const struct red
         char x[32];
         x_text(w, p->point.x, x, sizeof x);
         if (md) {
-            fprintf(out, "| %s | %s | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series,
-                    x, p->point.workers, p->figure_median, p->figure_min,
-                    p->figure_max, cpu_per_wall);
+            fprintf(out, "| %s | %s | %d | %.4g (%.4g-%.4g) | %.2f |", p->point.series, x,
+                    p->point.workers, p->figure_median, p->figure_min, p->figure_max, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g |", p->extra_median);
         } else {
-            fprintf(out, "  %-34s %12s %7d %14.4g %9.2f", p->point.series, x,
-                    p->point.workers, p->figure_median, cpu_per_wall);
+            fprintf(out, "  %-34s %12s %7d %14.4g %9.2f", p->point.series, x, p->point.workers,
+                    p->figure_median, cpu_per_wall);
             if (extra)
                 fprintf(out, " %.3g", p->extra_median);
             fputs(point_marks(p), out);
@@ -319,7 +323,8 @@ static struct fit_intervals series_intervals(const struct run_record *runs, int 
                                              const struct reduced_point *r, int m)
 {
     struct fit_intervals none = {0};
-    double *cores = malloc(sizeof *cores * (size_t)m), *all = malloc(sizeof *all * (size_t)(count + 1));
+    double *cores = malloc(sizeof *cores * (size_t)m),
+           *all = malloc(sizeof *all * (size_t)(count + 1));
     const double **per = malloc(sizeof *per * (size_t)m);
     int *n = malloc(sizeof *n * (size_t)m), base = -1, used = 0;
     if (!cores || !all || !per || !n) {
@@ -352,13 +357,15 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
         if (is_oversubscribed(&r[i].point) || (i > 0 && same_series(&r[i].point, &r[i - 1].point)))
             continue;
         if (r[i].point.weak) {
-            fprintf(md, "\n**%s** is weak scaling (the work grows with the workers): the laws "
-                        "above describe a fixed job, so no model is fitted; a flat time, and a "
-                        "scaled speedup on the ideal line, is the goal (Gustafson's view).\n",
+            fprintf(md,
+                    "\n**%s** is weak scaling (the work grows with the workers): the laws "
+                    "above describe a fixed job, so no model is fitted; a flat time, and a "
+                    "scaled speedup on the ideal line, is the goal (Gustafson's view).\n",
                     r[i].point.series);
             continue;
         }
-        double *cores = malloc(sizeof *cores * (size_t)n), *speedup = malloc(sizeof *speedup * (size_t)n);
+        double *cores = malloc(sizeof *cores * (size_t)n),
+               *speedup = malloc(sizeof *speedup * (size_t)n);
         if (!cores || !speedup) {
             free(cores);
             free(speedup);
@@ -376,46 +383,60 @@ static void report_fits(FILE *md, FILE *fits, const struct reduced_point *r, int
             const char *begins = boundary_at((int)cores[j]);
             if (cores[j] > 1)
                 fprintf(md, "| %g%s%s%s | %.2f | %.2f | %.3f |\n", cores[j], begins ? " (" : "",
-                        begins ? begins : "", begins ? ")" : "", speedup[j],
-                        speedup[j] / cores[j], karp_flatt(speedup[j], cores[j]));
+                        begins ? begins : "", begins ? ")" : "", speedup[j], speedup[j] / cores[j],
+                        karp_flatt(speedup[j], cores[j]));
         }
         struct amdahl_fit a = fit_amdahl(cores, speedup, m);
         struct usl_fit u = fit_usl(cores, speedup, m);
         struct fit_intervals ci = series_intervals(runs, nruns, &r[i], m);
         if (a.ok) {
-            fprintf(md, "\nAmdahl's law: serial fraction s = %.4f, so the speedup can never pass "
-                        "%.1f (RMS error %.3f).\n", a.serial_fraction, a.max_speedup, a.rms_error);
+            fprintf(md,
+                    "\nAmdahl's law: serial fraction s = %.4f, so the speedup can never pass "
+                    "%.1f (RMS error %.3f).\n",
+                    a.serial_fraction, a.max_speedup, a.rms_error);
             if (ci.rounds)
-                fprintf(md, "Its 90%% bootstrap interval, from %d resamples of the runs: s from "
-                            "%.4f to %.4f.\n", ci.rounds, ci.s_low, ci.s_high);
+                fprintf(md,
+                        "Its 90%% bootstrap interval, from %d resamples of the runs: s from "
+                        "%.4f to %.4f.\n",
+                        ci.rounds, ci.s_low, ci.s_high);
             else
                 fputs("One run per point: no interval (run with more repeats for one).\n", md);
             fprintf(fits, "%s\tamdahl\t%.8g\t0\n", r[i].point.series, a.serial_fraction);
         } else {
-            fprintf(md, "\nToo few core counts to fit a model: %d measured above 1 core, and "
-                        "Amdahl's law needs %d, the Universal Scalability Law %d. Run the "
-                        "benchmark on a machine with more CPUs to see the fits; the Karp-Flatt "
-                        "column above is what these points can say.\n", a.points,
-                    AMDAHL_MIN_POINTS, USL_MIN_POINTS);
+            fprintf(md,
+                    "\nToo few core counts to fit a model: %d measured above 1 core, and "
+                    "Amdahl's law needs %d, the Universal Scalability Law %d. Run the "
+                    "benchmark on a machine with more CPUs to see the fits; the Karp-Flatt "
+                    "column above is what these points can say.\n",
+                    a.points, AMDAHL_MIN_POINTS, USL_MIN_POINTS);
         }
         if (u.ok) {
-            fprintf(md, "Universal Scalability Law: contention sigma = %.4f, coherency kappa = "
-                        "%.6f (RMS error %.3f). ", u.sigma, u.kappa, u.rms_error);
+            fprintf(md,
+                    "Universal Scalability Law: contention sigma = %.4f, coherency kappa = "
+                    "%.6f (RMS error %.3f). ",
+                    u.sigma, u.kappa, u.rms_error);
             if (u.peak_cores > 0)
-                fprintf(md, "Throughput would peak at about %.0f cores (speedup %.1f) and fall "
-                            "beyond.\n", u.peak_cores, u.peak_speedup);
+                fprintf(md,
+                        "Throughput would peak at about %.0f cores (speedup %.1f) and fall "
+                        "beyond.\n",
+                        u.peak_cores, u.peak_speedup);
             else
-                fprintf(md, "With no coherency cost the curve never peaks; it flattens "
-                            "towards %.1f.\n", u.sigma > 0 ? 1 / u.sigma : INFINITY);
+                fprintf(md,
+                        "With no coherency cost the curve never peaks; it flattens "
+                        "towards %.1f.\n",
+                        u.sigma > 0 ? 1 / u.sigma : INFINITY);
             fprintf(fits, "%s\tusl\t%.8g\t%.8g\n", r[i].point.series, u.sigma, u.kappa);
             if (ci.rounds)
-                fprintf(md, "90%% bootstrap intervals: sigma from %.4f to %.4f, kappa from "
-                            "%.6f to %.6f.\n", ci.sigma_low, ci.sigma_high, ci.kappa_low,
-                        ci.kappa_high);
+                fprintf(md,
+                        "90%% bootstrap intervals: sigma from %.4f to %.4f, kappa from "
+                        "%.6f to %.6f.\n",
+                        ci.sigma_low, ci.sigma_high, ci.kappa_low, ci.kappa_high);
             fprintf(md, "%s\n", model_verdict(&a, &u, &ci));
         } else if (a.ok) {
-            fprintf(md, "The Universal Scalability Law needs %d core counts above 1; %d were "
-                        "measured.\n", USL_MIN_POINTS, u.points);
+            fprintf(md,
+                    "The Universal Scalability Law needs %d core counts above 1; %d were "
+                    "measured.\n",
+                    USL_MIN_POINTS, u.points);
         }
         free(cores);
         free(speedup);
@@ -475,21 +496,22 @@ static void closing_note(FILE *md, const char *data_dir)
     while (fgets(line, sizeof line, f))
         if (strncmp(line, "simulated: yes", 14) == 0) {
             line[strcspn(line, "\n")] = '\0';
-            fprintf(md, "\n## A simulated machine\n\nThis run did not have the CPUs it reports "
-                        "(machine.txt: `%s`). support/cpus.c was told of another machine "
-                        "(FORKLORE_SIMULATED_CPUS or FORKLORE_SYSTEM_ROOT) and pinned each "
-                        "simulated CPU onto a real one, so every worker ran, on fewer CPUs than "
-                        "the plan says. What the run shows: the plan, every workload's answers at "
-                        "these worker counts, the data files, the plots and this report work at "
-                        "this size. What it does not show: any time, speedup or fitted "
-                        "parameter above; those mean nothing here.\n", line);
+            fprintf(md,
+                    "\n## A simulated machine\n\nThis run did not have the CPUs it reports "
+                    "(machine.txt: `%s`). support/cpus.c was told of another machine "
+                    "(FORKLORE_SIMULATED_CPUS or FORKLORE_SYSTEM_ROOT) and pinned each "
+                    "simulated CPU onto a real one, so every worker ran, on fewer CPUs than "
+                    "the plan says. What the run shows: the plan, every workload's answers at "
+                    "these worker counts, the data files, the plots and this report work at "
+                    "this size. What it does not show: any time, speedup or fitted "
+                    "parameter above; those mean nothing here.\n",
+                    line);
             break;
         }
     fclose(f);
 }
 
-int write_report(const char *data_dir, const char *plots_dir,
-                 const struct workload *const *table)
+int write_report(const char *data_dir, const char *plots_dir, const struct workload *const *table)
 {
     char path[4096], line[1024];
     snprintf(path, sizeof path, "%s/index.tsv", data_dir);
@@ -529,9 +551,10 @@ int write_report(const char *data_dir, const char *plots_dir,
         report_plots(md, w);
         snprintf(path, sizeof path, "%s/%s.trace.json", data_dir, w->name);
         if (w->shape == SHAPE_SCALING && access(path, R_OK) == 0)
-            fprintf(md, "\nTimeline of one run at the largest core count, a span per task on "
-                        "the row of the worker that ran it: `%s` (Chrome trace-event JSON: open "
-                        "it in ui.perfetto.dev or chrome://tracing).\n",
+            fprintf(md,
+                    "\nTimeline of one run at the largest core count, a span per task on "
+                    "the row of the worker that ran it: `%s` (Chrome trace-event JSON: open "
+                    "it in ui.perfetto.dev or chrome://tracing).\n",
                     path);
         if (w->shape == SHAPE_SCALING) {
             snprintf(path, sizeof path, "%s/%s.fits", data_dir, w->name);
@@ -630,9 +653,10 @@ int write_comparison(const char *data_dir, const char *reference_dir,
     plan_of(data_dir, plan, sizeof plan);
     plan_of(reference_dir, ref_plan, sizeof ref_plan);
     if (strcmp(plan, ref_plan) != 0)
-        fprintf(out, "  note: the runs used different plans (\"%s\" here, \"%s\" in the "
-                     "reference); scaling workloads are compared by speedup, which does not "
-                     "depend on the problem size, but the quick plan has fewer points\n",
+        fprintf(out,
+                "  note: the runs used different plans (\"%s\" here, \"%s\" in the "
+                "reference); scaling workloads are compared by speedup, which does not "
+                "depend on the problem size, but the quick plan has fewer points\n",
                 plan, ref_plan);
     fprintf(out, "  (scaling workloads are compared by their speedups, the others by their "
                  "figure per operation)\n");
@@ -669,14 +693,14 @@ int write_comparison(const char *data_dir, const char *reference_dir,
             char label[LABEL_SIZE + 16];
             point_label(&mine[i].point, label, sizeof label);
             char x[32];
-            fprintf(out, "  differs: %s, x=%s, %d workers: %s %.4g here, %.4g in the reference "
-                         "(%.2fx; ranges %.4g-%.4g and %.4g-%.4g do not meet)\n",
+            fprintf(out,
+                    "  differs: %s, x=%s, %d workers: %s %.4g here, %.4g in the reference "
+                    "(%.2fx; ranges %.4g-%.4g and %.4g-%.4g do not meet)\n",
                     label, x_text(w, mine[i].point.x, x, sizeof x), mine[i].point.workers,
-                    w->shape == SHAPE_SCALING ? "speedup" : "figure", mid, ref_mid,
-                    mid / ref_mid, lo, hi, ref_lo, ref_hi);
+                    w->shape == SHAPE_SCALING ? "speedup" : "figure", mid, ref_mid, mid / ref_mid,
+                    lo, hi, ref_lo, ref_hi);
         }
-        fprintf(out, "  %d of %d matching points differ beyond their spread\n", different,
-                matched);
+        fprintf(out, "  %d of %d matching points differ beyond their spread\n", different, matched);
         free(mine);
         free(theirs);
     }

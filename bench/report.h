@@ -37,8 +37,7 @@ void print_summary(FILE *out, const struct workload *w, const struct reduced_poi
 
 /* Write DATA/NAME.fits for every scaling workload in the index, and PLOTS/report.md.
  * Returns 0, or -1 with a message on stderr. */
-int write_report(const char *data_dir, const char *plots_dir,
-                 const struct workload *const *table);
+int write_report(const char *data_dir, const char *plots_dir, const struct workload *const *table);
 
 /* Compare the last run in DATA with an earlier or reference run in REFERENCE: for every
  * workload in both, list the points (same series, x and workers) whose ranges (min to max of

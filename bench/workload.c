@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int per_cpu_of(const struct point *p) { return p->per_cpu > 1 ? p->per_cpu : 1; }
+static int per_cpu_of(const struct point *p)
+{
+    return p->per_cpu > 1 ? p->per_cpu : 1;
+}
 
 void point_label(const struct point *p, char *label, size_t size)
 {

@@ -73,21 +73,21 @@ struct worker_span {
 
 /* What one run reports back. */
 struct run_result {
-    int ok;                          /* 1 if the answer was checked and right */
-    char detail[DETAIL_SIZE];        /* on failure: what was wrong; else a note on what the run
-                                        really used (a size a system limit split, say), or "":
-                                        the driver prints it and keeps it in the data */
-    double ops;                      /* operations done (SERIES: the figure is ns per op) */
-    double extra;                    /* one more figure of the workload's, reduced to its
-                                        median (e.g. fairness); named by extra_label */
-    int nspans;                      /* worker spans filled in (0: no overlap measurement) */
-    int span_room;                   /* spans allocated; grown by run_result_add_span */
-    struct worker_span *spans;       /* owned by the driver, which frees it after the run */
-    struct timeline *trace;          /* non-NULL on the one run of a scaling workload that the
-                                        driver traces (DATA/NAME.trace.json): add one span per
-                                        task (category "task", args "\"task\": INDEX", row
-                                        the pid or thread id that ran it); a workload that adds
-                                        none gets one span per worker from its spans */
+    int ok;                    /* 1 if the answer was checked and right */
+    char detail[DETAIL_SIZE];  /* on failure: what was wrong; else a note on what the run
+                                  really used (a size a system limit split, say), or "":
+                                  the driver prints it and keeps it in the data */
+    double ops;                /* operations done (SERIES: the figure is ns per op) */
+    double extra;              /* one more figure of the workload's, reduced to its
+                                  median (e.g. fairness); named by extra_label */
+    int nspans;                /* worker spans filled in (0: no overlap measurement) */
+    int span_room;             /* spans allocated; grown by run_result_add_span */
+    struct worker_span *spans; /* owned by the driver, which frees it after the run */
+    struct timeline *trace;    /* non-NULL on the one run of a scaling workload that the
+                                  driver traces (DATA/NAME.trace.json): add one span per
+                                  task (category "task", args "\"task\": INDEX", row
+                                  the pid or thread id that ran it); a workload that adds
+                                  none gets one span per worker from its spans */
 };
 
 /* Append one worker's span (as many as there are workers: the array grows).  0, or ENOMEM. */
@@ -101,26 +101,26 @@ int run_result_reserve_spans(struct run_result *r, int n);
 /* One point after the repetitions, as the driver reduced it (what the CSV files hold). */
 struct reduced_point {
     struct point point;
-    int samples;             /* runs that count (overlap good enough, or the repeat bound hit) */
-    int low_overlap;         /* 1: the workers kept taking turns although the repeats ran out */
+    int samples;     /* runs that count (overlap good enough, or the repeat bound hit) */
+    int low_overlap; /* 1: the workers kept taking turns although the repeats ran out */
     double wall_median_ns, wall_min_ns, wall_max_ns;
-    double cpu_median_ns;    /* CPU time (user + system, children included) of the median run */
+    double cpu_median_ns; /* CPU time (user + system, children included) of the median run */
     double figure_median, figure_min, figure_max; /* SERIES: ns per op; SCALING: wall seconds */
     double speedup, speedup_min, speedup_max;     /* SCALING: over k = 1 of the same series */
-    double efficiency;       /* SCALING: speedup / k */
-    double overlap;          /* median achieved parallelism / expected parallelism, or 1 */
-    double extra_median;     /* median of the runs' `extra` */
-    double spread;           /* interquartile range of the wall times over their median */
-    int wide_spread;         /* 1: the spread stayed above the driver's bound despite repeats */
-    double idle;             /* share of the k CPUs' time that no process of the run used */
-    double capacity;         /* the CPUs' speed together over one alone, just before the runs;
-                                below CAPACITY_GOOD the machine was not giving k CPUs' worth */
-    char note[DETAIL_SIZE];  /* the last counted run's detail: what it really used */
+    double efficiency;                            /* SCALING: speedup / k */
+    double overlap;         /* median achieved parallelism / expected parallelism, or 1 */
+    double extra_median;    /* median of the runs' `extra` */
+    double spread;          /* interquartile range of the wall times over their median */
+    int wide_spread;        /* 1: the spread stayed above the driver's bound despite repeats */
+    double idle;            /* share of the k CPUs' time that no process of the run used */
+    double capacity;        /* the CPUs' speed together over one alone, just before the runs;
+                               below CAPACITY_GOOD the machine was not giving k CPUs' worth */
+    char note[DETAIL_SIZE]; /* the last counted run's detail: what it really used */
 };
 
 struct workload {
-    const char *name;   /* file-name friendly: "fork_join", "fork_cost" */
-    const char *title;  /* for plot titles and the summary */
+    const char *name;  /* file-name friendly: "fork_join", "fork_cost" */
+    const char *title; /* for plot titles and the summary */
     enum workload_shape shape;
     const char *x_label;      /* SERIES: the x axis, e.g. "parent's touched memory (bytes)" */
     const char *figure_label; /* SERIES: the y axis, e.g. "time per fork (ns)" */

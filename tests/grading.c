@@ -47,8 +47,8 @@ void grade(struct grading *g, const char *lab, const char *home, const char *src
     argv[argc++] = GRADE_SH;
     argv[argc] = NULL;
     cr_assert_eq(run_program(argv, timeout_s, &g->run), 0, "could not start grade.sh");
-    cr_assert(!g->run.timed_out, "grading lab %s (seed %lu) did not finish within %d s:\n%s",
-              lab, g->seed, timeout_s, g->run.out);
+    cr_assert(!g->run.timed_out, "grading lab %s (seed %lu) did not finish within %d s:\n%s", lab,
+              g->seed, timeout_s, g->run.out);
 
     char path[300];
     snprintf(path, sizeof path, "%s/results.json", g->dir);
@@ -102,24 +102,24 @@ const char *gradescope_problem(const struct json *root)
                           *out = json_get(t, "output"), *number = json_get(t, "number"),
                           *visibility = json_get(t, "visibility");
         snprintf(problem, sizeof problem, "test %zu: ", i + 1);
-        const char *bad = t->type != JSON_OBJECT                      ? "not an object"
-                          : !name || name->type != JSON_STRING        ? "no string \"name\""
-                          : !s || s->type != JSON_NUMBER              ? "no numeric \"score\""
-                          : !max || max->type != JSON_NUMBER          ? "no numeric \"max_score\""
-                          : s->number < 0 || s->number > max->number ? "score outside 0..max_score"
-                          : !status || status->type != JSON_STRING ||
-                                  (strcmp(status->string, "passed") &&
-                                   strcmp(status->string, "failed"))
-                              ? "\"status\" is not \"passed\" or \"failed\""
-                          : !out || out->type != JSON_STRING ? "no string \"output\""
-                          : number && number->type != JSON_STRING ? "\"number\" is not a string"
-                          : visibility && (visibility->type != JSON_STRING ||
-                                           (strcmp(visibility->string, "visible") &&
-                                            strcmp(visibility->string, "hidden") &&
-                                            strcmp(visibility->string, "after_due_date") &&
-                                            strcmp(visibility->string, "after_published")))
-                              ? "unknown \"visibility\""
-                              : NULL;
+        const char *bad =
+            t->type != JSON_OBJECT                     ? "not an object"
+            : !name || name->type != JSON_STRING       ? "no string \"name\""
+            : !s || s->type != JSON_NUMBER             ? "no numeric \"score\""
+            : !max || max->type != JSON_NUMBER         ? "no numeric \"max_score\""
+            : s->number < 0 || s->number > max->number ? "score outside 0..max_score"
+            : !status || status->type != JSON_STRING ||
+                    (strcmp(status->string, "passed") && strcmp(status->string, "failed"))
+                ? "\"status\" is not \"passed\" or \"failed\""
+            : !out || out->type != JSON_STRING      ? "no string \"output\""
+            : number && number->type != JSON_STRING ? "\"number\" is not a string"
+            : visibility && (visibility->type != JSON_STRING ||
+                             (strcmp(visibility->string, "visible") &&
+                              strcmp(visibility->string, "hidden") &&
+                              strcmp(visibility->string, "after_due_date") &&
+                              strcmp(visibility->string, "after_published")))
+                ? "unknown \"visibility\""
+                : NULL;
         if (bad) {
             strncat(problem, bad, sizeof problem - strlen(problem) - 1);
             return problem;
@@ -162,7 +162,6 @@ int test_graded(const struct json *test)
     return max && max->number > 0;
 }
 
-
 int count_processes_named(const char *name)
 {
     DIR *proc = opendir("/proc");
@@ -175,7 +174,7 @@ int count_processes_named(const char *name)
         snprintf(path, sizeof path, "/proc/%s/comm", entry->d_name);
         FILE *file = fopen(path, "r");
         if (!file)
-            continue;   /* it ended meanwhile */
+            continue; /* it ended meanwhile */
         if (fgets(comm, sizeof comm, file))
             comm[strcspn(comm, "\n")] = '\0';
         fclose(file);

@@ -19,11 +19,11 @@
 /* A grading run and what it left: the terminal output, the parsed results.json. */
 struct grading {
     struct program_run run;
-    char dir[256];          /* its build folder, removed by grading_free */
-    struct json *results;   /* NULL if results.json was missing or not JSON */
+    char dir[256];        /* its build folder, removed by grading_free */
+    struct json *results; /* NULL if results.json was missing or not JSON */
     char json_error[160];
     unsigned long seed;
-    int score, max;         /* summed over the tests in results.json */
+    int score, max; /* summed over the tests in results.json */
 };
 
 /* Grade `lab` (its given files in home, NULL: lessons/labs/LAB) from the student files in src
@@ -53,13 +53,13 @@ int count_processes_named(const char *name);
 /* These tests run graders, which run untraced below bash under the valgrind gate (nothing
  * there for valgrind to check, only minutes to spend); and a student's copy of the suite
  * (`make handout`) has no tests/labs/ to check against.  Either way they skip themselves. */
-#define SKIP_UNLESS_GRADING_HERE()                                                             \
-    do {                                                                                       \
-        struct stat instructor;                                                                \
-        if (under_valgrind())                                                                  \
-            cr_skip_test("graders run untraced here; the gate grades the solutions itself"); \
-        if (stat(INSTRUCTOR, &instructor) != 0)                                                \
-            cr_skip_test("no tests/labs/ here (a student hand-out): nothing to check against"); \
+#define SKIP_UNLESS_GRADING_HERE()                                                                 \
+    do {                                                                                           \
+        struct stat instructor;                                                                    \
+        if (under_valgrind())                                                                      \
+            cr_skip_test("graders run untraced here; the gate grades the solutions itself");       \
+        if (stat(INSTRUCTOR, &instructor) != 0)                                                    \
+            cr_skip_test("no tests/labs/ here (a student hand-out): nothing to check against");    \
     } while (0)
 
 #endif

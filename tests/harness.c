@@ -72,8 +72,12 @@ int run_program(char *const argv[], int timeout_s, struct program_run *run)
     double limit = (double)timeout_s * (double)(scale > 0 ? scale : 1);
     pid_t parent = getpid();
     struct runner_options options = {
-        .argv = argv, .path = path, .timeout_s = limit, .output_grace_s = limit,
-        .before_exec = die_with_test, .arg = &parent,
+        .argv = argv,
+        .path = path,
+        .timeout_s = limit,
+        .output_grace_s = limit,
+        .before_exec = die_with_test,
+        .arg = &parent,
     };
     struct runner_result result;
     if (runner_run(&options, &result) == -1)

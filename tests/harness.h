@@ -13,15 +13,16 @@
 #include <stddef.h>
 
 struct program_run {
-    int status;      /* raw wait status: use WIFEXITED/WEXITSTATUS, or the helpers below */
-    int timed_out;   /* 1 if the program was killed after the time limit */
-    char *out;       /* everything it wrote to stdout, NUL-terminated (malloc'd) */
-    char *err;       /* everything it wrote to stderr, NUL-terminated (malloc'd) */
+    int status;    /* raw wait status: use WIFEXITED/WEXITSTATUS, or the helpers below */
+    int timed_out; /* 1 if the program was killed after the time limit */
+    char *out;     /* everything it wrote to stdout, NUL-terminated (malloc'd) */
+    char *err;     /* everything it wrote to stderr, NUL-terminated (malloc'd) */
     size_t out_len, err_len;
 };
 
 /* Run FORKLORE_BIN/argv[0] with argv (NULL-terminated), stdin from /dev/null, for at most
- * timeout_s seconds (times $FORKLORE_TIMEOUT_SCALE, which the valgrind gate sets).  Returns 0, or -1 if the program could not be started. */
+ * timeout_s seconds (times $FORKLORE_TIMEOUT_SCALE, which the valgrind gate sets).  Returns 0, or
+ * -1 if the program could not be started. */
 int run_program(char *const argv[], int timeout_s, struct program_run *run);
 
 /* Free what run_program allocated. */

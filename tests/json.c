@@ -66,7 +66,7 @@ static int hex4(struct reader *r, unsigned long *value)
     *value = 0;
     for (int i = 0; i < 4; i++) {
         char c = r->text[r->at++];
-        int digit = c >= '0' && c <= '9' ? c - '0'
+        int digit = c >= '0' && c <= '9'   ? c - '0'
                     : c >= 'a' && c <= 'f' ? c - 'a' + 10
                     : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                            : -1;
@@ -81,7 +81,7 @@ static int hex4(struct reader *r, unsigned long *value)
 
 static char *read_string(struct reader *r)
 {
-    r->at++;   /* the opening quote */
+    r->at++; /* the opening quote */
     size_t start = r->at;
     /* Decoded text is never longer than its source. */
     char *out = malloc(strlen(r->text + start) + 1);
@@ -118,7 +118,7 @@ static char *read_string(struct reader *r)
             unsigned long cp;
             if (!hex4(r, &cp))
                 break;
-            if (cp >= 0xd800 && cp < 0xdc00 && literal(r, "\\u")) {   /* a surrogate pair */
+            if (cp >= 0xd800 && cp < 0xdc00 && literal(r, "\\u")) { /* a surrogate pair */
                 unsigned long low;
                 if (!hex4(r, &low))
                     break;
@@ -245,7 +245,7 @@ static int read_value(struct reader *r, struct json *v, int depth)
     }
     if (literal(r, "true") || literal(r, "false")) {
         v->type = JSON_BOOL;
-        v->number = r->text[r->at - 2] == 'u';   /* "tr[u]e" against "fal[s]e" */
+        v->number = r->text[r->at - 2] == 'u'; /* "tr[u]e" against "fal[s]e" */
         return 1;
     }
     if (literal(r, "null")) {

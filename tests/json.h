@@ -14,10 +14,10 @@ enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSO
 
 struct json {
     enum json_type type;
-    double number;           /* JSON_NUMBER; JSON_BOOL: 0 or 1 */
-    char *string;            /* JSON_STRING, decoded to UTF-8 */
-    char *key;               /* set on the members of an object */
-    struct json *items;      /* JSON_ARRAY and JSON_OBJECT: count entries */
+    double number;      /* JSON_NUMBER; JSON_BOOL: 0 or 1 */
+    char *string;       /* JSON_STRING, decoded to UTF-8 */
+    char *key;          /* set on the members of an object */
+    struct json *items; /* JSON_ARRAY and JSON_OBJECT: count entries */
     size_t count;
 };
 

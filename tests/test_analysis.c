@@ -115,7 +115,10 @@ static double amdahl_law(double s, double unused, double k)
     return amdahl_speedup(s, k);
 }
 
-static double usl_law(double sigma, double kappa, double k) { return usl_speedup(sigma, kappa, k); }
+static double usl_law(double sigma, double kappa, double k)
+{
+    return usl_speedup(sigma, kappa, k);
+}
 
 static void fit_all(const double *cores, const double *const *ptrs, const int *nruns, int m,
                     struct amdahl_fit *a, struct usl_fit *u, struct fit_intervals *ci)

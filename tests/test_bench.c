@@ -44,8 +44,8 @@ Test(bench, bad_arguments_exit_2_with_usage)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct program_run run;
         cr_assert_eq(run_program(cases[i], 10, &run), 0);
-        cr_assert(exited_with(&run, 2), "%s %s: status %d", cases[i][1], cases[i][2] ? cases[i][2] : "",
-                  run.status);
+        cr_assert(exited_with(&run, 2), "%s %s: status %d", cases[i][1],
+                  cases[i][2] ? cases[i][2] : "", run.status);
         cr_assert(strstr(run.err, "Usage: bench") != NULL);
         cr_assert_eq(count_lines_containing(run.err, "bench:"), 1, "one line of reason");
         program_run_free(&run);
@@ -64,13 +64,13 @@ Test(bench, empty_or_unknown_selection_is_a_usage_error_and_overwrites_nothing)
         snprintf(path, sizeof path, "%s/%s", dir, kept[i]);
         write_file(path, "the last run's data\n");
     }
-    char *cases[][7] = {{"bench", "--only", "", "--data", dir, "--plots", dir},
-                        {"bench", "--only", "fork_join,", "--data", dir, "--plots", dir},
-                        {"bench", "--only", ",fork_join", "--data", dir, "--plots", dir},
-                        {"bench", "--only", "fork_join,,pool_scaling", "--data", dir, "--plots",
-                         dir},
-                        {"bench", "--only", "fork_join,nothing", "--data", dir, "--plots", dir},
-                        {"bench", "--list", "extra", "--data", dir, "--plots", dir}};
+    char *cases[][7] = {
+        {"bench", "--only", "", "--data", dir, "--plots", dir},
+        {"bench", "--only", "fork_join,", "--data", dir, "--plots", dir},
+        {"bench", "--only", ",fork_join", "--data", dir, "--plots", dir},
+        {"bench", "--only", "fork_join,,pool_scaling", "--data", dir, "--plots", dir},
+        {"bench", "--only", "fork_join,nothing", "--data", dir, "--plots", dir},
+        {"bench", "--list", "extra", "--data", dir, "--plots", dir}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *argv[8];
         memcpy(argv, cases[i], sizeof cases[i]);
@@ -183,8 +183,8 @@ Test(bench, a_tight_budget_leaves_points_out_and_names_each)
         cr_skip_test("a benchmark run is too heavy for memcheck");
     char dir[256], path[400];
     make_temp_dir(dir, sizeof dir, "bench-budget");
-    char *argv[] = {"bench", "--quick", "--repeats", "1", "--budget", "1", "--only", "fork_join",
-                    "--data", dir, "--plots", dir, NULL};
+    char *argv[] = {"bench",     "--quick", "--repeats", "1",       "--budget", "1", "--only",
+                    "fork_join", "--data",  dir,         "--plots", dir,        NULL};
     struct program_run run;
     cr_assert_eq(run_program(argv, 120, &run), 0);
     cr_assert(exited_with(&run, 0), "bench failed: %s", run.err);
@@ -196,7 +196,8 @@ Test(bench, a_tight_budget_leaves_points_out_and_names_each)
     char *line = line_containing(run.out, "left out by the time budget");
     if (line) {
         cr_assert(sscanf(strstr(line, "fork_join: "), "fork_join: %d of %d points", &left_out,
-                         &planned) == 2, "%s", line);
+                         &planned) == 2,
+                  "%s", line);
         free(line);
     }
     if (!planned) /* nothing was left out: every point of the plan is in the CSV */
@@ -218,8 +219,8 @@ Test(bench, quick_run_writes_checked_data_for_every_point)
     /* Neither folder exists yet, as plots/data does not on a fresh clone. */
     snprintf(dir, sizeof dir, "%s/plots/data", top);
     snprintf(plots, sizeof plots, "%s/plots", top);
-    char *argv[] = {"bench", "--quick", "--repeats", "1", "--only", "fork_join", "--data", dir,
-                    "--plots", plots, NULL};
+    char *argv[] = {"bench",  "--quick", "--repeats", "1",   "--only", "fork_join",
+                    "--data", dir,       "--plots",   plots, NULL};
     struct program_run run;
     cr_assert_eq(run_program(argv, 120, &run), 0);
     cr_assert(exited_with(&run, 0), "bench failed: %s", run.err);
@@ -276,7 +277,9 @@ static void write_fake_scaling_data(const char *dir, const int *cores, int n)
                "wide_spread,idle,capacity,note\n");
     for (int i = 0; i < n; i++) {
         double k = cores[i], s = k / (1 + 0.05 * (k - 1) + 0.002 * k * (k - 1)), t = 1 / s;
-        fprintf(f, "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0,0,0,0,0,1,\"\"\n",
+        fprintf(f,
+                "\"synthetic\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0,0,0,0,0,"
+                "1,\"\"\n",
                 k, cores[i], cores[i], t * 1e9, t * 1e9, t * 1e9, t * 1e9, t, t, t, s, s, s, s / k);
     }
     fclose(f);
@@ -304,7 +307,8 @@ Test(bench, report_fits_the_models_when_there_are_enough_core_counts)
     write_fake_scaling_data(dir, cores, 6);
     char *report = report_for(dir);
     cr_assert(strstr(report, "Universal Scalability Law: contention sigma = 0.0500, coherency "
-                             "kappa = 0.002000") != NULL, "%s", report);
+                             "kappa = 0.002000") != NULL,
+              "%s", report);
     cr_assert(strstr(report, "Amdahl's law: serial fraction") != NULL);
     cr_assert(strstr(report, "Karp-Flatt") != NULL);
     free(report);
@@ -352,11 +356,13 @@ Test(bench, compare_names_exactly_the_points_that_differ_beyond_their_spread)
     for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
         double x, t;
         int cpus, workers;
-        if (sscanf(line, "\"synthetic\",%lf,%d,%d,5,%*f,%*f,%*f,%*f,%lf", &x, &cpus, &workers, &t) ==
-                4 && cpus == 4)
-            fprintf(f, "\"synthetic\",4,4,4,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,1,1,1,0.25,1,0,0,0,0,0,"
-                       "0,0,1,\"\"\n", t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3, t * 1.3,
-                    t * 1.3);
+        if (sscanf(line, "\"synthetic\",%lf,%d,%d,5,%*f,%*f,%*f,%*f,%lf", &x, &cpus, &workers,
+                   &t) == 4 &&
+            cpus == 4)
+            fprintf(f,
+                    "\"synthetic\",4,4,4,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,1,1,1,0.25,1,0,0,0,0,0,"
+                    "0,0,1,\"\"\n",
+                    t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3e9, t * 1.3, t * 1.3, t * 1.3);
         else
             fprintf(f, "%s\n", line);
     }
@@ -419,14 +425,16 @@ Test(bench, reduced_csv_round_trips_every_field)
     cr_assert_eq(q.samples, 7);
     cr_assert_eq(q.low_overlap, 1);
     cr_assert_eq(q.wide_spread, 1);
-    const double want[] = {p.point.x, p.wall_median_ns, p.wall_min_ns, p.wall_max_ns,
-                           p.cpu_median_ns, p.figure_median, p.figure_min, p.figure_max,
-                           p.speedup, p.speedup_min, p.speedup_max, p.efficiency, p.overlap,
-                           p.extra_median, p.spread, p.idle, p.capacity};
-    const double got[] = {q.point.x, q.wall_median_ns, q.wall_min_ns, q.wall_max_ns,
-                          q.cpu_median_ns, q.figure_median, q.figure_min, q.figure_max,
-                          q.speedup, q.speedup_min, q.speedup_max, q.efficiency, q.overlap,
-                          q.extra_median, q.spread, q.idle, q.capacity};
+    const double want[] = {p.point.x,       p.wall_median_ns, p.wall_min_ns, p.wall_max_ns,
+                           p.cpu_median_ns, p.figure_median,  p.figure_min,  p.figure_max,
+                           p.speedup,       p.speedup_min,    p.speedup_max, p.efficiency,
+                           p.overlap,       p.extra_median,   p.spread,      p.idle,
+                           p.capacity};
+    const double got[] = {q.point.x,       q.wall_median_ns, q.wall_min_ns, q.wall_max_ns,
+                          q.cpu_median_ns, q.figure_median,  q.figure_min,  q.figure_max,
+                          q.speedup,       q.speedup_min,    q.speedup_max, q.efficiency,
+                          q.overlap,       q.extra_median,   q.spread,      q.idle,
+                          q.capacity};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert_float_eq(got[i], want[i], 1e-9 * (1 + fabs(want[i])), "field %zu", i);
     /* The label a reader sees carries the twin's suffix; identity came from the fields. */
@@ -465,9 +473,17 @@ Test(bench, sizes_in_bytes_are_written_with_binary_prefixes)
  * with commas and quotes included, and a reader finds the columns by name. */
 Test(bench, samples_csv_round_trips_every_field)
 {
-    struct sample_row in = {.x = 1048576, .cpus = 3, .workers = 6, .run = 2, .wall_ns = 123456789,
-                            .cpu_ns = 98765432, .ops = 1000, .overlap = 0.875, .counted = 1,
-                            .extra = 0.25, .capacity = 0.9};
+    struct sample_row in = {.x = 1048576,
+                            .cpus = 3,
+                            .workers = 6,
+                            .run = 2,
+                            .wall_ns = 123456789,
+                            .cpu_ns = 98765432,
+                            .ops = 1000,
+                            .overlap = 0.875,
+                            .counted = 1,
+                            .extra = 0.25,
+                            .capacity = 0.9};
     snprintf(in.workload, sizeof in.workload, "pool_scaling");
     snprintf(in.series, sizeof in.series, "fork-join, \"static\" split, 2 per CPU");
     char *text = NULL;

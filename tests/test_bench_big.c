@@ -25,12 +25,12 @@ static char *run_at(const char *workload, const char *dir, int k)
     char data[160], plots[160];
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(plots, sizeof plots, "%s/plots", dir);
-    char *argv[] = {"bench", "--smoke", "--cores", cores, "--only", (char *)workload, "--data",
-                    data, "--plots", plots, NULL};
+    char *argv[] = {"bench",  "--smoke", "--cores", cores, "--only", (char *)workload,
+                    "--data", data,      "--plots", plots, NULL};
     struct program_run run;
     cr_assert_eq(run_program(argv, 600, &run), 0);
-    cr_assert(exited_with(&run, 0), "%s at %d workers: status %d: %s", workload, 2 * k,
-              run.status, run.err);
+    cr_assert(exited_with(&run, 0), "%s at %d workers: status %d: %s", workload, 2 * k, run.status,
+              run.err);
     cr_assert(strstr(run.out, "SIMULATED MACHINE") != NULL, "the run says it was simulated");
     program_run_free(&run);
     char path[256];
@@ -48,8 +48,8 @@ static int rows_with(const char *csv, int cpus, int workers)
         const char *end_of_series = strstr(line, "\",");
         int c = 0, w = 0;
         double x;
-        if (end_of_series && sscanf(end_of_series + 2, "%lf,%d,%d", &x, &c, &w) == 3 &&
-            c == cpus && w == workers)
+        if (end_of_series && sscanf(end_of_series + 2, "%lf,%d,%d", &x, &c, &w) == 3 && c == cpus &&
+            w == workers)
             count++;
     }
     return count;

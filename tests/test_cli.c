@@ -61,8 +61,8 @@ Test(cli, every_program_refuses_an_unknown_option_in_one_line_with_status_2)
         /* Line 1: "NAME: reason"; line 2 on: the usage. */
         char prefix[80 + 64];
         snprintf(prefix, sizeof prefix, "%.63s: ", names[i]);
-        cr_assert(strncmp(run.err, prefix, strlen(prefix)) == 0, "%s: first line is not \"%s...\": %s",
-                  names[i], prefix, run.err);
+        cr_assert(strncmp(run.err, prefix, strlen(prefix)) == 0,
+                  "%s: first line is not \"%s...\": %s", names[i], prefix, run.err);
         const char *second = strchr(run.err, '\n');
         cr_assert(second && strncmp(second + 1, "Usage:", 6) == 0,
                   "%s: the reason is not one line followed by the usage:\n%s", names[i], run.err);
@@ -85,7 +85,7 @@ Test(cli, a_product_of_sizes_beyond_its_limit_is_a_usage_error)
     assert_usage_error((char *[]){"pipe_atomicity", "--size", "16M", "--records", "1000000",
                                   "--writers", "26", NULL},
                        "at most 4 GiB");
-    assert_usage_error((char *[]){"shm_queue_demo", "--slot-size", "1M", "--capacity", "1048576",
-                                  NULL},
-                       "SHM_QUEUE_MAX_BYTES");
+    assert_usage_error(
+        (char *[]){"shm_queue_demo", "--slot-size", "1M", "--capacity", "1048576", NULL},
+        "SHM_QUEUE_MAX_BYTES");
 }

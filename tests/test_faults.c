@@ -73,7 +73,7 @@ static int list_programs(char names[][NAME_SIZE])
 
 /* ---- the private world a test runs in ------------------------------------------------------ */
 
-static char world[256];      /* the test's folder: cwd/, tmp/, mqueue/ */
+static char world[256]; /* the test's folder: cwd/, tmp/, mqueue/ */
 static char cwd_dir[300], tmp_dir[300], mq_dir[300];
 
 /* A mount and IPC namespace of the test's own, /dev/shm a tmpfs of shm_size ("1m", "64m").
@@ -163,12 +163,18 @@ static void sweep(const char *dir)
 
 /* ---- one run under one fault --------------------------------------------------------------- */
 
-enum fault { CLOSE_AFTER_FIRST_LINE, STDOUT_CLOSED, STDOUT_FULL, KILL_CHILDREN, SMALL_SHM,
-             KILL_ONE_CHILD, INTERRUPT };
-static const char *const fault_name[] = {"stdout piped to `head -1`", "stdout closed",
-                                         "stdout on /dev/full", "children SIGKILLed",
-                                         "a small /dev/shm", "one child SIGKILLed",
-                                         "Ctrl-C (SIGINT)"};
+enum fault {
+    CLOSE_AFTER_FIRST_LINE,
+    STDOUT_CLOSED,
+    STDOUT_FULL,
+    KILL_CHILDREN,
+    SMALL_SHM,
+    KILL_ONE_CHILD,
+    INTERRUPT
+};
+static const char *const fault_name[] = {
+    "stdout piped to `head -1`", "stdout closed",       "stdout on /dev/full", "children SIGKILLed",
+    "a small /dev/shm",          "one child SIGKILLed", "Ctrl-C (SIGINT)"};
 
 /* The moment of KILL_CHILDREN, KILL_ONE_CHILD and INTERRUPT, in microseconds after the
  * start; < 0: a random one from the seed. */
@@ -280,9 +286,7 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
             if (dup2(out_pipe[1], 1) == -1)
                 _exit(126);
             break;
-        case STDOUT_CLOSED:
-            close(1);
-            break;
+        case STDOUT_CLOSED: close(1); break;
         case STDOUT_FULL: {
             int full = open("/dev/full", O_WRONLY);
             if (full == -1 || dup2(full, 1) == -1)
@@ -375,16 +379,16 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
     size_t used = 0;
     int alive = reap_descendants();
     if (alive > 0)
-        used += (size_t)snprintf(r->left + used, sizeof r->left - used, "%d live processes; ",
-                                 alive);
-    const char *dirs[][2] = {{"/dev/shm", "/dev/shm"}, {mq_dir, "message queues"},
-                             {tmp_dir, "TMPDIR"}};
+        used +=
+            (size_t)snprintf(r->left + used, sizeof r->left - used, "%d live processes; ", alive);
+    const char *dirs[][2] = {
+        {"/dev/shm", "/dev/shm"}, {mq_dir, "message queues"}, {tmp_dir, "TMPDIR"}};
     for (size_t i = 0; i < 3; i++) {
         char names[400];
         list_entries(dirs[i][0], names, sizeof names);
         if (names[0] && used < sizeof r->left)
-            used += (size_t)snprintf(r->left + used, sizeof r->left - used, "%s: %s; ",
-                                     dirs[i][1], names);
+            used += (size_t)snprintf(r->left + used, sizeof r->left - used, "%s: %s; ", dirs[i][1],
+                                     names);
         sweep(dirs[i][0]);
     }
     const char *kinds[] = {"shm", "sem", "msg"};
@@ -398,8 +402,8 @@ static void run_under_fault(char *const argv[], enum fault fault, struct fault_r
 }
 
 /* The verdict on one run, appended to report (which stays empty when all is well). */
-static void judge(const char *program, enum fault fault, const struct fault_run *r,
-                  char *report, size_t size)
+static void judge(const char *program, enum fault fault, const struct fault_run *r, char *report,
+                  size_t size)
 {
     size_t used = strlen(report);
     char why[ERR_SIZE + 1200] = "";
@@ -514,8 +518,8 @@ Test(faults, mqueue_demo_piped_to_head_1_leaves_no_queue, .timeout = 60)
 
 Test(faults, named_semaphore_piped_to_head_1_leaves_no_semaphore, .timeout = 60)
 {
-    expect_survives((char *[]){"named_semaphore", "--kind", "named", NULL},
-                    CLOSE_AFTER_FIRST_LINE, -1, 0, "64m");
+    expect_survives((char *[]){"named_semaphore", "--kind", "named", NULL}, CLOSE_AFTER_FIRST_LINE,
+                    -1, 0, "64m");
 }
 
 Test(faults, shm_queue_demo_named_piped_to_head_1_leaves_no_segment, .timeout = 60)
@@ -526,8 +530,8 @@ Test(faults, shm_queue_demo_named_piped_to_head_1_leaves_no_segment, .timeout = 
 
 Test(faults, wait_status_core_piped_to_head_1_leaves_nothing, .timeout = 60)
 {
-    expect_survives((char *[]){"wait_status", "--only", "core", NULL}, CLOSE_AFTER_FIRST_LINE,
-                    -1, 0, "64m");
+    expect_survives((char *[]){"wait_status", "--only", "core", NULL}, CLOSE_AFTER_FIRST_LINE, -1,
+                    0, "64m");
 }
 
 /* The four that hung for ever when a partner died. */
@@ -567,8 +571,8 @@ Test(faults, readers_writers_with_a_process_killed_ends_and_says_so, .timeout = 
 /* With descriptor 1 closed, socketpair() returned 1 and the banner went into the socket. */
 Test(faults, socketpair_duplex_with_stdout_closed_fails_and_tears_no_frame, .timeout = 60)
 {
-    const char *err = expect_survives((char *[]){"socketpair_duplex", NULL}, STDOUT_CLOSED, -1,
-                                      1, "64m");
+    const char *err =
+        expect_survives((char *[]){"socketpair_duplex", NULL}, STDOUT_CLOSED, -1, 1, "64m");
     cr_assert_null(strstr(err, "torn"), "a frame was torn:\n%s", err);
     expect_text(err, "standard output was closed");
 }
@@ -589,10 +593,9 @@ Test(faults, fifo_client_server_early_ctrl_c_leaves_no_fifo, .timeout = 120)
 /* On a 64 MiB /dev/shm, ftruncate reserved nothing and producers died of SIGBUS. */
 Test(faults, shm_queue_demo_on_a_64_MiB_dev_shm_reports_enospc, .timeout = 60)
 {
-    const char *err = expect_survives(
-        (char *[]){"shm_queue_demo", "--named", "--slot-size", "1M", "--capacity", "1000",
-                   "--messages", "200", NULL},
-        SMALL_SHM, -1, 1, "64m");
+    const char *err = expect_survives((char *[]){"shm_queue_demo", "--named", "--slot-size", "1M",
+                                                 "--capacity", "1000", "--messages", "200", NULL},
+                                      SMALL_SHM, -1, 1, "64m");
     expect_text(err, "No space left on device");
     expect_text(err, "MiB");
 }

@@ -14,8 +14,7 @@ static void run(struct program_run *r, char *const argv[])
 }
 
 /* The n-th line (from 0) that contains needle, copied into buf; 0 if there is none. */
-static int nth_line_containing(const char *text, const char *needle, int n, char *buf,
-                               size_t size)
+static int nth_line_containing(const char *text, const char *needle, int n, char *buf, size_t size)
 {
     for (const char *line = text; line && *line;) {
         const char *end = strchr(line, '\n');
@@ -58,10 +57,14 @@ static void check_fork_basics(const struct program_run *r, int children)
     for (int i = 0; i < children; i++) {
         long pid, self, ppid;
         int number;
-        cr_assert(nth_line_containing(r->out, "fork() returned 0 -> I am child", i, line,
-                                      sizeof line), "%s", r->out);
-        cr_assert_eq(sscanf(line, "child %ld: fork() returned 0 -> I am child %d; getpid()=%ld "
-                                  "getppid()=%ld", &pid, &number, &self, &ppid), 4, "%s", line);
+        cr_assert(
+            nth_line_containing(r->out, "fork() returned 0 -> I am child", i, line, sizeof line),
+            "%s", r->out);
+        cr_assert_eq(sscanf(line,
+                            "child %ld: fork() returned 0 -> I am child %d; getpid()=%ld "
+                            "getppid()=%ld",
+                            &pid, &number, &self, &ppid),
+                     4, "%s", line);
         cr_assert_eq(self, pid, "%s", line);
         cr_assert_eq(ppid, parent, "a child's getppid() is the parent's pid: %s", line);
 

@@ -72,8 +72,10 @@ Test(fork_threads, python_start_workload_measures_each_method, .timeout = 600)
     make_temp_dir(top, sizeof top, "pystart");
     snprintf(data, sizeof data, "%s/data", top);
     struct program_run r;
-    run_finished(&r, (char *[]){"bench", "--quick", "--repeats", "1", "--only", "python_start",
-                                "--data", data, "--plots", top, NULL}, 300);
+    run_finished(&r,
+                 (char *[]){"bench", "--quick", "--repeats", "1", "--only", "python_start",
+                            "--data", data, "--plots", top, NULL},
+                 300);
     cr_assert(exited_with(&r, 0), "status %#x\n%s%s", r.status, r.out, r.err);
     char path[400];
     snprintf(path, sizeof path, "%s/python_start.csv", data);

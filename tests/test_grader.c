@@ -2,10 +2,10 @@
  *
  * tests/labs/grader_check/ has one test per way a test can end (passing, failing a check,
  * running past its limit, crashing, calling exit, leaving a process running, needing more CPUs
- * than the machine has, being stopped by its watchdog, printing characters JSON must escape): the score, each explanation, the
- * results.json and what is left running afterwards are checked here.  So are seeds (the same
- * seed gives the same inputs), the test filter, a submission that does not compile, an unknown
- * lab, and the strictness of the JSON reader the checks rely on.
+ * than the machine has, being stopped by its watchdog, printing characters JSON must escape): the
+ * score, each explanation, the results.json and what is left running afterwards are checked here.
+ * So are seeds (the same seed gives the same inputs), the test filter, a submission that does not
+ * compile, an unknown lab, and the strictness of the JSON reader the checks rely on.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -87,8 +87,7 @@ Test(grader, a_seed_replays_the_same_inputs_and_a_filter_picks_tests)
     cr_expect_str_neq(first, test_output(&b, "passes"), "another seed gave the same inputs");
     const struct json *tests = json_get(a1.results, "tests");
     cr_expect_eq(tests->count, 1, "TEST=passes graded %zu tests", tests->count);
-    cr_expect(exited_with(&a1.run, 0), "full marks over the chosen tests exits 0:\n%s",
-              a1.run.out);
+    cr_expect(exited_with(&a1.run, 0), "full marks over the chosen tests exits 0:\n%s", a1.run.out);
     grading_free(&a1);
     grading_free(&a2);
     grading_free(&b);
@@ -102,7 +101,7 @@ Test(grader, a_submission_that_does_not_build_scores_zero_and_says_why)
     expect_valid_results(&g, "a failed build");
     cr_expect(!exited_with(&g.run, 0), "a failed build must not exit 0");
     expect_text(g.run.out, "did not build");
-    expect_text(g.run.out, "does_not_build/adder.c:4:");   /* the compiler's own words */
+    expect_text(g.run.out, "does_not_build/adder.c:4:"); /* the compiler's own words */
     cr_expect_eq((int)json_get(g.results, "score")->number, 0);
     expect_text(json_get(g.results, "output")->string, "does_not_build/adder.c:4:");
     grading_free(&g);
@@ -124,8 +123,11 @@ Test(grader, an_unknown_lab_is_a_usage_error_that_lists_the_labs)
 
 Test(grader, the_json_reader_refuses_what_is_not_json)
 {
-    const char *bad[] = {"{\"a\": 1,}", "{\"a\": \"line\nbreak\"}", "[1, 2", "{\"a\" 1}",
-                         "\"\\x41\"", "01", "{} {}", "{\"a\": tru}", "[1.]", ""};
+    const char *bad[] = {"{\"a\": 1,}", "{\"a\": \"line\nbreak\"}",
+                         "[1, 2",       "{\"a\" 1}",
+                         "\"\\x41\"",   "01",
+                         "{} {}",       "{\"a\": tru}",
+                         "[1.]",        ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char error[160];
         struct json *v = json_parse(bad[i], error, sizeof error);
@@ -134,7 +136,8 @@ Test(grader, the_json_reader_refuses_what_is_not_json)
     }
     char error[160];
     struct json *v = json_parse(" {\"s\": \"a\\\"b\\u00e9\\n\", \"n\": -1.5e2, \"l\": [true, "
-                                "false, null, {}]} ", error, sizeof error);
+                                "false, null, {}]} ",
+                                error, sizeof error);
     cr_assert(v, "refused valid JSON: %s", error);
     cr_expect_str_eq(json_get(v, "s")->string, "a\"b\xc3\xa9\n");
     cr_expect_eq(json_get(v, "n")->number, -150.0);
@@ -161,4 +164,3 @@ Test(grader, the_format_check_refuses_a_results_file_gradescope_would_not_read)
         json_free(v);
     }
 }
-

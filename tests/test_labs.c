@@ -7,7 +7,8 @@
  *     FAILS file names, and so loses exactly their points;
  *   - every results.json those runs write is valid JSON in Gradescope's format.
  * Each run uses a fresh seed (printed on failure, to replay with SEED=).  The grader itself is
- * checked in test_grader.c.  And the student hand-out (`make handout`) carries no solution and grades on its own.
+ * checked in test_grader.c.  And the student hand-out (`make handout`) carries no solution and
+ * grades on its own.
  *
  * Timing: the scaling lab has a speedup gate (2 workers at least 1.25x one), which is a
  * timing.  Here the reference solution is graded with FORKLORE_GRADE_CPUS=1, which takes the
@@ -16,8 +17,9 @@
  * children to compute at once (their CPU time over the run's wall time), which a version that
  * waits for each child before forking the next never does, whatever the load does to the
  * times.  (Before that second condition, one clean-clone run under heavy load saw the
- * sequential version's 2-worker minimum meet a quiet moment its 1-worker runs never had.)  On a 1-CPU machine the gate is not graded at all, and
- * the broken version is expected to lose only the points of the tests that were graded.
+ * sequential version's 2-worker minimum meet a quiet moment its 1-worker runs never had.)  On a
+ * 1-CPU machine the gate is not graded at all, and the broken version is expected to lose only the
+ * points of the tests that were graded.
  *
  * Under the valgrind gate these tests skip themselves (see SKIP_UNLESS_GRADING_HERE).
  */
@@ -62,8 +64,9 @@ static void check_solution(const char *lab)
     if (strcmp(lab, "scaling") == 0)
         cr_expect(skipped > 0 && strstr(g.run.out, "not graded on this machine"),
                   "with FORKLORE_GRADE_CPUS=1 the scaling lab's speedup gate should be reported "
-                  "as not graded:\n%s", g.run.out);
-    else if (skipped == 0)   /* a machine too small for a test leaves its points out */
+                  "as not graded:\n%s",
+                  g.run.out);
+    else if (skipped == 0) /* a machine too small for a test leaves its points out */
         cr_expect_eq(g.max, 100, "lab %s: its tests add up to %d points, not 100", lab, g.max);
     grading_free(&g);
 }
@@ -78,8 +81,8 @@ static int handout_starter_score(const char *lab)
     char *line = line_containing(text, "Starter code scores: ");
     cr_assert(line, "%s has no line \"Starter code scores: N/100\"", path);
     int score = -1, max = -1;
-    sscanf(strstr(line, "Starter code scores: ") + strlen("Starter code scores: "), "%d/%d",
-           &score, &max);
+    sscanf(strstr(line, "Starter code scores: ") + strlen("Starter code scores: "), "%d/%d", &score,
+           &max);
     cr_assert(score >= 0 && max == 100, "%s: cannot read \"%s\"", path, line);
     free(line);
     free(text);
@@ -148,7 +151,7 @@ static void check_broken(const char *lab)
         for (int k = 0; k < count; k++)
             listed |= strcmp(fails[k], name) == 0;
         if (!test_graded(t))
-            continue;   /* not graded on this machine: neither passed nor failed */
+            continue; /* not graded on this machine: neither passed nor failed */
         cr_expect(listed ? !test_passed(t) : test_passed(t),
                   "the broken version of lab %s should %s test %s (replay: make grade LAB=%s "
                   "LAB_SRC=DIR SEED=%lu, DIR holding tests/labs/%s/solution/ with broken/ "
@@ -164,8 +167,10 @@ static void check_broken(const char *lab)
                  lab, g.score, g.max, g.max - lost);
     /* Below full marks the grader exits 1; a broken version whose failing tests could not be
      * graded here (the speedup gate on a busy or 1-CPU machine) has lost nothing. */
-    cr_expect(exited_with(&g.run, lost > 0 ? 1 : 0), "lab %s: lost %d points, so the grader "
-              "must exit %d:\n%s", lab, lost, lost > 0 ? 1 : 0, g.run.out);
+    cr_expect(exited_with(&g.run, lost > 0 ? 1 : 0),
+              "lab %s: lost %d points, so the grader "
+              "must exit %d:\n%s",
+              lab, lost, lost > 0 ? 1 : 0, g.run.out);
     grading_free(&g);
     remove_dir(src);
 }
@@ -202,7 +207,8 @@ static void check_wrong(const char *lab, const char *name)
     struct program_run run;
     run_expect(&run, (char *[]){"/bin/sh", "-c", copy, NULL}, 30, 0);
     program_run_free(&run);
-    run_expect(&run, (char *[]){"/usr/bin/patch", "-s", "-p0", "-d", dir, "-i", patch, NULL}, 30, 0);
+    run_expect(&run, (char *[]){"/usr/bin/patch", "-s", "-p0", "-d", dir, "-i", patch, NULL}, 30,
+               0);
     program_run_free(&run);
     char filter[128];
     snprintf(filter, sizeof filter, "TEST=%s", tests ? tests : "*");
@@ -210,10 +216,14 @@ static void check_wrong(const char *lab, const char *name)
     struct grading g;
     grade(&g, lab, NULL, dir, env, 600);
     expect_valid_results(&g, name);
-    cr_expect(g.score < g.max, "lab %s, wrong solution %s (%s): %d/%d, not below full marks "
-              "(replay: SEED=%lu):\n%s", lab, name, text, g.score, g.max, g.seed, g.run.out);
-    cr_expect(strstr(g.run.out, expect), "lab %s, wrong solution %s: the grader should say "
-              "\"%s\":\n%s", lab, name, expect, g.run.out);
+    cr_expect(g.score < g.max,
+              "lab %s, wrong solution %s (%s): %d/%d, not below full marks "
+              "(replay: SEED=%lu):\n%s",
+              lab, name, text, g.score, g.max, g.seed, g.run.out);
+    cr_expect(strstr(g.run.out, expect),
+              "lab %s, wrong solution %s: the grader should say "
+              "\"%s\":\n%s",
+              lab, name, expect, g.run.out);
     grading_free(&g);
     remove_dir(dir);
     free(tests);
@@ -221,11 +231,11 @@ static void check_wrong(const char *lab, const char *name)
     free(text);
 }
 
-#define WRONG_SOLUTION(lab, name)                                                              \
-    Test(labs, lab##_wrong_##name##_loses_points_and_is_named)                                \
-    {                                                                                          \
-        SKIP_UNLESS_GRADING_HERE();                                                            \
-        check_wrong(#lab, #name);                                                              \
+#define WRONG_SOLUTION(lab, name)                                                                  \
+    Test(labs, lab##_wrong_##name##_loses_points_and_is_named)                                     \
+    {                                                                                              \
+        SKIP_UNLESS_GRADING_HERE();                                                                \
+        check_wrong(#lab, #name);                                                                  \
     }
 
 WRONG_SOLUTION(bounded_buffer, spins)
@@ -250,26 +260,26 @@ WRONG_SOLUTION(scaling, forgets_two)
 WRONG_SOLUTION(scaling, drops_the_remainder)
 WRONG_SOLUTION(scaling, leaks_read_end)
 
-#define LAB_TESTS(lab)                                                                         \
-    Test(labs, lab##_solution_scores_full_marks)                                              \
-    {                                                                                          \
-        SKIP_UNLESS_GRADING_HERE();                                                                 \
-        check_solution(#lab);                                                                  \
-    }                                                                                          \
-    Test(labs, lab##_starter_scores_what_its_handout_says)                                    \
-    {                                                                                          \
-        SKIP_UNLESS_GRADING_HERE();                                                                 \
-        check_starter(#lab);                                                                   \
-    }                                                                                          \
-    Test(labs, lab##_broken_version_loses_exactly_its_points)                                 \
-    {                                                                                          \
-        SKIP_UNLESS_GRADING_HERE();                                                                 \
-        check_broken(#lab);                                                                    \
+#define LAB_TESTS(lab)                                                                             \
+    Test(labs, lab##_solution_scores_full_marks)                                                   \
+    {                                                                                              \
+        SKIP_UNLESS_GRADING_HERE();                                                                \
+        check_solution(#lab);                                                                      \
+    }                                                                                              \
+    Test(labs, lab##_starter_scores_what_its_handout_says)                                         \
+    {                                                                                              \
+        SKIP_UNLESS_GRADING_HERE();                                                                \
+        check_starter(#lab);                                                                       \
+    }                                                                                              \
+    Test(labs, lab##_broken_version_loses_exactly_its_points)                                      \
+    {                                                                                              \
+        SKIP_UNLESS_GRADING_HERE();                                                                \
+        check_broken(#lab);                                                                        \
     }
 
 /* Every lab, in the order of the course. */
-static const char *const lab_names[] = {"parallel", "pipeline",    "races",
-                                        "bounded_buffer", "pool", "scaling"};
+static const char *const lab_names[] = {"parallel",       "pipeline", "races",
+                                        "bounded_buffer", "pool",     "scaling"};
 LAB_TESTS(parallel)
 LAB_TESTS(pipeline)
 LAB_TESTS(races)
@@ -308,7 +318,8 @@ Test(labs, every_lab_has_its_tests_here_and_its_instructor_files)
                  sizeof lab_names / sizeof lab_names[0]);
 }
 
-/* ---- the hand-out ----------------------------------------------------------------------------- */
+/* ---- the hand-out -----------------------------------------------------------------------------
+ */
 
 Test(labs, the_handout_has_every_lab_no_solution_and_grades_on_its_own)
 {
@@ -369,8 +380,8 @@ Test(labs, the_gradescope_autograder_grades_an_upload)
     char dir[256];
     make_temp_dir(dir, sizeof dir, "gradescope");
     struct program_run run;
-    char *make_it[] = {"/bin/bash", FORKLORE_ROOT "/lessons/labs/grader/gradescope.sh",
-                       "parallel", dir, NULL};
+    char *make_it[] = {"/bin/bash", FORKLORE_ROOT "/lessons/labs/grader/gradescope.sh", "parallel",
+                       dir, NULL};
     run_expect(&run, make_it, 120, 0);
     program_run_free(&run);
 

@@ -79,12 +79,13 @@ static int read_rows(const char *csv, struct row *rows, int max)
         double cpu, fig, fmin, fmax, smin, smax, eff, overlap, extra, spread, idle;
         long param;
         int wide;
-        int got = sscanf(end + 2, "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,"
-                                  "%d,%ld,%lf,%d,%lf,%d,%lf,%lf",
-                         &r->x, &r->cpus, &r->workers, &r->samples, &r->wall_median,
-                         &r->wall_min, &r->wall_max, &cpu, &fig, &fmin, &fmax, &r->speedup,
-                         &smin, &smax, &eff, &overlap, &r->low_overlap, &param, &extra, &r->weak,
-                         &spread, &wide, &idle, &r->capacity);
+        int got = sscanf(end + 2,
+                         "%lf,%d,%d,%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,"
+                         "%d,%ld,%lf,%d,%lf,%d,%lf,%lf",
+                         &r->x, &r->cpus, &r->workers, &r->samples, &r->wall_median, &r->wall_min,
+                         &r->wall_max, &cpu, &fig, &fmin, &fmax, &r->speedup, &smin, &smax, &eff,
+                         &overlap, &r->low_overlap, &param, &extra, &r->weak, &spread, &wide, &idle,
+                         &r->capacity);
         cr_assert_eq(got, 24, "a reduced row: %.80s", line);
         n++;
         line = strchr(line, '\n');
@@ -168,8 +169,8 @@ static void write_scaling_data(const char *dir, const char *series, const int *c
         used += snprintf(csv + used, sizeof csv - (size_t)used,
                          "\"%s\",%g,%d,%d,5,%.0f,%.0f,%.0f,%.0f,%g,%g,%g,%g,%g,%g,%g,1,0,0,0,%d,0,"
                          "0,0,1,\"\"\n",
-                         series, k, cores[i], cores[i], t * 1e9, lo * 1e9, hi * 1e9, t * 1e9, t,
-                         lo, hi, s, s * (1 - half_range) / (1 + half_range),
+                         series, k, cores[i], cores[i], t * 1e9, lo * 1e9, hi * 1e9, t * 1e9, t, lo,
+                         hi, s, s * (1 - half_range) / (1 + half_range),
                          s * (1 + half_range) / (1 - half_range), s / k, weak);
     }
     write_file_in(dir, "fork_join.csv", csv);
@@ -238,8 +239,8 @@ Test(lesson_bench, predict_2)
     cr_assert(strstr(machine, "usable cpus: 1 (of ") != NULL, "%s", machine);
     free(machine);
     char *report = slurp(dir, "report.md");
-    cr_assert(strstr(report, "Too few core counts to fit a model: 0 measured above 1 core") !=
-              NULL, "%s", report);
+    cr_assert(strstr(report, "Too few core counts to fit a model: 0 measured above 1 core") != NULL,
+              "%s", report);
     free(report);
     remove_dir(dir);
 }
@@ -253,8 +254,7 @@ Test(lesson_bench, predict_3)
     struct program_run run;
     run_bench(args, 3, dir, 180, &run);
     cr_assert(exited_with(&run, 0), "bench failed: %s", run.err);
-    cr_assert(strstr(run.out, "quick plan, 3 runs per point (+1 warm-up)") != NULL, "%s",
-              run.out);
+    cr_assert(strstr(run.out, "quick plan, 3 runs per point (+1 warm-up)") != NULL, "%s", run.out);
     program_run_free(&run);
     char *machine = slurp(dir, "machine.txt");
     cr_assert(strstr(machine, "plan: quick, 3 counted runs per point after 1 warm-up") != NULL);
@@ -316,8 +316,8 @@ Test(lesson_bench, predict_4)
          * valgrind's slowdown can cause), never for taking turns (LOW OVERLAP). */
         if (oversubscribed)
             cr_assert(!rows[i].low_overlap || rows[i].capacity < CAPACITY_GOOD,
-                      "%s, k=%d: marked LOW OVERLAP (capacity %.2f)", rows[i].series,
-                      rows[i].cpus, rows[i].capacity);
+                      "%s, k=%d: marked LOW OVERLAP (capacity %.2f)", rows[i].series, rows[i].cpus,
+                      rows[i].capacity);
     }
     /* In samples.csv, every oversubscribed run is counted (column "counted" = 1) unless the
      * machine's capacity probe failed (column "capacity" below 0.85): turn-taking alone never
@@ -386,8 +386,8 @@ Test(lesson_bench, predict_6)
 
     write_scaling_data(dir, "synthetic", cores, speedup, 2, 0, 0);
     char *report = report_only(dir);
-    cr_assert(strstr(report, "Too few core counts to fit a model: 1 measured above 1 core") !=
-              NULL, "%s", report);
+    cr_assert(strstr(report, "Too few core counts to fit a model: 1 measured above 1 core") != NULL,
+              "%s", report);
     cr_assert(strstr(report, "Amdahl's law: serial") == NULL && strstr(report, "sigma =") == NULL);
     free(report);
 
@@ -395,7 +395,8 @@ Test(lesson_bench, predict_6)
     report = report_only(dir);
     cr_assert(strstr(report, "Amdahl's law: serial fraction s = ") != NULL, "%s", report);
     cr_assert(strstr(report, "The Universal Scalability Law needs 3 core counts above 1; 2 were "
-                             "measured.") != NULL, "%s", report);
+                             "measured.") != NULL,
+              "%s", report);
     free(report);
 
     write_scaling_data(dir, "synthetic", cores, speedup, 4, 0, 0);
@@ -484,8 +485,7 @@ Test(lesson_bench, predict_9)
         snprintf(summary, sizeof summary, "%d of 4 matching points differ", expected);
         cr_assert(strstr(run.out, summary) != NULL, "%s", run.out);
         if (round)
-            cr_assert(strstr(run.out, "differs: synthetic, x=4, 4 workers") != NULL, "%s",
-                      run.out);
+            cr_assert(strstr(run.out, "differs: synthetic, x=4, 4 workers") != NULL, "%s", run.out);
         program_run_free(&run);
     }
     remove_dir(mine);
@@ -503,10 +503,10 @@ Test(lesson_bench, predict_10)
     /* `python3 -c ...` (the availability check) succeeds; as the pool co-process it says
      * ready, then answers every command with a wrong count. */
     write_file_in(bin, "python3",
-               "#!/bin/sh\n"
-               "[ \"$1\" = -c ] && exit 0\n"
-               "echo ready\n"
-               "while read -r command; do echo 'seconds 0.001 value 7'; done\n");
+                  "#!/bin/sh\n"
+                  "[ \"$1\" = -c ] && exit 0\n"
+                  "echo ready\n"
+                  "while read -r command; do echo 'seconds 0.001 value 7'; done\n");
     char script[300];
     snprintf(script, sizeof script, "%s/python3", bin);
     cr_assert_eq(chmod(script, 0755), 0);

@@ -184,8 +184,9 @@ Test(lesson_processes, predict_8)
     char state = '?';
     const char *before = strstr(r.out, "[zombie] before reaping: /proc/");
     cr_assert_not_null(before, "%s", r.out);
-    cr_assert_eq(sscanf(before, "[zombie] before reaping: /proc/%ld/stat state %c", &zombie, &state),
-                 2, "%s", before);
+    cr_assert_eq(
+        sscanf(before, "[zombie] before reaping: /proc/%ld/stat state %c", &zombie, &state), 2,
+        "%s", before);
     cr_assert_eq(state, 'Z', "%s", r.out);
     const char *after = strstr(r.out, "[zombie] after reaping: /proc/");
     cr_assert_not_null(after, "%s", r.out);
@@ -209,13 +210,15 @@ Test(lesson_processes, predict_9)
     const char *first = strstr(r.out, "[orphan] grandchild ");
     cr_assert_not_null(first, "%s", r.out);
     cr_assert_eq(sscanf(first, "[orphan] grandchild %ld: getppid() = %ld (the middle child)",
-                        &grandchild, &middle), 2, "%s", first);
+                        &grandchild, &middle),
+                 2, "%s", first);
     char needle[96];
     snprintf(needle, sizeof needle, "[orphan] grandchild %ld: my parent ", grandchild);
     const char *later = strstr(r.out, needle);
     cr_assert_not_null(later, "%s", r.out);
     cr_assert_eq(sscanf(later + strlen(needle), "%ld exited; getppid() is now %ld", &old_parent,
-                        &new_parent), 2, "%s", later);
+                        &new_parent),
+                 2, "%s", later);
     cr_assert_eq(old_parent, middle, "%s", r.out);
     cr_assert_eq(new_parent, top, "re-parented to zombie_orphan, not to init:\n%s", r.out);
     cr_assert_neq(new_parent, 1, "%s", r.out);
@@ -280,8 +283,10 @@ Test(lesson_processes, predict_12)
         cr_assert_eq(count_lines_containing(r.out, "exited with status 127"), 2, "%s", r.out);
     } else {
         cr_assert_eq(count_lines_containing(r.out, "posix_spawn: child "), 0, "%s", r.out);
-        cr_assert_eq(count_lines_containing(r.out, "posix_spawn: the error came back to the parent: "
-                                                   "No such file or directory"), 1, "%s", r.out);
+        cr_assert_eq(count_lines_containing(r.out,
+                                            "posix_spawn: the error came back to the parent: "
+                                            "No such file or directory"),
+                     1, "%s", r.out);
     }
     program_run_free(&r);
 }
@@ -295,7 +300,8 @@ Test(lesson_processes, predict_13)
     run((char *[]){"fork_join", "--workers=2", "--limit=1000000", "--split=equal", NULL}, &r);
     cr_assert(exited_with(&r, 0), "status %#x\n%s", r.status, r.out);
     expect_text(r.out, "worker 0 pid ");
-    cr_assert_eq(count_lines_containing(r.out, "range [0, 500000) count 41538 in "), 1, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "range [0, 500000) count 41538 in "), 1, "%s",
+                 r.out);
     cr_assert_eq(count_lines_containing(r.out, "range [500000, 1000000) count 36960 in "), 1, "%s",
                  r.out);
     expect_text(r.out, "primes below 1000000: 78498 (sequential: 78498, known value: 78498) -- "
@@ -304,7 +310,8 @@ Test(lesson_processes, predict_13)
 
     run((char *[]){"fork_join", "--workers=2", "--limit=1000000", "--split=balanced", NULL}, &r);
     cr_assert(exited_with(&r, 0), "status %#x\n%s", r.status, r.out);
-    cr_assert_eq(count_lines_containing(r.out, "range [0, 629960) count 51337 in "), 1, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "range [0, 629960) count 51337 in "), 1, "%s",
+                 r.out);
     cr_assert_eq(count_lines_containing(r.out, "range [629960, 1000000) count 27161 in "), 1, "%s",
                  r.out);
     expect_text(r.out, "primes below 1000000: 78498 (sequential: 78498, known value: 78498) -- "

@@ -67,10 +67,10 @@ static void load(struct text *t, const char *path)
 
 static void load_sources(void)
 {
-    const char *patterns[] = {FORKLORE_ROOT "/patterns/*/*.[ch]", FORKLORE_ROOT "/lib/*/*.[ch]",
-                              FORKLORE_ROOT "/tools/*.c", FORKLORE_ROOT "/bench/*.[ch]",
-                              FORKLORE_ROOT "/bench/workloads/*.c",
-                              FORKLORE_ROOT "/lessons/examples/*.c"};
+    const char *patterns[] = {
+        FORKLORE_ROOT "/patterns/*/*.[ch]",   FORKLORE_ROOT "/lib/*/*.[ch]",
+        FORKLORE_ROOT "/tools/*.c",           FORKLORE_ROOT "/bench/*.[ch]",
+        FORKLORE_ROOT "/bench/workloads/*.c", FORKLORE_ROOT "/lessons/examples/*.c"};
     for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
         glob_t g;
         if (glob(patterns[p], 0, NULL, &g) != 0)
@@ -146,8 +146,8 @@ Test(lessons, every_quoted_c_block_is_in_the_code_it_quotes)
                     found = appears_in(&sources[i], block, n);
                 if (!found) {
                     stale++;
-                    cr_log_error("%s:%d: this quote is in no source file: %s", g.gl_pathv[l],
-                                 start, block[0]);
+                    cr_log_error("%s:%d: this quote is in no source file: %s", g.gl_pathv[l], start,
+                                 block[0]);
                 }
                 for (int i = 0; i < n; i++)
                     free(block[i]);
@@ -161,8 +161,8 @@ Test(lessons, every_quoted_c_block_is_in_the_code_it_quotes)
     }
     globfree(&g);
     cr_assert_gt(blocks, 20, "the lessons quote code");
-    cr_assert_eq(stale, 0, "%d of %d quoted blocks no longer match the code (listed above)",
-                 stale, blocks);
+    cr_assert_eq(stale, 0, "%d of %d quoted blocks no longer match the code (listed above)", stale,
+                 blocks);
 }
 
 /* --- the figures ---------------------------------------------------------------------------
@@ -352,7 +352,8 @@ Test(lessons, the_svg_check_refuses_what_a_browser_would)
     cr_assert_not_null(svg_problem("<svg><rect/></svg>"));
     cr_assert_not_null(svg_problem("<html xmlns=\"http://www.w3.org/2000/svg\"></html>"));
     cr_assert_not_null(svg_problem("<svg xmlns=\"http://www.w3.org/2000/svg\"><g>"));
-    cr_assert_not_null(svg_problem("<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- a --b --></svg>"));
+    cr_assert_not_null(
+        svg_problem("<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- a --b --></svg>"));
     const unsigned char not_png[40] = {0x89, 'P', 'N', 'G'};
     cr_assert_not_null(png_problem(not_png, sizeof not_png));
 }
@@ -418,8 +419,8 @@ Test(lessons, every_worked_solution_file_matches_its_lessons_exercises_and_each_
             if (n <= exercises)
                 cr_expect(present, "%s has no solution for exercise %d", g.gl_pathv[i], n);
             else
-                cr_expect(!present, "%s solves an exercise %d that %s does not have",
-                          g.gl_pathv[i], n, lesson);
+                cr_expect(!present, "%s solves an exercise %d that %s does not have", g.gl_pathv[i],
+                          n, lesson);
         }
         free(text);
     }
@@ -435,8 +436,8 @@ Test(lessons, every_worked_solution_file_matches_its_lessons_exercises_and_each_
         snprintf(solutions, sizeof solutions, FORKLORE_ROOT "/lessons/solutions/%s",
                  strrchr(g.gl_pathv[i], '/') + 1);
         if (exercises > 0)
-            cr_expect(access(solutions, R_OK) == 0, "%s has %d exercises and no %s",
-                      g.gl_pathv[i], exercises, solutions);
+            cr_expect(access(solutions, R_OK) == 0, "%s has %d exercises and no %s", g.gl_pathv[i],
+                      exercises, solutions);
     }
     globfree(&g);
 }

@@ -39,8 +39,9 @@ static int count_lines_with_both(const char *text, const char *a, const char *b)
 
 /* ---- usage, for every lock program ---------------------------------------------------------- */
 
-static const char *const programs[] = {"pshared_mutex", "robust_mutex", "recursive_mutex",
-                                       "file_locks", "atomic_counter", "spin_locks", "init_race"};
+static const char *const programs[] = {"pshared_mutex", "robust_mutex",   "recursive_mutex",
+                                       "file_locks",    "atomic_counter", "spin_locks",
+                                       "init_race"};
 
 Test(locks, help_exits_0_with_usage)
 {
@@ -89,8 +90,10 @@ Test(locks, bad_arguments_exit_2)
 Test(locks, pshared_mutex_is_exact_in_20_runs, .timeout = 300)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"pshared_mutex", "--runs", "20", "--workers", "3", "--iterations",
-                              "20000", NULL}, 120, 0);
+    run_expect(&r,
+               (char *[]){"pshared_mutex", "--runs", "20", "--workers", "3", "--iterations",
+                          "20000", NULL},
+               120, 0);
     cr_assert_eq(count_lines_containing(r.out, "verdict: exact"), 20, "%s", r.out);
     cr_assert(strstr(r.out, "summary: 20 of 20 run(s) exact"), "%s", r.out);
     program_run_free(&r);
@@ -99,8 +102,10 @@ Test(locks, pshared_mutex_is_exact_in_20_runs, .timeout = 300)
 Test(locks, atomic_counter_is_exact_in_20_runs, .timeout = 300)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"atomic_counter", "--mode", "atomic", "--runs", "20", "--workers",
-                              "3", "--iterations", "100000", NULL}, 120, 0);
+    run_expect(&r,
+               (char *[]){"atomic_counter", "--mode", "atomic", "--runs", "20", "--workers", "3",
+                          "--iterations", "100000", NULL},
+               120, 0);
     cr_assert_eq(count_lines_containing(r.out, "atomic verdict: exact"), 20, "%s", r.out);
     program_run_free(&r);
 }
@@ -108,14 +113,19 @@ Test(locks, atomic_counter_is_exact_in_20_runs, .timeout = 300)
 static void check_spin_locks(const char *workers)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"spin_locks", "--runs", "10", "--workers", (char *)workers,
-                              "--iterations", "20000", NULL}, 120, 0);
+    run_expect(&r,
+               (char *[]){"spin_locks", "--runs", "10", "--workers", (char *)workers,
+                          "--iterations", "20000", NULL},
+               120, 0);
     cr_assert_eq(count_lines_containing(r.out, "tas    verdict: exact"), 10, "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "ticket verdict: exact"), 10, "%s", r.out);
     program_run_free(&r);
 }
 
-Test(locks, spin_and_ticket_locks_are_exact, .timeout = 300) { check_spin_locks("3"); }
+Test(locks, spin_and_ticket_locks_are_exact, .timeout = 300)
+{
+    check_spin_locks("3");
+}
 
 /* More spinners than CPUs: the sched_yield back-off must let the holder run. */
 Test(locks, spin_and_ticket_locks_are_exact_on_one_cpu, .timeout = 300)
@@ -132,8 +142,8 @@ Test(locks, robust_mutex_recovers_after_its_holder_is_killed, .timeout = 60)
     run_expect(&r, (char *[]){"robust_mutex", "--scenario", "repair", NULL}, 30, 0);
     cr_assert_eq(count_lines_containing(r.out, "killed by signal 9"), 1, "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "sum 90, should be 100"), 1, "%s", r.out);
-    cr_assert_eq(count_lines_with_both(r.out, "parent: pthread_mutex_lock", "EOWNERDEAD"), 1,
-                 "%s", r.out);
+    cr_assert_eq(count_lines_with_both(r.out, "parent: pthread_mutex_lock", "EOWNERDEAD"), 1, "%s",
+                 r.out);
     cr_assert_eq(count_lines_with_both(r.out, "(another process)", "-> 0 (success)"), 1, "%s",
                  r.out);
     cr_assert(strstr(r.out, "verdict: repair worked: account from=100 to=0 (sum 100)"), "%s",
@@ -146,8 +156,8 @@ Test(locks, robust_mutex_without_consistent_becomes_not_recoverable, .timeout = 
 {
     struct program_run r;
     run_expect(&r, (char *[]){"robust_mutex", "--scenario", "abandon", NULL}, 30, 0);
-    cr_assert_eq(count_lines_with_both(r.out, "parent: pthread_mutex_lock", "EOWNERDEAD"), 1,
-                 "%s", r.out);
+    cr_assert_eq(count_lines_with_both(r.out, "parent: pthread_mutex_lock", "EOWNERDEAD"), 1, "%s",
+                 r.out);
     cr_assert_eq(count_lines_with_both(r.out, "(another process)", "ENOTRECOVERABLE"), 1, "%s",
                  r.out);
     cr_assert_eq(count_lines_containing(r.out, "parent: pthread_mutex_lock -> ENOTRECOVERABLE"), 1,
@@ -191,11 +201,12 @@ Test(locks, file_locks_exclude_and_say_eagain, .timeout = 120)
     struct program_run r;
     run_expect(&r, (char *[]){"file_locks", NULL}, 60, 0);
     cr_assert(strstr(r.out, "verdict: every result as expected"), "%s", r.out);
-    cr_assert_eq(count_lines_with_both(r.out, "parent         flock(LOCK_EX|LOCK_NB)",
-                                       "EWOULDBLOCK"), 1, "%s", r.out);
+    cr_assert_eq(
+        count_lines_with_both(r.out, "parent         flock(LOCK_EX|LOCK_NB)", "EWOULDBLOCK"), 1,
+        "%s", r.out);
     cr_assert_eq(count_lines_with_both(r.out, "flock(LOCK_EX), blocking", "-> 0"), 1, "%s", r.out);
-    cr_assert_eq(count_lines_with_both(r.out, "F_SETLK F_WRLCK bytes 50-149", "-> EAGAIN"), 1,
-                 "%s", r.out);
+    cr_assert_eq(count_lines_with_both(r.out, "F_SETLK F_WRLCK bytes 50-149", "-> EAGAIN"), 1, "%s",
+                 r.out);
     cr_assert_eq(count_lines_with_both(r.out, "F_SETLK F_WRLCK bytes 100-199", "-> 0"), 1, "%s",
                  r.out);
     cr_assert_eq(count_lines_with_both(r.out, "F_SETLKW F_WRLCK bytes 0-99", "-> 0"), 1, "%s",
@@ -209,8 +220,10 @@ Test(locks, file_locks_exclude_and_say_eagain, .timeout = 120)
 Test(locks, file_lock_counters_are_exact_with_many_workers, .timeout = 120)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"file_locks", "--demo", "counter", "--workers", "5", "--iterations",
-                              "300", NULL}, 60, 0);
+    run_expect(&r,
+               (char *[]){"file_locks", "--demo", "counter", "--workers", "5", "--iterations",
+                          "300", NULL},
+               60, 0);
     cr_assert(strstr(r.out, "counter [flock]: verdict: exact (value 1500 of 1500)"), "%s", r.out);
     cr_assert(strstr(r.out, "counter [fcntl]: verdict: exact (value 1500 of 1500)"), "%s", r.out);
     check_file_removed(r.out);
@@ -235,8 +248,10 @@ static void check_objects_unlinked(const char *out)
 Test(locks, init_race_fixed_is_always_consistent, .timeout = 300)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"init_race", "--sync", "excl", "--runs", "20", "--stagger-ms", "0",
-                              "--workers", "3", "--iterations", "200", NULL}, 120, 0);
+    run_expect(&r,
+               (char *[]){"init_race", "--sync", "excl", "--runs", "20", "--stagger-ms", "0",
+                          "--workers", "3", "--iterations", "200", NULL},
+               120, 0);
     cr_assert_eq(count_lines_containing(r.out, "verdict: consistent"), 20, "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "initialised 1 time(s); inside together 0"), 20,
                  "%s", r.out);
@@ -340,9 +355,9 @@ Test(lesson_locks, predict_3, .timeout = 60)
 {
     struct program_run r;
     run_expect(&r, (char *[]){"recursive_mutex", "--type", "recursive", NULL}, 30, 0);
-    cr_assert(strstr(r.out,
-                     "other process  pthread_mutex_trylock    -> EBUSY     (still held once)"),
-              "%s", r.out);
+    cr_assert(
+        strstr(r.out, "other process  pthread_mutex_trylock    -> EBUSY     (still held once)"),
+        "%s", r.out);
     program_run_free(&r);
 }
 
@@ -351,8 +366,9 @@ Test(lesson_locks, predict_4, .timeout = 60)
 {
     struct program_run r;
     run_expect(&r, (char *[]){"file_locks", "--demo", "semantics", NULL}, 30, 0);
-    cr_assert_eq(count_lines_with_both(r.out, "parent fd b    flock(LOCK_EX|LOCK_NB)",
-                                       "EWOULDBLOCK"), 1, "%s", r.out);
+    cr_assert_eq(
+        count_lines_with_both(r.out, "parent fd b    flock(LOCK_EX|LOCK_NB)", "EWOULDBLOCK"), 1,
+        "%s", r.out);
     program_run_free(&r);
 }
 

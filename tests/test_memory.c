@@ -68,8 +68,9 @@ static void check_store_buffering_fenced(const char *trials)
 static void check_message_passing_release_acquire(const char *trials)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"message_passing", "--release-acquire", "--trials", (char *)trials,
-                              NULL}, 240, 0);
+    run_expect(&r,
+               (char *[]){"message_passing", "--release-acquire", "--trials", (char *)trials, NULL},
+               240, 0);
     long counts[2][2];
     read_outcomes(r.out, counts, atol(trials));
     cr_assert_eq(counts[1][0], 0, "%s", r.out);
@@ -166,7 +167,8 @@ Test(memory, one_cpu_is_said_to_show_nothing, .timeout = 300)
     }
 }
 
-/* ---- lessons/05-locks.md: predict, then run ---------------------------------------------------- */
+/* ---- lessons/05-locks.md: predict, then run ----------------------------------------------------
+ */
 
 /* predict_7: with the fence, "both read 0" is impossible on every machine. */
 Test(lesson_locks, predict_7, .timeout = 300)

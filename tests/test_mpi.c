@@ -157,8 +157,10 @@ Test(mpi, mandelbrot_is_the_pools_picture_byte_for_byte, .timeout = 600)
     snprintf(mine, sizeof mine, "%s/mpi.pgm", dir);
     snprintf(out, sizeof out, "--output=%s", reference);
     struct program_run r;
-    run_expect(&r, (char *[]){"pool_mandelbrot", "--sequential", "--width=97", "--height=61",
-                              "--iterations=300", out, NULL}, LIMIT_S, 0);
+    run_expect(&r,
+               (char *[]){"pool_mandelbrot", "--sequential", "--width=97", "--height=61",
+                          "--iterations=300", out, NULL},
+               LIMIT_S, 0);
     program_run_free(&r);
     size_t reference_size, mine_size;
     char *expected = read_file(reference, &reference_size);
@@ -187,8 +189,8 @@ Test(mpi, collectives_total_equals_the_sieve, .timeout = 300)
     need_mpi();
     char expected[96];
     long primes = sieve_prime_count(0, 300000);
-    snprintf(expected, sizeof expected, "reduce: primes below 300000: %ld (sequential: %ld) -- match",
-             primes, primes);
+    snprintf(expected, sizeof expected,
+             "reduce: primes below 300000: %ld (sequential: %ld) -- match", primes, primes);
     int counts[8], n = rank_counts(counts);
     for (int i = 0; i < n; i++) {
         struct program_run r;
@@ -247,8 +249,8 @@ Test(mpi, a_worker_that_hangs_is_caught_by_the_watchdog, .timeout = 300)
 {
     need_mpi();
     struct program_run r;
-    mpi_run(&r, 3, "mpi_primes", ARGS("--fail-rank=2", "--fail-how=hang", "--timeout=2",
-                                      "--limit=200000"));
+    mpi_run(&r, 3, "mpi_primes",
+            ARGS("--fail-rank=2", "--fail-how=hang", "--timeout=2", "--limit=200000"));
     cr_assert(!r.timed_out, "the watchdog did not end the job");
     cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 3,
               "MPI_Abort(.., 3) should be the job's status: %#x\n%s", r.status, r.err);
@@ -277,8 +279,8 @@ Test(mpi, help_and_bad_arguments_on_every_program, .timeout = 600)
             if (i == 2 && b == 3)
                 continue; /* mpi_collectives has no --timeout */
             mpi_run(&r, 3, programs[i], ARGS(bad[b]));
-            cr_assert(exited_with(&r, 2), "%s %s: status %#x\n%s", programs[i], bad[b],
-                      r.status, r.err);
+            cr_assert(exited_with(&r, 2), "%s %s: status %#x\n%s", programs[i], bad[b], r.status,
+                      r.err);
             cr_assert_eq(count_lines_containing(r.err, "Usage:"), 1, "%s %s:\n%s", programs[i],
                          bad[b], r.err);
             cr_assert_eq(r.out_len, 0, "%s %s printed: %s", programs[i], bad[b], r.out);
@@ -342,7 +344,8 @@ Test(lesson_mpi, predict_3, .timeout = 300)
     run_expect(&r, (char *[]){"pool_mandelbrot", "--sequential", b, NULL}, LIMIT_S, 0);
     program_run_free(&r);
     size_t na, nb;
-    char *pa = read_file(a + strlen("--output="), &na), *pb = read_file(b + strlen("--output="), &nb);
+    char *pa = read_file(a + strlen("--output="), &na),
+         *pb = read_file(b + strlen("--output="), &nb);
     cr_assert(pa && pb && na == nb && memcmp(pa, pb, na) == 0, "the two images differ");
     free(pa);
     free(pb);

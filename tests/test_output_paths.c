@@ -37,17 +37,17 @@
 #include "harness.h"
 
 enum kind { DEVICE, FIFO, SYMLINK, DIRECTORY, KINDS };
-static const char *const kind_names[KINDS] = {"a character device", "a FIFO",
-                                              "a symbolic link", "a directory"};
+static const char *const kind_names[KINDS] = {"a character device", "a FIFO", "a symbolic link",
+                                              "a directory"};
 
 /* What the program is asked to write.  In argv, "@" stands for the planted path and "%" for a
  * scratch folder of the check's own (for the other outputs a program needs). */
 struct path_case {
-    const char *what;      /* "pool_mandelbrot --output" */
+    const char *what; /* "pool_mandelbrot --output" */
     const char *argv[16];
-    int takes_folder;      /* the path names a folder: a directory is its normal use */
-    const char *inside;    /* for a folder: a file the program writes in it, or NULL */
-    int status;            /* its exit status when all goes well (a lab that fails to build: 1) */
+    int takes_folder;   /* the path names a folder: a directory is its normal use */
+    const char *inside; /* for a folder: a file the program writes in it, or NULL */
+    int status;         /* its exit status when all goes well (a lab that fails to build: 1) */
 };
 
 static const char precious[] = "precious: not the program's to change\n";
@@ -229,11 +229,11 @@ static void check_one(const struct path_case *c, enum kind kind, const char *bas
         say("FAIL", "%s with %s %s: %s was replaced, removed or written through", c->what,
             kind_names[kind], where, node);
     else if (must_refuse && !refused)
-        say("FAIL", "%s with %s %s: exit 0, but it should have refused", c->what,
-            kind_names[kind], where);
+        say("FAIL", "%s with %s %s: exit 0, but it should have refused", c->what, kind_names[kind],
+            where);
     else if (refused && !*run.err)
-        say("FAIL", "%s with %s %s: refused without a word on stderr", c->what,
-            kind_names[kind], where);
+        say("FAIL", "%s with %s %s: refused without a word on stderr", c->what, kind_names[kind],
+            where);
     else
         say("OK", "%s with %s %s: %s", c->what, kind_names[kind], where,
             refused ? "refused, and left it be" : "written in place, left it be");
@@ -323,7 +323,8 @@ static void check_cases(const struct path_case *cases, size_t n, const char *tag
     remove_dir(dir);
 }
 
-/* ---- the programs ------------------------------------------------------------------------------ */
+/* ---- the programs ------------------------------------------------------------------------------
+ */
 
 Test(output_paths, programs_never_replace_or_follow_what_they_are_given, .timeout = 600)
 {
@@ -333,20 +334,24 @@ Test(output_paths, programs_never_replace_or_follow_what_they_are_given, .timeou
         {.what = "exec_spawn --output", .argv = {"exec_spawn", "--method=both", "--output=@"}},
         {.what = "fifo_client_server --role=server --dir",
          .argv = {"fifo_client_server", "--role=server", "--dir", "@", "--idle", "1"},
-         .takes_folder = 1, .inside = "server.fifo"},
+         .takes_folder = 1,
+         .inside = "server.fifo"},
         {.what = "bench --data",
          .argv = {"bench", "--quick", "--repeats", "1", "--only", "race_rate", "--data", "@",
                   "--plots", "%"},
-         .takes_folder = 1, .inside = "samples.csv"},
+         .takes_folder = 1,
+         .inside = "samples.csv"},
         {.what = "bench --plots",
          .argv = {"bench", "--quick", "--repeats", "1", "--only", "race_rate", "--data", "%",
                   "--plots", "@"},
-         .takes_folder = 1, .inside = "report.md"},
+         .takes_folder = 1,
+         .inside = "report.md"},
     };
     check_cases(cases, sizeof cases / sizeof cases[0], "paths-programs");
 }
 
-/* ---- the scripts ------------------------------------------------------------------------------- */
+/* ---- the scripts -------------------------------------------------------------------------------
+ */
 
 /* The lab links with this build's library and flags (the sanitizer build has its own). */
 #define LIBRARY_ENV "LIBRARY=" FORKLORE_BIN "/../libforklore.a"
@@ -376,8 +381,7 @@ Test(output_paths, grader_json_never_replaces_a_device_or_follows_a_link, .timeo
     remove_dir(broken);
 }
 
-Test(output_paths, handout_gradescope_and_plots_keep_out_of_what_they_did_not_make,
-     .timeout = 600)
+Test(output_paths, handout_gradescope_and_plots_keep_out_of_what_they_did_not_make, .timeout = 600)
 {
     SKIP_UNLESS_GRADING_HERE();
     /* plot.sh draws from data: make some, quickly, in a folder of the test's own. */
@@ -394,12 +398,15 @@ Test(output_paths, handout_gradescope_and_plots_keep_out_of_what_they_did_not_ma
     const struct path_case cases[] = {
         {.what = "make handout (handout.sh DIR)",
          .argv = {"/bin/bash", FORKLORE_ROOT "/lessons/labs/grader/handout.sh", "@"},
-         .takes_folder = 1, .inside = "forklore-labs.tar.gz"},
+         .takes_folder = 1,
+         .inside = "forklore-labs.tar.gz"},
         {.what = "make gradescope (gradescope.sh LAB DIR)",
          .argv = {"/bin/bash", FORKLORE_ROOT "/lessons/labs/grader/gradescope.sh", "parallel", "@"},
-         .takes_folder = 1, .inside = "parallel-gradescope.zip"},
+         .takes_folder = 1,
+         .inside = "parallel-gradescope.zip"},
         {.what = "make plots (plot.sh DATA PLOTS)",
-         .argv = {"/bin/bash", FORKLORE_ROOT "/bench/plot.sh", data, "@"}, .takes_folder = 1,
+         .argv = {"/bin/bash", FORKLORE_ROOT "/bench/plot.sh", data, "@"},
+         .takes_folder = 1,
          .inside = "race_rate.png"},
     };
     check_cases(cases, sizeof cases / sizeof cases[0], "paths-scripts");

@@ -48,8 +48,8 @@ static int path_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-static const char *const programs[] = {"pipe_basics", "pipeline", "pipe_eof", "sigpipe",
-                                       "pipe_atomicity", "fifo_client_server",
+static const char *const programs[] = {"pipe_basics",       "pipeline",       "pipe_eof",
+                                       "sigpipe",           "pipe_atomicity", "fifo_client_server",
                                        "socketpair_duplex", "poll_mux"};
 enum { PROGRAM_COUNT = sizeof programs / sizeof programs[0] };
 
@@ -85,14 +85,20 @@ Test(pipes, bad_values_and_stray_arguments_exit_2)
 {
     skip_argument_checks_under_valgrind();
     char *const cases[][4] = {
-        {"pipe_basics", "--messages", "zero", NULL},  {"pipe_basics", "stray", NULL},
-        {"pipe_eof", "--mode", "sometimes", NULL},    {"pipe_eof", "--watchdog", "-1", NULL},
-        {"sigpipe", "--mode", "maybe", NULL},         {"pipe_atomicity", "--writers", "27", NULL},
-        {"pipe_atomicity", "--size", "12Q", NULL},    {"fifo_client_server", "--role", "x", NULL},
+        {"pipe_basics", "--messages", "zero", NULL},
+        {"pipe_basics", "stray", NULL},
+        {"pipe_eof", "--mode", "sometimes", NULL},
+        {"pipe_eof", "--watchdog", "-1", NULL},
+        {"sigpipe", "--mode", "maybe", NULL},
+        {"pipe_atomicity", "--writers", "27", NULL},
+        {"pipe_atomicity", "--size", "12Q", NULL},
+        {"fifo_client_server", "--role", "x", NULL},
         {"fifo_client_server", "--role=client", NULL},
         {"fifo_client_server", "--clients", "0", NULL},
-        {"socketpair_duplex", "--max-size", "1M", NULL}, {"poll_mux", "--children", "many", NULL},
-        {"poll_mux", "--interval", NULL},             {"pipeline", "ls", "|", NULL},
+        {"socketpair_duplex", "--max-size", "1M", NULL},
+        {"poll_mux", "--children", "many", NULL},
+        {"poll_mux", "--interval", NULL},
+        {"pipeline", "ls", "|", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct program_run r;
@@ -325,8 +331,8 @@ Test(fifo, separate_server_and_client_programs_meet_by_name)
             _exit(126);
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, STDOUT_FILENO);
-        execl(FORKLORE_BIN "/fifo_client_server", "fifo_client_server", "--role=server",
-              "--dir", dir, "--count", "5", "--idle", "20", (char *)NULL);
+        execl(FORKLORE_BIN "/fifo_client_server", "fifo_client_server", "--role=server", "--dir",
+              dir, "--count", "5", "--idle", "20", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 500 && !path_exists(fifo); i++) /* wait for the server's mkfifo */

@@ -31,18 +31,17 @@ static void assert_sweep(const struct cpu_topology *t, int quick, const int *wan
     char text[1024] = "";
     for (int i = 0; i < n; i++)
         snprintf(text + strlen(text), sizeof text - strlen(text), " %d", got[i]);
-    cr_assert_eq(n, nwant, "%d CPUs: %d core counts (%s), expected %d", t->usable, n, text,
-                 nwant);
+    cr_assert_eq(n, nwant, "%d CPUs: %d core counts (%s), expected %d", t->usable, n, text, nwant);
     for (int i = 0; i < n; i++)
-        cr_assert_eq(got[i], want[i], "%d CPUs, position %d: %d, expected %d (%s)", t->usable,
-                     i, got[i], want[i], text);
+        cr_assert_eq(got[i], want[i], "%d CPUs, position %d: %d, expected %d (%s)", t->usable, i,
+                     got[i], want[i], text);
     free(got);
 }
 
-#define SWEEP(t, quick, ...)                                                                   \
-    do {                                                                                       \
-        const int want_[] = {__VA_ARGS__};                                                     \
-        assert_sweep(t, quick, want_, (int)(sizeof want_ / sizeof want_[0]));                  \
+#define SWEEP(t, quick, ...)                                                                       \
+    do {                                                                                           \
+        const int want_[] = {__VA_ARGS__};                                                         \
+        assert_sweep(t, quick, want_, (int)(sizeof want_ / sizeof want_[0]));                      \
     } while (0)
 
 /* --- the documented sweep (bench/plan.h) for machines of every size ---------------------- */
@@ -135,8 +134,8 @@ Test(plan, two_socket_smt_server)
     cr_assert_eq(t.cache_bytes[0], 48 << 10, "L1d %ld", t.cache_bytes[0]);
     cr_assert_eq(t.cache_bytes[1], 2048 << 10);
     cr_assert_eq(t.cache_bytes[2], 61440L << 10);
-    const int order[] = {0,  1,  2,  3,  4,  5,  6,  7,  16, 17, 18, 19, 20, 21, 22, 23,
-                         8,  9,  10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+    const int order[] = {0, 1, 2,  3,  4,  5,  6,  7,  16, 17, 18, 19, 20, 21, 22, 23,
+                         8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
     assert_order(&t, order, 32);
     cr_assert_eq(t.smt_from, 9);
     cr_assert_eq(t.socket_from, 17);
@@ -289,8 +288,8 @@ Test(plan, measuring_order_keeps_the_ends_then_spreads_evenly)
     cr_assert_eq(order[1], 256, "then the full machine");
     cr_assert_eq(order[2], 16, "then the middle of the log scale, not the next small count");
     /* Then the middles of the two halves: 4 and 64, before any neighbour of a chosen count. */
-    cr_assert((order[3] == 4 && order[4] == 64) || (order[3] == 64 && order[4] == 4),
-              "%d %d", order[3], order[4]);
+    cr_assert((order[3] == 4 && order[4] == 64) || (order[3] == 64 && order[4] == 4), "%d %d",
+              order[3], order[4]);
     free(order);
     cpu_topology_free(&t);
 }
@@ -303,7 +302,8 @@ Test(plan, measuring_order_puts_the_boundaries_right_after_the_ends)
     int *order = measure_order(&t, 1, &n); /* quick: 1 2 4 8 9 16 17 32 */
     cr_assert_eq(order[0], 1);
     cr_assert_eq(order[1], 32);
-    int boundaries[] = {8, 9, 16, 17}; /* the last point before SMT and a second node, the first after */
+    int boundaries[] = {8, 9, 16,
+                        17}; /* the last point before SMT and a second node, the first after */
     for (int i = 0; i < 4; i++)
         cr_assert_eq(order[2 + i], boundaries[i], "position %d: %d", 2 + i, order[2 + i]);
     free(order);

@@ -30,7 +30,10 @@
 
 /* --- tasks (they run in the workers) ------------------------------------------------------ */
 
-static long f_of(long x) { return x * x + 7 * x + 1; }
+static long f_of(long x)
+{
+    return x * x + 7 * x + 1;
+}
 
 static int square_task(const void *arg, size_t arg_size, void *result, size_t *result_size)
 {
@@ -211,8 +214,14 @@ static void map_with_workers(int workers)
     close_and_check(p);
 }
 
-Test(pool, map_matches_sequential_with_one_worker) { map_with_workers(1); }
-Test(pool, map_matches_sequential_with_two_workers) { map_with_workers(2); }
+Test(pool, map_matches_sequential_with_one_worker)
+{
+    map_with_workers(1);
+}
+Test(pool, map_matches_sequential_with_two_workers)
+{
+    map_with_workers(2);
+}
 Test(pool, map_matches_sequential_with_more_workers_than_cpus)
 {
     map_with_workers(2 * usable_cpu_count() + 1);
@@ -242,8 +251,8 @@ static void unordered_exactly_once(struct pool *p, size_t count, size_t chunk)
     long *in = numbers(count);
     char *seen = calloc(count, 1);
     struct pool_iter *it = NULL;
-    cr_assert_eq(pool_imap_unordered(p, square_task, in, sizeof *in, count, sizeof(long), chunk,
-                                     &it), 0);
+    cr_assert_eq(
+        pool_imap_unordered(p, square_task, in, sizeof *in, count, sizeof(long), chunk, &it), 0);
     struct pool_outcome oc;
     long value;
     size_t got = 0;
@@ -327,7 +336,8 @@ Test(pool, map_imap_and_submit_can_be_mixed)
     close_and_check(p);
 }
 
-/* --- really parallel, timeouts ------------------------------------------------------------------ */
+/* --- really parallel, timeouts ------------------------------------------------------------------
+ */
 
 /* One task never returns; every other one still comes back, then terminate reaps all. */
 static void blocked_task_does_not_stop_others(int threaded)
@@ -346,8 +356,8 @@ static void blocked_task_does_not_stop_others(int threaded)
     struct pool_iter *it;
     int err = threaded ? thread_pool_imap_unordered(tp, wait_for_release_task, in, sizeof *in, N,
                                                     sizeof(long), 1, &it)
-                       : pool_imap_unordered(p, maybe_block_task, in, sizeof *in, N,
-                                             sizeof(long), 1, &it);
+                       : pool_imap_unordered(p, maybe_block_task, in, sizeof *in, N, sizeof(long),
+                                             1, &it);
     cr_assert_eq(err, 0);
     struct pool_outcome oc;
     long v;
@@ -440,7 +450,8 @@ Test(pool, freeing_an_unfinished_future_or_iterator_loses_nothing_else)
     struct pool_iter *it;
     long *in = numbers(1000);
     cr_assert_eq(pool_submit(p, sleepy_task, &x, sizeof x, sizeof x, &f), 0);
-    cr_assert_eq(pool_imap_unordered(p, square_task, in, sizeof *in, 1000, sizeof(long), 1, &it), 0);
+    cr_assert_eq(pool_imap_unordered(p, square_task, in, sizeof *in, 1000, sizeof(long), 1, &it),
+                 0);
     pool_future_free(f);
     pool_iter_free(it);
     check_map(p, 200, 1);
@@ -448,7 +459,8 @@ Test(pool, freeing_an_unfinished_future_or_iterator_loses_nothing_else)
     close_and_check(p);
 }
 
-/* --- errors, crashes, fault injection ------------------------------------------------------------ */
+/* --- errors, crashes, fault injection ------------------------------------------------------------
+ */
 
 Test(pool, a_failing_task_returns_its_error_with_its_index)
 {
@@ -486,8 +498,8 @@ static void crash_policy(enum pool_on_crash policy)
         cr_assert_eq(oc[i].index, (size_t)i);
         if (i == 13) {
             cr_assert_eq(oc[i].status, POOL_TASK_WORKER_DIED);
-            cr_assert(WIFSIGNALED(oc[i].error) && WTERMSIG(oc[i].error) == SIGABRT,
-                      "status %#x", oc[i].error);
+            cr_assert(WIFSIGNALED(oc[i].error) && WTERMSIG(oc[i].error) == SIGABRT, "status %#x",
+                      oc[i].error);
             cr_assert_eq(oc[i].attempts, policy == POOL_RETRY_ONCE ? 2 : 1);
         } else {
             cr_assert_eq(oc[i].status, POOL_TASK_OK, "task %d: %s", i,
@@ -504,22 +516,29 @@ static void crash_policy(enum pool_on_crash policy)
     close_and_check(p);
 }
 
-Test(pool, a_crashing_worker_is_replaced_and_its_task_reported) { crash_policy(POOL_REPORT_FAILED); }
-Test(pool, a_crashing_worker_is_replaced_and_its_task_retried_once) { crash_policy(POOL_RETRY_ONCE); }
+Test(pool, a_crashing_worker_is_replaced_and_its_task_reported)
+{
+    crash_policy(POOL_REPORT_FAILED);
+}
+Test(pool, a_crashing_worker_is_replaced_and_its_task_retried_once)
+{
+    crash_policy(POOL_RETRY_ONCE);
+}
 
 /* Workers kill themselves at random steps of the slot protocol; every task must come back
  * exactly once, with the right value when it is OK. */
 static void fault_injection(enum pool_on_crash policy, unsigned seed)
 {
-    struct pool_options o = {.workers = 3, .on_crash = policy, .fault_rate = 0.004,
-                             .fault_seed = seed};
+    struct pool_options o = {
+        .workers = 3, .on_crash = policy, .fault_rate = 0.004, .fault_seed = seed};
     struct pool *p = new_pool(&o);
     enum { N = 3000 };
     long *in = numbers(N);
     char *seen = calloc(N, 1);
     struct pool_iter *it;
     cr_assert_eq(pool_imap_unordered(p, busy_square_task, in, sizeof *in, N, sizeof(long),
-                                     1 + seed % 5, &it), 0);
+                                     1 + seed % 5, &it),
+                 0);
     struct pool_outcome oc;
     long v;
     int err, died = 0;
@@ -571,8 +590,8 @@ static void external_kills(enum pool_on_crash policy)
     long *in = numbers(N);
     char *seen = calloc(N, 1);
     struct pool_iter *it;
-    cr_assert_eq(pool_imap_unordered(p, busy_square_task, in, sizeof *in, N, sizeof(long), 2,
-                                     &it), 0);
+    cr_assert_eq(pool_imap_unordered(p, busy_square_task, in, sizeof *in, N, sizeof(long), 2, &it),
+                 0);
     srand(42);
     struct pool_outcome oc;
     long v;
@@ -639,14 +658,16 @@ Test(pool, workers_are_replaced_after_their_task_limit)
 Test(pool, the_initializer_runs_in_every_worker)
 {
     long value = 4242;
-    struct pool_options o = {.workers = 3, .initializer = set_value_initializer,
-                             .initializer_arg = &value, .max_tasks_per_worker = 5};
+    struct pool_options o = {.workers = 3,
+                             .initializer = set_value_initializer,
+                             .initializer_arg = &value,
+                             .max_tasks_per_worker = 5};
     struct pool *p = new_pool(&o);
     enum { N = 60 };
     long in[N], out[N];
     memset(in, 0, sizeof in);
-    cr_assert_eq(pool_map(p, report_initialized_task, in, sizeof *in, N, out, sizeof *out, 1,
-                          NULL), 0);
+    cr_assert_eq(pool_map(p, report_initialized_task, in, sizeof *in, N, out, sizeof *out, 1, NULL),
+                 0);
     for (int i = 0; i < N; i++)
         cr_assert_eq(out[i], 4242, "task %d ran in a worker without the initializer", i);
     cr_assert_eq(initialized_value, 0, "the initializer ran in the parent");
@@ -655,8 +676,8 @@ Test(pool, the_initializer_runs_in_every_worker)
 
 Test(pool, a_failing_initializer_breaks_the_pool)
 {
-    struct pool *p = new_pool(&(struct pool_options){.workers = 2,
-                                                     .initializer = failing_initializer});
+    struct pool *p =
+        new_pool(&(struct pool_options){.workers = 2, .initializer = failing_initializer});
     long in[4] = {1, 2, 3, 4}, out[4];
     struct pool_outcome oc[4];
     cr_assert_eq(pool_map(p, square_task, in, sizeof *in, 4, out, sizeof *out, 1, oc), ECHILD);
@@ -667,7 +688,8 @@ Test(pool, a_failing_initializer_breaks_the_pool)
     cr_assert_eq(count_my_zombies(), 0);
 }
 
-/* --- bad arguments, ending ---------------------------------------------------------------------- */
+/* --- bad arguments, ending ----------------------------------------------------------------------
+ */
 
 Test(pool, bad_arguments_are_refused)
 {
@@ -714,8 +736,8 @@ Test(pool, close_finishes_queued_work)
     struct pool_iter *it;
     struct pool_future *f;
     long x = 3, v = 0;
-    cr_assert_eq(pool_imap_unordered(p, busy_square_task, in, sizeof *in, 2000, sizeof(long), 1,
-                                     &it), 0);
+    cr_assert_eq(
+        pool_imap_unordered(p, busy_square_task, in, sizeof *in, 2000, sizeof(long), 1, &it), 0);
     cr_assert_eq(pool_submit(p, square_task, &x, sizeof x, sizeof x, &f), 0);
     pid_t pids[4];
     int n = pool_worker_pids(p, pids, 4);
@@ -794,7 +816,8 @@ Test(pool, sigint_leaves_no_worker_behind)
     assert_nothing_left(pids, 3);
 }
 
-/* --- the thread twin ---------------------------------------------------------------------------- */
+/* --- the thread twin ----------------------------------------------------------------------------
+ */
 
 Test(thread_pool, map_imap_and_submit_match_sequential)
 {
@@ -806,14 +829,16 @@ Test(thread_pool, map_imap_and_submit_match_sequential)
         enum { N = 5000 };
         long *in = numbers(N), *out = calloc(N, sizeof *out);
         for (size_t chunk = 0; chunk < 40; chunk += 13) {
-            cr_assert_eq(thread_pool_map(tp, square_task, in, sizeof *in, N, out, sizeof *out,
-                                         chunk, NULL), 0);
+            cr_assert_eq(
+                thread_pool_map(tp, square_task, in, sizeof *in, N, out, sizeof *out, chunk, NULL),
+                0);
             for (int i = 0; i < N; i++)
                 cr_assert_eq(out[i], f_of(in[i]));
         }
         struct pool_iter *it;
-        cr_assert_eq(thread_pool_imap_unordered(tp, square_task, in, sizeof *in, N, sizeof(long),
-                                                0, &it), 0);
+        cr_assert_eq(
+            thread_pool_imap_unordered(tp, square_task, in, sizeof *in, N, sizeof(long), 0, &it),
+            0);
         char *seen = calloc(N, 1);
         struct pool_outcome oc;
         long v;
@@ -843,8 +868,10 @@ Test(thread_pool, errors_recycling_and_the_initializer)
 {
     long value = 77;
     struct thread_pool *tp = NULL;
-    struct pool_options o = {.workers = 2, .max_tasks_per_worker = 2,
-                             .initializer = set_value_initializer, .initializer_arg = &value};
+    struct pool_options o = {.workers = 2,
+                             .max_tasks_per_worker = 2,
+                             .initializer = set_value_initializer,
+                             .initializer_arg = &value};
     cr_assert_eq(thread_pool_create(&tp, &o), 0);
     enum { N = 30 };
     long in[N], out[N];

@@ -41,7 +41,8 @@ Test(lesson_pool, predict_2)
     run(&r, (char *[]){"pool_primes", "--workers=1", "--ranges=8", "--limit=80000", "--api=imap",
                        "--chunk=1", NULL});
     cr_assert(exited_with(&r, 0), "%s%s", r.out, r.err);
-    cr_assert_eq(count_lines_containing(r.out, "completion order: 0 1 2 3 4 5 6 7"), 1, "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "completion order: 0 1 2 3 4 5 6 7"), 1, "%s",
+                 r.out);
     program_run_free(&r);
 }
 
@@ -51,14 +52,16 @@ Test(lesson_pool, predict_3)
     run(&r, (char *[]){"pool_primes", "--workers=2", "--ranges=10", "--limit=100000",
                        "--crash-range=3", NULL});
     cr_assert(exited_with(&r, 1), "%#x\n%s", r.status, r.out);
-    cr_assert_eq(count_lines_containing(r.out, "workers started 4, died 2; tasks retried 1, lost 1"),
-                 1, "%s", r.out);
+    cr_assert_eq(
+        count_lines_containing(r.out, "workers started 4, died 2; tasks retried 1, lost 1"), 1,
+        "%s", r.out);
     program_run_free(&r);
     run(&r, (char *[]){"pool_primes", "--workers=2", "--ranges=10", "--limit=100000",
                        "--crash-range=3", "--on-crash=fail", NULL});
     cr_assert(exited_with(&r, 1), "%#x\n%s", r.status, r.out);
-    cr_assert_eq(count_lines_containing(r.out, "workers started 3, died 1; tasks retried 0, lost 1"),
-                 1, "%s", r.out);
+    cr_assert_eq(
+        count_lines_containing(r.out, "workers started 3, died 1; tasks retried 0, lost 1"), 1,
+        "%s", r.out);
     program_run_free(&r);
 }
 
@@ -77,7 +80,8 @@ static long long hits_of(char *const argv[])
 Test(lesson_pool, predict_4)
 {
     long long one = hits_of((char *[]){"pool_monte_carlo", "--workers=1", "--samples=20000", NULL});
-    long long four = hits_of((char *[]){"pool_monte_carlo", "--workers=4", "--samples=20000", NULL});
+    long long four =
+        hits_of((char *[]){"pool_monte_carlo", "--workers=4", "--samples=20000", NULL});
     cr_assert_eq(one, four);
     long long a = hits_of((char *[]){"pool_monte_carlo", "--per-worker-streams", "--workers=1",
                                      "--samples=20000", NULL});

@@ -86,7 +86,8 @@ Test(pool_programs, primes_default_run_matches)
     run(&r, (char *[]){"pool_primes", NULL});
     cr_assert(exited_with(&r, 0), "%s%s", r.out, r.err);
     cr_assert_eq(count_lines_containing(r.out, "primes below 1000000: 78498 (sequential: 78498) "
-                                               "-- match"), 1, "%s", r.out);
+                                               "-- match"),
+                 1, "%s", r.out);
     program_run_free(&r);
 }
 
@@ -97,8 +98,8 @@ static void primes_crash(const char *policy, const char *attempts)
     run(&r, (char *[]){"pool_primes", "--limit=100000", "--ranges=10", "--crash-range=3",
                        (char *)policy, "--workers=2", NULL});
     cr_assert(exited_with(&r, 1), "%s: status %#x\n%s", policy, r.status, r.out);
-    cr_assert_eq(count_lines_containing(r.out, "range 3 [30000, 40000): FAILED: worker"), 1,
-                 "%s", r.out);
+    cr_assert_eq(count_lines_containing(r.out, "range 3 [30000, 40000): FAILED: worker"), 1, "%s",
+                 r.out);
     cr_assert_eq(count_lines_containing(r.out, "killed by signal 9"), 1, "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, attempts), 1, "%s", r.out);
     char line[96];
@@ -109,8 +110,14 @@ static void primes_crash(const char *policy, const char *attempts)
     assert_clean();
 }
 
-Test(pool_programs, primes_crashing_task_retried_then_reported) { primes_crash("--on-crash=retry", "after 2 attempt(s)"); }
-Test(pool_programs, primes_crashing_task_reported_at_once) { primes_crash("--on-crash=fail", "after 1 attempt(s)"); }
+Test(pool_programs, primes_crashing_task_retried_then_reported)
+{
+    primes_crash("--on-crash=retry", "after 2 attempt(s)");
+}
+Test(pool_programs, primes_crashing_task_reported_at_once)
+{
+    primes_crash("--on-crash=fail", "after 1 attempt(s)");
+}
 
 /* --- pool_mandelbrot ----------------------------------------------------------------------- */
 
@@ -121,8 +128,8 @@ Test(pool_programs, mandelbrot_equals_the_sequential_render, .timeout = 120)
     snprintf(seq, sizeof seq, "--output=%s/seq.pgm", dir);
     snprintf(par, sizeof par, "--output=%s/pool.pgm", dir);
     struct program_run r;
-    run(&r, (char *[]){"pool_mandelbrot", "--sequential", "--width=200", "--height=150", seq,
-                       NULL});
+    run(&r,
+        (char *[]){"pool_mandelbrot", "--sequential", "--width=200", "--height=150", seq, NULL});
     cr_assert(exited_with(&r, 0), "%s%s", r.out, r.err);
     program_run_free(&r);
     size_t seq_size, par_size;
@@ -191,11 +198,14 @@ Test(pool_programs, monte_carlo_is_reproducible_whatever_the_worker_count)
 {
     long long one = hits_of((char *[]){"pool_monte_carlo", "--workers=1", "--samples=20000", NULL});
     cr_assert_gt(one, 0);
-    cr_assert_eq(hits_of((char *[]){"pool_monte_carlo", "--workers=2", "--samples=20000", NULL}), one);
+    cr_assert_eq(hits_of((char *[]){"pool_monte_carlo", "--workers=2", "--samples=20000", NULL}),
+                 one);
     cr_assert_eq(hits_of((char *[]){"pool_monte_carlo", "--workers=5", "--chunk=1",
-                                    "--samples=20000", NULL}), one);
+                                    "--samples=20000", NULL}),
+                 one);
     cr_assert_eq(hits_of((char *[]){"pool_monte_carlo", "--workers=3", "--chunk=3",
-                                    "--samples=20000", NULL}), one);
+                                    "--samples=20000", NULL}),
+                 one);
     long long other = hits_of((char *[]){"pool_monte_carlo", "--seed=2", "--samples=20000", NULL});
     cr_assert_neq(other, one, "another seed, the same hits?");
     /* 64 tasks x 20000 points: pi within 0.02 (about 10 standard errors) */
@@ -212,7 +222,8 @@ static long tasks_after(const char *out, const char *header)
     const char *p = strstr(out, header);
     cr_assert_not_null(p, "no \"%s\" in:\n%s", header, out);
     long total = 0;
-    for (p = strchr(p, '\n'); p && strncmp(p + 1, "  worker pid ", 13) == 0; p = strchr(p + 1, '\n')) {
+    for (p = strchr(p, '\n'); p && strncmp(p + 1, "  worker pid ", 13) == 0;
+         p = strchr(p + 1, '\n')) {
         const char *colon = strchr(p + 1, ':');
         total += atol(colon + 1);
     }

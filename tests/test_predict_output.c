@@ -18,8 +18,8 @@
 /* 14 seeds per level, 42 programs in all: small seeds, and both ends of the range.  Under
  * valgrind predict_output runs some 50 times slower, so only the first two of each level run
  * there. */
-static const char *const seeds[] = {"0",  "1",  "2",   "3",   "5",   "8",       "13",
-                                    "21", "34", "55",  "89",  "144", "1000003", "2147483647"};
+static const char *const seeds[] = {"0",  "1",  "2",  "3",  "5",   "8",       "13",
+                                    "21", "34", "55", "89", "144", "1000003", "2147483647"};
 enum { SEED_COUNT = sizeof seeds / sizeof seeds[0], SEEDS_UNDER_VALGRIND = 2 };
 
 enum { GENERATE_TIMEOUT_S = 30, COMPILE_TIMEOUT_S = 120, RUN_TIMEOUT_S = 30 };
@@ -40,8 +40,13 @@ static void remove_work_dir(void)
 /* predict_output's stdout for these arguments (it must exit 0), as a malloc'd string. */
 static char *predict(const char *seed, const char *level, int answer)
 {
-    char *argv[] = {"predict_output", "--level", (char *)level, "--seed", (char *)seed,
-                    answer ? "--answer" : "--question", NULL};
+    char *argv[] = {"predict_output",
+                    "--level",
+                    (char *)level,
+                    "--seed",
+                    (char *)seed,
+                    answer ? "--answer" : "--question",
+                    NULL};
     if (seed == NULL) /* no seed: the clock chooses */
         argv[3] = NULL;
     struct program_run run;
@@ -72,11 +77,12 @@ static void check_program(const char *level, const char *seed, const char *progr
     /* /usr/bin/env finds cc on the PATH; valgrind does not trace /usr/bin, so cc runs at full
      * speed even in the valgrind gate. */
     struct program_run cc;
-    run_finished(&cc, (char *[]){"/usr/bin/env", "cc", "-std=c11", "-Wall", "-Wextra",
-                                 "-Wpedantic", "-Werror", "-O2", "-o", binary, source, NULL},
+    run_finished(&cc,
+                 (char *[]){"/usr/bin/env", "cc", "-std=c11", "-Wall", "-Wextra", "-Wpedantic",
+                            "-Werror", "-O2", "-o", binary, source, NULL},
                  COMPILE_TIMEOUT_S);
-    cr_assert(exited_with(&cc, 0), "--seed %s --level %s does not compile cleanly:\n%s\n%s",
-              seed, level, cc.err, program);
+    cr_assert(exited_with(&cc, 0), "--seed %s --level %s does not compile cleanly:\n%s\n%s", seed,
+              level, cc.err, program);
     program_run_free(&cc);
 
     /* Through /usr/bin/env too, so that the valgrind gate does not trace the program: under
@@ -85,18 +91,18 @@ static void check_program(const char *level, const char *seed, const char *progr
      * generated code uses no heap; predict_output itself stays under valgrind. */
     struct program_run run;
     run_expect(&run, (char *[]){"/usr/bin/env", binary, NULL}, RUN_TIMEOUT_S, 0);
-    cr_assert_eq(run.err_len, 0, "--seed %s --level %s wrote to stderr: %s", seed, level,
-                 run.err);
+    cr_assert_eq(run.err_len, 0, "--seed %s --level %s wrote to stderr: %s", seed, level, run.err);
     cr_assert(run.out_len == strlen(answer) && memcmp(run.out, answer, run.out_len) == 0,
               "--seed %s --level %s: the program printed\n%s\n--- but the answer is\n%s\n"
-              "--- for the program\n%s", seed, level, run.out, answer, program);
+              "--- for the program\n%s",
+              seed, level, run.out, answer, program);
     program_run_free(&run);
 }
 
 /* What a level's programs must hold, counted over its seeds. */
 struct features {
-    int programs, with_setvbuf, with_quick_exit, with_open_line, with_loop, with_batch,
-        with_nested, single_fork;
+    int programs, with_setvbuf, with_quick_exit, with_open_line, with_loop, with_batch, with_nested,
+        single_fork;
 };
 
 static void count_features(struct features *f, const char *program)
@@ -166,8 +172,7 @@ Test(predict_output, level_3_programs_print_exactly_their_answer, .init = make_w
     cr_assert_eq(f.with_setvbuf, f.programs, "every level 3 program sets full buffering");
     if (!under_valgrind()) {
         cr_assert_gt(f.with_quick_exit, 0, "no _exit in %d programs", f.programs);
-        cr_assert_gt(f.with_open_line, 0, "no printf without a newline in %d programs",
-                     f.programs);
+        cr_assert_gt(f.with_open_line, 0, "no printf without a newline in %d programs", f.programs);
     }
 }
 
@@ -180,8 +185,7 @@ Test(predict_output, a_seed_makes_the_same_program_and_answer_every_time)
             program[run] = predict("42", levels[l], 0);
             answer[run] = predict("42", levels[l], 1);
         }
-        cr_assert_str_eq(program[0], program[1], "level %s: two programs for one seed",
-                         levels[l]);
+        cr_assert_str_eq(program[0], program[1], "level %s: two programs for one seed", levels[l]);
         cr_assert_str_eq(answer[0], answer[1], "level %s: two answers for one seed", levels[l]);
         expect_text(program[0], "predict_output --seed 42 --level");
         for (int run = 0; run < 2; run++) {
@@ -243,8 +247,8 @@ Test(predict_output, bad_arguments_exit_2_with_usage)
     assert_usage_error((char *[]){"predict_output", "--seed", "7x", NULL}, "--seed");
     assert_usage_error((char *[]){"predict_output", "--seed", NULL}, "needs a value");
     assert_usage_error((char *[]){"predict_output", "--answer", NULL}, "needs --seed");
-    assert_usage_error((char *[]){"predict_output", "--seed", "1", "--answer", "--question",
-                                  NULL}, "choose one");
+    assert_usage_error((char *[]){"predict_output", "--seed", "1", "--answer", "--question", NULL},
+                       "choose one");
     assert_usage_error((char *[]){"predict_output", "stray", NULL}, "unexpected argument");
     assert_usage_error((char *[]){"predict_output", "--frobnicate", NULL}, "unknown option");
 }

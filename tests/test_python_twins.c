@@ -117,7 +117,8 @@ Test(lesson_python, predict_6)
     expect_text(r.out, "[spawn] Lock: 1 named semaphore(s) in /dev/shm");
     expect_text(r.out, "[forkserver] Lock: 1 named semaphore(s) in /dev/shm");
     cr_assert_eq(count_lines_containing(r.out, "exists: True; a child attached by name and read "
-                                               "b'hello'"), 3, "%s", r.out);
+                                               "b'hello'"),
+                 3, "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "after unlink(): gone: True"), 3, "%s", r.out);
     program_run_free(&r);
 }
@@ -148,7 +149,8 @@ Test(lesson_python, predict_8)
     expect_text(r.out, "STATE='changed by the parent' threads=1 lock_free=False "
                        "at_fork_hook_ran=True");
     cr_assert_eq(count_lines_containing(r.out, "STATE='as imported' threads=1 lock_free=True "
-                                               "at_fork_hook_ran=False"), 2, "%s", r.out);
+                                               "at_fork_hook_ran=False"),
+                 2, "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "] exitcode 0"), 3, "%s", r.out);
     program_run_free(&r);
 }

@@ -178,8 +178,8 @@ Test(queues, shm_queue_demo_many_sides_and_big_slots)
 Test(queues, shm_queue_demo_zero_copy_checks_every_message_in_place)
 {
     struct program_run run;
-    char *argv[] = {"shm_queue_demo", "--zero-copy", "-p", "3", "-c", "2", "-n", "2000",
-                    "-s",             "1K",          "-q", "4", NULL};
+    char *argv[] = {"shm_queue_demo", "--zero-copy", "-p", "3",  "-c", "2", "-n",
+                    "2000",           "-s",          "1K", "-q", "4",  NULL};
     run_ok(argv, &run);
     cr_assert(exited_with(&run, 0), "stdout:\n%s\nstderr:\n%s", run.out, run.err);
     cr_assert_eq(count_lines_containing(run.out, "6000 of 6000 messages arrived"), 1);

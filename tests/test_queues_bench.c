@@ -60,9 +60,9 @@ static int judged(const char *text, const char *what)
 
 /* Each series' name as the CSV quotes it, closing quote included (so "shm queue" is not
  * counted again in "shm queue, SPSC"). */
-static const char *const mechanisms[] = {"\"pipe", "\"FIFO", "\"socket pair",
-                                         "\"POSIX message queue", "\"shm queue",
-                                         "\"shm queue, SPSC"};
+static const char *const mechanisms[] = {"\"pipe",        "\"FIFO",
+                                         "\"socket pair", "\"POSIX message queue",
+                                         "\"shm queue",   "\"shm queue, SPSC"};
 enum { MECHANISMS = sizeof mechanisms / sizeof mechanisms[0] };
 
 Test(queues_bench, ipc_latency_measures_every_mechanism_and_leaves_nothing)

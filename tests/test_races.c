@@ -86,8 +86,8 @@ Test(races, bad_arguments_exit_2)
 Test(races, bad_replay_schedules_exit_2)
 {
     skip_argument_checks_under_valgrind();
-    const char *bad[] = {"", "Ar Ar Aw", "Aw", "Ar", "Cr Cw", "A jumps", "Ar Bx", "Ar, B",
-                         "Ar Aw Aw"};
+    const char *bad[] = {"",        "Ar Ar Aw", "Aw",    "Ar",      "Cr Cw",
+                         "A jumps", "Ar Bx",    "Ar, B", "Ar Aw Aw"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         check_bad((char *[]){"lost_update", "--replay", (char *)bad[i], NULL});
 }
@@ -98,8 +98,9 @@ Test(races, bad_replay_schedules_exit_2)
 static void check_exact_runs(const char *sync, const char *amplify, const char *iterations)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"lost_update", "--sync", (char *)sync, "--runs", "20", "--workers",
-                              "3", "--iterations", (char *)iterations, (char *)amplify, NULL},
+    run_expect(&r,
+               (char *[]){"lost_update", "--sync", (char *)sync, "--runs", "20", "--workers", "3",
+                          "--iterations", (char *)iterations, (char *)amplify, NULL},
                120, 0);
     cr_assert_eq(count_lines_containing(r.out, "verdict: exact"), 20, "sync=%s:\n%s", sync, r.out);
     cr_assert_eq(count_lines_containing(r.out, "verdict: lost"), 0, "%s", r.out);
@@ -123,13 +124,13 @@ Test(races, fixed_variants_are_exact_in_20_runs, .timeout = 600)
 static void check_loses_every_run(void)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"lost_update", "--amplify", "--runs", "5", "--iterations", "5000",
-                              NULL}, 120, 0);
+    run_expect(&r,
+               (char *[]){"lost_update", "--amplify", "--runs", "5", "--iterations", "5000", NULL},
+               120, 0);
     int lost = count_lines_containing(r.out, "verdict: lost");
     int flagged = count_lines_containing(r.out, "must not be read as \"safe\"");
     cr_assert_geq(lost, 1, "no run lost an update:\n%s", r.out);
-    cr_assert_eq(lost + flagged, 5, "an exact run that was not flagged as low-overlap:\n%s",
-                 r.out);
+    cr_assert_eq(lost + flagged, 5, "an exact run that was not flagged as low-overlap:\n%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "summary: wrong in "), 1, "%s", r.out);
     program_run_free(&r);
 }
@@ -163,8 +164,10 @@ Test(races, one_cpu_without_amplifier_says_so, .timeout = 120)
 Test(races, runs_summary_and_parameters, .timeout = 120)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"lost_update", "--runs", "3", "--workers", "2", "--iterations",
-                              "1000", "--amplify", NULL}, 60, 0);
+    run_expect(&r,
+               (char *[]){"lost_update", "--runs", "3", "--workers", "2", "--iterations", "1000",
+                          "--amplify", NULL},
+               60, 0);
     cr_assert(strstr(r.out, "2 workers x 1000 increments, sync=none, amplify=on"), "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, ": verdict: "), 3, "a verdict per run:\n%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, ": overlap: "), 3, "an overlap line per run:\n%s",
@@ -174,13 +177,12 @@ Test(races, runs_summary_and_parameters, .timeout = 120)
     program_run_free(&r);
 }
 
-static const char lost_trace[] =
-    "step  action     counter  A.reg  B.reg\n"
-    "   1  A reads          0      0      -\n"
-    "   2  B reads          0      0      0\n"
-    "   3  A writes         1      0      0\n"
-    "   4  B writes         1      0      0\n"
-    "verdict: lost 1 of 2 updates (counter = 1)\n";
+static const char lost_trace[] = "step  action     counter  A.reg  B.reg\n"
+                                 "   1  A reads          0      0      -\n"
+                                 "   2  B reads          0      0      0\n"
+                                 "   3  A writes         1      0      0\n"
+                                 "   4  B writes         1      0      0\n"
+                                 "verdict: lost 1 of 2 updates (counter = 1)\n";
 
 /* The replay of the classic lost update, long and compact spellings: the same exact trace. */
 Test(races, replay_trace_matches_exactly)
@@ -243,8 +245,10 @@ Test(races, check_then_act_broken_has_several_winners_when_amplified, .timeout =
 Test(races, check_then_act_fixed_has_exactly_one_winner, .timeout = 120)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"check_then_act", "--fix", "--amplify", "--workers", "4", "--runs",
-                              "5", NULL}, 60, 0);
+    run_expect(
+        &r,
+        (char *[]){"check_then_act", "--fix", "--amplify", "--workers", "4", "--runs", "5", NULL},
+        60, 0);
     cr_assert_eq(count_lines_containing(r.out, "winners: 1"), 5, "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "I created it"), 5, "%s", r.out);
     cr_assert_eq(count_lines_containing(r.out, "somebody else created it"), 15, "%s", r.out);
@@ -293,8 +297,10 @@ Test(lesson_races, predict_2)
 Test(lesson_races, predict_3, .timeout = 120)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"lost_update", "--sync=atomic", "--amplify", "--runs", "5",
-                              "--iterations", "10000", NULL}, 60, 0);
+    run_expect(&r,
+               (char *[]){"lost_update", "--sync=atomic", "--amplify", "--runs", "5",
+                          "--iterations", "10000", NULL},
+               60, 0);
     cr_assert_eq(count_lines_containing(r.out, "verdict: exact"), 5, "%s", r.out);
     program_run_free(&r);
 }
@@ -314,8 +320,10 @@ Test(lesson_races, predict_5, .timeout = 120)
 {
     pin_to_one_cpu();
     struct program_run r;
-    run_expect(&r, (char *[]){"lost_update", "--sync=mutex", "--amplify", "--runs", "3",
-                              "--iterations", "2000", NULL}, 60, 0);
+    run_expect(&r,
+               (char *[]){"lost_update", "--sync=mutex", "--amplify", "--runs", "3", "--iterations",
+                          "2000", NULL},
+               60, 0);
     cr_assert_eq(count_lines_containing(r.out, "verdict: exact"), 3, "%s", r.out);
     program_run_free(&r);
 }

@@ -54,9 +54,8 @@ static void make_submission(const char *dir, const char *attack)
     cr_assert(asprintf(&source,
                        "#define REDTEAM_NAME \"%s\"\n#define REDTEAM_SOLUTION \"%s\"\n"
                        "#define REDTEAM_INSTRUCTOR_HEADER \"%s\"\n%s\n%s",
-                       marker(), INSTRUCTOR "/pool/solution/mini_pool.c",
-                       CHECK_HOME "/adder.h", attack_text,
-                       stub) != -1);
+                       marker(), INSTRUCTOR "/pool/solution/mini_pool.c", CHECK_HOME "/adder.h",
+                       attack_text, stub) != -1);
     snprintf(path, sizeof path, "%s/adder.c", dir);
     write_file(path, source);
     snprintf(path, sizeof path, "%s/echo_input.c", dir);
@@ -72,23 +71,23 @@ static void expect_contained(const struct grading *g, const char *attack, int ho
 {
     expect_valid_results(g, attack);
     int recorded = (int)json_get(g->results, "score")->number;
-    cr_expect(recorded <= honest, "%s: results.json says %d, more than the honest %d:\n%s",
-              attack, recorded, honest, g->run.out);
+    cr_expect(recorded <= honest, "%s: results.json says %d, more than the honest %d:\n%s", attack,
+              recorded, honest, g->run.out);
     cr_expect(!exited_with(&g->run, 0), "%s: the grader exited 0 (full marks)", attack);
     cr_expect(!strstr(g->run.out, "REDTEAM-WIN"), "%s got through:\n%s", attack, g->run.out);
     char path[300];
     snprintf(path, sizeof path, "%s/results.log", g->dir);
     char *log = read_file(path, NULL);
-    cr_expect(!log || !strstr(log, "REDTEAM-WIN"), "%s got through (see its log):\n%.2000s",
-              attack, log);
+    cr_expect(!log || !strstr(log, "REDTEAM-WIN"), "%s got through (see its log):\n%.2000s", attack,
+              log);
     free(log);
     /* No line of the grader's own that the attack wrote: the only score line is the real one. */
     int score_lines = 0;
     for (const char *at = g->run.out; (at = strstr(at, "\nscore: lab ")) != NULL; at++)
         score_lines++;
     cr_expect_leq(score_lines, 1, "%s", g->run.out);
-    cr_expect_eq(count_processes_named(marker()), 0, "%s left processes named %s running",
-                 attack, marker());
+    cr_expect_eq(count_processes_named(marker()), 0, "%s left processes named %s running", attack,
+                 marker());
     cr_expect_eq(count_dir_entries_containing("/dev/shm", "redteam"), 0,
                  "%s left something in /dev/shm", attack);
 }
@@ -152,7 +151,8 @@ Test(redteam, kill_minus_one_reaches_only_the_sandbox)
     expect_reported("kill_everyone", "score: lab grader_check: 0/10");
 }
 
-/* ---- forging what the grader says or writes --------------------------------------------------- */
+/* ---- forging what the grader says or writes ---------------------------------------------------
+ */
 
 Test(redteam, a_verdict_without_the_token_fails_the_test_and_is_named)
 {
@@ -201,16 +201,17 @@ Test(redteam, gigabytes_of_output_are_thrown_away_unread)
     char path[300];
     snprintf(path, sizeof path, "%s/results.log", g.dir);
     struct stat st;
-    cr_expect(stat(path, &st) == 0 && st.st_size < (4 << 20),
-              "the log kept %lld bytes of it", (long long)st.st_size);
+    cr_expect(stat(path, &st) == 0 && st.st_size < (4 << 20), "the log kept %lld bytes of it",
+              (long long)st.st_size);
     grading_free(&g);
 }
 
-/* ---- reaching files and the network ------------------------------------------------------------ */
+/* ---- reaching files and the network ------------------------------------------------------------
+ */
 
 Test(redteam, the_grader_and_the_lab_files_cannot_be_opened_for_writing)
 {
-    expect_reported("changes_lab_files", "add(2, 2)");   /* REDTEAM-WIN would say otherwise */
+    expect_reported("changes_lab_files", "add(2, 2)"); /* REDTEAM-WIN would say otherwise */
 }
 
 Test(redteam, the_solutions_cannot_be_read)
@@ -267,8 +268,8 @@ Test(redteam, as_an_ordinary_user_the_results_folder_is_read_only_to_the_test)
     /* The attack learns where the results go, as an instructor's loop would let it guess. */
     snprintf(defines, sizeof defines, "%s/adder.c", dir);
     char *source = read_file(defines, NULL), *with_path;
-    cr_assert(source && asprintf(&with_path, "#define REDTEAM_RESULTS_DIR \"%s\"\n%s", out,
-                                 source) != -1);
+    cr_assert(source &&
+              asprintf(&with_path, "#define REDTEAM_RESULTS_DIR \"%s\"\n%s", out, source) != -1);
     write_file(defines, with_path);
     free(source);
     free(with_path);
@@ -280,9 +281,23 @@ Test(redteam, as_an_ordinary_user_the_results_folder_is_read_only_to_the_test)
     snprintf(vars[3], sizeof vars[3], "LIBRARY=%s/../libforklore.a", FORKLORE_BIN);
     snprintf(vars[4], sizeof vars[4], "LAB_HOME=%s", CHECK_HOME);
     snprintf(vars[5], sizeof vars[5], "EXTRA_CFLAGS=%s", FORKLORE_LAB_CFLAGS);
-    char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
-                    "/usr/bin/env", "LAB=grader_check", "TEST=fails_a_check", vars[0], vars[1],
-                    vars[2], vars[3], vars[4], vars[5], "bash", GRADE_SH, NULL};
+    char *argv[] = {"/usr/bin/setpriv",
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    "--",
+                    "/usr/bin/env",
+                    "LAB=grader_check",
+                    "TEST=fails_a_check",
+                    vars[0],
+                    vars[1],
+                    vars[2],
+                    vars[3],
+                    vars[4],
+                    vars[5],
+                    "bash",
+                    GRADE_SH,
+                    NULL};
     struct program_run run;
     cr_assert_eq(run_program(argv, 120, &run), 0, "could not start grade.sh as nobody");
     if (!strstr(run.out, "a user namespace with")) {
@@ -326,7 +341,7 @@ Test(redteam, other_submissions_in_the_instructors_folder_are_out_of_reach)
     cr_assert(mkdir(path, 0755) == 0);
     snprintf(path, sizeof path, "%s/bob/adder.c", folder);
     write_file(path, "long add(long a, long b) { return a + b; }\n");
-    chmod(folder, 0755);   /* as an instructor's folder would be: readable by all */
+    chmod(folder, 0755); /* as an instructor's folder would be: readable by all */
     snprintf(env, sizeof env, "REDTEAM_SUBMISSIONS=%s", folder);
     const char *vars[] = {env, NULL};
     struct grading g;
@@ -343,7 +358,8 @@ Test(redteam, other_submissions_in_the_instructors_folder_are_out_of_reach)
     remove_dir(folder);
 }
 
-/* ---- code that would run outside the tests, or in place of the framework ---------------------- */
+/* ---- code that would run outside the tests, or in place of the framework ----------------------
+ */
 
 Test(redteam, a_constructor_in_library_code_is_refused)
 {
@@ -360,7 +376,8 @@ Test(redteam, replacing_a_c_library_function_is_refused)
     expect_refused("overrides_libc", "defines write, which the lab's adder.h does not declare");
 }
 
-/* ---- a program that attacks the test process that runs it ------------------------------------- */
+/* ---- a program that attacks the test process that runs it -------------------------------------
+ */
 
 /* parallel/NAME.c appended to the parallel lab's starter code, graded whole: the starter's own
  * 5 points, no more. */
@@ -399,14 +416,15 @@ Test(redteam, a_program_cannot_read_the_test_programs_memory_for_the_token)
     grade_parallel_attack("reads_parent_memory");
 }
 
-/* ---- the results path an instructor's loop names ----------------------------------------------- */
+/* ---- the results path an instructor's loop names -----------------------------------------------
+ */
 
 Test(redteam, a_planted_link_at_the_results_path_is_refused_and_its_target_untouched)
 {
     SKIP_UNLESS_GRADING_HERE();
     char dir[256], victim[300], link[300], env[320];
     make_temp_dir(dir, sizeof dir, "redteam");
-    make_submission(dir, "exit_zero");   /* any submission that builds: the link is the attack */
+    make_submission(dir, "exit_zero"); /* any submission that builds: the link is the attack */
     snprintf(victim, sizeof victim, "%s/victim", dir);
     write_file(victim, "precious\n");
     snprintf(link, sizeof link, "%s/results.json", dir);

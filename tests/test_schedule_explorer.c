@@ -35,12 +35,16 @@ static const struct expected_row bound_2[] = {
     {"flag_lock", 12, 2, "A B B B A A"},
 };
 static const struct expected_row bound_0[] = {
-    {"lost_update", 2, 0, "-"},      {"locked_update", 2, 0, "-"},
-    {"check_then_act", 2, 0, "-"},   {"create_exclusive", 2, 0, "-"},
-    {"opposite_lock_order", 2, 0, "-"}, {"same_lock_order", 2, 0, "-"},
+    {"lost_update", 2, 0, "-"},
+    {"locked_update", 2, 0, "-"},
+    {"check_then_act", 2, 0, "-"},
+    {"create_exclusive", 2, 0, "-"},
+    {"opposite_lock_order", 2, 0, "-"},
+    {"same_lock_order", 2, 0, "-"},
     {"one_condition", 14, 2, "B B B C C C A A A A A A A A B B B B B C C C"},
     {"if_wait", 14, 2, "B B B A A A A A A A A C C C C C B B"},
-    {"while_wait", 14, 0, "-"},      {"peterson", 2, 0, "-"},
+    {"while_wait", 14, 0, "-"},
+    {"peterson", 2, 0, "-"},
     {"flag_lock", 2, 0, "-"},
 };
 enum { SCENARIOS = sizeof bound_2 / sizeof bound_2[0] };
@@ -56,8 +60,8 @@ static void check_summary(const char *bound, const struct expected_row *rows)
         char name[64], shortest[512];
         int procs;
         long schedules, broken;
-        int fields = sscanf(line, "%63s %d %ld %ld %511[^\n]", name, &procs, &schedules, &broken,
-                            shortest);
+        int fields =
+            sscanf(line, "%63s %d %ld %ld %511[^\n]", name, &procs, &schedules, &broken, shortest);
         cr_assert_eq(fields, 5, "%s", line);
         cr_assert_str_eq(name, rows[i].scenario);
         cr_assert_eq(schedules, rows[i].schedules, "bound %s, %s: %ld schedules", bound, name,
@@ -116,8 +120,9 @@ static void check_replay_breaks(const char *scenario, const char *why)
     cr_assert_not_null(shortest);
     expect_text(shortest, why);
     struct program_run replay;
-    run_expect(&replay, (char *[]){"schedule_explorer", (char *)scenario, "--schedule", open + 1,
-                                   NULL}, 60, 0);
+    run_expect(&replay,
+               (char *[]){"schedule_explorer", (char *)scenario, "--schedule", open + 1, NULL}, 60,
+               0);
     char verdict[512];
     snprintf(verdict, sizeof verdict, "verdict: broken: %s", why);
     cr_assert_eq(count_lines_containing(replay.out, verdict), 1, "%s", replay.out);
@@ -167,12 +172,13 @@ static const char lost_update_table[] =
 /* The three spellings of one schedule give the same table, to the byte. */
 Test(schedule_explorer, a_given_schedule_prints_its_exact_table)
 {
-    const char *spellings[] = {"A reads, B reads, A writes, B writes", "Ar Br Aw Bw",
-                               "A B A B"};
+    const char *spellings[] = {"A reads, B reads, A writes, B writes", "Ar Br Aw Bw", "A B A B"};
     for (size_t i = 0; i < 3; i++) {
         struct program_run r;
-        run_expect(&r, (char *[]){"schedule_explorer", "lost_update", "--schedule",
-                                  (char *)spellings[i], NULL}, 30, 0);
+        run_expect(&r,
+                   (char *[]){"schedule_explorer", "lost_update", "--schedule",
+                              (char *)spellings[i], NULL},
+                   30, 0);
         const char *table = strstr(r.out, "step  who");
         cr_assert_not_null(table, "%s", r.out);
         cr_assert_str_eq(table, lost_update_table, "\"%s\" gave:\n%s", spellings[i], r.out);
@@ -206,8 +212,7 @@ static void check_folder_removed(const char *out)
 Test(schedule_explorer, file_scenarios_use_and_remove_a_private_folder, .timeout = 120)
 {
     struct program_run r;
-    run_expect(&r, (char *[]){"schedule_explorer", "check_then_act", "-s", "A B A B", NULL}, 30,
-               0);
+    run_expect(&r, (char *[]){"schedule_explorer", "check_then_act", "-s", "A B A B", NULL}, 30, 0);
     expect_text(r.out, "creates it (O_CREAT|O_TRUNC) -> \"I created it\"  file exists, "
                        "believers=2");
     check_folder_removed(r.out);
@@ -250,12 +255,11 @@ Test(schedule_explorer, bad_arguments_and_schedules_are_usage_errors)
     assert_usage_error((char *[]){"schedule_explorer", "lost_update", "-s", "reads", NULL},
                        "a step starts with a process letter");
     assert_usage_error((char *[]){"schedule_explorer", "lost_update", "-s", "", NULL}, "empty");
-    assert_usage_error((char *[]){"schedule_explorer", "opposite_lock_order", "-s", "A B A",
-                                  NULL},
+    assert_usage_error((char *[]){"schedule_explorer", "opposite_lock_order", "-s", "A B A", NULL},
                        "step 3: A cannot move: it waits at \"locks m2\"");
-    assert_usage_error((char *[]){"schedule_explorer", "same_lock_order", "-s",
-                                  "A A A A B B B B A", NULL},
-                       "step 9: A has already finished");
+    assert_usage_error(
+        (char *[]){"schedule_explorer", "same_lock_order", "-s", "A A A A B B B B A", NULL},
+        "step 9: A has already finished");
 }
 
 /* Run the explorer with these arguments; each of the texts (NULL-terminated) must be in its
@@ -276,7 +280,8 @@ static void expect_explorer(char *const args[], const char *const texts[])
     program_run_free(&r);
 }
 
-/* ---- lessons/04-races.md: predict, then run ---------------------------------------------------- */
+/* ---- lessons/04-races.md: predict, then run ----------------------------------------------------
+ */
 
 /* predict_6: of lost_update's 6 schedules, 4 lose an update. */
 Test(lesson_races, predict_6, .timeout = 60)
@@ -299,7 +304,8 @@ Test(lesson_races, predict_8, .timeout = 60)
     expect_explorer((char *[]){"peterson", NULL}, (const char *[]){"broken: 0 of 20\n", NULL});
 }
 
-/* ---- lessons/07-classic-problems.md: predict, then run ----------------------------------------- */
+/* ---- lessons/07-classic-problems.md: predict, then run -----------------------------------------
+ */
 
 /* predict_6: the opposite lock orders deadlock after two steps, one preemption. */
 Test(lesson_classic, predict_6, .timeout = 60)
@@ -307,7 +313,8 @@ Test(lesson_classic, predict_6, .timeout = 60)
     expect_explorer((char *[]){"opposite_lock_order", NULL},
                     (const char *[]){"broken: 2 of 6\n",
                                      "shortest breaking schedule: 2 steps, 1 preemption(s): "
-                                     "deadlock", NULL});
+                                     "deadlock",
+                                     NULL});
 }
 
 /* predict_7: the lost wake-up needs no preemption at all: bound 0 finds it. */

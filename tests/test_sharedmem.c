@@ -79,11 +79,15 @@ Test(lesson_shared_memory, predict_5)
     run_ok((char *[]){"shm_objects", "--only", "sigbus", NULL}, &r);
     expect_text(r.out, "touching byte 0 (page 1 of 1) exited with 0");
     char expected[160];
-    snprintf(expected, sizeof expected, "touching byte %ld (past the object's end) killed by "
-             "signal %d (%s)", sysconf(_SC_PAGESIZE), SIGBUS, strsignal(SIGBUS));
+    snprintf(expected, sizeof expected,
+             "touching byte %ld (past the object's end) killed by "
+             "signal %d (%s)",
+             sysconf(_SC_PAGESIZE), SIGBUS, strsignal(SIGBUS));
     expect_text(r.out, expected);
-    snprintf(expected, sizeof expected, "after ftruncate(0), a child touching byte 0 killed by "
-             "signal %d", SIGBUS);
+    snprintf(expected, sizeof expected,
+             "after ftruncate(0), a child touching byte 0 killed by "
+             "signal %d",
+             SIGBUS);
     expect_text(r.out, expected);
     program_run_free(&r);
 }

@@ -490,8 +490,7 @@ static int pop_along(struct shm_queue *q, enum path way, uint64_t out[][2], size
     *n = 0;
     if (way == BATCH) {
         size_t lengths[BATCH_SIZE];
-        int err = shm_queue_pop_batch(q, out, sizeof out[0], BATCH_SIZE, lengths, n,
-                                      60LL * SECOND);
+        int err = shm_queue_pop_batch(q, out, sizeof out[0], BATCH_SIZE, lengths, n, 60LL * SECOND);
         for (size_t k = 0; err == 0 && k < *n; k++)
             if (lengths[k] != sizeof out[0])
                 return EBADMSG;
@@ -586,8 +585,8 @@ static void exactly_once_along(struct shm_queue *q, int producers, enum path pus
             expected_sum += id;
             expected_xor ^= hash64(id + 1);
         }
-    cr_assert_eq(total.count, expected_count, "count %lu, expected %lu",
-                 (unsigned long)total.count, (unsigned long)expected_count);
+    cr_assert_eq(total.count, expected_count, "count %lu, expected %lu", (unsigned long)total.count,
+                 (unsigned long)expected_count);
     cr_assert_eq(total.sum, expected_sum, "checksum (sum of ids)");
     cr_assert_eq(total.xor_hash, expected_xor, "checksum (xor of hashed ids)");
     cr_assert_eq(total.out_of_order, 0, "each producer's messages stay in order");
@@ -611,10 +610,8 @@ Test(shm_queue, batches_single_calls_and_zero_copy_mix_on_one_queue)
     if (under_valgrind())
         return; /* 60000 messages through six processes: the two tests above cover memcheck */
     /* Batch producers, zero-copy consumers; then the other way round. */
-    exactly_once_along(new_queue(2 * sizeof(uint64_t), 5), PRODUCERS, BATCH, CONSUMERS,
-                       ZERO_COPY);
-    exactly_once_along(new_queue(2 * sizeof(uint64_t), 5), PRODUCERS, ZERO_COPY, CONSUMERS,
-                       BATCH);
+    exactly_once_along(new_queue(2 * sizeof(uint64_t), 5), PRODUCERS, BATCH, CONSUMERS, ZERO_COPY);
+    exactly_once_along(new_queue(2 * sizeof(uint64_t), 5), PRODUCERS, ZERO_COPY, CONSUMERS, BATCH);
 }
 
 static struct shm_queue *new_spsc_queue(size_t slot_size, size_t capacity)

@@ -19,7 +19,10 @@
 
 #include "harness.h"
 
-static void run(char *const argv[], struct program_run *r) { run_finished(r, argv, 60); }
+static void run(char *const argv[], struct program_run *r)
+{
+    run_finished(r, argv, 60);
+}
 
 /* 1: SIGUSR1 sent 5 times while blocked runs its handler once; SIGRTMIN runs it 5 times. */
 Test(lesson_signals, predict_1)
@@ -250,15 +253,16 @@ Test(signals, interrupted_at_random_moments_they_leave_nothing_behind, .timeout 
         {{"sigchld_reaper", "--children", "20", NULL}, 100},
         {{"signal_inheritance", NULL}, 50},
         {{"graceful_shutdown", "--run-ms", "200", NULL}, 300},
-        {{"graceful_shutdown", "--run-ms", "200", "--wakeup", "self-pipe", "--stubborn", NULL}, 400},
+        {{"graceful_shutdown", "--run-ms", "200", "--wakeup", "self-pipe", "--stubborn", NULL},
+         400},
         /* Lesson 02b's programs own named objects and a System V segment: the same promise. */
         {{"shm_objects", NULL}, 60},
         {{"shared_mapping", NULL}, 20},
     };
     /* FORKLORE_INTERRUPT_SEED=N replays the moments of an earlier run. */
     const char *replay = getenv("FORKLORE_INTERRUPT_SEED");
-    const unsigned first_seed = replay ? (unsigned)strtoul(replay, NULL, 10)
-                                       : (unsigned)time(NULL) ^ (unsigned)getpid();
+    const unsigned first_seed =
+        replay ? (unsigned)strtoul(replay, NULL, 10) : (unsigned)time(NULL) ^ (unsigned)getpid();
     unsigned seed = first_seed;
     int runs = under_valgrind() ? 2 : 12;
     for (size_t p = 0; p < sizeof programs / sizeof programs[0]; p++) {
@@ -281,8 +285,8 @@ Test(signals, interrupted_at_random_moments_they_leave_nothing_behind, .timeout 
                       "%s: status %#x", what, status);
             cr_assert_eq(count_my_children(), 0, "%s: left a process behind", what);
             cr_assert_eq(count_abandoned_ipc("/dev/shm", "shutdown") +
-                             count_abandoned_ipc("/dev/shm", "shm"), 0,
-                         "%s: left a /dev/shm object", what);
+                             count_abandoned_ipc("/dev/shm", "shm"),
+                         0, "%s: left a /dev/shm object", what);
             cr_assert_eq(leftover_sysv_segments(pid), 0, "%s: left a System V segment", what);
             cr_assert_eq(leftover_folders(pid), 0, "%s: left a folder in /tmp", what);
         }

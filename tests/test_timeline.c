@@ -61,8 +61,8 @@ static void load_trace(const char *path, struct trace *t)
                           *dur = json_get(e, "dur"), *args = json_get(e, "args");
         cr_assert(cat && name && tid && ts && dur && args, "an event lacks a field");
         cr_assert_geq(dur->number, 0);
-        t->events[t->count++] = (struct event){cat->string, name->string, tid->number,
-                                               ts->number, ts->number + dur->number, args};
+        t->events[t->count++] = (struct event){
+            cat->string, name->string, tid->number, ts->number, ts->number + dur->number, args};
     }
 }
 
@@ -152,8 +152,9 @@ static void run_traced(char *const args[], int code, struct trace *t)
 Test(timeline, pool_primes_trace_has_every_task_inside_its_worker, .timeout = 240)
 {
     struct trace t;
-    run_traced((char *[]){"pool_primes", "--workers", "3", "--ranges", "40", "--limit", "200000",
-                          NULL}, 0, &t);
+    run_traced(
+        (char *[]){"pool_primes", "--workers", "3", "--ranges", "40", "--limit", "200000", NULL}, 0,
+        &t);
     check_tasks(&t, "worker", "map", 40);
     long workers = 0;
     for (size_t i = 0; i < t.count; i++)
@@ -172,8 +173,9 @@ Test(timeline, every_api_records_task_spans, .timeout = 240)
     const char *apis[] = {"imap", "submit"};
     for (int a = 0; a < 2; a++) {
         struct trace t;
-        run_traced((char *[]){"pool_primes", "--api", (char *)apis[a], "--ranges", "17",
-                              "--limit", "100000", NULL}, 0, &t);
+        run_traced((char *[]){"pool_primes", "--api", (char *)apis[a], "--ranges", "17", "--limit",
+                              "100000", NULL},
+                   0, &t);
         check_tasks(&t, "worker", apis[a], 17);
         free_trace(&t);
     }
@@ -185,7 +187,8 @@ Test(timeline, a_dead_worker_and_its_replacement, .timeout = 240)
 {
     struct trace t;
     run_traced((char *[]){"pool_primes", "--workers", "2", "--ranges", "10", "--limit", "100000",
-                          "--crash-range", "3", NULL}, 1, &t);
+                          "--crash-range", "3", NULL},
+               1, &t);
     check_tasks(&t, "worker", "map", 10);
     int deaths = 0;
     for (size_t i = 0; i < t.count; i++) {
@@ -208,8 +211,9 @@ Test(timeline, a_dead_worker_and_its_replacement, .timeout = 240)
 Test(timeline, pool_uneven_trace_has_both_schedules, .timeout = 240)
 {
     struct trace t;
-    run_traced((char *[]){"pool_uneven", "--workers", "2", "--tasks", "12", "--work-ms", "24",
-                          NULL}, 0, &t);
+    run_traced(
+        (char *[]){"pool_uneven", "--workers", "2", "--tasks", "12", "--work-ms", "24", NULL}, 0,
+        &t);
     check_tasks(&t, "worker", "static", 12);
     check_tasks(&t, "worker", "dynamic", 12);
     free_trace(&t);
@@ -226,7 +230,8 @@ Test(timeline, fork_join_trace_nests_each_count_in_its_child, .timeout = 240)
     cr_assert_eq(t.row_names, 4);
     free_trace(&t);
     run_traced((char *[]){"fork_join", "--workers", "3", "--limit", "100000", "--no-check",
-                          "--kill-worker", "1", NULL}, 1, &t);
+                          "--kill-worker", "1", NULL},
+               1, &t);
     long counts = 0, killed = 0;
     for (size_t i = 0; i < t.count; i++) {
         counts += strcmp(t.events[i].category, "task") == 0;
@@ -247,8 +252,9 @@ Test(timeline, trace_paths_are_written_by_the_output_file_rules, .timeout = 240)
     snprintf(target, sizeof target, "%s/target", dir);
     cr_assert_eq(symlink(target, link), 0);
     struct program_run r;
-    run_expect(&r, (char *[]){"pool_primes", "--ranges", "4", "--limit", "1000", "--trace", link,
-                              NULL}, 60, 1);
+    run_expect(&r,
+               (char *[]){"pool_primes", "--ranges", "4", "--limit", "1000", "--trace", link, NULL},
+               60, 1);
     expect_text(r.err, "cannot write ");
     expect_text(r.err, "symbolic link");
     program_run_free(&r);
@@ -256,8 +262,10 @@ Test(timeline, trace_paths_are_written_by_the_output_file_rules, .timeout = 240)
     run_expect(&r, (char *[]){"fork_join", "--limit", "1000", "--trace", dir, NULL}, 60, 1);
     expect_text(r.err, "directory");
     program_run_free(&r);
-    run_expect(&r, (char *[]){"pool_uneven", "--tasks", "4", "--work-ms", "4", "--trace",
-                              "/dev/null", NULL}, 60, 0);
+    run_expect(
+        &r,
+        (char *[]){"pool_uneven", "--tasks", "4", "--work-ms", "4", "--trace", "/dev/null", NULL},
+        60, 0);
     program_run_free(&r);
     struct stat st;
     cr_assert_eq(stat("/dev/null", &st), 0);
@@ -291,7 +299,8 @@ Test(timeline, pool_records_task_and_worker_spans)
     struct pool_outcome outcomes[TASKS];
     int results[TASKS];
     cr_assert_eq(pool_map(pool, timeline_test_square, args, sizeof args[0], TASKS, results,
-                          sizeof results[0], 1, outcomes), 0);
+                          sizeof results[0], 1, outcomes),
+                 0);
     for (int i = 0; i < TASKS; i++) {
         cr_assert_eq(results[i], i * i);
         cr_assert_gt(outcomes[i].start_ns, 0);
@@ -335,8 +344,8 @@ Test(timeline, bench_timelines_draw_three_gantt_charts, .timeout = 600)
     for (int pass = 0; pass < 2; pass++) {
         snprintf(command, sizeof command,
                  "timeout 500 bash '%s/bench/timelines.sh' '%s' '%s/data' '%s/plots' %s "
-                 ">'%s/out' 2>&1", FORKLORE_ROOT, FORKLORE_BIN, dir, dir,
-                 pass ? "--draw-only" : "", dir);
+                 ">'%s/out' 2>&1",
+                 FORKLORE_ROOT, FORKLORE_BIN, dir, dir, pass ? "--draw-only" : "", dir);
         int status = system(command);
         snprintf(path, sizeof path, "%s/out", dir);
         char *out = read_file(path, NULL);
@@ -376,8 +385,9 @@ Test(timeline, bench_writes_a_trace_per_scaling_workload, .timeout = 240)
         cr_skip_test("a whole benchmark run is too heavy for memcheck");
     char dir[256], path[400];
     make_temp_dir(dir, sizeof dir, "bench-traces");
-    char *argv[] = {"bench", "--smoke", "--only", "fork_join,pool_scaling,pool_schedule",
-                    "--data", dir, "--plots", dir, NULL};
+    char *argv[] = {"bench",  "--smoke", "--only",  "fork_join,pool_scaling,pool_schedule",
+                    "--data", dir,       "--plots", dir,
+                    NULL};
     struct program_run run;
     run_expect(&run, argv, 200, 0);
     program_run_free(&run);

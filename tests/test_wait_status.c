@@ -117,8 +117,8 @@ Test(wait_status, children_are_reaped_in_the_order_they_finish)
 {
     struct program_run r;
     /* Wide steps: the order must not depend on a busy machine (or valgrind). */
-    run(&r, (char *[]){"wait_status", "--only", "order", "--children", "4", "--step-ms", "250",
-                       NULL});
+    run(&r,
+        (char *[]){"wait_status", "--only", "order", "--children", "4", "--step-ms", "250", NULL});
     const char *line = r.out;
     for (int rank = 1; rank <= 4; rank++) {
         char prefix[32];
@@ -127,8 +127,10 @@ Test(wait_status, children_are_reaped_in_the_order_they_finish)
         cr_assert_not_null(line, "no %s in:\n%s", prefix, r.out);
         int child, slept, code;
         long pid;
-        cr_assert_eq(sscanf(line + strlen(prefix), "child %d (pid %ld, slept %d ms): exited with %d",
-                            &child, &pid, &slept, &code), 4, "%s", line);
+        cr_assert_eq(sscanf(line + strlen(prefix),
+                            "child %d (pid %ld, slept %d ms): exited with %d", &child, &pid, &slept,
+                            &code),
+                     4, "%s", line);
         /* Forked 1..4, child k sleeps (5 - k) steps: they finish 4, 3, 2, 1. */
         cr_assert_eq(child, 5 - rank, "reaped #%d was child %d:\n%s", rank, child, r.out);
         cr_assert_eq(slept, rank * 250);
@@ -136,7 +138,7 @@ Test(wait_status, children_are_reaped_in_the_order_they_finish)
         cr_assert_gt(pid, 0);
     }
     expect_text(r.out, "reaped in completion order (shortest sleep first, the reverse of fork "
-                    "order): yes");
+                       "order): yes");
     program_run_free(&r);
 }
 

@@ -28,11 +28,11 @@ static long top_pid(const struct program_run *r)
 }
 
 /* Scan the text after needle with fmt (sscanf); fail the test if needle is missing. */
-#define SCAN_AFTER(text, needle, expected, fmt, ...)                                           \
-    do {                                                                                       \
-        const char *at_ = strstr((text), (needle));                                            \
-        cr_assert_not_null(at_, "no \"%s\" in:\n%s", (needle), (text));                        \
-        cr_assert_eq(sscanf(at_ + strlen(needle), fmt, __VA_ARGS__), (expected), "%s", at_);   \
+#define SCAN_AFTER(text, needle, expected, fmt, ...)                                               \
+    do {                                                                                           \
+        const char *at_ = strstr((text), (needle));                                                \
+        cr_assert_not_null(at_, "no \"%s\" in:\n%s", (needle), (text));                            \
+        cr_assert_eq(sscanf(at_ + strlen(needle), fmt, __VA_ARGS__), (expected), "%s", at_);       \
     } while (0)
 
 /* A process that was reaped no longer exists anywhere on the machine. */

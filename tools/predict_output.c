@@ -170,31 +170,31 @@ enum stmt_kind {
 
 struct stmt {
     enum stmt_kind kind;
-    struct print print;     /* PRINT; BATCH: the line printed for each child reaped */
-    enum var target;        /* ASSIGN; BATCH with sum: total = total + WEXITSTATUS(status) */
+    struct print print; /* PRINT; BATCH: the line printed for each child reaped */
+    enum var target;    /* ASSIGN; BATCH with sum: total = total + WEXITSTATUS(status) */
     struct expr value;
-    int flush_first;        /* forks: fflush(stdout) just before */
-    struct block child;     /* see stmt_kind */
-    struct block parent;    /* FORK_CHILD: between fork and wait, assignments only;
-                               FORK_BOTH: after the wait */
-    struct expr exit_code;  /* FORK_CHILD, BATCH (may use k) */
-    int quick_exit;         /* the child leaves with _exit, not exit */
-    int wait_any;           /* wait(&status), not waitpid(pid, &status, 0) */
-    int count;              /* LOOP: iterations; BATCH: children */
-    int reverse;            /* BATCH: reap the last one forked first */
-    int sum;                /* BATCH: add up the codes instead of printing each */
+    int flush_first;       /* forks: fflush(stdout) just before */
+    struct block child;    /* see stmt_kind */
+    struct block parent;   /* FORK_CHILD: between fork and wait, assignments only;
+                              FORK_BOTH: after the wait */
+    struct expr exit_code; /* FORK_CHILD, BATCH (may use k) */
+    int quick_exit;        /* the child leaves with _exit, not exit */
+    int wait_any;          /* wait(&status), not waitpid(pid, &status, 0) */
+    int count;             /* LOOP: iterations; BATCH: children */
+    int reverse;           /* BATCH: reap the last one forked first */
+    int sum;               /* BATCH: add up the codes instead of printing each */
 };
 
 struct program {
     unsigned long seed;
     int level;
-    int full_buffering;       /* level 3: setvbuf(stdout, ..., _IOFBF, ...) */
-    int declared[VAR_COUNT];  /* x and y, declared at the top of main */
+    int full_buffering;      /* level 3: setvbuf(stdout, ..., _IOFBF, ...) */
+    int declared[VAR_COUNT]; /* x and y, declared at the top of main */
     int initial[VAR_COUNT];
     int uses_pid, uses_status;
     struct stmt stmt[MAX_STMTS];
     int nstmt;
-    int overflow;             /* too many statements: draw again */
+    int overflow; /* too many statements: draw again */
     struct block main;
 };
 
@@ -238,10 +238,22 @@ struct context {
     int in_loop;    /* i is in scope */
 };
 
-static struct operand number(int v) { return (struct operand){NUMBER, v}; }
-static struct operand variable(enum var v) { return (struct operand){VARIABLE, (int)v}; }
-static struct operand child_status(void) { return (struct operand){CHILD_STATUS, 0}; }
-static struct expr just(struct operand a) { return (struct expr){a, number(0), 0}; }
+static struct operand number(int v)
+{
+    return (struct operand){NUMBER, v};
+}
+static struct operand variable(enum var v)
+{
+    return (struct operand){VARIABLE, (int)v};
+}
+static struct operand child_status(void)
+{
+    return (struct operand){CHILD_STATUS, 0};
+}
+static struct expr just(struct operand a)
+{
+    return (struct expr){a, number(0), 0};
+}
 static struct expr both(struct operand a, char op, struct operand b)
 {
     return (struct expr){a, b, op};
@@ -282,8 +294,8 @@ static enum var some_variable(struct generator *g)
 }
 
 /* "who: x=4 y=7": one variable or both (all with `every`). */
-static void add_print_variables(struct generator *g, struct block *b, const char *who,
-                                int every, int newline)
+static void add_print_variables(struct generator *g, struct block *b, const char *who, int every,
+                                int newline)
 {
     struct stmt *s = add_stmt(g, b, STMT_PRINT);
     char text[PIECE_TEXT];
@@ -477,25 +489,15 @@ static void add_batch(struct generator *g, struct block *b, struct context *c)
  * multiplies the processes that run everything after it, so a program has at most one. */
 enum episode { EPISODE_LOOP, EPISODE_FORK_BOTH, EPISODE_NESTED, EPISODE_CHILD, EPISODE_BATCH };
 
-static void add_episode(struct generator *g, struct block *b, struct context *c,
-                        enum episode e, int last)
+static void add_episode(struct generator *g, struct block *b, struct context *c, enum episode e,
+                        int last)
 {
     switch (e) {
-    case EPISODE_LOOP:
-        add_loop(g, b, c, last && chance(&g->rng, 50) ? 3 : 2);
-        break;
-    case EPISODE_FORK_BOTH:
-        add_fork_both(g, b, c);
-        break;
-    case EPISODE_NESTED:
-        add_fork_child(g, b, c, 1);
-        break;
-    case EPISODE_CHILD:
-        add_fork_child(g, b, c, 0);
-        break;
-    case EPISODE_BATCH:
-        add_batch(g, b, c);
-        break;
+    case EPISODE_LOOP: add_loop(g, b, c, last && chance(&g->rng, 50) ? 3 : 2); break;
+    case EPISODE_FORK_BOTH: add_fork_both(g, b, c); break;
+    case EPISODE_NESTED: add_fork_child(g, b, c, 1); break;
+    case EPISODE_CHILD: add_fork_child(g, b, c, 0); break;
+    case EPISODE_BATCH: add_batch(g, b, c); break;
     }
 }
 
@@ -663,9 +665,7 @@ static void emit_stmt(FILE *out, int indent, const struct program *p, const stru
 {
     char text[80];
     switch (s->kind) {
-    case STMT_PRINT:
-        emit_print(out, indent, &s->print);
-        break;
+    case STMT_PRINT: emit_print(out, indent, &s->print); break;
     case STMT_ASSIGN:
         expr_text(&s->value, text, sizeof text);
         line(out, indent, "%s = %s;", var_name[s->target], text);
@@ -698,9 +698,7 @@ static void emit_stmt(FILE *out, int indent, const struct program *p, const stru
         emit_block(out, indent + 1, p, &s->child);
         line(out, indent, "}");
         break;
-    case STMT_BATCH:
-        emit_batch(out, indent, s);
-        break;
+    case STMT_BATCH: emit_batch(out, indent, s); break;
     }
 }
 
@@ -822,12 +820,8 @@ static void compile_stmt(struct code *code, const struct program *p, const struc
 {
     int over, end;
     switch (s->kind) {
-    case STMT_PRINT:
-        add_insn(code, OP_PRINT, s, 0, 0);
-        break;
-    case STMT_ASSIGN:
-        add_insn(code, OP_ASSIGN, s, 0, 0);
-        break;
+    case STMT_PRINT: add_insn(code, OP_PRINT, s, 0, 0); break;
+    case STMT_ASSIGN: add_insn(code, OP_ASSIGN, s, 0, 0); break;
     case STMT_FORK_CHILD:
         over = compile_fork(code, s);
         compile_block(code, p, &s->child);
@@ -851,9 +845,7 @@ static void compile_stmt(struct code *code, const struct program *p, const struc
             compile_block(code, p, &s->child);
         }
         break;
-    case STMT_BATCH:
-        compile_batch(code, s);
-        break;
+    case STMT_BATCH: compile_batch(code, s); break;
     }
 }
 
@@ -960,8 +952,8 @@ static void model_print(struct model *m, struct process *pr, const struct print 
         const struct piece *pc = &print->piece[i];
         len += (size_t)snprintf(text + len, sizeof text - len, "%s", pc->text);
         if (pc->has_value)
-            len += (size_t)snprintf(text + len, sizeof text - len, "%d",
-                                    operand_value(pr, pc->value));
+            len +=
+                (size_t)snprintf(text + len, sizeof text - len, "%d", operand_value(pr, pc->value));
     }
     if (print->newline)
         text[len++] = '\n';
@@ -1051,8 +1043,7 @@ static int run_process(struct model *m, struct process *pr)
             break;
         case OP_KEEP_PID: pr->kept[in->a] = pr->pid; break;
         case OP_WAIT_KEPT: model_reap(m, pr, pr->kept[in->a]); break;
-        case OP_EXIT:
-            return model_exit(m, pr, s->quick_exit, evaluate(m, pr, &s->exit_code));
+        case OP_EXIT: return model_exit(m, pr, s->quick_exit, evaluate(m, pr, &s->exit_code));
         case OP_END: return model_exit(m, pr, 0, 0);
         }
     }
@@ -1143,14 +1134,10 @@ static struct settings parse_arguments(int argc, char *argv[])
         case 'l': s.level = (int)parse_long(optarg, "--level", 1, 3, usage); break;
         case 'q': question = 1; break;
         case 'a': s.answer = 1; break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(EXIT_SUCCESS);
-        case ':':
-            usage_error(usage, "option %s needs a value", argv[optind - 1]);
+        case 'h': fputs(usage, stdout); exit(EXIT_SUCCESS);
+        case ':': usage_error(usage, "option %s needs a value", argv[optind - 1]);
         case '?':
-        default:
-            usage_error(usage, "unknown option %s", argv[optind - 1]);
+        default: usage_error(usage, "unknown option %s", argv[optind - 1]);
         }
     }
     no_more_arguments(argc, argv, usage);

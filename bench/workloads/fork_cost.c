@@ -169,8 +169,10 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
             spawn_big = r[i].figure_median;
     }
     if (fork_small > 0 && fork_big > 0)
-        fprintf(out, "  fork + exit + wait: %.0f us with 1 MiB touched, %.0f us with 1 GiB "
-                     "(%.1fx)\n", fork_small / 1e3, fork_big / 1e3, fork_big / fork_small);
+        fprintf(out,
+                "  fork + exit + wait: %.0f us with 1 MiB touched, %.0f us with 1 GiB "
+                "(%.1fx)\n",
+                fork_small / 1e3, fork_big / 1e3, fork_big / fork_small);
     if (fork_big > 0 && spawn_big > 0)
         fprintf(out, "  with 1 GiB touched, a bare fork costs %.1fx a posix_spawn of /bin/true\n",
                 fork_big / spawn_big);
@@ -182,7 +184,8 @@ const struct workload workload_fork_cost = {
     .shape = SHAPE_SERIES,
     .x_label = "parent's touched memory (bytes)",
     .figure_label = "time per child (ns)",
-    .observe = "fork() grows with the memory the parent has touched: it copies the page tables and marks "
+    .observe =
+        "fork() grows with the memory the parent has touched: it copies the page tables and marks "
         "every page copy-on-write, so a 1 GiB parent pays hundreds of times what a 1 MiB parent "
         "pays. vfork and posix_spawn stay flat, because the child borrows the parent's memory "
         "until it execs: a large program should spawn its helpers, not fork them.",

@@ -253,7 +253,8 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
     }
     for (int s = 0; s < STEPS; s++)
         if (stream[s] > 0 || trip[s] > 0)
-            fprintf(out, "  ladder %-36s stream %7.1f ns a message (%6.1f M/s), round trip %7.0f ns\n",
+            fprintf(out,
+                    "  ladder %-36s stream %7.1f ns a message (%6.1f M/s), round trip %7.0f ns\n",
                     steps[s].name, stream[s], stream[s] > 0 ? 1e3 / stream[s] : 0, trip[s]);
 }
 

@@ -205,7 +205,8 @@ static int plan(struct point *points, int max, int quick)
             }
     if (count < max && usable_cpu_count() >= 2) {
         struct point *p = &points[count++];
-        snprintf(p->series, sizeof p->series, "reference: a cache line's round trip between CPUs, run average");
+        snprintf(p->series, sizeof p->series,
+                 "reference: a cache line's round trip between CPUs, run average");
         p->x = 64;
         p->variant = LINE_ROUND_TRIP;
         p->cpus = 2;
@@ -218,7 +219,8 @@ static int plan(struct point *points, int max, int quick)
 static double figure_at_64(const struct reduced_point *r, int n, int m, int where)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.x == 64 && r[i].point.variant < LINE_ROUND_TRIP && variants[r[i].point.variant].mechanism == (enum ipc_mechanism)m &&
+        if (r[i].point.x == 64 && r[i].point.variant < LINE_ROUND_TRIP &&
+            variants[r[i].point.variant].mechanism == (enum ipc_mechanism)m &&
             variants[r[i].point.variant].where == (enum placement)where)
             return r[i].figure_median;
     return 0;
@@ -230,8 +232,7 @@ static double cpu_per_trip(const struct reduced_point *r, int n, int m, int wher
     for (int i = 0; i < n; i++)
         if (r[i].point.x == 64 && r[i].point.variant < LINE_ROUND_TRIP &&
             variants[r[i].point.variant].mechanism == (enum ipc_mechanism)m &&
-            variants[r[i].point.variant].where == (enum placement)where &&
-            r[i].wall_median_ns > 0)
+            variants[r[i].point.variant].where == (enum placement)where && r[i].wall_median_ns > 0)
             return r[i].cpu_median_ns * r[i].figure_median / r[i].wall_median_ns;
     return 0;
 }
@@ -259,14 +260,17 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
             line_ns = r[i].extra_median, line_mean_ns = r[i].figure_median;
     if (line_ns <= 0)
         return;
-    fprintf(out, "  hardware reference: a cache line's round trip between the CPUs %.0f ns, "
-            "one way %.0f ns (median stretch; %.0f ns averaged over the run)\n", line_ns,
-            line_ns / 2, line_mean_ns);
+    fprintf(out,
+            "  hardware reference: a cache line's round trip between the CPUs %.0f ns, "
+            "one way %.0f ns (median stretch; %.0f ns averaged over the run)\n",
+            line_ns, line_ns / 2, line_mean_ns);
     for (int m = IPC_BY_SHM_QUEUE; m <= IPC_BY_SHM_SPSC; m++) {
         double shm_ns = figure_at_64(r, n, m, DIFFERENT_CPUS);
         if (shm_ns > 0)
-            fprintf(out, "  64 B round trip between CPUs, %s: %.0f ns = %.2fx the cache line's "
-                    "(target <= 1.5x): %s\n", ipc_mechanism_names[m], shm_ns, shm_ns / line_ns,
+            fprintf(out,
+                    "  64 B round trip between CPUs, %s: %.0f ns = %.2fx the cache line's "
+                    "(target <= 1.5x): %s\n",
+                    ipc_mechanism_names[m], shm_ns, shm_ns / line_ns,
                     shm_ns / line_ns <= 1.5 ? "met" : "MISSED");
     }
 }

@@ -39,7 +39,7 @@
  * each moving one message per call; then the general shm queue's batch and zero-copy APIs;
  * then the two references.  MEMCPY is one process copying, no second process at all. */
 enum { BATCHED = IPC_MECHANISMS, ZERO_COPY, MEMCPY, LINES, VARIANTS };
-enum { BATCH = 32 }; /* messages per batch call */
+enum { BATCH = 32 };         /* messages per batch call */
 static const long STOP = -1; /* the sequence number that ends the stream */
 
 /* The plot's series for a variant.  "reference: " makes plot.sh draw a horizontal line. */
@@ -100,8 +100,7 @@ static long count_message(struct tally *t, const char *message, size_t size)
 static const int64_t WAIT_NS = IPC_WAIT_SECONDS * 1000000000LL; /* the peer is gone */
 
 /* Batches: take up to BATCH messages a call until STOP.  0, or -1. */
-static int consume_batches(const struct ipc_endpoint *e, char *buffer, size_t size,
-                           struct tally *t)
+static int consume_batches(const struct ipc_endpoint *e, char *buffer, size_t size, struct tally *t)
 {
     for (;;) {
         size_t n = 0;
@@ -183,8 +182,8 @@ static int push_all(const struct ipc_endpoint *e, const char *batch, size_t size
 {
     for (size_t done = 0; done < n;) {
         size_t pushed = 0;
-        if (shm_queue_push_batch(e->out_q, batch + done * size, size, n - done, &pushed,
-                                 WAIT_NS) != 0)
+        if (shm_queue_push_batch(e->out_q, batch + done * size, size, n - done, &pushed, WAIT_NS) !=
+            0)
             return -1;
         done += pushed;
     }
@@ -387,8 +386,7 @@ static int plan(struct point *points, int max, int quick)
     return count;
 }
 
-static const struct reduced_point *point_of(const struct reduced_point *r, int n, int v,
-                                            long size)
+static const struct reduced_point *point_of(const struct reduced_point *r, int n, int v, long size)
 {
     for (int i = 0; i < n; i++)
         if (r[i].point.variant == v && r[i].point.x == (double)size)
@@ -403,11 +401,11 @@ static double cpu_per_message(const struct reduced_point *p)
 }
 
 /* One target line: what was measured, the ratio, the target, met or not. */
-static void target_line(FILE *out, const char *what, double ratio, double target,
-                        const char *unit, const struct reduced_point *p)
+static void target_line(FILE *out, const char *what, double ratio, double target, const char *unit,
+                        const struct reduced_point *p)
 {
-    fprintf(out, "  %s: %.2f%s (target >= %g%s): %s; %.0f ns of CPU per message\n", what,
-            ratio, unit, target, unit, ratio >= target ? "met" : "MISSED", cpu_per_message(p));
+    fprintf(out, "  %s: %.2f%s (target >= %g%s): %s; %.0f ns of CPU per message\n", what, ratio,
+            unit, target, unit, ratio >= target ? "met" : "MISSED", cpu_per_message(p));
 }
 
 /* The targets of the shared-memory queue, as ratios measured in the same run. */
@@ -420,9 +418,10 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
                 1e3 / pipe_64->figure_median, cpu_per_message(pipe_64));
     double line_ns = lines ? lines->extra_median : 0; /* the floor: the median stretch */
     if (lines)
-        fprintf(out, "  hardware reference, 64 B cache lines core to core: %.1f ns a line, "
-                "%.1f M lines/s (median stretch; %.1f ns averaged over the run)\n", line_ns,
-                1e3 / line_ns, lines->figure_median);
+        fprintf(out,
+                "  hardware reference, 64 B cache lines core to core: %.1f ns a line, "
+                "%.1f M lines/s (median stretch; %.1f ns averaged over the run)\n",
+                line_ns, 1e3 / line_ns, lines->figure_median);
     static const struct {
         int variant;
         double target; /* x a pipe's rate; 0: no target, printed for comparison */
@@ -432,19 +431,21 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
         if (q == NULL)
             continue;
         char what[128];
-        snprintf(what, sizeof what, "64 B stream, %s: %.1f ns a message (%.0f%% of the line "
-                 "reference's rate), x a pipe's rate", series_name(stream[i].variant),
-                 q->figure_median, line_ns > 0 ? 100 * line_ns / q->figure_median : 0);
+        snprintf(what, sizeof what,
+                 "64 B stream, %s: %.1f ns a message (%.0f%% of the line "
+                 "reference's rate), x a pipe's rate",
+                 series_name(stream[i].variant), q->figure_median,
+                 line_ns > 0 ? 100 * line_ns / q->figure_median : 0);
         if (stream[i].target > 0)
-            target_line(out, what, pipe_64->figure_median / q->figure_median, stream[i].target,
-                        "x", q);
+            target_line(out, what, pipe_64->figure_median / q->figure_median, stream[i].target, "x",
+                        q);
         else
             fprintf(out, "  %s: %.2fx; %.0f ns of CPU per message\n", what,
                     pipe_64->figure_median / q->figure_median, cpu_per_message(q));
     }
     if (pipe_64 && point_of(r, n, IPC_BY_SHM_QUEUE, 64))
         fprintf(out, "  (the 64 B stream target is >= 20x as the median over runs and >= 10x "
-                "in the worst of five; one run's figure is above)\n");
+                     "in the worst of five; one run's figure is above)\n");
     const struct reduced_point *copy_64k = point_of(r, n, MEMCPY, 65536);
     static const struct {
         int variant;

@@ -47,8 +47,8 @@ static const int64_t GAP_NS = 300000;    /* between wake-ups: 15 times the queue
 
 /* What one message says. */
 struct wake_message {
-    int64_t sent_ns;   /* the producer's clock just before sending */
-    int64_t sequence;  /* 0, 1, ...; -1 is the idle phase's release */
+    int64_t sent_ns;  /* the producer's clock just before sending */
+    int64_t sequence; /* 0, 1, ...; -1 is the idle phase's release */
 };
 
 /* The futex channel: a counter the consumer sleeps on and the message beside it. */
@@ -73,8 +73,8 @@ static int open_channel(struct channel *c, enum waker how)
     if (how == BY_PIPE)
         return pipe(c->fds);
     if (how == BY_FUTEX) {
-        c->futex = mmap(NULL, sizeof *c->futex, PROT_READ | PROT_WRITE,
-                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        c->futex =
+            mmap(NULL, sizeof *c->futex, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         return c->futex == MAP_FAILED ? (c->futex = NULL, -1) : 0;
     }
     int err = shm_queue_create(&c->queue, NULL, sizeof(struct wake_message), 16);
@@ -102,8 +102,7 @@ static int send_message(struct channel *c, const struct wake_message *m)
      * so one message slot is enough.  The word's RELEASE increment publishes it. */
     c->futex->message = *m;
     atomic_fetch_add_explicit(&c->futex->word, 1, memory_order_release);
-    return syscall(SYS_futex, (void *)&c->futex->word, FUTEX_WAKE, 1, NULL, NULL, 0) == -1 ? -1
-                                                                                            : 0;
+    return syscall(SYS_futex, (void *)&c->futex->word, FUTEX_WAKE, 1, NULL, NULL, 0) == -1 ? -1 : 0;
 }
 
 /* Wait for message number `index` (0, 1, ...: how many came before). */
@@ -112,12 +111,13 @@ static int receive_message(struct channel *c, uint32_t index, struct wake_messag
     if (c->how == BY_PIPE)
         return read(c->fds[0], m, sizeof *m) == (ssize_t)sizeof *m ? 0 : -1;
     if (c->how == BY_SHM_QUEUE)
-        return shm_queue_pop_timed(c->queue, m, sizeof *m, NULL,
-                                   IPC_WAIT_SECONDS * 1000000000LL) == 0 ? 0 : -1;
+        return shm_queue_pop_timed(c->queue, m, sizeof *m, NULL, IPC_WAIT_SECONDS * 1000000000LL) ==
+                       0
+                   ? 0
+                   : -1;
     struct timespec limit = {.tv_sec = IPC_WAIT_SECONDS};
     while (atomic_load_explicit(&c->futex->word, memory_order_acquire) == index)
-        if (syscall(SYS_futex, (void *)&c->futex->word, FUTEX_WAIT, index, &limit, NULL, 0) ==
-                -1 &&
+        if (syscall(SYS_futex, (void *)&c->futex->word, FUTEX_WAIT, index, &limit, NULL, 0) == -1 &&
             errno != EAGAIN && errno != EINTR)
             return -1; /* ETIMEDOUT: the producer is gone */
     *m = c->futex->message;
@@ -132,8 +132,8 @@ struct wake_report {
 /* The child: the idle wait, then `count` wake-ups; report them on report_fd.  An answer
  * pipe tells the producer each message was taken (the futex channel has room for one), and
  * the next is sent only after a sleep, to a consumer that waits again. */
-static _Noreturn void consume(struct channel *c, int cpu, int count, int report_fd,
-                              int answer_fd, pid_t parent)
+static _Noreturn void consume(struct channel *c, int cpu, int count, int report_fd, int answer_fd,
+                              pid_t parent)
 {
     die_with_parent(parent);
     int64_t *latency = malloc((size_t)count * sizeof *latency);
@@ -202,8 +202,7 @@ static double idle_share_seen[WAKERS];
 static int idle_measured[WAKERS];
 
 /* Read the consumer's report and fill the result: the percentile x of the latencies. */
-static int take_report(int fd, int count, double percentile, enum waker how,
-                       struct run_result *r)
+static int take_report(int fd, int count, double percentile, enum waker how, struct run_result *r)
 {
     struct wake_report report;
     int64_t *latency = malloc((size_t)count * sizeof *latency);
@@ -216,9 +215,8 @@ static int take_report(int fd, int count, double percentile, enum waker how,
         qsort(latency, (size_t)count, sizeof *latency, compare_int64);
         int at = (int)(percentile / 100 * (count - 1) + 0.5);
         r->extra = (double)latency[at];
-        double share = report.idle_wall_ns > 0
-                           ? (double)report.idle_cpu_ns / (double)report.idle_wall_ns
-                           : 0;
+        double share =
+            report.idle_wall_ns > 0 ? (double)report.idle_cpu_ns / (double)report.idle_wall_ns : 0;
         if (!idle_measured[how] || share > idle_share_seen[how])
             idle_share_seen[how] = share;
         idle_measured[how] = 1;
@@ -305,15 +303,18 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
 {
     for (int w = 0; w < WAKERS; w++)
         if (latency_at(r, n, w, 50) > 0)
-            fprintf(out, "  waking a sleeping consumer, %s: p50 %.1f us, p99 %.1f us; CPU while "
-                    "idle at most %.2f%%\n", waker_names[w], latency_at(r, n, w, 50) / 1e3,
-                    latency_at(r, n, w, 99) / 1e3, 100 * idle_share_seen[w]);
+            fprintf(out,
+                    "  waking a sleeping consumer, %s: p50 %.1f us, p99 %.1f us; CPU while "
+                    "idle at most %.2f%%\n",
+                    waker_names[w], latency_at(r, n, w, 50) / 1e3, latency_at(r, n, w, 99) / 1e3,
+                    100 * idle_share_seen[w]);
     double queue_99 = latency_at(r, n, BY_SHM_QUEUE, 99), pipe_99 = latency_at(r, n, BY_PIPE, 99);
     if (queue_99 > 0 && pipe_99 > 0)
         fprintf(out, "  shm queue's p99 wake-up = %.2fx a pipe's (target <= 1x): %s\n",
                 queue_99 / pipe_99, queue_99 <= pipe_99 ? "met" : "MISSED");
     if (idle_measured[BY_SHM_QUEUE])
-        fprintf(out, "  shm queue's CPU while idle: %.3f%% of a CPU (target: zero, i.e. below "
+        fprintf(out,
+                "  shm queue's CPU while idle: %.3f%% of a CPU (target: zero, i.e. below "
                 "0.5%%, the clock's and the wake-up's own share): %s\n",
                 100 * idle_share_seen[BY_SHM_QUEUE],
                 idle_share_seen[BY_SHM_QUEUE] < 0.005 ? "met" : "MISSED");

@@ -37,14 +37,19 @@
 #include "workload.h"
 
 enum kind { NO_LOCK, ATOMIC_ADD, SPIN_TAS, TICKET, MUTEX, SEMAPHORE, FLOCK, FCNTL, PIPE_TOKEN };
-static const char *const kind_names[] = {
-    "reference: 1 process, no lock", "atomic fetch-add", "test-and-set spin lock",
-    "ticket lock", "pthread mutex (shared)", "semaphore (shared)", "flock",
-    "fcntl record lock", "token through a pipe"};
+static const char *const kind_names[] = {"reference: 1 process, no lock",
+                                         "atomic fetch-add",
+                                         "test-and-set spin lock",
+                                         "ticket lock",
+                                         "pthread mutex (shared)",
+                                         "semaphore (shared)",
+                                         "flock",
+                                         "fcntl record lock",
+                                         "token through a pipe"};
 enum { KINDS = PIPE_TOKEN + 1 };
 
 struct shared {
-    _Alignas(64) long counter;  /* what the lock protects */
+    _Alignas(64) long counter; /* what the lock protects */
     _Alignas(64) atomic_long atomic_counter;
     _Alignas(64) atomic_int tas;
     _Alignas(64) atomic_uint ticket_next;
@@ -53,8 +58,8 @@ struct shared {
     sem_t semaphore;
     _Alignas(64) atomic_int ready, go, stop;
     atomic_int progress; /* set by the first update of any process */
-    long done[]; /* each process's update count, written once at the end (one per process:
-                    the mapping is sized for them) */
+    long done[];         /* each process's update count, written once at the end (one per process:
+                            the mapping is sized for them) */
 };
 
 struct context {
@@ -71,7 +76,8 @@ static void lock(struct context *c)
     char token;
     struct flock range = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
     switch (c->kind) {
-    case NO_LOCK: case ATOMIC_ADD: break;
+    case NO_LOCK:
+    case ATOMIC_ADD: break;
     case SPIN_TAS:
         while (atomic_exchange_explicit(&sh->tas, 1, memory_order_acquire))
             while (atomic_load_explicit(&sh->tas, memory_order_relaxed))
@@ -84,10 +90,22 @@ static void lock(struct context *c)
         break;
     }
     case MUTEX: pthread_mutex_lock(&sh->mutex); break;
-    case SEMAPHORE: while (sem_wait(&sh->semaphore) == -1 && errno == EINTR) continue; break;
-    case FLOCK: while (flock(c->file_fd, LOCK_EX) == -1 && errno == EINTR) continue; break;
-    case FCNTL: while (fcntl(c->file_fd, F_SETLKW, &range) == -1 && errno == EINTR) continue; break;
-    case PIPE_TOKEN: while (read(c->pipe_fds[0], &token, 1) != 1) continue; break;
+    case SEMAPHORE:
+        while (sem_wait(&sh->semaphore) == -1 && errno == EINTR)
+            continue;
+        break;
+    case FLOCK:
+        while (flock(c->file_fd, LOCK_EX) == -1 && errno == EINTR)
+            continue;
+        break;
+    case FCNTL:
+        while (fcntl(c->file_fd, F_SETLKW, &range) == -1 && errno == EINTR)
+            continue;
+        break;
+    case PIPE_TOKEN:
+        while (read(c->pipe_fds[0], &token, 1) != 1)
+            continue;
+        break;
     }
 }
 
@@ -96,14 +114,18 @@ static void unlock(struct context *c)
     struct shared *sh = c->sh;
     struct flock range = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
     switch (c->kind) {
-    case NO_LOCK: case ATOMIC_ADD: break;
+    case NO_LOCK:
+    case ATOMIC_ADD: break;
     case SPIN_TAS: atomic_store_explicit(&sh->tas, 0, memory_order_release); break;
     case TICKET: atomic_fetch_add_explicit(&sh->ticket_serving, 1, memory_order_release); break;
     case MUTEX: pthread_mutex_unlock(&sh->mutex); break;
     case SEMAPHORE: sem_post(&sh->semaphore); break;
     case FLOCK: flock(c->file_fd, LOCK_UN); break;
     case FCNTL: fcntl(c->file_fd, F_SETLK, &range); break;
-    case PIPE_TOKEN: while (write(c->pipe_fds[1], "t", 1) != 1) continue; break;
+    case PIPE_TOKEN:
+        while (write(c->pipe_fds[1], "t", 1) != 1)
+            continue;
+        break;
     }
 }
 
@@ -254,7 +276,7 @@ static const struct reduced_point *find(const struct reduced_point *r, int n, in
 static void summarize(const struct reduced_point *r, int n, FILE *out)
 {
     fprintf(out, "  %-26s %14s %16s %14s %14s\n", "lock", "uncontended", "2 processes",
-             "fairness at 2", "cpu/wall at 2");
+            "fairness at 2", "cpu/wall at 2");
     for (int k = ATOMIC_ADD; k < KINDS; k++) {
         const struct reduced_point *one = find(r, n, k, 1), *two = find(r, n, k, 2);
         if (!one)
@@ -275,7 +297,8 @@ const struct workload workload_lock_contention = {
     .figure_label = "updates per second",
     .figure = FIGURE_OPS_PER_S,
     .extra_label = "fairness",
-    .observe = "With one process the figures are the bare cost of a lock and an unlock; from two on, "
+    .observe =
+        "With one process the figures are the bare cost of a lock and an unlock; from two on, "
         "the processes fight over one cache line and the rate falls, most for the locks that "
         "sleep in the kernel (file locks, the pipe token). CPU/wall shows who spins while "
         "waiting. The fairness plot shows the price of speed: a test-and-set lock lets its last "

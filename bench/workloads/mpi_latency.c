@@ -35,15 +35,20 @@
 enum transport { BY_MPI, BY_PIPE, BY_SHM_QUEUE, TRANSPORTS };
 static const long STOP = -1;
 
-static long round_trips(const struct point *p) { return p->quick ? 2000 : 5000; }
+static long round_trips(const struct point *p)
+{
+    return p->quick ? 2000 : 5000;
+}
 
 /* --- MPI: run the ping-pong, read its own figure ---------------------------------------- */
 
 static int run_mpi(const struct point *p, struct run_result *r)
 {
     char command[8800];
-    snprintf(command, sizeof command, "/bin/sh %s/mpirun -n 2 %s/bin/mpi_ping_pong --size=%ld "
-             "--count=%ld 2>&1", mpi_programs_dir(), mpi_programs_dir(), (long)p->x, round_trips(p));
+    snprintf(command, sizeof command,
+             "/bin/sh %s/mpirun -n 2 %s/bin/mpi_ping_pong --size=%ld "
+             "--count=%ld 2>&1",
+             mpi_programs_dir(), mpi_programs_dir(), (long)p->x, round_trips(p));
     fflush(NULL);
     FILE *f = popen(command, "r");
     if (!f)
@@ -159,7 +164,8 @@ static int run_local(const struct point *p, enum ipc_mechanism m, struct run_res
     ipc_channels_close(&c, &e);
     if (ns < 0)
         return snprintf(r->detail, sizeof r->detail, "%s: the ping-pong failed",
-                        ipc_mechanism_names[m]), -1;
+                        ipc_mechanism_names[m]),
+               -1;
     r->extra = ns;
     r->ops = (double)round_trips(p);
     r->ok = !child_failed && wrong == 0;
@@ -227,9 +233,10 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
     double mpi = figure_at_64(r, n, BY_MPI), pipe = figure_at_64(r, n, BY_PIPE),
            shm = figure_at_64(r, n, BY_SHM_QUEUE);
     if (mpi > 0 && pipe > 0 && shm > 0)
-        fprintf(out, "  64 B round trip, different CPUs: MPI %.2f us, pipe %.2f us (%.1fx MPI's), "
-                     "shm queue %.2f us (%.1fx MPI's)\n", mpi / 1e3, pipe / 1e3, pipe / mpi,
-                shm / 1e3, shm / mpi);
+        fprintf(out,
+                "  64 B round trip, different CPUs: MPI %.2f us, pipe %.2f us (%.1fx MPI's), "
+                "shm queue %.2f us (%.1fx MPI's)\n",
+                mpi / 1e3, pipe / 1e3, pipe / mpi, shm / 1e3, shm / mpi);
     else
         fprintf(out, "  not measured: the points need two CPUs\n");
 }

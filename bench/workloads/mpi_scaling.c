@@ -102,7 +102,8 @@ static int run_mpi(long limit, struct run_result *r, int64_t *total)
             return 0;
         }
     }
-    snprintf(r->detail, sizeof r->detail, "the MPI job ended without an answer (see its "
+    snprintf(r->detail, sizeof r->detail,
+             "the MPI job ended without an answer (see its "
              "messages above)");
     return -1;
 }
@@ -163,11 +164,12 @@ static int plan(struct point *points, int max, int quick)
     return 2;
 }
 
-static const struct reduced_point *find(const struct reduced_point *r, int n, int variant,
-                                        int cpus, int workers)
+static const struct reduced_point *find(const struct reduced_point *r, int n, int variant, int cpus,
+                                        int workers)
 {
     for (int i = 0; i < n; i++)
-        if (r[i].point.variant == variant && r[i].point.cpus == cpus && r[i].point.workers == workers)
+        if (r[i].point.variant == variant && r[i].point.cpus == cpus &&
+            r[i].point.workers == workers)
             return &r[i];
     return NULL;
 }
@@ -182,15 +184,18 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
     for (long v = PROCESS_POOL; v <= MPI_MASTER_WORKER; v++) {
         const struct reduced_point *one = find(r, n, v, 1, 1), *two = find(r, n, v, 2, 2);
         if (one && two)
-            fprintf(out, "  %s: speedup at 2 processes on 2 CPUs %.2f (wall); job time alone "
-                         "%.4f s -> %.4f s, %.2f\n", one->point.series, two->speedup,
-                    one->extra_median, two->extra_median, one->extra_median / two->extra_median);
+            fprintf(out,
+                    "  %s: speedup at 2 processes on 2 CPUs %.2f (wall); job time alone "
+                    "%.4f s -> %.4f s, %.2f\n",
+                    one->point.series, two->speedup, one->extra_median, two->extra_median,
+                    one->extra_median / two->extra_median);
     }
     const struct reduced_point *pool1 = find(r, n, PROCESS_POOL, 1, 1),
                                *mpi1 = find(r, n, MPI_MASTER_WORKER, 1, 1);
     if (pool1 && mpi1)
-        fprintf(out, "  1 process: the MPI job's wall time is %.2fx the pool's (the trip through "
-                     "the launcher's stdin/stdout is in it; the job alone %.2fx)\n",
+        fprintf(out,
+                "  1 process: the MPI job's wall time is %.2fx the pool's (the trip through "
+                "the launcher's stdin/stdout is in it; the job alone %.2fx)\n",
                 mpi1->wall_median_ns / pool1->wall_median_ns,
                 mpi1->extra_median / pool1->extra_median);
 }

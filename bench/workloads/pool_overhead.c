@@ -38,9 +38,9 @@
 #include "workload.h"
 
 enum variant { PROCESS_POOL, THREAD_POOL, PIPES, SHM_QUEUE, PY_POOL, PY_EXECUTOR, VARIANTS };
-static const char *const variant_names[] = {"process pool", "thread pool", "pipes per worker",
-                                            "shm_queue", "Python Pool.map",
-                                            "Python ProcessPoolExecutor.map"};
+static const char *const variant_names[] = {"process pool",     "thread pool",
+                                            "pipes per worker", "shm_queue",
+                                            "Python Pool.map",  "Python ProcessPoolExecutor.map"};
 /* A point's variant: its transport, and whether it uses the automatic chunk size (then x is
  * that chunk, for the plot); point.variant indexes this table, filled by the plan. */
 struct overhead_variant {
@@ -121,14 +121,18 @@ static int write_full(int fd, const void *buf, size_t n)
     return 0;
 }
 
-static size_t message_size(uint32_t count) { return 8 + count * sizeof(long); }
+static size_t message_size(uint32_t count)
+{
+    return 8 + count * sizeof(long);
+}
 
 /* A pipe worker: read a chunk, run it, write the results; EOF on the task pipe: leave. */
 static _Noreturn void pipe_worker(int in, int out)
 {
     static struct chunk_message m;
     for (;;) {
-        if (read_full(in, &m, 8) || m.count > MAX_CHUNK || read_full(in, m.values, m.count * sizeof(long)))
+        if (read_full(in, &m, 8) || m.count > MAX_CHUNK ||
+            read_full(in, m.values, m.count * sizeof(long)))
             _exit(0);
         for (uint32_t i = 0; i < m.count; i++) {
             size_t size;
@@ -269,7 +273,8 @@ static int run_pipes(struct plain_workers *w, size_t count, size_t chunk)
         for (int i = 0; i < w->n; i++) {
             if (!(fds[i].revents & POLLIN))
                 continue;
-            if (read_full(fds[i].fd, &m, 8) || read_full(fds[i].fd, m.values, m.count * sizeof(long)))
+            if (read_full(fds[i].fd, &m, 8) ||
+                read_full(fds[i].fd, m.values, m.count * sizeof(long)))
                 return -1;
             memcpy(&results[m.first], m.values, m.count * sizeof(long));
             done += m.count;
@@ -298,7 +303,8 @@ static int run_queue(struct plain_workers *w, size_t count, size_t chunk)
                 break;
             next += m.count;
         }
-        int err = shm_queue_pop_timed(w->done, &m, sizeof m, NULL, next < count ? 20000 : 10 * 1000000000LL);
+        int err = shm_queue_pop_timed(w->done, &m, sizeof m, NULL,
+                                      next < count ? 20000 : 10 * 1000000000LL);
         if (err == ETIMEDOUT && next < count)
             continue;
         if (err)
@@ -309,7 +315,8 @@ static int run_queue(struct plain_workers *w, size_t count, size_t chunk)
     return 0;
 }
 
-/* --- what is kept between the runs of one point ------------------------------------------------- */
+/* --- what is kept between the runs of one point -------------------------------------------------
+ */
 
 /* Made by setup before the point's warm-up run and released by its teardown: no run, the
  * warm-up included, pays for a pool's or a co-process's start. */
@@ -341,8 +348,10 @@ static void release(const struct point *p)
 static int prepare(const struct point *p, char *detail, size_t size)
 {
     /* Room for the biggest chunk of 8-byte tasks: no more, so the slots stay small. */
-    struct pool_options o = {.workers = p->workers, .max_arg_size = sizeof(long),
-                             .max_result_size = sizeof(long), .max_chunk = 16384};
+    struct pool_options o = {.workers = p->workers,
+                             .max_arg_size = sizeof(long),
+                             .max_result_size = sizeof(long),
+                             .max_chunk = 16384};
     int err = 0;
     switch (table[p->variant].transport) {
     case PROCESS_POOL: err = pool_create(&process_pool, &o); break;
@@ -363,7 +372,8 @@ static int prepare(const struct point *p, char *detail, size_t size)
     return 0;
 }
 
-/* --- the workload ------------------------------------------------------------------------------ */
+/* --- the workload ------------------------------------------------------------------------------
+ */
 
 static int run(const struct point *p, struct run_result *r)
 {
@@ -410,8 +420,9 @@ static int run(const struct point *p, struct run_result *r)
     r->ops = (double)count;
     r->ok = wrong == 0 && value == (long)count;
     if (!r->ok) /* the detail is for what went wrong; a right run needs no note */
-        snprintf(r->detail, sizeof r->detail, "%zu tasks, chunk %zu: %zu wrong results, %ld returned",
-                 count, chunk, wrong, value);
+        snprintf(r->detail, sizeof r->detail,
+                 "%zu tasks, chunk %zu: %zu wrong results, %ld returned", count, chunk, wrong,
+                 value);
     return 0;
 }
 
@@ -462,8 +473,10 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
             fprintf(out, "    %-32s %10.0f ns\n", variant_names[v], ns);
     }
     if (pool1 > 0 && py1 > 0)
-        fprintf(out, "  per-task overhead at chunk 1, Python Pool.map / process pool: %.1fx "
-                     "(target >= 20x) -- %s\n", py1 / pool1, py1 / pool1 >= 20 ? "met" : "NOT MET");
+        fprintf(out,
+                "  per-task overhead at chunk 1, Python Pool.map / process pool: %.1fx "
+                "(target >= 20x) -- %s\n",
+                py1 / pool1, py1 / pool1 >= 20 ? "met" : "NOT MET");
     double x = 0;
     for (int i = 0; i < n; i++)
         if (table[r[i].point.variant].automatic)
@@ -471,9 +484,10 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
     double pool_auto = inner_ns_per_task(r, n, "process pool, auto chunk", x);
     double py_auto = inner_ns_per_task(r, n, "Python Pool.map, auto chunk", x);
     if (pool_auto > 0 && py_auto > 0)
-        fprintf(out, "  automatic chunk (%g tasks per chunk), Python Pool.map / process pool: %.1fx "
-                     "(target >= 10x) -- %s\n", x, py_auto / pool_auto,
-                py_auto / pool_auto >= 10 ? "met" : "NOT MET");
+        fprintf(out,
+                "  automatic chunk (%g tasks per chunk), Python Pool.map / process pool: %.1fx "
+                "(target >= 10x) -- %s\n",
+                x, py_auto / pool_auto, py_auto / pool_auto >= 10 ? "met" : "NOT MET");
     if (!python_available())
         fprintf(out, "  Python series skipped: python3 (with multiprocessing) not found\n");
 }

@@ -11,8 +11,8 @@
  * decided in advance, and so pays for both the forks and the imbalance.
  *
  * The pools are created by the point's setup, before its warm-up run, and kept for its timed
- * runs ("pool already running"); Python runs bench/python_pool.py as a co-process started per point,
- * which times the job itself (result->extra holds every series' own job time, in seconds).
+ * runs ("pool already running"); Python runs bench/python_pool.py as a co-process started per
+ * point, which times the job itself (result->extra holds every series' own job time, in seconds).
  * The answer is checked against a sieve.
  *
  * Beside them, the process pool in weak scaling: the work grows with the workers (25 tasks
@@ -37,10 +37,9 @@
 #include "workload.h"
 
 enum variant { PROCESS_POOL, THREAD_POOL, FORK_JOIN, PYTHON_POOL, PROCESS_POOL_WEAK };
-static const char *const variant_names[] = {"process pool", "thread pool",
-                                            "fork-join, static split",
-                                            "Python multiprocessing.Pool",
-                                            "process pool, weak scaling"};
+static const char *const variant_names[] = {
+    "process pool", "thread pool", "fork-join, static split", "Python multiprocessing.Pool",
+    "process pool, weak scaling"};
 enum { RANGES = 100, CHUNK = 1 };
 /* Weak scaling: 25 tasks per worker, every one counting the primes in the same window above
  * WEAK_BASE, so P workers get P times the work of one and should take the same time. */
@@ -76,8 +75,10 @@ static int prepare(const struct point *p, char *detail, size_t size)
     struct pool_options o = {.workers = p->workers};
     int err = 0;
     if (p->workers > POOL_MAX_WORKERS && p->variant != FORK_JOIN && p->variant != PYTHON_POOL) {
-        snprintf(detail, size, "%d workers: more than the pool's limit, POOL_MAX_WORKERS (%d, "
-                 "pool.h)", p->workers, POOL_MAX_WORKERS);
+        snprintf(detail, size,
+                 "%d workers: more than the pool's limit, POOL_MAX_WORKERS (%d, "
+                 "pool.h)",
+                 p->workers, POOL_MAX_WORKERS);
         return -1;
     }
     switch ((enum variant)p->variant) {
@@ -117,13 +118,17 @@ static int fork_join(const struct prime_range *ranges, int workers, struct prime
     return fork_workers(&job, results, detail, size);
 }
 
-/* --- the workload ------------------------------------------------------------------------------- */
+/* --- the workload -------------------------------------------------------------------------------
+ */
 
 static long limit_for(const struct point *p)
 {
     return p->quick > 1 ? 20000 : p->quick ? 200000 : 400000;
 }
-static long window_for(const struct point *p) { return p->quick > 1 ? 200 : p->quick ? 4000 : 8000; }
+static long window_for(const struct point *p)
+{
+    return p->quick > 1 ? 200 : p->quick ? 4000 : 8000;
+}
 
 /* The weak series: the same window in every task.  Returns 0, or an error number. */
 static int run_weak(const struct point *p, struct run_result *r)
@@ -155,8 +160,10 @@ static int run_weak(const struct point *p, struct run_result *r)
     r->ops = (double)window * (double)tasks;
     r->ok = total == per_task * (int64_t)tasks;
     if (!r->ok)
-        snprintf(r->detail, sizeof r->detail, "%lld primes counted in %zu windows, the sieve "
-                 "says %lld", (long long)total, tasks, (long long)(per_task * (int64_t)tasks));
+        snprintf(r->detail, sizeof r->detail,
+                 "%lld primes counted in %zu windows, the sieve "
+                 "says %lld",
+                 (long long)total, tasks, (long long)(per_task * (int64_t)tasks));
     return 0;
 }
 
@@ -266,9 +273,10 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
 {
     const struct reduced_point *pool2 = find(r, n, variant_names[PROCESS_POOL], 2, 2);
     if (pool2)
-        fprintf(out, "  parallel efficiency of prime counting, process pool, 2 workers on 2 CPUs: "
-                     "%.2f (target >= 0.95) -- %s\n", pool2->efficiency,
-                pool2->efficiency >= 0.95 ? "met" : "NOT MET");
+        fprintf(out,
+                "  parallel efficiency of prime counting, process pool, 2 workers on 2 CPUs: "
+                "%.2f (target >= 0.95) -- %s\n",
+                pool2->efficiency, pool2->efficiency >= 0.95 ? "met" : "NOT MET");
     else
         fprintf(out, "  parallel efficiency at 2 workers on 2 CPUs: not measured (fewer than 2 "
                      "usable CPUs)\n");
@@ -281,8 +289,9 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
     const struct reduced_point *py = find(r, n, variant_names[PYTHON_POOL], 1, 1);
     const struct reduced_point *c1 = find(r, n, variant_names[PROCESS_POOL], 1, 1);
     if (py && c1)
-        fprintf(out, "  the same job, 1 worker: Python's pool takes %.0fx the C process pool's "
-                     "time (interpreted trial division, not the pool, is most of it)\n",
+        fprintf(out,
+                "  the same job, 1 worker: Python's pool takes %.0fx the C process pool's "
+                "time (interpreted trial division, not the pool, is most of it)\n",
                 py->wall_median_ns / c1->wall_median_ns);
     if (!python_available())
         fprintf(out, "  Python series skipped: python3 (with multiprocessing) not found\n");

@@ -70,8 +70,10 @@ static void release(const struct point *p)
 static int prepare(const struct point *p, char *detail, size_t size)
 {
     if (p->workers > POOL_MAX_WORKERS) {
-        snprintf(detail, size, "%d workers: more than the pool's limit, POOL_MAX_WORKERS (%d, "
-                 "pool.h)", p->workers, POOL_MAX_WORKERS);
+        snprintf(detail, size,
+                 "%d workers: more than the pool's limit, POOL_MAX_WORKERS (%d, "
+                 "pool.h)",
+                 p->workers, POOL_MAX_WORKERS);
         return -1;
     }
     int err = pool_create(&pool, &(struct pool_options){.workers = p->workers});
@@ -84,7 +86,10 @@ static int prepare(const struct point *p, char *detail, size_t size)
 
 static int run(const struct point *p, struct run_result *r)
 {
-    double total_ns = p->quick > 1 ? 2e6 : p->quick ? 50e6 : 150e6, units = TASKS * (TASKS + 1) / 2.0;
+    double total_ns = p->quick > 1 ? 2e6
+                      : p->quick   ? 50e6
+                                   : 150e6,
+           units = TASKS * (TASKS + 1) / 2.0;
     int64_t cost[TASKS], burned[TASKS];
     for (int i = 0; i < TASKS; i++)
         cost[i] = (int64_t)(total_ns * (i + 1) / units);
@@ -142,9 +147,11 @@ static void summarize(const struct reduced_point *r, int n, FILE *out)
                 efficiency[v] = r[i].efficiency;
             }
     if (best_cpus > 1 && wall[DYNAMIC] > 0 && wall[STATIC] > 0)
-        fprintf(out, "  %d workers on %d CPUs: dynamic %.2fx faster than static (efficiency %.2f "
-                     "against %.2f)\n", best_cpus, best_cpus, wall[STATIC] / wall[DYNAMIC],
-                efficiency[DYNAMIC], efficiency[STATIC]);
+        fprintf(out,
+                "  %d workers on %d CPUs: dynamic %.2fx faster than static (efficiency %.2f "
+                "against %.2f)\n",
+                best_cpus, best_cpus, wall[STATIC] / wall[DYNAMIC], efficiency[DYNAMIC],
+                efficiency[STATIC]);
 }
 
 const struct workload workload_pool_schedule = {

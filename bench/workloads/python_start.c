@@ -91,15 +91,16 @@ static int run(const struct point *p, struct run_result *r)
     if (fprintf(python.to, "start %d\n", n) < 0 || fflush(python.to) == EOF ||
         !fgets(line, sizeof line, python.from) ||
         sscanf(line, "seconds %lf value %d", &seconds, &exited_ok) != 2) {
-        snprintf(r->detail, sizeof r->detail, "%s, %d processes: no answer from python3", method, n);
+        snprintf(r->detail, sizeof r->detail, "%s, %d processes: no answer from python3", method,
+                 n);
         return -1;
     }
     r->ops = n;
     r->extra = seconds; /* Python's own measure, kept beside the driver's wall time */
     r->ok = exited_ok == n;
     if (!r->ok)
-        snprintf(r->detail, sizeof r->detail, "%s: %d of %d processes exited 0", method,
-                 exited_ok, n);
+        snprintf(r->detail, sizeof r->detail, "%s: %d of %d processes exited 0", method, exited_ok,
+                 n);
     return 0;
 }
 

@@ -100,7 +100,8 @@ const struct workload workload_race_rate = {
     .x_label = "updates per process",
     .figure_label = "updates lost (%)",
     .figure = FIGURE_EXTRA,
-    .observe = "Lost updates need two processes running at the same moment: short runs barely overlap "
+    .observe =
+        "Lost updates need two processes running at the same moment: short runs barely overlap "
         "and lose little or nothing, which is luck, not safety. The loss grows with the "
         "iterations as the processes overlap more. On a one-CPU machine the loss stays near "
         "zero: the race then shows only with the amplifier of lessons/04-races.md.",

@@ -169,7 +169,7 @@ int litmus_main(const struct litmus_program *program, const struct litmus_option
     void *page = litmus_map(program->page_size);
     program->prepare(page, opt);
     int status = litmus_run_pair(&cpus, program->body, page) != 0 ? EXIT_FAILURE
-                                                                 : program->report(page, &cpus);
+                                                                  : program->report(page, &cpus);
     litmus_unmap(page, program->page_size);
     return status;
 }

@@ -76,8 +76,9 @@ static void send_task(struct master *m, int worker)
     memcpy(m->message + sizeof h, m->args + m->next * m->arg_size, m->arg_size);
     /* A small message: MPI sends it eagerly (buffered), so this returns at once even if the
      * worker is busy, and master and worker never wait for each other here. */
-    mpi_check(MPI_Send(m->message, (int)(sizeof h + m->arg_size), MPI_BYTE, worker, TAG_TASK,
-                       m->comm), "MPI_Send (task)");
+    mpi_check(
+        MPI_Send(m->message, (int)(sizeof h + m->arg_size), MPI_BYTE, worker, TAG_TASK, m->comm),
+        "MPI_Send (task)");
     m->next++;
     m->in_flight[worker]++;
 }
@@ -110,16 +111,17 @@ static void handle(struct master *m, const MPI_Status *status)
     int worker = status->MPI_SOURCE;
     if (status->MPI_TAG == TAG_REPORT) {
         struct mpi_rank_report r;
-        mpi_check(MPI_Recv(&r, sizeof r, MPI_BYTE, worker, TAG_REPORT, m->comm,
-                           MPI_STATUS_IGNORE), "MPI_Recv (report)");
+        mpi_check(MPI_Recv(&r, sizeof r, MPI_BYTE, worker, TAG_REPORT, m->comm, MPI_STATUS_IGNORE),
+                  "MPI_Recv (report)");
         if (m->report && worker < MPI_POOL_MAX_RANKS)
             m->report->rank[worker] = r;
         m->reports_due--;
         return;
     }
     struct result_header h;
-    mpi_check(MPI_Recv(m->message, (int)(sizeof h + m->result_size), MPI_BYTE, worker,
-                       TAG_RESULT, m->comm, MPI_STATUS_IGNORE), "MPI_Recv (result)");
+    mpi_check(MPI_Recv(m->message, (int)(sizeof h + m->result_size), MPI_BYTE, worker, TAG_RESULT,
+                       m->comm, MPI_STATUS_IGNORE),
+              "MPI_Recv (result)");
     memcpy(&h, m->message, sizeof h);
     store_result(m, &h, m->message + sizeof h);
     m->in_flight[worker]--;
@@ -135,9 +137,10 @@ static _Noreturn void give_up(const struct master *m)
         if (m->in_flight[w] > 0)
             used += (size_t)snprintf(owing + used, sizeof owing - used, " %d (%d task(s))", w,
                                      m->in_flight[w]);
-    mpi_abort(3, "watchdog: no message from any worker for %g s; %zu of %zu results in; "
-              "waiting for rank(s)%s; aborting the job", m->o->timeout_s, m->received, m->count,
-              used ? owing : " (reports only)");
+    mpi_abort(3,
+              "watchdog: no message from any worker for %g s; %zu of %zu results in; "
+              "waiting for rank(s)%s; aborting the job",
+              m->o->timeout_s, m->received, m->count, used ? owing : " (reports only)");
 }
 
 static void master_loop(struct master *m)
@@ -165,8 +168,8 @@ static void master_loop(struct master *m)
         } else if (m->o->master_works && m->next < m->count) {
             struct task_header h = {m->next++};
             size_t size = m->result_size;
-            int error = run_task(m->fn, m->args + h.index * m->arg_size, m->arg_size, result,
-                                 &size, me);
+            int error =
+                run_task(m->fn, m->args + h.index * m->arg_size, m->arg_size, result, &size, me);
             store_result(m, &(struct result_header){h.index, error, (uint32_t)size}, result);
         } else if (mpi_wait_message(m->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, m->o->timeout_s,
                                     &status) == 0) {
@@ -183,8 +186,8 @@ static void master_loop(struct master *m)
 static _Noreturn void fail_on_purpose(int rank, uint64_t task, enum mpi_pool_failure how)
 {
     fprintf(stderr, "%s: rank %d (pid %d): --fail-rank: %s at task %llu\n", program_name(), rank,
-            (int)getpid(), how == MPI_POOL_FAIL_KILL ? "killing itself (SIGKILL)"
-                                                      : "stops answering (hangs)",
+            (int)getpid(),
+            how == MPI_POOL_FAIL_KILL ? "killing itself (SIGKILL)" : "stops answering (hangs)",
             (unsigned long long)task);
     fflush(stderr);
     if (how == MPI_POOL_FAIL_KILL)
@@ -197,7 +200,8 @@ static void worker_loop(MPI_Comm comm, int rank, mpi_task_fn fn, size_t arg_size
                         size_t result_size, const struct mpi_pool_options *o)
 {
     struct result_header h;
-    size_t task_bytes = sizeof(struct task_header) + arg_size, result_bytes = sizeof h + result_size;
+    size_t task_bytes = sizeof(struct task_header) + arg_size,
+           result_bytes = sizeof h + result_size;
     unsigned char *task = malloc(task_bytes), *message = malloc(result_bytes);
     if (!task || !message)
         mpi_abort(EXIT_FAILURE, "malloc: out of memory");
@@ -270,9 +274,17 @@ int mpi_pool_map(MPI_Comm comm, mpi_task_fn fn, const void *args, size_t arg_siz
     }
     if (size == 1)
         o.master_works = 1; /* alone, the master must do everything itself */
-    struct master m = {.comm = comm, .size = size, .o = &o, .fn = fn, .args = args,
-                       .arg_size = arg_size, .count = count, .result_size = result_size,
-                       .results = results, .errors = errors, .reports_due = size - 1,
+    struct master m = {.comm = comm,
+                       .size = size,
+                       .o = &o,
+                       .fn = fn,
+                       .args = args,
+                       .arg_size = arg_size,
+                       .count = count,
+                       .result_size = result_size,
+                       .results = results,
+                       .errors = errors,
+                       .reports_due = size - 1,
                        .report = report};
     size_t bytes = sizeof(struct task_header) + arg_size;
     if (bytes < sizeof(struct result_header) + result_size)

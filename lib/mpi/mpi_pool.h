@@ -42,10 +42,10 @@ enum { MPI_POOL_MAX_RANKS = 1024 };
 enum mpi_pool_failure { MPI_POOL_FAIL_KILL, MPI_POOL_FAIL_HANG };
 
 struct mpi_pool_options {
-    int master_works;  /* 1: rank 0 runs tasks too, between hand-outs */
-    int ahead;         /* tasks sent in advance to each worker (0: 2) */
-    double timeout_s;  /* master's watchdog: no message for this long ends the job (0: none) */
-    int fail_rank;     /* testing: this worker rank fails at its first task (0: nobody) */
+    int master_works; /* 1: rank 0 runs tasks too, between hand-outs */
+    int ahead;        /* tasks sent in advance to each worker (0: 2) */
+    double timeout_s; /* master's watchdog: no message for this long ends the job (0: none) */
+    int fail_rank;    /* testing: this worker rank fails at its first task (0: nobody) */
     enum mpi_pool_failure fail_how; /* ... by SIGKILL, or by never answering again */
 };
 

@@ -39,7 +39,8 @@ void mpi_start(int *argc, char ***argv, struct mpi_world *world)
     if (atexit(finalize_at_exit) != 0)
         die("atexit");
     /* From here on a failed call returns its code to us instead of ending the job silently. */
-    mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN),
+              "MPI_Comm_set_errhandler");
     mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &world->rank), "MPI_Comm_rank");
     mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &world->size), "MPI_Comm_size");
     int length = 0;
@@ -83,8 +84,8 @@ void mpi_check(int code, const char *what)
     mpi_abort(EXIT_FAILURE, "%s: %s", what, text);
 }
 
-void mpi_parse_options(const struct mpi_world *world, void (*parse)(int, char **, void *),
-                       int argc, char **argv, void *options)
+void mpi_parse_options(const struct mpi_world *world, void (*parse)(int, char **, void *), int argc,
+                       char **argv, void *options)
 {
     if (world->rank == 0) {
         parse(argc, argv, options);

@@ -49,8 +49,8 @@ _Noreturn void mpi_abort(int exit_code, const char *fmt, ...) __attribute__((for
  * point at /dev/null meanwhile, so a usage error (parse.h's usage_error, exit status 2) or
  * --help (exit 0) is printed once; the exit then finalizes MPI (an atexit handler), so every
  * rank leaves cleanly with the same status and the launcher returns it. */
-void mpi_parse_options(const struct mpi_world *world, void (*parse)(int, char **, void *),
-                       int argc, char **argv, void *options);
+void mpi_parse_options(const struct mpi_world *world, void (*parse)(int, char **, void *), int argc,
+                       char **argv, void *options);
 
 /* Wait until a message from source with tag can be received (MPI_ANY_SOURCE and MPI_ANY_TAG
  * allowed): probe for 50 us, then sleep between probes, 10 us doubling to 1 ms.  Returns 0

@@ -56,23 +56,23 @@ enum { PHASE_EMPTY, PHASE_QUEUED, PHASE_RUNNING, PHASE_DONE };
 /* Each group on its own cache line: workers bump work_seq's line, the parent done_seq's. */
 struct control {
     _Alignas(64) _Atomic uint32_t work_seq; /* bumped when slots are queued or on stop */
-    _Atomic uint32_t sleepers;               /* workers asleep (or about to be) on work_seq */
-    _Atomic uint32_t stop;                   /* 1: idle workers leave */
-    _Alignas(64) _Atomic uint32_t hint;      /* where the last claim was: start looking there */
+    _Atomic uint32_t sleepers;              /* workers asleep (or about to be) on work_seq */
+    _Atomic uint32_t stop;                  /* 1: idle workers leave */
+    _Alignas(64) _Atomic uint32_t hint;     /* where the last claim was: start looking there */
     /* Slots QUEUED and not yet claimed, or more (a hint, never less: the parent counts a slot
      * before it stores QUEUED, a worker uncounts it after its claim).  An idle worker looks at
      * this one word, not at every slot: each slot header is on a page of its own, and a forked
      * worker's first look at a page is a page fault, so 1024 workers scanning 4096 idle slots
      * cost four million faults (pool_create at 1024 workers took seconds, almost all kernel). */
     _Atomic int32_t queued;
-    _Alignas(64) _Atomic uint32_t done_seq;  /* bumped when a slot is DONE */
-    _Atomic uint32_t parent_waiting;         /* 1: the parent sleeps on done_seq */
+    _Alignas(64) _Atomic uint32_t done_seq; /* bumped when a slot is DONE */
+    _Atomic uint32_t parent_waiting;        /* 1: the parent sleeps on done_seq */
 };
 
 struct slot_header {
     _Alignas(64) _Atomic uint32_t state;
-    int32_t worker_pid;      /* who ran it (set before DONE) */
-    uint32_t start, count;   /* entries [start, count) are still to run */
+    int32_t worker_pid;    /* who ran it (set before DONE) */
+    uint32_t start, count; /* entries [start, count) are still to run */
     pool_task_fn fn;
     uint64_t arg_size, result_size;
 };
@@ -81,7 +81,7 @@ struct entry_header {
     _Atomic uint32_t done; /* 1: error and result are written */
     int32_t error;
     uint32_t result_size;
-    uint32_t crashes; /* workers that died running it (the parent's count) */
+    uint32_t crashes;         /* workers that died running it (the parent's count) */
     int64_t start_ns, end_ns; /* the worker's clock around the call; end 0: never returned */
 };
 
@@ -95,11 +95,11 @@ struct slot_owner {
 struct worker {
     struct pool *pool;
     int index, alive;
-    pid_t pid;              /* process mode */
-    pthread_t thread;       /* thread mode */
-    _Atomic pid_t tid;      /* thread mode: set by the thread */
-    _Atomic int exited;     /* thread mode: the thread has returned */
-    _Atomic int exit_code;  /* thread mode: 0, or EXIT_INITIALIZER */
+    pid_t pid;             /* process mode */
+    pthread_t thread;      /* thread mode */
+    _Atomic pid_t tid;     /* thread mode: set by the thread */
+    _Atomic int exited;    /* thread mode: the thread has returned */
+    _Atomic int exit_code; /* thread mode: 0, or EXIT_INITIALIZER */
 };
 
 struct pool {
@@ -147,7 +147,10 @@ struct pool_future {
 
 /* --- small helpers -------------------------------------------------------------------- */
 
-static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+static size_t round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
 {
@@ -199,7 +202,10 @@ static struct entry_header *entry_at(const struct pool *p, struct slot_header *s
     return (struct entry_header *)((unsigned char *)s + sizeof *s + i * p->entry_stride);
 }
 
-static unsigned char *entry_arg(struct entry_header *e) { return (unsigned char *)(e + 1); }
+static unsigned char *entry_arg(struct entry_header *e)
+{
+    return (unsigned char *)(e + 1);
+}
 static unsigned char *entry_result(const struct pool *p, struct entry_header *e)
 {
     return entry_arg(e) + p->arg_room;
@@ -273,7 +279,7 @@ static void run_chunk(struct pool *p, struct slot_header *s, uint32_t index, pid
         size_t size = (size_t)s->result_size;
         e->start_ns = monotonic_ns(); /* the task's span: CLOCK_MONOTONIC is one clock for all */
         int err = s->fn(entry_arg(e), (size_t)s->arg_size, entry_result(p, e), &size);
-        e->end_ns = monotonic_ns(); /* published with the result by the release store below */
+        e->end_ns = monotonic_ns();  /* published with the result by the release store below */
         if (size > s->result_size) { /* the task wrote past its room: report, never trust */
             size = (size_t)s->result_size;
             err = err ? err : EMSGSIZE;
@@ -350,8 +356,8 @@ static int history_open(struct pool *p, int i)
         p->history_room = room;
     }
     p->current_span[i] = p->history_count;
-    p->history[p->history_count++] = (struct pool_worker_span){0, i, monotonic_ns(), 0,
-                                                               POOL_WORKER_RUNNING, 0, 0};
+    p->history[p->history_count++] =
+        (struct pool_worker_span){0, i, monotonic_ns(), 0, POOL_WORKER_RUNNING, 0, 0};
     return 0;
 }
 
@@ -443,9 +449,14 @@ static void deliver(struct pool *p, struct pool_job *j, size_t index, int status
                     const struct entry_header *ran)
 {
     if (j->outcomes)
-        j->outcomes[index] = (struct pool_outcome){index, status, error, worker, attempts,
+        j->outcomes[index] = (struct pool_outcome){index,
+                                                   status,
+                                                   error,
+                                                   worker,
+                                                   attempts,
                                                    status == POOL_TASK_OK ? size : 0,
-                                                   ran ? ran->start_ns : 0, ran ? ran->end_ns : 0};
+                                                   ran ? ran->start_ns : 0,
+                                                   ran ? ran->end_ns : 0};
     if (j->results && status != POOL_TASK_CANCELLED && status != POOL_TASK_WORKER_DIED)
         memcpy(j->results + index * j->result_size, result, size);
     if (j->ready)
@@ -584,8 +595,8 @@ static void repair_slot(struct pool *p, int slot, pid_t dead, int status)
     s->start = k;
     if (p->terminated) { /* nobody will run them: cancel what is left */
         for (; k < s->count; k++)
-            deliver(p, p->owners[slot].job, p->owners[slot].first + k, POOL_TASK_CANCELLED, 0,
-                    0, (int)entry_at(p, s, k)->crashes, NULL, 0, NULL);
+            deliver(p, p->owners[slot].job, p->owners[slot].first + k, POOL_TASK_CANCELLED, 0, 0,
+                    (int)entry_at(p, s, k)->crashes, NULL, 0, NULL);
         free_slot(p, slot);
         return;
     }
@@ -670,7 +681,8 @@ static void cancel_all(struct pool *p)
         uint32_t st = atomic_load(&s->state);
         for (uint32_t t = s->start; t < s->count; t++) {
             struct entry_header *e = entry_at(p, s, t);
-            if (PHASE_OF(st) == PHASE_DONE || (PHASE_OF(st) == PHASE_RUNNING && atomic_load(&e->done)))
+            if (PHASE_OF(st) == PHASE_DONE ||
+                (PHASE_OF(st) == PHASE_RUNNING && atomic_load(&e->done)))
                 deliver_entry(p, i, t, s->worker_pid);
             else
                 deliver(p, p->owners[i].job, p->owners[i].first + t, POOL_TASK_CANCELLED, 0, 0,
@@ -908,12 +920,18 @@ static void job_start(struct pool *p, struct pool_job *j)
     submit_pending(p);
 }
 
-static int job_done(const struct pool_job *j) { return j->delivered == j->count; }
+static int job_done(const struct pool_job *j)
+{
+    return j->delivered == j->count;
+}
 static int job_has_ready(const struct pool_job *j)
 {
     return j->ready_head < j->ready_tail || j->delivered == j->count;
 }
-static int no_jobs(const struct pool_job *j) { return j->pool->jobs_head == NULL; }
+static int no_jobs(const struct pool_job *j)
+{
+    return j->pool->jobs_head == NULL;
+}
 
 int pool_map(struct pool *pool, pool_task_fn fn, const void *args, size_t arg_size, size_t count,
              void *results, size_t result_size, size_t chunk_size, struct pool_outcome *outcomes)
@@ -923,9 +941,15 @@ int pool_map(struct pool *pool, pool_task_fn fn, const void *args, size_t arg_si
         return err;
     if (result_size && !results)
         return EINVAL;
-    struct pool_job j = {.kind = JOB_MAP, .fn = fn, .args = args, .arg_size = arg_size,
-                         .result_size = result_size, .count = count, .chunk = chunk_size,
-                         .results = results, .outcomes = outcomes};
+    struct pool_job j = {.kind = JOB_MAP,
+                         .fn = fn,
+                         .args = args,
+                         .arg_size = arg_size,
+                         .result_size = result_size,
+                         .count = count,
+                         .chunk = chunk_size,
+                         .results = results,
+                         .outcomes = outcomes};
     job_start(pool, &j);
     err = pump(pool, job_done, &j, -1);
     if (j.listed) { /* cannot happen (pump returns once all is delivered); never dangle */
@@ -1034,7 +1058,10 @@ static void job_release(struct pool_job *j)
     }
 }
 
-void pool_iter_free(struct pool_iter *iter) { job_release(iter ? &iter->job : NULL); }
+void pool_iter_free(struct pool_iter *iter)
+{
+    job_release(iter ? &iter->job : NULL);
+}
 
 int pool_submit(struct pool *pool, pool_task_fn fn, const void *arg, size_t arg_size,
                 size_t result_size, struct pool_future **future)
@@ -1078,7 +1105,10 @@ int pool_future_wait(struct pool_future *future, int64_t timeout_ns, struct pool
     return 0;
 }
 
-void pool_future_free(struct pool_future *future) { job_release(future ? &future->job : NULL); }
+void pool_future_free(struct pool_future *future)
+{
+    job_release(future ? &future->job : NULL);
+}
 
 /* --- ending ------------------------------------------------------------------------------- */
 
@@ -1151,7 +1181,10 @@ void pool_destroy(struct pool *p)
 
 /* --- facts ------------------------------------------------------------------------------- */
 
-int pool_worker_count(const struct pool *p) { return p ? p->nworkers : 0; }
+int pool_worker_count(const struct pool *p)
+{
+    return p ? p->nworkers : 0;
+}
 
 int pool_worker_pids(const struct pool *p, pid_t *pids, int max)
 {

@@ -117,19 +117,19 @@ enum pool_worker_end {
     POOL_WORKER_STOPPED,  /* killed by pool_terminate or pool_destroy */
 };
 struct pool_worker_span {
-    pid_t pid;            /* the process (a thread's id in a threaded pool) */
-    int worker;           /* its place, 0 .. workers-1: a replacement takes the same place */
+    pid_t pid;                /* the process (a thread's id in a threaded pool) */
+    int worker;               /* its place, 0 .. workers-1: a replacement takes the same place */
     int64_t start_ns, end_ns; /* monotonic_ns at fork and at reaping (end 0 while running) */
-    int end;              /* enum pool_worker_end */
-    int status;           /* the wait status it ended with */
-    pid_t replaced_by;    /* the worker forked in its place, or 0 */
+    int end;                  /* enum pool_worker_end */
+    int status;               /* the wait status it ended with */
+    pid_t replaced_by;        /* the worker forked in its place, or 0 */
 };
 
 struct pool_stats {
-    long tasks_done;       /* tasks whose result (or error) came back */
-    long workers_started;  /* including the first ones */
-    long worker_deaths;    /* workers that died while they held a chunk, or crashed */
-    long workers_recycled; /* workers that left after max_tasks_per_worker */
+    long tasks_done;                /* tasks whose result (or error) came back */
+    long workers_started;           /* including the first ones */
+    long worker_deaths;             /* workers that died while they held a chunk, or crashed */
+    long workers_recycled;          /* workers that left after max_tasks_per_worker */
     long tasks_retried, tasks_lost; /* crashed tasks run again / reported WORKER_DIED */
 };
 
@@ -182,7 +182,7 @@ void pool_get_stats(const struct pool *pool, struct pool_stats *stats);
  * array belongs to the pool and is valid until its next call; returns the count. */
 size_t pool_worker_history(struct pool *pool, const struct pool_worker_span **spans);
 const char *pool_worker_end_name(int end); /* "running", "exited", "recycled", ... */
-const char *pool_status_name(int status); /* "ok", "error", "worker died", "cancelled" */
+const char *pool_status_name(int status);  /* "ok", "error", "worker died", "cancelled" */
 
 /* For thread_pool.c: the same pool with threads instead of processes. */
 int pool_create_threaded(struct pool **pool, const struct pool_options *options);

@@ -23,8 +23,7 @@ int pool_trace_add_workers(struct timeline *t, struct pool *pool)
         s->end_ns = w[i].end_ns ? w[i].end_ns : now; /* still running: up to now */
         snprintf(s->args, sizeof s->args,
                  "\"worker\": %d, \"end\": \"%s\", \"status\": %d, \"replaced_by\": %ld",
-                 w[i].worker, pool_worker_end_name(w[i].end), w[i].status,
-                 (long)w[i].replaced_by);
+                 w[i].worker, pool_worker_end_name(w[i].end), w[i].status, (long)w[i].replaced_by);
     }
     return 0;
 }
@@ -56,8 +55,8 @@ int pool_trace_add_tasks(struct timeline *t, struct pool *pool, const char *labe
         s->start_ns = o->start_ns;
         s->end_ns = o->end_ns ? o->end_ns : worker_end(pool, o->worker);
         snprintf(s->args, sizeof s->args,
-                 "\"task\": %zu, \"job\": \"%s\", \"status\": \"%s\", \"attempts\": %d",
-                 o->index, label, pool_status_name(o->status), o->attempts);
+                 "\"task\": %zu, \"job\": \"%s\", \"status\": \"%s\", \"attempts\": %d", o->index,
+                 label, pool_status_name(o->status), o->attempts);
     }
     return 0;
 }

@@ -7,7 +7,10 @@
 #include <errno.h>
 
 /* The handle is the pool itself, seen through another name. */
-static struct pool *inner(const struct thread_pool *t) { return (struct pool *)t; }
+static struct pool *inner(const struct thread_pool *t)
+{
+    return (struct pool *)t;
+}
 
 int thread_pool_create(struct thread_pool **pool, const struct pool_options *options)
 {
@@ -28,22 +31,31 @@ int thread_pool_map(struct thread_pool *pool, pool_task_fn fn, const void *args,
 }
 
 int thread_pool_imap_unordered(struct thread_pool *pool, pool_task_fn fn, const void *args,
-                               size_t arg_size, size_t count, size_t result_size,
-                               size_t chunk_size, struct pool_iter **iter)
+                               size_t arg_size, size_t count, size_t result_size, size_t chunk_size,
+                               struct pool_iter **iter)
 {
     return pool_imap_unordered(inner(pool), fn, args, arg_size, count, result_size, chunk_size,
                                iter);
 }
 
-int thread_pool_submit(struct thread_pool *pool, pool_task_fn fn, const void *arg,
-                       size_t arg_size, size_t result_size, struct pool_future **future)
+int thread_pool_submit(struct thread_pool *pool, pool_task_fn fn, const void *arg, size_t arg_size,
+                       size_t result_size, struct pool_future **future)
 {
     return pool_submit(inner(pool), fn, arg, arg_size, result_size, future);
 }
 
-int thread_pool_close(struct thread_pool *pool) { return pool_close(inner(pool)); }
-int thread_pool_terminate(struct thread_pool *pool) { return pool_terminate(inner(pool)); }
-void thread_pool_destroy(struct thread_pool *pool) { pool_destroy(inner(pool)); }
+int thread_pool_close(struct thread_pool *pool)
+{
+    return pool_close(inner(pool));
+}
+int thread_pool_terminate(struct thread_pool *pool)
+{
+    return pool_terminate(inner(pool));
+}
+void thread_pool_destroy(struct thread_pool *pool)
+{
+    pool_destroy(inner(pool));
+}
 int thread_pool_worker_count(const struct thread_pool *pool)
 {
     return pool_worker_count(inner(pool));

@@ -26,10 +26,10 @@ int thread_pool_map(struct thread_pool *pool, pool_task_fn fn, const void *args,
                     size_t count, void *results, size_t result_size, size_t chunk_size,
                     struct pool_outcome *outcomes);
 int thread_pool_imap_unordered(struct thread_pool *pool, pool_task_fn fn, const void *args,
-                               size_t arg_size, size_t count, size_t result_size,
-                               size_t chunk_size, struct pool_iter **iter);
-int thread_pool_submit(struct thread_pool *pool, pool_task_fn fn, const void *arg,
-                       size_t arg_size, size_t result_size, struct pool_future **future);
+                               size_t arg_size, size_t count, size_t result_size, size_t chunk_size,
+                               struct pool_iter **iter);
+int thread_pool_submit(struct thread_pool *pool, pool_task_fn fn, const void *arg, size_t arg_size,
+                       size_t result_size, struct pool_future **future);
 int thread_pool_close(struct thread_pool *pool);
 int thread_pool_terminate(struct thread_pool *pool);
 void thread_pool_destroy(struct thread_pool *pool);

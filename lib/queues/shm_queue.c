@@ -86,8 +86,8 @@
 enum { CACHE_LINE = 64 };                       /* keep the hot counters on lines of their own */
 enum { DEFAULT_SPIN_NS = 20000 };               /* re-check for 20 us before sleeping */
 static const uint32_t QUEUE_MAGIC = 0x51554555; /* "QUEU": attach checks it is a queue */
-static const uint32_t QUEUE_VERSION = 2; /* 2: the closed flag, the SPSC mode */
-#define CLOSED_BIT ((uint64_t)1 << 63) /* the top bit of enqueue_pos: closed */
+static const uint32_t QUEUE_VERSION = 2;        /* 2: the closed flag, the SPSC mode */
+#define CLOSED_BIT ((uint64_t)1 << 63)          /* the top bit of enqueue_pos: closed */
 
 /* What a sleeper waits on: a counter bumped at each wake, and how many sleep on it. */
 struct wait_point {
@@ -135,9 +135,9 @@ struct request {
     const void *message; /* push: count messages of length bytes, back to back */
     void *buffer;        /* pop: room for count messages, size bytes apart */
     size_t length, size;
-    size_t *popped_length;         /* pop: each message's length (count of them), or NULL */
-    size_t count;                  /* move at most this many (at least 1) */
-    size_t done;                   /* how many moved */
+    size_t *popped_length;           /* pop: each message's length (count of them), or NULL */
+    size_t count;                    /* move at most this many (at least 1) */
+    size_t done;                     /* how many moved */
     struct shm_queue_ticket *ticket; /* reserve and borrow */
 };
 
@@ -238,9 +238,9 @@ static size_t claim_for_push(struct shm_queue *q, size_t want, uint64_t *first, 
             *first = pos;
             return free;
         }
-        if (free > 0 && atomic_compare_exchange_weak_explicit(&h->enqueue_pos, &pos, pos + free,
-                                                              memory_order_relaxed,
-                                                              memory_order_relaxed)) {
+        if (free > 0 &&
+            atomic_compare_exchange_weak_explicit(&h->enqueue_pos, &pos, pos + free,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
             *first = pos;
             return free;
         }
@@ -285,9 +285,9 @@ static size_t claim_for_pop(struct shm_queue *q, size_t want, uint64_t *first, i
             *first = pos;
             return ready;
         }
-        if (ready > 0 && atomic_compare_exchange_weak_explicit(&h->dequeue_pos, &pos, pos + ready,
-                                                               memory_order_relaxed,
-                                                               memory_order_relaxed)) {
+        if (ready > 0 &&
+            atomic_compare_exchange_weak_explicit(&h->dequeue_pos, &pos, pos + ready,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
             *first = pos;
             return ready;
         }
@@ -594,7 +594,7 @@ int shm_queue_attach(struct shm_queue **queue, const char *name)
         return err;
     }
     if ((size_t)st.st_size < sizeof(struct shared_header)) {
-        (void)close(fd); /* as above */
+        (void)close(fd);                          /* as above */
         return st.st_size == 0 ? EAGAIN : EINVAL; /* 0: created but not yet truncated */
     }
     void *mapping = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -711,8 +711,8 @@ int shm_queue_push_batch(struct shm_queue *q, const void *messages, size_t lengt
     if (length > q->slot_size)
         return EMSGSIZE;
     struct request r = {.message = messages, .length = length, .count = count};
-    int err = within(wait_until_done(q, &q->shared->not_full, attempt_push, &r, timeout_ns),
-                     timeout_ns);
+    int err =
+        within(wait_until_done(q, &q->shared->not_full, attempt_push, &r, timeout_ns), timeout_ns);
     if (pushed)
         *pushed = err ? 0 : r.done;
     return err;
@@ -726,8 +726,8 @@ int shm_queue_pop_batch(struct shm_queue *q, void *buffer, size_t size, size_t c
     if (q == NULL || count == 0 || (buffer == NULL && size > 0))
         return EINVAL;
     struct request r = {.buffer = buffer, .size = size, .popped_length = lengths, .count = count};
-    int err = within(wait_until_done(q, &q->shared->not_empty, attempt_pop, &r, timeout_ns),
-                     timeout_ns);
+    int err =
+        within(wait_until_done(q, &q->shared->not_empty, attempt_pop, &r, timeout_ns), timeout_ns);
     if (popped)
         *popped = err == 0 || err == EMSGSIZE ? r.done : 0;
     return err;

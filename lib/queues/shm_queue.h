@@ -98,8 +98,8 @@ int shm_queue_pop_timed(struct shm_queue *queue, void *buffer, size_t size, size
  *
  * timeout_ns, here and for the zero-copy calls: < 0 waits for ever, 0 tries once (EAGAIN if
  * it cannot), > 0 waits at most that long (ETIMEDOUT). */
-int shm_queue_push_batch(struct shm_queue *queue, const void *messages, size_t length,
-                         size_t count, size_t *pushed, int64_t timeout_ns);
+int shm_queue_push_batch(struct shm_queue *queue, const void *messages, size_t length, size_t count,
+                         size_t *pushed, int64_t timeout_ns);
 int shm_queue_pop_batch(struct shm_queue *queue, void *buffer, size_t size, size_t count,
                         size_t *lengths, size_t *popped, int64_t timeout_ns);
 
@@ -119,11 +119,9 @@ struct shm_queue_ticket {
     size_t length;     /* reserve: room (slot_size); borrow: the message's length */
     uint64_t position; /* the queue position the ticket holds (the library's) */
 };
-int shm_queue_reserve(struct shm_queue *queue, struct shm_queue_ticket *ticket,
-                      int64_t timeout_ns);
+int shm_queue_reserve(struct shm_queue *queue, struct shm_queue_ticket *ticket, int64_t timeout_ns);
 int shm_queue_commit(struct shm_queue *queue, struct shm_queue_ticket *ticket, size_t length);
-int shm_queue_borrow(struct shm_queue *queue, struct shm_queue_ticket *ticket,
-                     int64_t timeout_ns);
+int shm_queue_borrow(struct shm_queue *queue, struct shm_queue_ticket *ticket, int64_t timeout_ns);
 int shm_queue_release(struct shm_queue *queue, struct shm_queue_ticket *ticket);
 
 /* No more pushes (they fail with EPIPE).  Wakes every waiting producer and consumer; the

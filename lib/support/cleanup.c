@@ -65,12 +65,8 @@ static void unlink_entry(const struct name_entry *e)
     case IPC_MQUEUE: /* mq_unlink takes the name without the slash at the system call */
         syscall(SYS_mq_unlink, e->name + 1);
         break;
-    case IPC_PATH:
-        unlink(e->name);
-        break;
-    case IPC_DIRECTORY:
-        rmdir(e->name);
-        break;
+    case IPC_PATH: unlink(e->name); break;
+    case IPC_DIRECTORY: rmdir(e->name); break;
     }
 }
 
@@ -208,7 +204,10 @@ void die_with_parent(pid_t parent)
         _exit(EXIT_FAILURE);
 }
 
-int cleanup_interrupted(void) { return interrupted; }
+int cleanup_interrupted(void)
+{
+    return interrupted;
+}
 
 /* SIGCHLD: look at the child that ended without reaping it (WNOWAIT: the program's own wait
  * still finds it).  One that was killed or failed ends the program as SIGTERM would. */

@@ -397,8 +397,7 @@ static void read_caches(const char *root, int cpu, long bytes[4])
 {
     for (int index = 0; index < 16; index++) {
         char path[256], type[32], size[32];
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cache/index%d/type", cpu,
-                 index);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cache/index%d/type", cpu, index);
         if (read_line(root, path, type, sizeof type) != 0)
             break;
         if (strcmp(type, "Instruction") == 0)
@@ -406,8 +405,7 @@ static void read_caches(const char *root, int cpu, long bytes[4])
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cache/index%d/level", cpu,
                  index);
         long level = read_long(root, path, 0);
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cache/index%d/size", cpu,
-                 index);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cache/index%d/size", cpu, index);
         if (level >= 1 && level <= 4 && read_line(root, path, size, sizeof size) == 0)
             bytes[level - 1] = parse_cache_size(size);
     }
@@ -424,9 +422,8 @@ static void read_nodes(const char *root, struct cpu_info *cpus, int n)
         char path[128];
         snprintf(path, sizeof path, "/sys/devices/system/node/node%d/cpulist", nodes[k]);
         int count = 0;
-        int *members = read_line(root, path, list, sizeof list) == 0
-                           ? parse_cpu_list(list, &count)
-                           : NULL;
+        int *members =
+            read_line(root, path, list, sizeof list) == 0 ? parse_cpu_list(list, &count) : NULL;
         for (int i = 0; i < n && members; i++)
             if (in_list(members, count, cpus[i].id))
                 cpus[i].node = nodes[k];
@@ -486,9 +483,18 @@ static int distinct(const struct cpu_info *c, int n, int (*key)(const struct cpu
     return count;
 }
 
-static int key_package(const struct cpu_info *c) { return c->package; }
-static int key_node(const struct cpu_info *c) { return c->node; }
-static int key_core(const struct cpu_info *c) { return c->package * 1048576 + c->core; }
+static int key_package(const struct cpu_info *c)
+{
+    return c->package;
+}
+static int key_node(const struct cpu_info *c)
+{
+    return c->node;
+}
+static int key_core(const struct cpu_info *c)
+{
+    return c->package * 1048576 + c->core;
+}
 
 static void count_and_mark(struct cpu_topology *t)
 {

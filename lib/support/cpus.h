@@ -49,31 +49,31 @@ enum cpu_bound {
 
 /* One CPU as sysfs describes it. */
 struct cpu_info {
-    int id;         /* the kernel's CPU number */
-    int core;       /* topology/core_id (unique per package only) */
-    int package;    /* topology/physical_package_id: the socket */
-    int node;       /* NUMA node, or -1 when the machine reports none */
-    int thread;     /* 0 for the first hardware thread of its core, 1 for its SMT sibling ... */
-    int efficient;  /* 1 on an efficiency core (Intel's cpu_atom), 0 otherwise */
+    int id;        /* the kernel's CPU number */
+    int core;      /* topology/core_id (unique per package only) */
+    int package;   /* topology/physical_package_id: the socket */
+    int node;      /* NUMA node, or -1 when the machine reports none */
+    int thread;    /* 0 for the first hardware thread of its core, 1 for its SMT sibling ... */
+    int efficient; /* 1 on an efficiency core (Intel's cpu_atom), 0 otherwise */
 };
 
 struct cpu_topology {
-    int count;              /* CPUs in the mask (or the snapshot, or simulated) */
-    struct cpu_info *cpus;  /* all of them, in sweep order (see below) */
-    int usable;             /* count, capped by the quota: the CPUs a plan may use */
-    enum cpu_bound bound;   /* which bound gave `usable` */
-    double quota_cpus;      /* the quota in CPUs (1.5 for 150000/100000), 0 if none */
-    long pids_max;          /* the cgroup's pids.max, -1 if unlimited or unknown */
-    int known;              /* 1 if sysfs described the CPUs; 0: the mask's order only */
-    int simulated;          /* 1 under FORKLORE_SYSTEM_ROOT or FORKLORE_SIMULATED_CPUS */
+    int count;             /* CPUs in the mask (or the snapshot, or simulated) */
+    struct cpu_info *cpus; /* all of them, in sweep order (see below) */
+    int usable;            /* count, capped by the quota: the CPUs a plan may use */
+    enum cpu_bound bound;  /* which bound gave `usable` */
+    double quota_cpus;     /* the quota in CPUs (1.5 for 150000/100000), 0 if none */
+    long pids_max;         /* the cgroup's pids.max, -1 if unlimited or unknown */
+    int known;             /* 1 if sysfs described the CPUs; 0: the mask's order only */
+    int simulated;         /* 1 under FORKLORE_SYSTEM_ROOT or FORKLORE_SIMULATED_CPUS */
     int sockets, cores, threads_per_core, nodes; /* counted over the mask's CPUs */
-    long cache_bytes[4];    /* CPU 0's L1 data, L2, L3, L4 caches; 0 where none */
+    long cache_bytes[4]; /* CPU 0's L1 data, L2, L3, L4 caches; 0 where none */
     /* Sweep positions (k, 1-based) where the curve may bend: the first k that adds an SMT
      * sibling, the first efficiency core, the first CPU on a second socket or NUMA node; 0 for
      * none.  The sweep order: one thread per core of the first socket (performance cores
      * first), then that socket's siblings, then the next socket the same way. */
     int smt_from, efficient_from, socket_from;
-    char source[256];       /* where this came from, for the machine record */
+    char source[256]; /* where this came from, for the machine record */
 };
 
 /* Read the topology, the quota and pids.max (see the environment variables above).  Dies with

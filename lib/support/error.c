@@ -81,8 +81,10 @@ static void check_stdout_at_exit(void)
         return;
     char buf[256];
     if (stdout_was_closed) {
-        snprintf(buf, sizeof buf, "%s: standard output was closed: nothing this program "
-                                  "printed could be seen", name);
+        snprintf(buf, sizeof buf,
+                 "%s: standard output was closed: nothing this program "
+                 "printed could be seen",
+                 name);
         write_line(buf, sizeof buf);
         _exit(EXIT_FAILURE);
     }
@@ -93,8 +95,10 @@ static void check_stdout_at_exit(void)
             snprintf(buf, sizeof buf, "%s: cannot write standard output: %s", name,
                      strerror(errno));
         else
-            snprintf(buf, sizeof buf, "%s: a write to standard output failed: part of what "
-                                      "this program printed was lost", name);
+            snprintf(buf, sizeof buf,
+                     "%s: a write to standard output failed: part of what "
+                     "this program printed was lost",
+                     name);
         write_line(buf, sizeof buf);
         _exit(EXIT_FAILURE);
     }

@@ -23,9 +23,9 @@
 #include <stdio.h>
 
 struct output_file {
-    FILE *stream;      /* write here */
-    char *path;        /* what the caller asked for */
-    char *temp_path;   /* the file being written, renamed to path by commit; NULL in place */
+    FILE *stream;    /* write here */
+    char *path;      /* what the caller asked for */
+    char *temp_path; /* the file being written, renamed to path by commit; NULL in place */
 };
 
 /* Open path for writing by the rules above.  Returns 0, or -1 with errno set (ELOOP for a

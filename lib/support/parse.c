@@ -64,7 +64,8 @@ long long parse_size(const char *text, const char *option, long long min, long l
         break;
     default: break;
     }
-    int bad = !plain_number_text(text) || errno != 0 || end == text || *end != '\0' || value < 0 || value > (LLONG_MAX >> shift);
+    int bad = !plain_number_text(text) || errno != 0 || end == text || *end != '\0' || value < 0 ||
+              value > (LLONG_MAX >> shift);
     if (!bad)
         value <<= shift;
     if (bad || value < min || value > max)
@@ -80,8 +81,8 @@ double parse_double(const char *text, const char *option, double min, double max
     char *end;
     errno = 0;
     double value = strtod(text, &end);
-    if (!plain_number_text(text) || errno != 0 || end == text || *end != '\0' ||
-        !isfinite(value) || value < min || value > max)
+    if (!plain_number_text(text) || errno != 0 || end == text || *end != '\0' || !isfinite(value) ||
+        value < min || value > max)
         usage_error(usage, "%s: expected a number from %g to %g, got \"%s\"", option, min, max,
                     text);
     return value;

@@ -18,13 +18,13 @@ extern char **environ;
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);   /* cannot fail with this clock */
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail with this clock */
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* One output stream being collected. */
 struct stream {
-    int fd;          /* our read end, -1 once closed */
+    int fd; /* our read end, -1 once closed */
     char *data;
     size_t len, cap, limit;
     size_t *dropped;
@@ -59,7 +59,7 @@ static int stream_read(struct stream *s)
         return stream_add(s, chunk, (size_t)n);
     if (n == -1 && (errno == EINTR || errno == EAGAIN))
         return 0;
-    close(s->fd);   /* end of file, or an error that will not go away */
+    close(s->fd); /* end of file, or an error that will not go away */
     s->fd = -1;
     return 0;
 }
@@ -74,7 +74,7 @@ static void place_descriptors(const int *source, const int *target, int count)
         if (source[i] >= 0 && (high[i] = fcntl(source[i], F_DUPFD_CLOEXEC, 16)) == -1)
             _exit(126);
     for (int i = 0; i < count; i++)
-        if (source[i] >= 0 && dup2(high[i], target[i]) == -1)   /* dup2: not close-on-exec */
+        if (source[i] >= 0 && dup2(high[i], target[i]) == -1) /* dup2: not close-on-exec */
             _exit(126);
 }
 
@@ -83,7 +83,7 @@ _Noreturn static void child(const struct runner_options *o, const int *source, c
 {
     if (o->own_group && setpgid(0, 0) == -1)
         _exit(126);
-    signal(SIGPIPE, SIG_DFL);   /* a runner that ignores SIGPIPE must not pass that on */
+    signal(SIGPIPE, SIG_DFL); /* a runner that ignores SIGPIPE must not pass that on */
     place_descriptors(source, target, count);
     if (o->before_exec && o->before_exec(o->arg) != 0)
         _exit(126);
@@ -132,7 +132,7 @@ static int collect(const struct runner_options *o, pid_t pid, int *in_fd_p, stru
             open += s[i].fd >= 0;
         if (reaped && !open)
             break;
-        double now = now_s(), wait = 0.05;   /* the exit is checked every 50 ms meanwhile */
+        double now = now_s(), wait = 0.05; /* the exit is checked every 50 ms meanwhile */
         if (o->timeout_s > 0 && now >= start + o->timeout_s && !reaped) {
             r->timed_out = 1;
             break;
@@ -210,7 +210,7 @@ int runner_run(const struct runner_options *o, struct runner_result *r)
     /* Writing to a program that stopped reading must not kill the runner. */
     struct sigaction ignore = {.sa_handler = SIG_IGN}, old;
     sigaction(SIGPIPE, &ignore, &old);
-    fflush(NULL);   /* or the child would print our buffered output again */
+    fflush(NULL); /* or the child would print our buffered output again */
     double start = now_s();
     pid_t pid = fork();
     if (pid == 0) {
@@ -235,7 +235,7 @@ int runner_run(const struct runner_options *o, struct runner_result *r)
         return -1;
     }
     if (o->own_group)
-        setpgid(pid, pid);   /* here too, so the group exists whichever of us runs first */
+        setpgid(pid, pid); /* here too, so the group exists whichever of us runs first */
     r->pid = pid;
     size_t limit = o->max_output ? o->max_output : (size_t)16 << 20;
     struct stream s[3];
@@ -251,7 +251,7 @@ int runner_run(const struct runner_options *o, struct runner_result *r)
     }
     for (int i = 0; i < count; i++) {
         stream_drain(&s[i]);
-        stream_add(&s[i], "", 0);   /* never NULL */
+        stream_add(&s[i], "", 0); /* never NULL */
     }
     if (in[1] >= 0)
         close(in[1]);

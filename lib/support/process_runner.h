@@ -45,8 +45,8 @@ struct runner_options {
     size_t max_output;       /* per stream; 0: 16 MiB */
     double output_grace_s;   /* after it exits, how long to wait for its pipes to close
                                 (something it started may still write); <= 0: 0.5 s */
-    const volatile int *cancel;   /* non-NULL: when *cancel becomes nonzero (a signal handler
-                                     sets it), the program is killed as at the deadline */
+    const volatile int *cancel; /* non-NULL: when *cancel becomes nonzero (a signal handler
+                                   sets it), the program is killed as at the deadline */
     /* In the child, after the descriptors are in place and before exec: a sandbox's set-up.
      * Returns 0 to go on; nonzero makes the child _exit(126) (it says why on stderr). */
     int (*before_exec)(void *arg);
@@ -54,15 +54,15 @@ struct runner_options {
 };
 
 struct runner_result {
-    pid_t pid;               /* the program's pid (reaped) */
-    int status;              /* raw wait status */
-    int timed_out;           /* 1: killed at the deadline */
-    int cancelled;           /* 1: killed because *options.cancel became nonzero */
-    int output_held;         /* 1: it exited, but its stdout or stderr stayed open past the grace */
-    char *out, *err, *channel;           /* NUL-terminated, malloc'd (channel NULL if unused) */
+    pid_t pid;       /* the program's pid (reaped) */
+    int status;      /* raw wait status */
+    int timed_out;   /* 1: killed at the deadline */
+    int cancelled;   /* 1: killed because *options.cancel became nonzero */
+    int output_held; /* 1: it exited, but its stdout or stderr stayed open past the grace */
+    char *out, *err, *channel; /* NUL-terminated, malloc'd (channel NULL if unused) */
     size_t out_len, err_len, channel_len;
-    size_t dropped;          /* bytes read beyond max_output and thrown away */
-    double seconds;          /* wall time */
+    size_t dropped; /* bytes read beyond max_output and thrown away */
+    double seconds; /* wall time */
 };
 
 /* Run the program as options say.  Returns 0 when it was started (and is now reaped: see

@@ -61,8 +61,10 @@ static void write_events(FILE *f, const struct timeline *t, const char *process_
     for (size_t i = 0; i < t->count; i++) {
         const struct timeline_span *s = &t->spans[i];
         if (s->names_row) {
-            fprintf(f, ",\n{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": 1, \"tid\": %ld, "
-                       "\"args\": {\"name\": ", s->row);
+            fprintf(f,
+                    ",\n{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": 1, \"tid\": %ld, "
+                    "\"args\": {\"name\": ",
+                    s->row);
             write_string(f, s->name);
             fputs("}}", f);
         }
@@ -70,9 +72,11 @@ static void write_events(FILE *f, const struct timeline *t, const char *process_
         int64_t ts = s->start_ns - origin, dur = s->end_ns - s->start_ns;
         fprintf(f, ",\n{\"ph\": \"X\", \"cat\": \"%s\", \"name\": ", s->category);
         write_string(f, s->name);
-        fprintf(f, ", \"pid\": 1, \"tid\": %ld, \"ts\": %lld.%03lld, \"dur\": %lld.%03lld, "
-                   "\"args\": {%s}}", s->row, (long long)(ts / 1000), (long long)(ts % 1000),
-                (long long)(dur / 1000), (long long)(dur % 1000), s->args);
+        fprintf(f,
+                ", \"pid\": 1, \"tid\": %ld, \"ts\": %lld.%03lld, \"dur\": %lld.%03lld, "
+                "\"args\": {%s}}",
+                s->row, (long long)(ts / 1000), (long long)(ts % 1000), (long long)(dur / 1000),
+                (long long)(dur % 1000), s->args);
     }
     fputs("\n]}\n", f);
 }

@@ -23,9 +23,9 @@
 #include <stdint.h>
 
 struct timeline_span {
-    long row;                 /* the process (or thread) it ran on: its pid */
-    int names_row;            /* 1: this span's name is also the row's name ("worker 1234") */
-    const char *category;     /* "worker", "task", "child": a static string */
+    long row;             /* the process (or thread) it ran on: its pid */
+    int names_row;        /* 1: this span's name is also the row's name ("worker 1234") */
+    const char *category; /* "worker", "task", "child": a static string */
     char name[64];
     int64_t start_ns, end_ns; /* monotonic_ns(); end >= start */
     /* Further fields, as JSON object members without the braces, e.g. "\"task\": 3"; "" for

@@ -165,9 +165,9 @@ static int report(const void *page, const struct litmus_cpus *cpus)
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
-    struct litmus_options opt = litmus_parse_options(argc, argv, usage, "trials", 200000,
-                                                     "release-acquire", 'r');
-    static const struct litmus_program program = {"message_passing", sizeof(struct page),
-                                                  prepare, trial_body, report};
+    struct litmus_options opt =
+        litmus_parse_options(argc, argv, usage, "trials", 200000, "release-acquire", 'r');
+    static const struct litmus_program program = {"message_passing", sizeof(struct page), prepare,
+                                                  trial_body, report};
     return litmus_main(&program, &opt);
 }

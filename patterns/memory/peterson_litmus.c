@@ -8,8 +8,8 @@
  *   -h, --help           this text
  *
  * The lock, for process me and the other one:
- *     flag[me] = 1;  turn = other;  while (flag[other] && turn == other) ;   ... unlock: flag[me] = 0
- * Both processes meet at a barrier before each round, so that they take the lock at the same
+ *     flag[me] = 1;  turn = other;  while (flag[other] && turn == other) ;   ... unlock: flag[me] =
+ * 0 Both processes meet at a barrier before each round, so that they take the lock at the same
  * moment.  Inside, each adds 1 to a plain shared counter (a load and a store) and counts, with
  * an atomic, how many processes are inside.
  *
@@ -50,8 +50,8 @@ struct page {
     int fence;
     _Alignas(64) atomic_int flag[2];
     _Alignas(64) atomic_int turn;
-    _Alignas(64) atomic_int inside;   /* processes in the critical section right now */
-    atomic_long both_inside;          /* times a process entered and found the other there */
+    _Alignas(64) atomic_int inside;     /* processes in the critical section right now */
+    atomic_long both_inside;            /* times a process entered and found the other there */
     _Alignas(64) volatile long counter; /* plain: the lock alone must protect it */
 };
 
@@ -63,7 +63,8 @@ static void peterson_lock(struct page *p, int me)
     if (p->fence)
         atomic_thread_fence(memory_order_seq_cst); /* both stores visible before I look */
     else
-        atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps the order; the CPU need not */
+        atomic_signal_fence(
+            memory_order_seq_cst); /* the compiler keeps the order; the CPU need not */
     for (long spins = 1; atomic_load_explicit(&p->flag[other], memory_order_acquire) &&
                          atomic_load_explicit(&p->turn, memory_order_acquire) == other;
          spins++)
@@ -127,9 +128,9 @@ static int report(const void *page, const struct litmus_cpus *cpus)
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
-    struct litmus_options opt = litmus_parse_options(argc, argv, usage, "iterations", 100000,
-                                                     "fence", 'f');
-    static const struct litmus_program program = {"peterson_litmus", sizeof(struct page),
-                                                  prepare, rounds_body, report};
+    struct litmus_options opt =
+        litmus_parse_options(argc, argv, usage, "iterations", 100000, "fence", 'f');
+    static const struct litmus_program program = {"peterson_litmus", sizeof(struct page), prepare,
+                                                  rounds_body, report};
     return litmus_main(&program, &opt);
 }

@@ -50,7 +50,7 @@ struct page {
     struct litmus_barrier barrier;
     long trials;
     int fence;
-    long outcomes[2][2]; /* [r0][r1], counted by process 0 */
+    long outcomes[2][2];              /* [r0][r1], counted by process 0 */
     _Alignas(64) atomic_int x[BATCH]; /* x and y on different cache lines in every trial */
     _Alignas(64) atomic_int y[BATCH];
     _Alignas(64) int result[2][BATCH];
@@ -81,8 +81,8 @@ static void count_and_clear(void *page, int n)
 static void trial(void *page, int me, int i)
 {
     struct page *p = page;
-    p->result[me][i] = me == 0 ? store_then_load(p, &p->x[i], &p->y[i])
-                               : store_then_load(p, &p->y[i], &p->x[i]);
+    p->result[me][i] =
+        me == 0 ? store_then_load(p, &p->x[i], &p->y[i]) : store_then_load(p, &p->y[i], &p->x[i]);
 }
 
 static void trial_body(int me, void *page)
@@ -115,7 +115,8 @@ static int report(const void *page, const struct litmus_cpus *cpus)
     }
     if (both_zero)
         printf("verdict: \"r0=0 r1=0\" seen %ld times in %ld trials (%.3f%%): a reordering no "
-               "interleaving explains\n", both_zero, p->trials, 100.0 * both_zero / p->trials);
+               "interleaving explains\n",
+               both_zero, p->trials, 100.0 * both_zero / p->trials);
     else if (p->fence)
         printf("verdict: \"r0=0 r1=0\" never seen: the fence forbids it\n");
     else
@@ -127,9 +128,9 @@ static int report(const void *page, const struct litmus_cpus *cpus)
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
-    struct litmus_options opt = litmus_parse_options(argc, argv, usage, "trials", 200000,
-                                                     "fence", 'f');
-    static const struct litmus_program program = {"store_buffering", sizeof(struct page),
-                                                  prepare, trial_body, report};
+    struct litmus_options opt =
+        litmus_parse_options(argc, argv, usage, "trials", 200000, "fence", 'f');
+    static const struct litmus_program program = {"store_buffering", sizeof(struct page), prepare,
+                                                  trial_body, report};
     return litmus_main(&program, &opt);
 }

@@ -138,8 +138,8 @@ int main(int argc, char **argv)
     mpi_check(MPI_Gather(&cpu_ms, 1, MPI_DOUBLE, cpu_times, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD),
               "MPI_Gather (CPU times)");
     if (rank == 0) {
-        printf("scatter: rank r counts [r * %lld / %d, (r + 1) * %lld / %d)\n", limit, size,
-               limit, size);
+        printf("scatter: rank r counts [r * %lld / %d, (r + 1) * %lld / %d)\n", limit, size, limit,
+               size);
         printf("gather: counts per rank:");
         for (int r = 0; r < size; r++)
             printf(" %lld", counts[r]);

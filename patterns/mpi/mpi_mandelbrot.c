@@ -127,15 +127,21 @@ static void write_pgm(const char *path, const unsigned char *image, long width, 
 
 static void parse_options(int argc, char **argv, void *out)
 {
-    static const struct option longs[] = {
-        {"width", required_argument, 0, 'x'},     {"height", required_argument, 0, 'y'},
-        {"iterations", required_argument, 0, 'i'}, {"ahead", required_argument, 0, 'a'},
-        {"idle-master", no_argument, 0, 'm'},     {"output", required_argument, 0, 'o'},
-        {"fail-rank", required_argument, 0, 'k'}, {"fail-how", required_argument, 0, 'f'},
-        {"timeout", required_argument, 0, 't'},   {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"width", required_argument, 0, 'x'},
+                                          {"height", required_argument, 0, 'y'},
+                                          {"iterations", required_argument, 0, 'i'},
+                                          {"ahead", required_argument, 0, 'a'},
+                                          {"idle-master", no_argument, 0, 'm'},
+                                          {"output", required_argument, 0, 'o'},
+                                          {"fail-rank", required_argument, 0, 'k'},
+                                          {"fail-how", required_argument, 0, 'f'},
+                                          {"timeout", required_argument, 0, 't'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     struct options *o = out;
-    *o = (struct options){.width = 320, .height = 240, .iterations = 256,
+    *o = (struct options){.width = 320,
+                          .height = 240,
+                          .iterations = 256,
                           .output = "mpi_mandelbrot.pgm",
                           .pool = {.master_works = 1, .ahead = 2, .timeout_s = 60}};
     opterr = 0;
@@ -153,8 +159,8 @@ static void parse_options(int argc, char **argv, void *out)
             o->output = optarg;
             break;
         case 'k':
-            o->pool.fail_rank = (int)parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1,
-                                                usage);
+            o->pool.fail_rank =
+                (int)parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1, usage);
             break;
         case 't':
             o->pool.timeout_s = (double)parse_long(optarg, "--timeout", 0, 86400, usage);
@@ -193,8 +199,8 @@ int main(int argc, char **argv)
     }
     static struct mpi_pool_report report;
     /* Row r's pixels land at image + r * width, as with pool_map. */
-    if (mpi_pool_map(MPI_COMM_WORLD, row_task, tasks, sizeof *tasks, rows, image,
-                     (size_t)o.width, NULL, &o.pool, &report) != 0)
+    if (mpi_pool_map(MPI_COMM_WORLD, row_task, tasks, sizeof *tasks, rows, image, (size_t)o.width,
+                     NULL, &o.pool, &report) != 0)
         mpi_abort(EXIT_FAILURE, "a row could not be rendered");
     if (world.rank == 0) {
         for (int r = 0; r < world.size; r++)

@@ -40,11 +40,10 @@ struct options {
     long count;
 };
 
-static const char usage[] =
-    "Usage: mpiexec -n 2 mpi_ping_pong [--size=BYTES] [--count=N]\n"
-    "  -s, --size=BYTES   bytes per message (default 64; 8 to 16M)\n"
-    "  -c, --count=N      round trips timed (default 10000; 1 to 10^8)\n"
-    "  -h, --help         this text\n";
+static const char usage[] = "Usage: mpiexec -n 2 mpi_ping_pong [--size=BYTES] [--count=N]\n"
+                            "  -s, --size=BYTES   bytes per message (default 64; 8 to 16M)\n"
+                            "  -c, --count=N      round trips timed (default 10000; 1 to 10^8)\n"
+                            "  -h, --help         this text\n";
 
 enum { TAG_PING = 1 };
 
@@ -64,8 +63,8 @@ static int64_t round_trip(char *buffer, int size, int64_t sequence)
 static void echo(char *buffer, int size, long total)
 {
     for (long i = 0; i < total; i++) {
-        mpi_check(MPI_Recv(buffer, size, MPI_BYTE, 0, TAG_PING, MPI_COMM_WORLD,
-                           MPI_STATUS_IGNORE), "MPI_Recv");
+        mpi_check(MPI_Recv(buffer, size, MPI_BYTE, 0, TAG_PING, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                  "MPI_Recv");
         mpi_check(MPI_Send(buffer, size, MPI_BYTE, 0, TAG_PING, MPI_COMM_WORLD), "MPI_Send");
     }
 }

@@ -125,8 +125,8 @@ static int64_t count_primes(const struct options *o, long long limit, long range
     if (!args || !counts)
         mpi_abort(EXIT_FAILURE, "calloc: out of memory");
     for (size_t i = 0; i < n; i++)
-        args[i] = (struct range){limit * (long long)i / ranges,
-                                 limit * (long long)(i + 1) / ranges};
+        args[i] =
+            (struct range){limit * (long long)i / ranges, limit * (long long)(i + 1) / ranges};
     if (mpi_pool_map(MPI_COMM_WORLD, count_range_task, args, sizeof *args, n, counts,
                      sizeof *counts, NULL, &o->pool, report) != 0)
         mpi_abort(EXIT_FAILURE, "a range could not be counted");
@@ -169,8 +169,9 @@ static void serve(const struct options *o, int rank, int size)
         } else {
             MPI_Status status;
             mpi_wait_message(MPI_COMM_WORLD, 0, TAG_COMMAND, 0, &status); /* sleeps, no spin */
-            mpi_check(MPI_Recv(job, 2, MPI_LONG_LONG, 0, TAG_COMMAND, MPI_COMM_WORLD,
-                               MPI_STATUS_IGNORE), "MPI_Recv (command)");
+            mpi_check(
+                MPI_Recv(job, 2, MPI_LONG_LONG, 0, TAG_COMMAND, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                "MPI_Recv (command)");
         }
         if (job[0] < 0)
             return;
@@ -190,15 +191,21 @@ static void serve(const struct options *o, int rank, int size)
 
 static void parse_options(int argc, char **argv, void *out)
 {
-    static const struct option longs[] = {
-        {"limit", required_argument, 0, 'n'},     {"ranges", required_argument, 0, 'r'},
-        {"ahead", required_argument, 0, 'a'},     {"idle-master", no_argument, 0, 'i'},
-        {"fail-rank", required_argument, 0, 'k'}, {"fail-how", required_argument, 0, 'f'},
-        {"timeout", required_argument, 0, 't'},   {"no-check", no_argument, 0, 's'},
-        {"serve", no_argument, 0, 'S'},           {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"limit", required_argument, 0, 'n'},
+                                          {"ranges", required_argument, 0, 'r'},
+                                          {"ahead", required_argument, 0, 'a'},
+                                          {"idle-master", no_argument, 0, 'i'},
+                                          {"fail-rank", required_argument, 0, 'k'},
+                                          {"fail-how", required_argument, 0, 'f'},
+                                          {"timeout", required_argument, 0, 't'},
+                                          {"no-check", no_argument, 0, 's'},
+                                          {"serve", no_argument, 0, 'S'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     struct options *o = out;
-    *o = (struct options){.limit = 1000000, .ranges = 100, .check = 1,
+    *o = (struct options){.limit = 1000000,
+                          .ranges = 100,
+                          .check = 1,
                           .pool = {.master_works = 1, .ahead = 2, .timeout_s = 60}};
     opterr = 0;
     int c;
@@ -209,8 +216,8 @@ static void parse_options(int argc, char **argv, void *out)
         case 'a': o->pool.ahead = (int)parse_long(optarg, "--ahead", 1, 64, usage); break;
         case 'i': o->pool.master_works = 0; break;
         case 'k':
-            o->pool.fail_rank = (int)parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1,
-                                                usage);
+            o->pool.fail_rank =
+                (int)parse_long(optarg, "--fail-rank", 1, MPI_POOL_MAX_RANKS - 1, usage);
             break;
         case 't':
             o->pool.timeout_s = (double)parse_long(optarg, "--timeout", 0, 86400, usage);
@@ -238,9 +245,9 @@ int main(int argc, char **argv)
     }
     if (world.rank == 0) {
         printf("mpi_primes: %d ranks (%s), primes below %lld in %ld ranges, %d ahead per "
-               "worker\n", world.size,
-               o.pool.master_works ? "rank 0 counts too" : "rank 0 only hands out", o.limit,
-               o.ranges, o.pool.ahead);
+               "worker\n",
+               world.size, o.pool.master_works ? "rank 0 counts too" : "rank 0 only hands out",
+               o.limit, o.ranges, o.pool.ahead);
         fflush(stdout);
     }
     static struct mpi_pool_report report;
@@ -251,12 +258,13 @@ int main(int argc, char **argv)
             printf("rank %d on %s (pid %lld) counted %lld ranges\n", r, report.rank[r].host,
                    (long long)report.rank[r].pid, (long long)report.rank[r].tasks);
         printf("job time %.3f s (MPI_Wtime on rank 0: the hand-outs and the counting, not "
-               "mpiexec's start-up)\n", report.seconds);
+               "mpiexec's start-up)\n",
+               report.seconds);
         if (o.check) {
             int64_t expected = count_sequentially(o.limit);
             ok = expected == total;
-            printf("primes below %lld: %lld (sequential: %lld) -- %s\n", o.limit,
-                   (long long)total, (long long)expected, ok ? "match" : "MISMATCH");
+            printf("primes below %lld: %lld (sequential: %lld) -- %s\n", o.limit, (long long)total,
+                   (long long)expected, ok ? "match" : "MISMATCH");
         } else {
             printf("primes below %lld: %lld\n", o.limit, (long long)total);
         }

@@ -193,8 +193,10 @@ int main(int argc, char *argv[])
      * the whole stream is capped, and the run has a watchdog. */
     double total = (double)writers * (double)records * (double)(size ? size : 128 * 1024);
     if (total > (double)MAX_TOTAL_BYTES)
-        usage_error(usage, "--writers x --records x --size is %.3g bytes: at most %lld GiB go "
-                    "through the pipe in one run", total, MAX_TOTAL_BYTES >> 30);
+        usage_error(usage,
+                    "--writers x --records x --size is %.3g bytes: at most %lld GiB go "
+                    "through the pipe in one run",
+                    total, MAX_TOTAL_BYTES >> 30);
     start_watchdog(WATCHDOG_SECONDS, "still writing after the time limit; stopping");
     /* Each run prints the sizes it really used (the kernel may round a pipe size up). */
     printf("pipe_atomicity: writers=%d records=%ld%s\n", writers, records,

@@ -137,8 +137,8 @@ static void render_with_pool(const struct options *o, unsigned char *image)
     if (err)
         die_with_code(err, "pool_create");
     /* pool_map writes row r's result at image + r * width: the image, in order. */
-    err = pool_map(pool, row_task, tasks, sizeof *tasks, (size_t)o->height, image,
-                   (size_t)o->width, (size_t)o->chunk, outcomes);
+    err = pool_map(pool, row_task, tasks, sizeof *tasks, (size_t)o->height, image, (size_t)o->width,
+                   (size_t)o->chunk, outcomes);
     /* EIO: some row failed; its outcome says which and why (the row number is its index). */
     if (err == EIO)
         for (long row = 0; row < o->height; row++) {
@@ -209,8 +209,11 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"chunk", required_argument, 0, 'c'},   {"output", required_argument, 0, 'o'},
         {"sequential", no_argument, 0, 's'},    {"timeout", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    *o = (struct options){.workers = usable_cpu_count(), .width = 320, .height = 240,
-                          .iterations = 256, .timeout_s = 60,
+    *o = (struct options){.workers = usable_cpu_count(),
+                          .width = 320,
+                          .height = 240,
+                          .iterations = 256,
+                          .timeout_s = 60,
                           .output = "mandelbrot.pgm"};
     opterr = 0;
     int c;

@@ -92,7 +92,10 @@ struct stream {
     uint64_t s[4];
 };
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t next_u64(struct stream *r)
 {
@@ -106,7 +109,10 @@ static uint64_t next_u64(struct stream *r)
     return result;
 }
 
-static double next_unit(struct stream *r) { return (double)(next_u64(r) >> 11) * 0x1.0p-53; }
+static double next_unit(struct stream *r)
+{
+    return (double)(next_u64(r) >> 11) * 0x1.0p-53;
+}
 
 static void stream_seed(struct stream *r, uint64_t a, uint64_t b)
 {
@@ -152,14 +158,17 @@ static int throw_task(const void *arg, size_t arg_size, void *result, size_t *re
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {
-        {"workers", required_argument, 0, 'w'}, {"tasks", required_argument, 0, 'n'},
-        {"samples", required_argument, 0, 's'}, {"seed", required_argument, 0, 'x'},
-        {"chunk", required_argument, 0, 'c'},   {"per-worker-streams", no_argument, 0, 'b'},
-        {"timeout", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    *o = (struct options){.workers = usable_cpu_count(), .tasks = 64, .samples = 200000,
-                          .seed = 1, .timeout_s = 60};
+    static const struct option longs[] = {{"workers", required_argument, 0, 'w'},
+                                          {"tasks", required_argument, 0, 'n'},
+                                          {"samples", required_argument, 0, 's'},
+                                          {"seed", required_argument, 0, 'x'},
+                                          {"chunk", required_argument, 0, 'c'},
+                                          {"per-worker-streams", no_argument, 0, 'b'},
+                                          {"timeout", required_argument, 0, 't'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    *o = (struct options){
+        .workers = usable_cpu_count(), .tasks = 64, .samples = 200000, .seed = 1, .timeout_s = 60};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":w:n:s:x:c:bt:h", longs, NULL)) != -1) {
@@ -167,7 +176,9 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'w': o->workers = parse_long(optarg, "--workers", 1, POOL_MAX_WORKERS, usage); break;
         case 'n': o->tasks = parse_long(optarg, "--tasks", 1, 100000, usage); break;
         case 's': o->samples = parse_size(optarg, "--samples", 1, 1000000000LL, usage); break;
-        case 'x': o->seed = (unsigned long long)parse_long(optarg, "--seed", 0, LONG_MAX, usage); break;
+        case 'x':
+            o->seed = (unsigned long long)parse_long(optarg, "--seed", 0, LONG_MAX, usage);
+            break;
         case 'c': o->chunk = parse_long(optarg, "--chunk", 0, 1024, usage); break;
         case 'b': o->per_worker = 1; break;
         case 't': o->timeout_s = parse_long(optarg, "--timeout", 0, 86400, usage); break;
@@ -191,8 +202,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         tasks[i] = (struct throw_task){o.seed, i, (uint64_t)o.samples, o.per_worker};
     printf("pool_monte_carlo: %ld workers, %ld tasks of %lld points, seed %llu, streams per %s\n",
-           o.workers, o.tasks, o.samples, o.seed, o.per_worker ? "WORKER (not reproducible)"
-                                                               : "task");
+           o.workers, o.tasks, o.samples, o.seed,
+           o.per_worker ? "WORKER (not reproducible)" : "task");
     struct pool *pool;
     int err = pool_create(&pool, &(struct pool_options){.workers = (int)o.workers});
     if (err)
@@ -202,8 +213,8 @@ int main(int argc, char **argv)
     struct pool_outcome *outcomes = malloc(n * sizeof *outcomes);
     if (!outcomes)
         die("malloc");
-    err = pool_map(pool, throw_task, tasks, sizeof *tasks, n, hits, sizeof *hits,
-                   (size_t)o.chunk, outcomes);
+    err = pool_map(pool, throw_task, tasks, sizeof *tasks, n, hits, sizeof *hits, (size_t)o.chunk,
+                   outcomes);
     stop_watchdog();
     if (err == EIO) /* a task failed or lost its worker: say which, and how */
         for (size_t i = 0; i < n; i++)

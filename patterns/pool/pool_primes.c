@@ -223,15 +223,19 @@ static int64_t count_sequentially(long long limit)
 static void parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
-        {"workers", required_argument, 0, 'w'}, {"limit", required_argument, 0, 'n'},
-        {"ranges", required_argument, 0, 'r'},  {"chunk", required_argument, 0, 'c'},
-        {"api", required_argument, 0, 'a'},     {"crash-range", required_argument, 0, 'k'},
+        {"workers", required_argument, 0, 'w'},  {"limit", required_argument, 0, 'n'},
+        {"ranges", required_argument, 0, 'r'},   {"chunk", required_argument, 0, 'c'},
+        {"api", required_argument, 0, 'a'},      {"crash-range", required_argument, 0, 'k'},
         {"on-crash", required_argument, 0, 'o'}, {"timeout", required_argument, 0, 't'},
-        {"no-check", no_argument, 0, 's'},      {"trace", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    *o = (struct options){.workers = usable_cpu_count(), .limit = 1000000, .ranges = 100,
-                          .crash_range = -1, .timeout_s = 60, .api = "map", .check = 1};
+        {"no-check", no_argument, 0, 's'},       {"trace", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    *o = (struct options){.workers = usable_cpu_count(),
+                          .limit = 1000000,
+                          .ranges = 100,
+                          .crash_range = -1,
+                          .timeout_s = 60,
+                          .api = "map",
+                          .check = 1};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":w:n:r:c:a:k:o:t:sT:h", longs, NULL)) != -1) {
@@ -280,7 +284,8 @@ int main(int argc, char **argv)
         ranges[i] = (struct range){o.limit * i / o.ranges, o.limit * (i + 1) / o.ranges,
                                    i == o.crash_range};
     printf("pool_primes: %ld workers, primes below %lld in %ld ranges, chunk %ld%s, api %s, "
-           "on crash: %s\n", o.workers, o.limit, o.ranges,
+           "on crash: %s\n",
+           o.workers, o.limit, o.ranges,
            o.chunk ? o.chunk : (long)pool_auto_chunk_size((size_t)o.ranges, (int)o.workers),
            o.chunk ? "" : " (automatic)", o.api, o.on_crash == POOL_RETRY_ONCE ? "retry" : "fail");
 

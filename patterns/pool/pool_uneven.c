@@ -115,7 +115,8 @@ static int work_task(const void *arg, size_t arg_size, void *result, size_t *res
     return 0;
 }
 
-/* --- one schedule ------------------------------------------------------------------------------ */
+/* --- one schedule ------------------------------------------------------------------------------
+ */
 
 /* Run every task with this chunk size; print the busy time per worker; add the tasks to the
  * timeline unless it is NULL; return the wall time. */
@@ -129,8 +130,8 @@ static double run_schedule(struct pool *pool, const char *name, const struct wor
     if (!outcomes)
         die("calloc");
     int64_t start = monotonic_ns(); /* the pool is already running: only the job is timed */
-    int err = pool_map(pool, work_task, tasks, sizeof *tasks, n, results, sizeof *results,
-                       chunk, outcomes);
+    int err = pool_map(pool, work_task, tasks, sizeof *tasks, n, results, sizeof *results, chunk,
+                       outcomes);
     double wall = (monotonic_ns() - start) / 1e9;
     if (err == EIO) /* a task failed or lost its worker: name it and decode why */
         for (size_t i = 0; i < n; i++)
@@ -159,13 +160,14 @@ static double run_schedule(struct pool *pool, const char *name, const struct wor
         count[k]++;
     }
     for (int k = 0; k < distinct; k++)
-        printf("  worker pid %d: %ld tasks, busy %.3f s (%.0f%% of the wall time)\n",
-               (int)pids[k], count[k], busy[k] / 1e9, 100 * busy[k] / 1e9 / wall);
+        printf("  worker pid %d: %ld tasks, busy %.3f s (%.0f%% of the wall time)\n", (int)pids[k],
+               count[k], busy[k] / 1e9, 100 * busy[k] / 1e9 / wall);
     free(results);
     return wall;
 }
 
-/* --- main --------------------------------------------------------------------------------------- */
+/* --- main ---------------------------------------------------------------------------------------
+ */
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -173,10 +175,13 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"workers", required_argument, 0, 'w'}, {"tasks", required_argument, 0, 'n'},
         {"work-ms", required_argument, 0, 'm'}, {"schedule", required_argument, 0, 's'},
         {"timeout", required_argument, 0, 't'}, {"trace", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    *o = (struct options){.workers = usable_cpu_count(), .tasks = 64, .work_ms = 300,
-                          .timeout_s = 60, .run_static = 1, .run_dynamic = 1};
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    *o = (struct options){.workers = usable_cpu_count(),
+                          .tasks = 64,
+                          .work_ms = 300,
+                          .timeout_s = 60,
+                          .run_static = 1,
+                          .run_dynamic = 1};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":w:n:m:s:t:T:h", longs, NULL)) != -1) {
@@ -214,7 +219,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         tasks[i].cpu_ns = (int64_t)(total_ns * (double)(i + 1) / sum);
     printf("pool_uneven: %ld workers on %d usable CPUs, %ld tasks, %ld ms of work, task i costs "
-           "(i+1) units\n", o.workers, usable_cpu_count(), o.tasks, o.work_ms);
+           "(i+1) units\n",
+           o.workers, usable_cpu_count(), o.tasks, o.work_ms);
     struct pool *pool;
     int err = pool_create(&pool, &(struct pool_options){.workers = (int)o.workers});
     if (err)
@@ -233,7 +239,8 @@ int main(int argc, char **argv)
     if ((err = pool_close(pool)) != 0)
         die_with_code(err, "pool_close");
     int trace_failed = trace && pool_trace_finish(trace, pool, o.trace, "pool_uneven") == -1
-                           ? errno : 0; /* after close: every worker's end is known */
+                           ? errno
+                           : 0; /* after close: every worker's end is known */
     pool_destroy(pool);
     if (trace_failed)
         note("cannot write %s: %s", o.trace, output_file_reason(trace_failed));

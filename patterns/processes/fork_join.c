@@ -92,7 +92,7 @@ struct worker {
     long long first, end; /* the range [first, end) this child counts */
     int reported;         /* 1 once its record arrived */
     struct result_record result;
-    int wstatus; /* from waitpid */
+    int wstatus;                  /* from waitpid */
     int64_t forked_ns, reaped_ns; /* the child's life as the parent saw it, for --trace */
 };
 
@@ -103,9 +103,9 @@ struct options {
     long workers;
     long long limit;
     enum split split;
-    int check;        /* 1: also count sequentially in the parent */
-    long timeout_s;   /* 0: no watchdog */
-    long kill_worker; /* -1: nobody */
+    int check;         /* 1: also count sequentially in the parent */
+    long timeout_s;    /* 0: no watchdog */
+    long kill_worker;  /* -1: nobody */
     const char *trace; /* --trace FILE, or NULL */
 };
 
@@ -374,12 +374,16 @@ static int write_timeline(const struct worker *workers, long count, const char *
         }
         char status[128];
         describe_status(w->wstatus, status, sizeof status);
-        *life = (struct timeline_span){.row = w->pid, .names_row = 1, .category = "child",
-                                       .start_ns = w->forked_ns, .end_ns = w->reaped_ns};
+        *life = (struct timeline_span){.row = w->pid,
+                                       .names_row = 1,
+                                       .category = "child",
+                                       .start_ns = w->forked_ns,
+                                       .end_ns = w->reaped_ns};
         snprintf(life->name, sizeof life->name, "worker %ld (pid %ld)", k, (long)w->pid);
         snprintf(life->args, sizeof life->args, "\"worker\": %ld, \"end\": \"%s\"", k, status);
         if (job) {
-            *job = (struct timeline_span){.row = w->pid, .category = "task",
+            *job = (struct timeline_span){.row = w->pid,
+                                          .category = "task",
                                           .start_ns = w->result.start_ns,
                                           .end_ns = w->result.start_ns + w->result.elapsed_ns};
             snprintf(job->name, sizeof job->name, "count [%lld, %lld)", w->first, w->end);
@@ -415,7 +419,8 @@ static int report_verdict(long long limit, long long total, int check, int64_t p
         printf("not checked: --no-check and N is not a power of ten");
     printf(") -- %s\n", match ? "match" : "MISMATCH");
     char wall[32], cpu[32], alone[32];
-    printf("wall time: parallel %s (children's CPU %s)", show_duration(parallel_ns, wall, sizeof wall),
+    printf("wall time: parallel %s (children's CPU %s)",
+           show_duration(parallel_ns, wall, sizeof wall),
            show_duration(children_cpu_ns(), cpu, sizeof cpu));
     if (check && parallel_ns > 0)
         printf(", sequential %s, speedup %.2fx", show_duration(sequential_ns, alone, sizeof alone),
@@ -430,12 +435,15 @@ static const char *const split_words[] = {"balanced", "equal", NULL}; /* in enum
 
 static struct options parse_arguments(int argc, char *argv[])
 {
-    static const struct option long_options[] = {
-        {"workers", required_argument, NULL, 'w'}, {"limit", required_argument, NULL, 'n'},
-        {"split", required_argument, NULL, 's'},   {"no-check", no_argument, NULL, 'c'},
-        {"timeout", required_argument, NULL, 't'}, {"kill-worker", required_argument, NULL, 'k'},
-        {"trace", required_argument, NULL, 'T'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option long_options[] = {{"workers", required_argument, NULL, 'w'},
+                                                 {"limit", required_argument, NULL, 'n'},
+                                                 {"split", required_argument, NULL, 's'},
+                                                 {"no-check", no_argument, NULL, 'c'},
+                                                 {"timeout", required_argument, NULL, 't'},
+                                                 {"kill-worker", required_argument, NULL, 'k'},
+                                                 {"trace", required_argument, NULL, 'T'},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {NULL, 0, NULL, 0}};
     struct options o = {.workers = usable_cpu_count(),
                         .limit = DEFAULT_LIMIT,
                         .split = SPLIT_BALANCED,

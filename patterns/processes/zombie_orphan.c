@@ -126,7 +126,8 @@ static pid_t receive_pid(int fd, const char *what)
     if (n == -1)
         die("read(%s)", what);
     if (n != (ssize_t)sizeof pid) /* end of file or a short read: errno does not apply */
-        die_with_code(-1, "read(%s): %s", what, n == 0 ? "the writer ended without sending it" : "short read");
+        die_with_code(-1, "read(%s): %s", what,
+                      n == 0 ? "the writer ended without sending it" : "short read");
     return pid;
 }
 

@@ -320,9 +320,11 @@ static struct options parse_options(int argc, char **argv)
      * "Invalid argument" from shm_queue_create. */
     double bytes = (double)o.slot_size * (double)o.capacity;
     if (bytes > (double)SHM_QUEUE_MAX_BYTES)
-        usage_error(usage, "--slot-size %lld x --capacity %ld is %.1f GiB: one queue's mapping "
-                    "holds at most %.0f GiB (SHM_QUEUE_MAX_BYTES)", o.slot_size, o.capacity,
-                    bytes / (1 << 30), (double)SHM_QUEUE_MAX_BYTES / (1 << 30));
+        usage_error(usage,
+                    "--slot-size %lld x --capacity %ld is %.1f GiB: one queue's mapping "
+                    "holds at most %.0f GiB (SHM_QUEUE_MAX_BYTES)",
+                    o.slot_size, o.capacity, bytes / (1 << 30),
+                    (double)SHM_QUEUE_MAX_BYTES / (1 << 30));
     return o;
 }
 
@@ -345,8 +347,10 @@ static struct shm_queue *make_queue(const struct options *o, char *name, size_t 
             describe_file_room(dir, room, sizeof room);
             (void)close(dir); /* only read from: nothing to lose */
         }
-        die_with_code(err, "shm_queue_create: %ld slots of %lld bytes (%.1f MiB) do not fit in "
-                      "%s", o->capacity, o->slot_size,
+        die_with_code(err,
+                      "shm_queue_create: %ld slots of %lld bytes (%.1f MiB) do not fit in "
+                      "%s",
+                      o->capacity, o->slot_size,
                       (double)o->slot_size * (double)o->capacity / (1024.0 * 1024.0), room);
     }
     if (err != 0)

@@ -134,7 +134,7 @@ static const char *const increment_steps[] = {"reads counter", "writes counter"}
 static void lost_update_step(struct world *w, long *reg, int me)
 {
     if (w->pc[me] == 0) {
-        reg[0] = w->var[COUNTER];     /* load into this process's private register */
+        reg[0] = w->var[COUNTER]; /* load into this process's private register */
         say(w, me, "-> ", reg[0]);
         w->pc[me] = 1;
     } else {
@@ -175,10 +175,24 @@ static int locked_update_can_step(const struct world *w, int me)
 static void locked_update_step(struct world *w, long *reg, int me)
 {
     switch (w->pc[me]) {
-    case 0: take_lock(w, 0, me); w->pc[me] = 1; break;
-    case 1: reg[0] = w->var[COUNTER]; say(w, me, "-> ", reg[0]); w->pc[me] = 2; break;
-    case 2: w->var[COUNTER] = reg[0] + 1; say(w, me, "<- ", reg[0] + 1); w->pc[me] = 3; break;
-    default: release_lock(w, 0); w->pc[me] = DONE; break;
+    case 0:
+        take_lock(w, 0, me);
+        w->pc[me] = 1;
+        break;
+    case 1:
+        reg[0] = w->var[COUNTER];
+        say(w, me, "-> ", reg[0]);
+        w->pc[me] = 2;
+        break;
+    case 2:
+        w->var[COUNTER] = reg[0] + 1;
+        say(w, me, "<- ", reg[0] + 1);
+        w->pc[me] = 3;
+        break;
+    default:
+        release_lock(w, 0);
+        w->pc[me] = DONE;
+        break;
     }
 }
 
@@ -339,16 +353,16 @@ enum { ITEMS = 0, CAPACITY = 1 };
 enum { NOT_FULL = 0, NOT_EMPTY = 1 };
 enum buffer_pc { B_LOCK, B_TEST, B_WAIT, B_RELOCK, B_MOVE, B_SIGNAL, B_UNLOCK };
 
-static const char *const producer_steps[] = {"locks m", "tests full?", "waits on not_full",
+static const char *const producer_steps[] = {"locks m",   "tests full?",  "waits on not_full",
                                              "relocks m", "puts an item", "signals not_empty",
                                              "unlocks m"};
-static const char *const consumer_steps[] = {"locks m", "tests empty?", "waits on not_empty",
+static const char *const consumer_steps[] = {"locks m",   "tests empty?",  "waits on not_empty",
                                              "relocks m", "takes an item", "signals not_full",
                                              "unlocks m"};
-static const char *const one_producer_steps[] = {"locks m", "tests full?", "waits on changed",
+static const char *const one_producer_steps[] = {"locks m",   "tests full?",  "waits on changed",
                                                  "relocks m", "puts an item", "signals changed",
                                                  "unlocks m"};
-static const char *const one_consumer_steps[] = {"locks m", "tests empty?", "waits on changed",
+static const char *const one_consumer_steps[] = {"locks m",   "tests empty?",  "waits on changed",
                                                  "relocks m", "takes an item", "signals changed",
                                                  "unlocks m"};
 
@@ -384,21 +398,33 @@ static void buffer_step(struct world *w, long *reg, int me, const struct buffer_
     int waits_on = producer ? rules->producer_waits : rules->consumer_waits;
     int signals = producer ? rules->producer_signals : rules->consumer_signals;
     switch (w->pc[me]) {
-    case B_LOCK: take_lock(w, 0, me); w->pc[me] = B_TEST; break;
+    case B_LOCK:
+        take_lock(w, 0, me);
+        w->pc[me] = B_TEST;
+        break;
     case B_TEST: {
         int must_wait = producer ? w->var[ITEMS] == w->var[CAPACITY] : w->var[ITEMS] == 0;
         snprintf(w->detail[me], TEXT, "-> %s", must_wait ? "yes" : "no");
         w->pc[me] = must_wait ? B_WAIT : B_MOVE;
         break;
     }
-    case B_WAIT: wait_on(w, waits_on, 0, me); w->pc[me] = B_RELOCK; break;
-    case B_RELOCK: take_lock(w, 0, me); w->pc[me] = rules->retest ? B_TEST : B_MOVE; break;
+    case B_WAIT:
+        wait_on(w, waits_on, 0, me);
+        w->pc[me] = B_RELOCK;
+        break;
+    case B_RELOCK:
+        take_lock(w, 0, me);
+        w->pc[me] = rules->retest ? B_TEST : B_MOVE;
+        break;
     case B_MOVE:
         w->var[ITEMS] += producer ? 1 : -1;
         reg[0]++;
         w->pc[me] = B_SIGNAL;
         break;
-    case B_SIGNAL: signal_one(w, signals, me); w->pc[me] = B_UNLOCK; break;
+    case B_SIGNAL:
+        signal_one(w, signals, me);
+        w->pc[me] = B_UNLOCK;
+        break;
     default:
         release_lock(w, 0);
         w->pc[me] = producer && reg[0] < 2 ? B_LOCK : DONE; /* the producer makes 2 items */
@@ -470,12 +496,12 @@ static void while_wait_step(struct world *w, long *reg, int me)
 
 enum { FLAG_A = 0, FLAG_B = 1, TURN = 2, INSIDE = 3, FLAG = 4 };
 
-static const char *const peterson_a[] = {"sets flag[A] = 1", "sets turn = B",
-                                         "spins while flag[B] && turn == B", "enters",
-                                         "leaves", "sets flag[A] = 0"};
-static const char *const peterson_b[] = {"sets flag[B] = 1", "sets turn = A",
-                                         "spins while flag[A] && turn == A", "enters",
-                                         "leaves", "sets flag[B] = 0"};
+static const char *const peterson_a[] = {
+    "sets flag[A] = 1", "sets turn = B", "spins while flag[B] && turn == B",
+    "enters",           "leaves",        "sets flag[A] = 0"};
+static const char *const peterson_b[] = {
+    "sets flag[B] = 1", "sets turn = A", "spins while flag[A] && turn == A",
+    "enters",           "leaves",        "sets flag[B] = 0"};
 
 static int peterson_can_step(const struct world *w, int me)
 {
@@ -490,9 +516,9 @@ static void peterson_step(struct world *w, long *reg, int me)
     (void)reg;
     int other = 1 - me;
     switch (w->pc[me]) {
-    case 0: w->var[FLAG_A + me] = 1; break;   /* I want in */
-    case 1: w->var[TURN] = other; break;      /* but you go first if you want in too */
-    case 2: break;                            /* the loop's last test, which let me through */
+    case 0: w->var[FLAG_A + me] = 1; break; /* I want in */
+    case 1: w->var[TURN] = other; break;    /* but you go first if you want in too */
+    case 2: break;                          /* the loop's last test, which let me through */
     case 3: w->var[INSIDE]++; break;
     case 4: w->var[INSIDE]--; break;
     default: w->var[FLAG_A + me] = 0; break;
@@ -515,8 +541,8 @@ static void show_peterson(const struct world *w, char *out, size_t size)
              w->var[FLAG_B], process_letter((int)w->var[TURN]), w->var[INSIDE]);
 }
 
-static const char *const flag_lock_steps[] = {"spins while flag == 1", "sets flag = 1",
-                                              "enters", "leaves", "sets flag = 0"};
+static const char *const flag_lock_steps[] = {"spins while flag == 1", "sets flag = 1", "enters",
+                                              "leaves", "sets flag = 0"};
 
 static int flag_lock_can_step(const struct world *w, int me)
 {
@@ -527,8 +553,8 @@ static void flag_lock_step(struct world *w, long *reg, int me)
 {
     (void)reg;
     switch (w->pc[me]) {
-    case 0: break;                        /* saw flag == 0: the test ... */
-    case 1: w->var[FLAG] = 1; break;      /* ... and the set are two steps: the bug */
+    case 0: break;                   /* saw flag == 0: the test ... */
+    case 1: w->var[FLAG] = 1; break; /* ... and the set are two steps: the bug */
     case 2: w->var[INSIDE]++; break;
     case 3: w->var[INSIDE]--; break;
     default: w->var[FLAG] = 0; break;
@@ -543,10 +569,17 @@ static void show_flag_lock(const struct world *w, char *out, size_t size)
 
 /* ---- the scenario table -------------------------------------------------------------------- */
 
-#define LABELS2(a, b) {a, b}, {(int)(sizeof a / sizeof a[0]), (int)(sizeof b / sizeof b[0])}
-#define LABELS3(a, b, c)                                                                      \
-    {a, b, c}, {(int)(sizeof a / sizeof a[0]), (int)(sizeof b / sizeof b[0]),                 \
-                (int)(sizeof c / sizeof c[0])}
+#define LABELS2(a, b)                                                                              \
+    {a, b},                                                                                        \
+    {                                                                                              \
+        (int)(sizeof a / sizeof a[0]), (int)(sizeof b / sizeof b[0])                               \
+    }
+#define LABELS3(a, b, c)                                                                           \
+    {a, b, c},                                                                                     \
+    {                                                                                              \
+        (int)(sizeof a / sizeof a[0]), (int)(sizeof b / sizeof b[0]),                              \
+            (int)(sizeof c / sizeof c[0])                                                          \
+    }
 
 static void reset_nothing(struct world *w)
 {
@@ -555,27 +588,27 @@ static void reset_nothing(struct world *w)
 
 static const struct scenario scenarios[] = {
     {"lost_update", "A and B each add 1 to a shared counter: a load, then a store",
-     "counter == 2 once both are done", 2, LABELS2(increment_steps, increment_steps),
-     reset_nothing, always, lost_update_step, check_counter, show_counter, 0},
+     "counter == 2 once both are done", 2, LABELS2(increment_steps, increment_steps), reset_nothing,
+     always, lost_update_step, check_counter, show_counter, 0},
     {"locked_update", "the same increments, each inside lock(m) ... unlock(m)",
-     "counter == 2 once both are done", 2,
-     LABELS2(locked_increment_steps, locked_increment_steps), reset_nothing,
-     locked_update_can_step, locked_update_step, check_counter, show_counter, 0},
+     "counter == 2 once both are done", 2, LABELS2(locked_increment_steps, locked_increment_steps),
+     reset_nothing, locked_update_can_step, locked_update_step, check_counter, show_counter, 0},
     {"check_then_act", "A and B each create a file unless stat() says it exists",
      "at most one process believes it created the file", 2,
-     LABELS2(check_then_act_steps, check_then_act_steps), reset_file, always,
-     check_then_act_step, check_one_creator, show_creators, 1},
+     LABELS2(check_then_act_steps, check_then_act_steps), reset_file, always, check_then_act_step,
+     check_one_creator, show_creators, 1},
     {"create_exclusive", "the same, with open(O_CREAT|O_EXCL): the check and the act in one call",
      "at most one process believes it created the file", 2,
      LABELS2(create_exclusive_steps, create_exclusive_steps), reset_file, always,
      create_exclusive_step, check_one_creator, show_creators, 1},
     {"opposite_lock_order", "A takes m1 then m2; B takes m2 then m1",
-     "somebody can always move (no deadlock)", 2, LABELS2(locks_m1_m2, locks_m2_m1),
-     reset_nothing, opposite_can_step, opposite_step, no_check, show_locks, 0},
-    {"same_lock_order", "A and B both take m1 then m2", "somebody can always move (no deadlock)",
-     2, LABELS2(locks_m1_m2, locks_m1_m2), reset_nothing, same_can_step, same_step, no_check,
+     "somebody can always move (no deadlock)", 2, LABELS2(locks_m1_m2, locks_m2_m1), reset_nothing,
+     opposite_can_step, opposite_step, no_check, show_locks, 0},
+    {"same_lock_order", "A and B both take m1 then m2", "somebody can always move (no deadlock)", 2,
+     LABELS2(locks_m1_m2, locks_m1_m2), reset_nothing, same_can_step, same_step, no_check,
      show_locks, 0},
-    {"one_condition", "a one-slot buffer, A puts 2 items, B and C take 1 each; one condition "
+    {"one_condition",
+     "a one-slot buffer, A puts 2 items, B and C take 1 each; one condition "
      "for both sides, signal (not broadcast)",
      "0 <= items <= 1, and somebody can always move", 3,
      LABELS3(one_producer_steps, one_consumer_steps, one_consumer_steps), reset_buffer,
@@ -588,7 +621,8 @@ static const struct scenario scenarios[] = {
      "0 <= items <= 1, and somebody can always move", 3,
      LABELS3(producer_steps, consumer_steps, consumer_steps), reset_buffer, while_wait_can_step,
      while_wait_step, check_buffer, show_buffer, 0},
-    {"peterson", "Peterson's lock: flag[me] = 1; turn = other; spin while flag[other] && turn "
+    {"peterson",
+     "Peterson's lock: flag[me] = 1; turn = other; spin while flag[other] && turn "
      "== other",
      "at most one process inside", 2, LABELS2(peterson_a, peterson_b), reset_nothing,
      peterson_can_step, peterson_step, check_inside, show_peterson, 0},
@@ -620,10 +654,11 @@ static const struct scenario *find_scenario(const char *name)
 int main(int argc, char **argv)
 {
     set_program_name(argv[0]);
-    static const struct option longs[] = {
-        {"schedule", required_argument, 0, 's'}, {"bound", required_argument, 0, 'b'},
-        {"list", no_argument, 0, 'l'},           {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"schedule", required_argument, 0, 's'},
+                                          {"bound", required_argument, 0, 'b'},
+                                          {"list", no_argument, 0, 'l'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     const char *schedule = NULL;
     int bound = 2, list = 0, c;
     opterr = 0; /* we print our own one-line reasons */

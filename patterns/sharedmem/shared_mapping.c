@@ -44,10 +44,9 @@
 #include "support/full_io.h"
 #include "support/parse.h"
 
-static const char usage[] =
-    "Usage: shared_mapping [--only KIND]\n"
-    "  -o, --only KIND  shared, private or heap (default: all three)\n"
-    "  -h, --help       this text\n";
+static const char usage[] = "Usage: shared_mapping [--only KIND]\n"
+                            "  -o, --only KIND  shared, private or heap (default: all three)\n"
+                            "  -h, --help       this text\n";
 
 /* What parent and child share (or do not). */
 struct record {
@@ -116,17 +115,17 @@ static int run_kind(enum kind kind)
         child(kind, r, go[0]);
     }
     close_or_die(go[0]);
-    r->counter = 7; /* after fork: does the child see it? */
+    r->counter = 7;                /* after fork: does the child see it? */
     if (write(go[1], "g", 1) != 1) /* the write above happens before the child's read */
         die("write(go)");
     close_or_die(go[1]); /* the child's read now sees the byte, then end of file */
     int status = cleanup_reap(pid);
     printf("[%s] parent %ld after the child exited: counter=%ld note=\"%s\"\n", kind_names[kind],
            (long)getpid(), r->counter, r->note);
-    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-             r->counter == (kind == SHARED ? 42 : 7);
+    int ok =
+        WIFEXITED(status) && WEXITSTATUS(status) == 0 && r->counter == (kind == SHARED ? 42 : 7);
     printf("[%s] %s\n", kind_names[kind],
-           !ok ? "NOT what this kind of memory predicts"
+           !ok              ? "NOT what this kind of memory predicts"
            : kind == SHARED ? "one copy: each saw the other's write, as expected"
                             : "two copies: neither saw the other's write, as expected");
     release(kind, r);
@@ -138,9 +137,8 @@ int main(int argc, char *argv[])
     set_program_name(argv[0]);
     cleanup_install(); /* Ctrl-C kills and reaps the child */
     int chosen = -1;   /* one kind, or -1 for all three */
-    static const struct option options[] = {{"only", required_argument, 0, 'o'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"only", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {

@@ -180,11 +180,13 @@ static int demo_attach(void)
     int status = cleanup_reap(spawn_attacher(name));
     say_status("attach", "the attaching program", status);
     printf("[attach] the reply in shared memory: \"%s\"\n", m->reply);
-    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strncmp(m->reply, "hello back", 10) == 0;
+    int ok =
+        WIFEXITED(status) && WEXITSTATUS(status) == 0 && strncmp(m->reply, "hello back", 10) == 0;
     if (munmap(m, sizeof *m) == -1)
         die("munmap");
     remove_name(name); /* the last user is done: the name goes, and with it the memory */
-    printf("[attach] after shm_unlink: /dev/shm%s exists: %s\n", name, name_visible(name) ? "yes" : "no");
+    printf("[attach] after shm_unlink: /dev/shm%s exists: %s\n", name,
+           name_visible(name) ? "yes" : "no");
     ok &= !name_visible(name);
     return ok;
 }

@@ -168,7 +168,11 @@ static int wakeup_next(int timeout_ms)
 
 static volatile sig_atomic_t stop_requested;
 
-static void on_sigterm(int sig) { (void)sig; stop_requested = 1; }
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
 
 /* Count heartbeats until SIGTERM, then write the count to the results file and exit 0. */
 static _Noreturn void worker(int k, struct board *board, int results_fd, int ignore_sigterm)
@@ -304,9 +308,9 @@ static void stop_workers(struct worker_slot *w, int n, pid_t pgid, int grace_ms)
 /* ---- What the run owns, and taking it down ------------------------------------------------ */
 
 struct resources {
-    char shm_name[96];     /* /forklore-shutdown-PID-0 */
-    char dir[64];          /* /tmp/forklore-shutdown-PID-XXXXXX */
-    char results[96];      /* DIR/results */
+    char shm_name[96]; /* /forklore-shutdown-PID-0 */
+    char dir[64];      /* /tmp/forklore-shutdown-PID-XXXXXX */
+    char results[96];  /* DIR/results */
     struct board *board;
     size_t board_size;
     int results_fd;
@@ -417,7 +421,7 @@ static int supervise(const struct settings *s, struct worker_slot *w)
 static void parse_arguments(int argc, char *argv[], struct settings *s)
 {
     static const struct option options[] = {
-        {"workers", required_argument, 0, 'n'}, {"run-ms", required_argument, 0, 'r'},
+        {"workers", required_argument, 0, 'n'},  {"run-ms", required_argument, 0, 'r'},
         {"grace-ms", required_argument, 0, 'g'}, {"wakeup", required_argument, 0, 'w'},
         {"stubborn", no_argument, 0, 's'},       {"kill-one", no_argument, 0, 'k'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
@@ -467,7 +471,8 @@ int main(int argc, char *argv[])
     if (!w)
         die("calloc");
     printf("graceful_shutdown: supervisor %ld, %d workers, run %d ms, grace %d ms, wakeup %s\n",
-           (long)getpid(), s.workers, s.run_ms, s.grace_ms, use_signalfd ? "signalfd" : "self-pipe");
+           (long)getpid(), s.workers, s.run_ms, s.grace_ms,
+           use_signalfd ? "signalfd" : "self-pipe");
     pid_t pgid = 0;
     for (int k = 0; k < s.workers; k++) {
         w[k].pid = start_worker(k, pgid, r.board, r.results_fd, s.stubborn && k == 0);

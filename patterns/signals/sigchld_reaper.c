@@ -46,11 +46,10 @@
 #include "support/error.h"
 #include "support/parse.h"
 
-static const char usage[] =
-    "Usage: sigchld_reaper [--mode MODE] [--children N]\n"
-    "  -m, --mode MODE    all (default), broken, fixed or ignore\n"
-    "  -n, --children N   children started at once (default 5, 2..1000)\n"
-    "  -h, --help         this text\n";
+static const char usage[] = "Usage: sigchld_reaper [--mode MODE] [--children N]\n"
+                            "  -m, --mode MODE    all (default), broken, fixed or ignore\n"
+                            "  -n, --children N   children started at once (default 5, 2..1000)\n"
+                            "  -h, --help         this text\n";
 
 enum reap_mode { MODE_BROKEN, MODE_FIXED, MODE_IGNORE };
 static const char *const mode_names[] = {"broken", "fixed", "ignore", "all", NULL};
@@ -196,8 +195,8 @@ static int run_ignore_mode(int n)
     printf("[parent] waitpid(-1) -> %ld (%s); zombies: %d; their exit codes are lost\n", (long)got,
            got == -1 ? strerror(err) : "a child was reaped after all", zombies);
     int ok = got == -1 && err == ECHILD && zombies == 0;
-    printf("[parent] %s\n",
-           ok ? "the kernel reaped them as they exited, as expected" : "NOT what this mode predicts");
+    printf("[parent] %s\n", ok ? "the kernel reaped them as they exited, as expected"
+                               : "NOT what this mode predicts");
     if (signal(SIGCHLD, SIG_DFL) == SIG_ERR)
         die("signal(SIGCHLD)");
     free(pids);

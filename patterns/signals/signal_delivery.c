@@ -63,7 +63,11 @@ enum { WATCHDOG_SECONDS = 20 };
  * object type C promises a handler may write safely. */
 static volatile sig_atomic_t usr1_runs, rt_runs, rt_in_order = 1;
 
-static void on_usr1(int sig) { (void)sig; usr1_runs++; }
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1_runs++;
+}
 
 /* SA_SIGINFO: the handler also gets who sent the signal and, for sigqueue(), its value. */
 static void on_rt(int sig, siginfo_t *info, void *context)
@@ -101,8 +105,9 @@ static pid_t start_child(void)
 
 static int demo_queue(int count)
 {
-    printf("-- queue: a child sends SIGUSR1 and SIGRTMIN %d times each while the parent blocks them\n",
-           count);
+    printf(
+        "-- queue: a child sends SIGUSR1 and SIGRTMIN %d times each while the parent blocks them\n",
+        count);
     install(SIGUSR1, on_usr1, NULL, 0);
     install(SIGRTMIN, NULL, on_rt, 0);
     sigset_t both, old;
@@ -215,7 +220,8 @@ static int eintr_variant(enum install_way way, int tick_ms)
         close_or_die(data_pipe[0]);
         /* Without SA_RESTART no data may come before the parent gives up, however late the
          * parent reaches read(): that child writes only at end of file on the ticks. */
-        data_writer(ticks_pipe[0], data_pipe[1], way == WAY_SIGACTION ? INT_MAX : TICKS_BEFORE_DATA);
+        data_writer(ticks_pipe[0], data_pipe[1],
+                    way == WAY_SIGACTION ? INT_MAX : TICKS_BEFORE_DATA);
     }
     close_or_die(ticks_pipe[0]);
     close_or_die(data_pipe[1]);
@@ -244,7 +250,7 @@ static int eintr_variant(enum install_way way, int tick_ms)
         ok = way != WAY_SIGACTION && seen_ticks >= TICKS_BEFORE_DATA;
     } else if (n == 0) { /* end of file: errno has nothing to say */
         die_with_code(-1, "read(data): end of file: the child that writes the data ended "
-                      "before it wrote");
+                          "before it wrote");
     } else {
         errno = saved;
         die("read(data)");

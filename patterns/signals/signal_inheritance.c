@@ -51,7 +51,10 @@ static const char usage[] =
 /* The three signals the demo sets up, one for each kind of state. */
 enum { CAUGHT = SIGUSR1, IGNORED = SIGUSR2, BLOCKED = SIGWINCH };
 
-static void on_usr1(int sig) { (void)sig; }
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
 
 /* What one process holds for one signal. */
 struct signal_state {
@@ -70,7 +73,9 @@ static struct signal_state state_of(int sig)
     if (sigpending(&pending) == -1)
         die("sigpending");
     struct signal_state s;
-    s.action = sa.sa_handler == SIG_DFL ? "default" : sa.sa_handler == SIG_IGN ? "ignored" : "handler";
+    s.action = sa.sa_handler == SIG_DFL   ? "default"
+               : sa.sa_handler == SIG_IGN ? "ignored"
+                                          : "handler";
     s.blocked = sigismember(&mask, sig);
     s.pending = sigismember(&pending, sig);
     return s;
@@ -173,9 +178,8 @@ int main(int argc, char *argv[])
 {
     set_program_name(argv[0]);
     const char *report_label = NULL;
-    static const struct option options[] = {{"report", required_argument, 0, 'r'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"report", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":r:h", options, NULL)) != -1) {

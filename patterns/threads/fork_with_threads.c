@@ -336,7 +336,7 @@ static int run_fix(enum fix fix, struct helper *h, int timeout_ms)
     int clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     int ok = fix == FIX_NONE ? !finished && WIFSIGNALED(status) : finished && clean_exit;
     printf("[parent %ld] %s\n", (long)getpid(),
-           !ok ? "NOT what this variant predicts"
+           !ok               ? "NOT what this variant predicts"
            : fix == FIX_NONE ? "the child deadlocked on a copied lock, as expected"
                              : "the child got the lock, as expected");
     return ok;

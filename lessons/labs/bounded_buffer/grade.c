@@ -32,7 +32,8 @@ enum { QUIET_MS = 300 };       /* extra look, once a process sleeps, that nothin
 enum { STALL_S = 1 };          /* no item for this long, everyone asleep: a deadlock */
 static const long STOP = -1;   /* the item that tells a consumer to end; real items are >= 0 */
 
-/* ---- small tools ------------------------------------------------------------------------------ */
+/* ---- small tools ------------------------------------------------------------------------------
+ */
 
 static void expect_succeeded(const char *who, int status)
 {
@@ -165,15 +166,16 @@ static void destroy_or_fail(struct bounded_buffer *b)
     grade_expect_shm_names_gone(&names, "bounded_buffer_destroy()");
 }
 
-/* ---- producers and consumers ------------------------------------------------------------------- */
+/* ---- producers and consumers -------------------------------------------------------------------
+ */
 
 /* Item number i of producer p: distinct for every (p, i), and not guessable (base is random). */
 struct transfer {
     struct bounded_buffer *buffer;
-    long base;        /* value of item 0 of producer 0 */
+    long base; /* value of item 0 of producer 0 */
     long per_producer;
-    int producer;     /* set before each producer is forked */
-    int consumers;    /* stop items the stopper puts */
+    int producer;  /* set before each producer is forked */
+    int consumers; /* stop items the stopper puts */
 };
 
 static long item_value(const struct transfer *t, int producer, long i)
@@ -237,9 +239,9 @@ static int consumer(void *arg, int out)
 struct tally {
     const struct transfer *t;
     int producers, exact_order;
-    unsigned char *seen;      /* per item: got already? */
-    long *last_seq;           /* per consumer and producer: the last item number got */
-    long *got;                /* per consumer: items got */
+    unsigned char *seen; /* per item: got already? */
+    long *last_seq;      /* per consumer and producer: the last item number got */
+    long *got;           /* per consumer: items got */
     long received;
     char partial[MAX_PER_SIDE][sizeof(long)]; /* per consumer: a long split over two reads */
     size_t partial_len[MAX_PER_SIDE];
@@ -332,21 +334,27 @@ static void transfer(size_t capacity, int producers, long per_producer, int cons
     grade_note("capacity %zu; %d producer(s) x %ld items; %d consumer(s); the consumers start "
                "once the producers have filled the buffer and fallen asleep",
                capacity, producers, per_producer, consumers);
-    struct transfer t = {create_or_fail(capacity), grade_random(1000, 1000000000L),
-                         per_producer, 0, consumers};
+    struct transfer t = {create_or_fail(capacity), grade_random(1000, 1000000000L), per_producer, 0,
+                         consumers};
     /* The few per-process arrays live on the stack: a helper forked from here _exits with a
      * copy of the test's memory, and a heap block it can no longer reach would show up as a
      * leak in the valgrind gate's log of that helper. */
     if (producers > MAX_PER_SIDE || consumers > MAX_PER_SIDE)
-        grade_fail("the grader asked for %d producers and %d consumers; at most %d each",
-                   producers, consumers, MAX_PER_SIDE);
+        grade_fail("the grader asked for %d producers and %d consumers; at most %d each", producers,
+                   consumers, MAX_PER_SIDE);
     pid_t producer_pids[MAX_PER_SIDE], consumer_pids[MAX_PER_SIDE];
     int fds[MAX_PER_SIDE], statuses[2 * MAX_PER_SIDE], producer_done[MAX_PER_SIDE] = {0};
     struct pollfd pfds[MAX_PER_SIDE];
     long total = (long)producers * per_producer;
-    struct tally tally = {&t, producers, exact_order, calloc((size_t)total, 1),
+    struct tally tally = {&t,
+                          producers,
+                          exact_order,
+                          calloc((size_t)total, 1),
                           malloc((size_t)(consumers * producers) * sizeof(long)),
-                          calloc((size_t)consumers, sizeof(long)), 0, {{0}}, {0}};
+                          calloc((size_t)consumers, sizeof(long)),
+                          0,
+                          {{0}},
+                          {0}};
     if (!tally.seen || !tally.last_seq || !tally.got)
         grade_fail("the grader ran out of memory");
     for (int i = 0; i < consumers * producers; i++)
@@ -369,7 +377,7 @@ static void transfer(size_t capacity, int producers, long per_producer, int cons
         if (grade_now() - last_progress > STALL_S * grade_timeout_scale()) {
             expect_not_deadlocked(producer_pids, producer_done, producers, consumer_pids, fds,
                                   consumers);
-            last_progress = grade_now();   /* some of them are awake: look again later */
+            last_progress = grade_now(); /* some of them are awake: look again later */
         }
         if (grade_now() > deadline)
             grade_fail("the transfer did not end within %d s: %d producer(s) still putting, %d "
@@ -419,8 +427,8 @@ static void transfer(size_t capacity, int producers, long per_producer, int cons
     }
 
     /* Each item was checked as it came; all that is left is whether all of them came. */
-    grade_expect_true(tally.received == total, "items got, each exactly once",
-                      "%ld of %ld%s", tally.received, total, RACE_HINT);
+    grade_expect_true(tally.received == total, "items got, each exactly once", "%ld of %ld%s",
+                      tally.received, total, RACE_HINT);
     destroy_or_fail(t.buffer);
     free(tally.seen);
     free(tally.last_seq);
@@ -500,8 +508,8 @@ static void test_many_to_many(void)
     long items = grade_under_valgrind() ? 6000 : 60000;
     for (int round = 0; round < rounds; round++) {
         int producers = (int)grade_random(2, most), consumers = (int)grade_random(2, most);
-        transfer((size_t)grade_random(2, 8), producers,
-                 grade_random(items, 2 * items) / producers, consumers, 0);
+        transfer((size_t)grade_random(2, 8), producers, grade_random(items, 2 * items) / producers,
+                 consumers, 0);
     }
 }
 
@@ -646,7 +654,8 @@ static void test_get_blocks_when_empty(void)
 {
     size_t capacity = (size_t)grade_random(1, 8);
     long x = grade_random(0, 1000000), y = x + grade_random(1, 1000);
-    grade_note("capacity %zu, empty: two processes call get; the test puts %ld, then (once one get has returned it) %ld",
+    grade_note("capacity %zu, empty: two processes call get; the test puts %ld, then (once one get "
+               "has returned it) %ld",
                capacity, x, y);
     struct bounded_buffer *b = create_or_fail(capacity);
     int fds[2];
@@ -689,7 +698,8 @@ static void test_get_sleeps(void)
     char state = 0;
     grade_expect_true(grade_process_blocked(pid, 1000, &state, &runs) == 1,
                       "a waiting get must stay asleep for a whole second, not wake up again and "
-                      "again", "state %c, ran %ld times in 1 s", state ? state : '?', runs);
+                      "again",
+                      "state %c, ran %ld times in 1 s", state ? state : '?', runs);
     test_put(b, x, "bounded_buffer_put() into an empty buffer");
     grade_expect_long("the item the waiting get returned", x,
                       expect_report(fd, "a waiting get, after a put").item);
@@ -743,16 +753,18 @@ static void test_signal_resumes(void)
 }
 
 static const struct grade_test tests[] = {
-    {"create_destroy", "create refuses bad capacities; the buffer is shared by fork; destroy "
-     "leaves nothing behind", 10, 30, 0, test_create_destroy},
+    {"create_destroy",
+     "create refuses bad capacities; the buffer is shared by fork; destroy "
+     "leaves nothing behind",
+     10, 30, 0, test_create_destroy},
     {"fifo_one_to_one", "one producer, one consumer: every item, in order", 15, 60, 0,
      test_fifo_one_to_one},
     {"many_to_many", "several producers and consumers: every item exactly once", 20, 60, 0,
      test_many_to_many},
     {"put_blocks_when_full", "put waits while the buffer is full, and a get wakes it", 15, 60, 0,
      test_put_blocks_when_full},
-    {"get_blocks_when_empty", "get waits while the buffer is empty, and a put wakes it", 10, 60,
-     0, test_get_blocks_when_empty},
+    {"get_blocks_when_empty", "get waits while the buffer is empty, and a put wakes it", 10, 60, 0,
+     test_get_blocks_when_empty},
     {"get_sleeps", "a waiting get sleeps instead of spinning", 10, 60, 0, test_get_sleeps},
     {"capacity_one", "a buffer of capacity 1 with two producers and two consumers", 10, 60, 0,
      test_capacity_one},

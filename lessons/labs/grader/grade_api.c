@@ -30,9 +30,9 @@
 static unsigned long run_seed;
 static char build_dir[PATH_MAX];
 static char temp_dir[PATH_MAX];
-static char token[GRADE_TOKEN_LENGTH + 1];   /* this run's secret (grade_channel.h) */
+static char token[GRADE_TOKEN_LENGTH + 1]; /* this run's secret (grade_channel.h) */
 
-static uint64_t mix(uint64_t x)   /* splitmix64's finaliser: a good hash of one number */
+static uint64_t mix(uint64_t x) /* splitmix64's finaliser: a good hash of one number */
 {
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -50,9 +50,18 @@ long grade_random(long low, long high)
     return low + (long)(random_state % (uint64_t)(high - low + 1));
 }
 
-unsigned long grade_seed(void) { return run_seed; }
-const char *grade_build_dir(void) { return build_dir; }
-const char *grade_temp_dir(void) { return temp_dir; }
+unsigned long grade_seed(void)
+{
+    return run_seed;
+}
+const char *grade_build_dir(void)
+{
+    return build_dir;
+}
+const char *grade_temp_dir(void)
+{
+    return temp_dir;
+}
 
 int grade_channel_fd(void)
 {
@@ -120,7 +129,10 @@ static void say_lines_as(char kind, const char *label, const char *text)
         char shown[GRADE_RECORD_MAX];
         int n = snprintf(shown, sizeof shown, "%*s%.*s", (int)indent, line == text ? label : "",
                          (int)len, line);
-        send_record(kind, shown, n < 0 ? 0 : (size_t)n >= sizeof shown ? sizeof shown - 1 : (size_t)n);
+        send_record(kind, shown,
+                    n < 0                       ? 0
+                    : (size_t)n >= sizeof shown ? sizeof shown - 1
+                                                : (size_t)n);
         if (line[len] == '\0' || line[len + 1] == '\0')
             break;
         line += len + 1;
@@ -141,14 +153,14 @@ static void say(char kind, const char *fmt, va_list ap)
 
 _Noreturn void grade_api_end(enum grade_record_kind verdict)
 {
-    fflush(stdout);   /* what the test printed goes out before its verdict */
+    fflush(stdout); /* what the test printed goes out before its verdict */
     fflush(stderr);
     send_record((char)verdict, "", 0);
-    _exit(0);   /* the status means nothing to the grader: only the verdict record counts */
+    _exit(0); /* the status means nothing to the grader: only the verdict record counts */
 }
 
-void grade_api_begin(unsigned long seed, const char *test_name, const char *build,
-                     const char *temp, const char *secret)
+void grade_api_begin(unsigned long seed, const char *test_name, const char *build, const char *temp,
+                     const char *secret)
 {
     run_seed = seed;
     snprintf(build_dir, sizeof build_dir, "%s", build);
@@ -280,7 +292,7 @@ void grade_text_add(struct grade_text *text, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         grade_fail("the grader could not format its text: %s", strerror(errno));
-    text_append(text, "", 0);              /* room for the NUL, and data is never NULL after */
+    text_append(text, "", 0); /* room for the NUL, and data is never NULL after */
     char *piece = malloc((size_t)n + 1);
     if (!piece)
         grade_fail("the grader ran out of memory");
@@ -300,7 +312,7 @@ static void on_watchdog(int sig)
 {
     (void)sig;
     ssize_t written = write(GRADE_REPORT_FD, watchdog_output, watchdog_length);
-    (void)written;   /* nothing better to do if the channel to the grader is gone */
+    (void)written; /* nothing better to do if the channel to the grader is gone */
     _exit(0);
 }
 
@@ -315,7 +327,8 @@ void grade_watchdog(int seconds, const char *fmt, ...)
     size_t length = 0, room = sizeof watchdog_output - 2 * (GRADE_TOKEN_LENGTH + 4);
     for (const char *line = message; length < room;) {
         size_t n = strcspn(line, "\n");
-        length += format_record(watchdog_output + length, room - length, GRADE_RECORD_NOTE, line, n);
+        length +=
+            format_record(watchdog_output + length, room - length, GRADE_RECORD_NOTE, line, n);
         if (line[n] != '\n' || line[n + 1] == '\0')
             break;
         line += n + 1;
@@ -323,7 +336,7 @@ void grade_watchdog(int seconds, const char *fmt, ...)
     length += format_record(watchdog_output + length, sizeof watchdog_output - length,
                             GRADE_RECORD_FAILED, "", 0);
     watchdog_length = length;
-    fflush(stdout);   /* what the test printed so far comes before the watchdog's lines */
+    fflush(stdout); /* what the test printed so far comes before the watchdog's lines */
     struct sigaction action = {0};
     action.sa_handler = on_watchdog;
     sigemptyset(&action.sa_mask);
@@ -339,7 +352,7 @@ void grade_watchdog_off(void)
 
 /* ---- running a program, in a test ------------------------------------------------------------ */
 
-static void broke(const char *call)   /* the grader's own call failed: not the student's fault */
+static void broke(const char *call) /* the grader's own call failed: not the student's fault */
 {
     char line[512];
     int n = snprintf(line, sizeof line, "the grader could not %s: %s", call, strerror(errno));
@@ -359,7 +372,10 @@ void grade_run(char *const argv[], const char *input, int timeout_s, struct grad
      * echoes more than a pipe holds cannot stall; it ends the run when the program ends, and
      * says so when something the program started still holds its output open. */
     struct runner_options options = {
-        .argv = argv, .path = path, .input = input, .timeout_s = timeout_s * grade_timeout_scale(),
+        .argv = argv,
+        .path = path,
+        .input = input,
+        .timeout_s = timeout_s * grade_timeout_scale(),
         .output_grace_s = 1.0 * grade_timeout_scale(),
     };
     struct runner_result result;
@@ -394,7 +410,8 @@ const char *grade_describe_status(const struct grade_run *run)
                  "held its stdout or stderr",
                  runner_describe_status(run->status, status, sizeof status));
     else
-        snprintf(text, sizeof text, "%s", runner_describe_status(run->status, status, sizeof status));
+        snprintf(text, sizeof text, "%s",
+                 runner_describe_status(run->status, status, sizeof status));
     return text;
 }
 
@@ -448,8 +465,7 @@ void grade_expect_help(const char *program)
     grade_run((char *[]){(char *)program, "--help", NULL}, NULL, 10, &run);
     snprintf(what, sizeof what, "%s --help: the exit status", program);
     grade_expect_exit(what, &run, 0);
-    snprintf(what, sizeof what, "%s --help: the usage (\"Usage: ...\") on stdout",
-             program);
+    snprintf(what, sizeof what, "%s --help: the usage (\"Usage: ...\") on stdout", program);
     grade_expect_true(strstr(run.out, "Usage:") != NULL, what, "stdout: %.300s",
                       run.out_len ? run.out : "(nothing)");
     grade_run_free(&run);
@@ -468,4 +484,3 @@ int grade_count_children(void)
     fclose(file);
     return count;
 }
-

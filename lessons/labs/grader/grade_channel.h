@@ -20,20 +20,20 @@
 #include "support/process_runner.h"
 
 enum {
-    GRADE_REPORT_FD = RUNNER_CHANNEL_FD,   /* records, test program -> grader */
-    GRADE_TOKEN_FD = 4,                    /* the token, grader -> test program, then closed */
-    GRADE_TOKEN_LENGTH = 32,               /* hex digits: 128 random bits */
-    GRADE_RECORD_MAX = 4000,               /* bytes of one record, under PIPE_BUF */
+    GRADE_REPORT_FD = RUNNER_CHANNEL_FD, /* records, test program -> grader */
+    GRADE_TOKEN_FD = 4,                  /* the token, grader -> test program, then closed */
+    GRADE_TOKEN_LENGTH = 32,             /* hex digits: 128 random bits */
+    GRADE_RECORD_MAX = 4000,             /* bytes of one record, under PIPE_BUF */
 };
 
 /* The kind of a record: a line of text, or the test's verdict (the last record it sends). */
 enum grade_record_kind {
-    GRADE_RECORD_NOTE = 'N',      /* shown when the test fails or was picked with TEST= */
-    GRADE_RECORD_SHOW = 'R',      /* shown always (grade_report) */
-    GRADE_RECORD_PASSED = 'P',    /* verdict: every check held */
-    GRADE_RECORD_FAILED = 'F',    /* verdict: a check failed (the lines before say which) */
-    GRADE_RECORD_SKIPPED = 'S',   /* verdict: not graded on this machine */
-    GRADE_RECORD_BROKE = 'B',     /* verdict: the grader's own call failed */
+    GRADE_RECORD_NOTE = 'N',    /* shown when the test fails or was picked with TEST= */
+    GRADE_RECORD_SHOW = 'R',    /* shown always (grade_report) */
+    GRADE_RECORD_PASSED = 'P',  /* verdict: every check held */
+    GRADE_RECORD_FAILED = 'F',  /* verdict: a check failed (the lines before say which) */
+    GRADE_RECORD_SKIPPED = 'S', /* verdict: not graded on this machine */
+    GRADE_RECORD_BROKE = 'B',   /* verdict: the grader's own call failed */
 };
 
 /* In the test program: set the state the grade_*() calls read, before the test runs. */

@@ -20,7 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- helper processes ------------------------------------------------------------------------- */
+/* ---- helper processes -------------------------------------------------------------------------
+ */
 
 /* In a freshly forked helper: die with the test process, and make sure it had not died already
  * (between fork and prctl, the death signal would not have been sent). */
@@ -41,7 +42,7 @@ pid_t grade_spawn_piped(int (*body)(void *arg, int out_fd), void *arg, int *read
     if (read_end && pipe(fds) == -1)
         grade_fail("the grader could not make a pipe: %s", strerror(errno));
     pid_t parent = getpid();
-    fflush(NULL);   /* or the helper would print the test's buffered output a second time */
+    fflush(NULL); /* or the helper would print the test's buffered output a second time */
     pid_t pid = fork();
     if (pid == -1)
         grade_fail("the grader could not fork: %s", strerror(errno));
@@ -49,10 +50,10 @@ pid_t grade_spawn_piped(int (*body)(void *arg, int out_fd), void *arg, int *read
         die_with_parent(parent);
         if (read_end)
             close(fds[0]);
-        _exit(body(arg, fds[1]));   /* _exit: the test's atexit handlers are not the helper's */
+        _exit(body(arg, fds[1])); /* _exit: the test's atexit handlers are not the helper's */
     }
     if (read_end) {
-        close(fds[1]);   /* or the test would never see end of file on the pipe */
+        close(fds[1]); /* or the test would never see end of file on the pipe */
         *read_end = fds[0];
     }
     return pid;
@@ -102,7 +103,7 @@ int grade_wait_children(const pid_t *pids, int *statuses, int count, double seco
     for (int i = 0; i < count; i++) {
         if (done[i])
             continue;
-        kill(pids[i], SIGKILL);   /* ESRCH is impossible: it is our unreaped child */
+        kill(pids[i], SIGKILL); /* ESRCH is impossible: it is our unreaped child */
         while (waitpid(pids[i], &statuses[i], 0) == -1)
             if (errno != EINTR)
                 grade_fail("the grader could not reap process %d: %s", (int)pids[i],
@@ -126,7 +127,7 @@ char grade_process_state(pid_t pid, long *cpu_ticks)
     size_t n = fread(text, 1, sizeof text - 1, file);
     fclose(file);
     text[n] = '\0';
-    char *paren = strrchr(text, ')');   /* the command name may hold spaces and parentheses */
+    char *paren = strrchr(text, ')'); /* the command name may hold spaces and parentheses */
     if (!paren || paren[1] != ' ')
         return 0;
     /* After ") ": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
@@ -213,7 +214,7 @@ int grade_count_open_fds(void)
     for (struct dirent *entry; (entry = readdir(dir)) != NULL;)
         count += entry->d_name[0] != '.';
     closedir(dir);
-    return count - 1;   /* the directory's own descriptor */
+    return count - 1; /* the directory's own descriptor */
 }
 
 int grade_count_mappings(void)
@@ -237,10 +238,10 @@ void grade_shm_names_in_use(struct grade_shm_names *names)
     char line[4096 + 256];
     while (fgets(line, sizeof line, file) && names->count < GRADE_MAX_SHM_NAMES) {
         char *path = strstr(line, "/dev/shm/");
-        if (!path || strstr(path, "(deleted)"))   /* already unlinked: nothing to leave behind */
+        if (!path || strstr(path, "(deleted)")) /* already unlinked: nothing to leave behind */
             continue;
         path[strcspn(path, "\n")] = '\0';
-        int seen = 0;   /* one object is often mapped more than once */
+        int seen = 0; /* one object is often mapped more than once */
         for (int i = 0; i < names->count; i++)
             seen |= strcmp(names->path[i], path) == 0;
         if (!seen)

@@ -87,9 +87,9 @@ int main(int argc, char **argv)
         have_token = 0;
     const char *name = NULL, *build = NULL, *temp = NULL, *seed_text = NULL;
     static const struct option options[] = {
-        {"test", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
+        {"test", required_argument, 0, 't'},  {"seed", required_argument, 0, 's'},
         {"build", required_argument, 0, 'b'}, {"temp", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     for (int opt; (opt = getopt_long(argc, argv, "", options, NULL)) != -1;) {
         switch (opt) {
         case 't': name = optarg; break;
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         return 1;
     }
     grade_api_begin(strtoul(seed_text, NULL, 10), test->name, build, temp, token);
-    explicit_bzero(token, sizeof token);   /* the one copy left is grade_api.c's */
+    explicit_bzero(token, sizeof token); /* the one copy left is grade_api.c's */
     test->run();
     grade_api_end(GRADE_RECORD_PASSED);
 }

@@ -58,16 +58,16 @@ struct options {
 
 struct result {
     int score;
-    int graded;          /* 0: not graded on this machine (min_cpus, grade_skip) */
-    int shown;           /* the output has a line to show even if the test passed */
-    char *output;        /* the lines shown under the test */
+    int graded;   /* 0: not graded on this machine (min_cpus, grade_skip) */
+    int shown;    /* the output has a line to show even if the test passed */
+    char *output; /* the lines shown under the test */
     double seconds;
 };
 
 static char build_dir[PATH_MAX];
 static struct sandbox box;
 static FILE *log_file;
-static volatile int interrupted;   /* set by on_signal: stop the test, clean up, leave */
+static volatile int interrupted; /* set by on_signal: stop the test, clean up, leave */
 
 static void on_signal(int sig)
 {
@@ -94,17 +94,25 @@ static int start_test(const struct grade_test *test, const char *token, unsigned
     int token_pipe[2];
     if (pipe2(token_pipe, O_CLOEXEC) == -1)
         return -1;
-    ssize_t n = write(token_pipe[1], token, GRADE_TOKEN_LENGTH);   /* a pipe holds it all */
+    ssize_t n = write(token_pipe[1], token, GRADE_TOKEN_LENGTH); /* a pipe holds it all */
     close(token_pipe[1]);
     char program[PATH_MAX + 16], seed_text[32];
     snprintf(program, sizeof program, "%s/grade-tests", build_dir);
     snprintf(seed_text, sizeof seed_text, "%lu", seed);
-    char *argv[] = {program, "--test", (char *)test->name, "--seed", seed_text, "--build",
-                    build_dir, "--temp", box.temp_dir, NULL};
+    char *argv[] = {program,   "--test",  (char *)test->name, "--seed",     seed_text,
+                    "--build", build_dir, "--temp",           box.temp_dir, NULL};
     struct runner_options options = {
-        .argv = argv, .timeout_s = limit, .own_group = 1, .channel = 1,
-        .pass_fd = token_pipe[0], .pass_fd_at = GRADE_TOKEN_FD, .max_output = KEPT_OUTPUT,
-        .output_grace_s = 0.5, .cancel = &interrupted, .before_exec = sandbox_enter, .arg = &box,
+        .argv = argv,
+        .timeout_s = limit,
+        .own_group = 1,
+        .channel = 1,
+        .pass_fd = token_pipe[0],
+        .pass_fd_at = GRADE_TOKEN_FD,
+        .max_output = KEPT_OUTPUT,
+        .output_grace_s = 0.5,
+        .cancel = &interrupted,
+        .before_exec = sandbox_enter,
+        .arg = &box,
     };
     int status = n == GRADE_TOKEN_LENGTH ? runner_run(&options, run) : -1;
     close(token_pipe[0]);
@@ -130,7 +138,7 @@ static int read_records(const char *channel, const char *token, struct grade_tex
                 *always |= kind == GRADE_RECORD_SHOW;
                 grade_text_add(shown, "%.*s\n", (int)text_len, text);
             } else if (!verdict) {
-                verdict = kind;   /* the first verdict stands */
+                verdict = kind; /* the first verdict stands */
             }
         }
         line += len + (line[len] == '\n');
@@ -168,8 +176,8 @@ static void quote_output(struct grade_text *shown, const char *out, size_t dropp
                        lines - SHOWN_OUTPUT_LINES, log_file ? ": all in the log, " : "",
                        log_file ? "named below" : "");
     if (dropped)
-        grade_text_add(shown, "| (and %zu bytes more, past %d MiB, thrown away unread)\n",
-                       dropped, KEPT_OUTPUT >> 20);
+        grade_text_add(shown, "| (and %zu bytes more, past %d MiB, thrown away unread)\n", dropped,
+                       KEPT_OUTPUT >> 20);
 }
 
 /* Why a test that sent no verdict failed, from how its program ended. */
@@ -178,16 +186,20 @@ static void explain_no_verdict(struct grade_text *why, const struct runner_resul
 {
     int status = run->status;
     if (run->timed_out)
-        grade_text_add(why, "did not finish within its %.0f s limit: something waited forever (a "
-                            "pipe end left open, a lock never released, a child never reaped?)\n",
+        grade_text_add(why,
+                       "did not finish within its %.0f s limit: something waited forever (a "
+                       "pipe end left open, a lock never released, a child never reaped?)\n",
                        limit);
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
-        grade_text_add(why, "(the grader could not start the test in its sandbox: tell your "
-                            "instructor) %s\n", run->err);
+        grade_text_add(why,
+                       "(the grader could not start the test in its sandbox: tell your "
+                       "instructor) %s\n",
+                       run->err);
     else if (WIFEXITED(status))
-        grade_text_add(why, "the test process ended (exited with status %d) before the test was "
-                            "done: the code under test called exit() or _exit() where it should "
-                            "have returned, or ended the test process another way\n",
+        grade_text_add(why,
+                       "the test process ended (exited with status %d) before the test was "
+                       "done: the code under test called exit() or _exit() where it should "
+                       "have returned, or ended the test process another way\n",
                        WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
         grade_text_add(why, "crashed: killed by signal %d (%s)\n", WTERMSIG(status),
@@ -195,8 +207,8 @@ static void explain_no_verdict(struct grade_text *why, const struct runner_resul
 }
 
 /* Score the test from its verdict record, and say everything the student should see. */
-static void judge(const struct grade_test *test, const struct runner_result *run,
-                  const char *token, double limit, struct result *result)
+static void judge(const struct grade_test *test, const struct runner_result *run, const char *token,
+                  double limit, struct result *result)
 {
     struct grade_text shown = {0};
     int forged = 0;
@@ -204,8 +216,9 @@ static void judge(const struct grade_test *test, const struct runner_result *run
     quote_output(&shown, run->out, run->dropped);
     if (forged) {
         verdict = GRADE_RECORD_FAILED;
-        grade_text_add(&shown, "%d line%s on the grader's report channel did not carry this "
-                               "run's token: the code under test wrote %s, so the test fails\n",
+        grade_text_add(&shown,
+                       "%d line%s on the grader's report channel did not carry this "
+                       "run's token: the code under test wrote %s, so the test fails\n",
                        forged, forged == 1 ? "" : "s", forged == 1 ? "it" : "them");
     }
     if (verdict == GRADE_RECORD_PASSED) {
@@ -231,8 +244,8 @@ static void log_test(const struct grade_test *test, const struct runner_result *
     fwrite(run->out, 1, run->out_len, log_file);
     if (run->err_len)
         fwrite(run->err, 1, run->err_len, log_file);
-    fprintf(log_file, "%s==== end of %s\n", run->out_len && run->out[run->out_len - 1] != '\n' ? "\n" : "",
-            test->name);
+    fprintf(log_file, "%s==== end of %s\n",
+            run->out_len && run->out[run->out_len - 1] != '\n' ? "\n" : "", test->name);
 }
 
 static void run_test(const struct grade_test *test, unsigned long seed, struct result *result)
@@ -258,7 +271,7 @@ static void run_test(const struct grade_test *test, unsigned long seed, struct r
         sandbox_end_test(&box);
         exit(1);
     }
-    sandbox_end_test(&box);   /* everything it started is gone before it is judged */
+    sandbox_end_test(&box); /* everything it started is gone before it is judged */
     result->seconds = run.seconds;
     log_test(test, &run);
     judge(test, &run, token, limit, result);
@@ -289,9 +302,8 @@ static void json_test(FILE *file, int number, const struct grade_test *t, const 
 {
     fprintf(file, "%s\n    {\"number\": \"%d\", \"name\": ", number > 1 ? "," : "", number);
     json_string(file, t->name);
-    fprintf(file, ", \"score\": %d, \"max_score\": %d, \"status\": \"%s\", \"output\": ",
-            r->score, r->graded ? t->points : 0,
-            !r->graded || r->score == t->points ? "passed" : "failed");
+    fprintf(file, ", \"score\": %d, \"max_score\": %d, \"status\": \"%s\", \"output\": ", r->score,
+            r->graded ? t->points : 0, !r->graded || r->score == t->points ? "passed" : "failed");
     char *text = NULL;
     if (asprintf(&text, "%s\n%s", t->title, r->output ? r->output : "") == -1)
         text = NULL;
@@ -472,7 +484,8 @@ int main(int argc, char **argv)
     const char *json = o.json ? o.json : default_json;
     struct output_file log;
     if (catch_signals() == -1 || (o.log && output_file_open(&log, o.log) == -1)) {
-        fprintf(stderr, "grade: cannot set up: %s\n", o.log ? output_file_reason(errno) : strerror(errno));
+        fprintf(stderr, "grade: cannot set up: %s\n",
+                o.log ? output_file_reason(errno) : strerror(errno));
         return 1;
     }
     log_file = o.log ? log.stream : NULL;
@@ -489,8 +502,10 @@ int main(int argc, char **argv)
     if (log_file && output_file_commit(&log) == -1)
         fprintf(stderr, "grade: cannot write %s: %s\n", o.log, output_file_reason(errno));
     if (interrupted) {
-        fprintf(stderr, "\ngrade: interrupted by signal %d: the running test was stopped and "
-                        "cleaned up; no results were written\n", interrupted);
+        fprintf(stderr,
+                "\ngrade: interrupted by signal %d: the running test was stopped and "
+                "cleaned up; no results were written\n",
+                interrupted);
         return 130;
     }
     double seconds = grade_now() - start;

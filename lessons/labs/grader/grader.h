@@ -35,19 +35,19 @@
 #include <sys/types.h>
 
 struct grade_test {
-    const char *name;    /* [a-z0-9_]: the TEST= filter and the results file use it */
-    const char *title;   /* one line: what the test checks */
+    const char *name;  /* [a-z0-9_]: the TEST= filter and the results file use it */
+    const char *title; /* one line: what the test checks */
     int points;
-    int timeout_s;       /* scaled by $FORKLORE_TIMEOUT_SCALE when that is set */
-    int min_cpus;        /* 0 for any machine; else not graded with fewer usable CPUs */
+    int timeout_s; /* scaled by $FORKLORE_TIMEOUT_SCALE when that is set */
+    int min_cpus;  /* 0 for any machine; else not graded with fewer usable CPUs */
     void (*run)(void);
 };
 
 struct grade_lab {
-    const char *name;            /* the LAB= name, which is also the folder's name */
-    const char *title;           /* "Lab 1: a parallel command runner" */
-    const char *ordering;        /* what this grader relies on in the order of any output it
-                                    reads, in one or two sentences; printed in the header */
+    const char *name;     /* the LAB= name, which is also the folder's name */
+    const char *title;    /* "Lab 1: a parallel command runner" */
+    const char *ordering; /* what this grader relies on in the order of any output it
+                             reads, in one or two sentences; printed in the header */
     const struct grade_test *tests;
     size_t count;
 };
@@ -104,13 +104,13 @@ int grade_usable_cpus(void);
 /* ---- in a test: running the student's programs ----------------------------------------------- */
 
 struct grade_run {
-    int status;          /* raw wait status */
-    int timed_out;       /* 1 if killed at the time limit */
-    int output_held;     /* 1 if it ended but something it started kept its stdout/stderr open
-                            (for a second, scaled): the run stops there, and says so */
-    char *out, *err;     /* what it wrote, NUL-terminated, malloc'd */
+    int status;      /* raw wait status */
+    int timed_out;   /* 1 if killed at the time limit */
+    int output_held; /* 1 if it ended but something it started kept its stdout/stderr open
+                        (for a second, scaled): the run stops there, and says so */
+    char *out, *err; /* what it wrote, NUL-terminated, malloc'd */
     size_t out_len, err_len;
-    double seconds;      /* wall time */
+    double seconds; /* wall time */
 };
 
 /* Run argv (argv[0] is a path, or a name looked up in the build folder when it has no '/'),
@@ -179,7 +179,8 @@ void grade_text_add(struct grade_text *text, const char *fmt, ...)
 void grade_watchdog(int seconds, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void grade_watchdog_off(void);
 
-/* ---- in a test: processes it starts and what they hold (grade_inspect.c) ----------------------- */
+/* ---- in a test: processes it starts and what they hold (grade_inspect.c) -----------------------
+ */
 
 /* Fork a helper process that runs body(arg) and _exit()s with what it returns (0 for success;
  * it says why it failed on stderr, which the grader shows).  It is killed if the test process
@@ -226,7 +227,7 @@ int grade_count_mappings(void);
 enum { GRADE_MAX_SHM_NAMES = 16 };
 struct grade_shm_names {
     int count;
-    char path[GRADE_MAX_SHM_NAMES][288];   /* "/dev/shm/" and a name of up to NAME_MAX */
+    char path[GRADE_MAX_SHM_NAMES][288]; /* "/dev/shm/" and a name of up to NAME_MAX */
 };
 void grade_shm_names_in_use(struct grade_shm_names *names);
 void grade_expect_shm_names_gone(const struct grade_shm_names *names, const char *call);

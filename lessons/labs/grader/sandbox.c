@@ -38,15 +38,15 @@
 
 /* The sandbox's limits: generous for any lab's honest solution, small beside the machine. */
 enum {
-    SANDBOX_PIDS_MAX = 512,             /* pids cgroup: processes and threads at once */
-    SANDBOX_NPROC = 1024,               /* RLIMIT_NPROC (counts every process of the user) */
-    SANDBOX_FILE_MB = 256,              /* RLIMIT_FSIZE */
-    SANDBOX_ADDRESS_GB = 8,             /* RLIMIT_AS, per process */
-    SANDBOX_TMPFS_MB = 256,             /* each of the private /tmp and /dev/shm */
+    SANDBOX_PIDS_MAX = 512, /* pids cgroup: processes and threads at once */
+    SANDBOX_NPROC = 1024,   /* RLIMIT_NPROC (counts every process of the user) */
+    SANDBOX_FILE_MB = 256,  /* RLIMIT_FSIZE */
+    SANDBOX_ADDRESS_GB = 8, /* RLIMIT_AS, per process */
+    SANDBOX_TMPFS_MB = 256, /* each of the private /tmp and /dev/shm */
 };
-#define SANDBOX_TEMP "/tmp/forklore-test"   /* the test's temp folder inside a mount namespace */
+#define SANDBOX_TEMP "/tmp/forklore-test" /* the test's temp folder inside a mount namespace */
 
-static int say(const char *step)   /* in the child: why the sandbox could not be entered */
+static int say(const char *step) /* in the child: why the sandbox could not be entered */
 {
     dprintf(STDERR_FILENO, "sandbox: %s: %s\n", step, strerror(errno));
     return -1;
@@ -100,7 +100,7 @@ _Noreturn static void wait_and_pass_on(pid_t child, int status_fd, int is_init)
         ssize_t n = write(status_fd, &status, sizeof status);
         _exit(n == (ssize_t)sizeof status ? 0 : 125);
     }
-    int passed;   /* what process 1 said, if it said it */
+    int passed; /* what process 1 said, if it said it */
     if (read(status_fd, &passed, sizeof passed) == (ssize_t)sizeof passed)
         status = passed;
     if (WIFEXITED(status))
@@ -118,7 +118,7 @@ static int enter_namespaces(const struct sandbox *box)
     gid_t gid = getgid();
     if (unshare(box->namespaces) == -1)
         return say("unshare");
-    if (box->namespaces & CLONE_NEWUSER) {   /* ourselves, and only ourselves, inside */
+    if (box->namespaces & CLONE_NEWUSER) { /* ourselves, and only ourselves, inside */
         char map[64];
         snprintf(map, sizeof map, "%d %d 1\n", (int)uid, (int)uid);
         if (write_text("/proc/self/setgroups", "deny") == -1 ||
@@ -281,8 +281,9 @@ static int set_limits(const struct sandbox *box)
 
 static int drop_user(const struct sandbox *box)
 {
-    if (box->as_nobody && (setgroups(0, NULL) == -1 || setresgid(box->gid, box->gid, box->gid) == -1 ||
-                           setresuid(box->uid, box->uid, box->uid) == -1))
+    if (box->as_nobody &&
+        (setgroups(0, NULL) == -1 || setresgid(box->gid, box->gid, box->gid) == -1 ||
+         setresuid(box->uid, box->uid, box->uid) == -1))
         return say("become the unprivileged user");
     /* No set-user-ID program can give back what was dropped. */
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ? say("prctl(PR_SET_NO_NEW_PRIVS)") : 0;
@@ -333,7 +334,8 @@ static void find_cgroup(struct sandbox *box)
     char line[PATH_MAX], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
     while (fgets(line, sizeof line, file)) {
         line[strcspn(line, "\n")] = '\0';
-        char *controllers = strchr(line, ':'), *path = controllers ? strchr(controllers + 1, ':') : NULL;
+        char *controllers = strchr(line, ':'),
+             *path = controllers ? strchr(controllers + 1, ':') : NULL;
         if (!path)
             continue;
         *path++ = '\0';
@@ -365,34 +367,39 @@ void sandbox_probe(struct sandbox *box)
     box->as_nobody = root && !valgrind;
     box->cgroup[0] = '\0';
     box->cpu_seconds = 0;
-    int flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | (root ? 0 : CLONE_NEWUSER);
+    int flags =
+        CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | (root ? 0 : CLONE_NEWUSER);
     box->namespaces = allow_namespaces ? flags : 0;
     box->read_only_root = 1;
     if (box->namespaces && !try_steps(box)) {
-        box->read_only_root = 0;   /* an older kernel: the namespaces, without it */
+        box->read_only_root = 0; /* an older kernel: the namespaces, without it */
         if (!try_steps(box))
             box->namespaces = 0;
     }
     if (!box->namespaces && box->as_nobody && !try_steps(box))
-        box->as_nobody = 0;   /* the build folder is out of nobody's reach */
+        box->as_nobody = 0; /* the build folder is out of nobody's reach */
     if (!valgrind)
         find_cgroup(box);
     char *d = box->description;
     size_t size = sizeof box->description;
-    int n = snprintf(d, size, "sandbox: %s; ",
-                     box->as_nobody ? "as user nobody"
-                     : root         ? "as root (valgrind traces it, or nobody cannot reach the build folder)"
-                                    : "as this user");
+    int n =
+        snprintf(d, size, "sandbox: %s; ",
+                 box->as_nobody ? "as user nobody"
+                 : root ? "as root (valgrind traces it, or nobody cannot reach the build folder)"
+                        : "as this user");
     if (box->namespaces)
-        n += snprintf(d + n, size - (size_t)n, "%sPID, IPC, mount and network namespaces, private /tmp and /dev/shm, %s; ",
+        n += snprintf(d + n, size - (size_t)n,
+                      "%sPID, IPC, mount and network namespaces, private /tmp and /dev/shm, %s; ",
                       root ? "" : "a user namespace with ",
-                      box->read_only_root ? "every other folder read-only"
-                                          : "the machine's folders writable as by this user (no mount_setattr)");
+                      box->read_only_root
+                          ? "every other folder read-only"
+                          : "the machine's folders writable as by this user (no mount_setattr)");
     else
         n += snprintf(d + n, size - (size_t)n,
                       "no namespaces (%s): a process group, and orphans come back to the grader; ",
-                      valgrind ? "under valgrind" : allow_namespaces ? "the kernel refused them"
-                                                                     : "FORKLORE_GRADE_SANDBOX=none");
+                      valgrind           ? "under valgrind"
+                      : allow_namespaces ? "the kernel refused them"
+                                         : "FORKLORE_GRADE_SANDBOX=none");
     snprintf(d + n, size - (size_t)n, "%srlimits on processes, file size, CPU time and core files",
              box->cgroup_ok ? "a pids cgroup, " : "no pids cgroup, ");
 }
@@ -413,7 +420,7 @@ int sandbox_begin_test(struct sandbox *box, double limit_s)
         snprintf(value, sizeof value, "%d\n", SANDBOX_PIDS_MAX);
         if (mkdir(box->cgroup, 0755) == -1 || write_text(max, value) == -1) {
             rmdir(box->cgroup);
-            box->cgroup[0] = '\0';   /* the rlimits still hold */
+            box->cgroup[0] = '\0'; /* the rlimits still hold */
         }
     }
     if (box->namespaces & CLONE_NEWNS) {
@@ -446,7 +453,7 @@ static int kill_listed(const char *path)
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb, (void)flag, (void)ftw;
-    return remove(path);   /* FTW_PHYS: a link the test planted is removed, never followed */
+    return remove(path); /* FTW_PHYS: a link the test planted is removed, never followed */
 }
 
 int sandbox_end_test(struct sandbox *box)
@@ -461,7 +468,7 @@ int sandbox_end_test(struct sandbox *box)
             snprintf(procs, sizeof procs, "%s/cgroup.procs", box->cgroup);
             now += kill_listed(procs);
         }
-        while (waitpid(-1, NULL, WNOHANG) > 0)   /* the grader's own children are all the test's */
+        while (waitpid(-1, NULL, WNOHANG) > 0) /* the grader's own children are all the test's */
             continue;
         left += now;
         if (now == 0)

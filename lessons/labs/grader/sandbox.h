@@ -32,23 +32,23 @@ enum { SANDBOX_MAX_HIDDEN = 8 };
 
 struct sandbox {
     /* Set by the caller before sandbox_probe. */
-    const char *build_dir;                 /* mounted read-only; must stay reachable */
-    const char *hidden[SANDBOX_MAX_HIDDEN];   /* folders the code under test must not see */
+    const char *build_dir;                  /* mounted read-only; must stay reachable */
+    const char *hidden[SANDBOX_MAX_HIDDEN]; /* folders the code under test must not see */
     int hidden_count;
     /* Decided by sandbox_probe. */
-    int namespaces;                        /* CLONE_NEW* flags in use (0: none) */
-    int read_only_root;                    /* 1: every mount but the private ones read-only */
-    int as_nobody;                         /* 1: running as root, the test drops to nobody */
+    int namespaces;     /* CLONE_NEW* flags in use (0: none) */
+    int read_only_root; /* 1: every mount but the private ones read-only */
+    int as_nobody;      /* 1: running as root, the test drops to nobody */
     uid_t uid;
     gid_t gid;
-    int cgroup_ok;                         /* 1: a pids cgroup per test */
+    int cgroup_ok; /* 1: a pids cgroup per test */
     char cgroup_parent[PATH_MAX];
-    char description[640];                 /* the header line: what is used, what is not */
+    char description[640]; /* the header line: what is used, what is not */
     /* Per test (sandbox_begin_test .. sandbox_end_test). */
-    double cpu_seconds;                    /* RLIMIT_CPU for this test */
-    char cgroup[PATH_MAX];                 /* "" without one */
-    char temp_dir[PATH_MAX];               /* the test's temp folder, as the test sees it */
-    char outside_temp[PATH_MAX];           /* the same made by the grader ("" in a mount ns) */
+    double cpu_seconds;          /* RLIMIT_CPU for this test */
+    char cgroup[PATH_MAX];       /* "" without one */
+    char temp_dir[PATH_MAX];     /* the test's temp folder, as the test sees it */
+    char outside_temp[PATH_MAX]; /* the same made by the grader ("" in a mount ns) */
 };
 
 /* Decide what this machine allows (forks a probe) and fill in the description.  Honours

@@ -30,7 +30,7 @@ static const char usage[] =
     "  Run COMMAND in the lab grader's sandbox (lessons/labs/grader/sandbox.h), DIR read-only\n"
     "  and each --hide DIR hidden; exit with its status.  grade.sh compiles with it.\n";
 
-enum { COMPILE_LIMIT_S = 120 };   /* RLIMIT_CPU for one compiler run */
+enum { COMPILE_LIMIT_S = 120 }; /* RLIMIT_CPU for one compiler run */
 
 static _Noreturn void bad_usage(const char *why)
 {
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
             perror("grade-sandbox: waitpid");
             return 1;
         }
-    sandbox_end_test(&box);   /* whatever the command left running, killed and reaped */
+    sandbox_end_test(&box); /* whatever the command left running, killed and reaped */
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

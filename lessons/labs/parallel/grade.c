@@ -108,8 +108,7 @@ static void parse_reports(const char *out, struct reports *r)
                 (p[used] != '\n' && p[used] != ' ' && p[used] != '\0'))
                 grade_fail("this report is not \"line N: status S\": %.*s", (int)len, p);
             if (line < 1 || line > MAX_LINES)
-                grade_fail("this report names a line that was not in the input: %.*s", (int)len,
-                           p);
+                grade_fail("this report names a line that was not in the input: %.*s", (int)len, p);
             r->times[line]++;
             r->status[line] = status;
             if (r->count < MAX_LINES)
@@ -228,8 +227,8 @@ static void t_runs_each_once(void)
     for (int i = 0; i < commands; i++) {
         char *content = read_file(in_temp(names[i]));
         char what[128];
-        if (snprintf(what, sizeof what, "what the command \"echo ran >> .../%s\" left",
-                     names[i]) >= (int)sizeof what)
+        if (snprintf(what, sizeof what, "what the command \"echo ran >> .../%s\" left", names[i]) >=
+            (int)sizeof what)
             grade_fail("the grader's message is too long");
         grade_expect_string(what, "ran\n", content ? content : "(no file: it never ran)");
         free(content);
@@ -248,8 +247,10 @@ static void expect_reports_flushed(void)
     char command[4200];
     snprintf(command, sizeof command, "exec %s/parallel -j 2 > %s", grade_build_dir(), out);
     struct grade_text input = {0};
-    grade_text_add(&input, "true\nfor i in $(seq 100); do grep -q '^line 1:' %s && { echo "
-                   "flushed >&2; exit 0; }; sleep 0.05; done; echo not flushed >&2\n", out);
+    grade_text_add(&input,
+                   "true\nfor i in $(seq 100); do grep -q '^line 1:' %s && { echo "
+                   "flushed >&2; exit 0; }; sleep 0.05; done; echo not flushed >&2\n",
+                   out);
     grade_note("ran: parallel -j 2 > FILE with \"true\" and a command that waits up to 5 s for "
                "line 1's report to be in FILE");
     struct grade_run run;
@@ -257,8 +258,8 @@ static void expect_reports_flushed(void)
     expect_finished(&run, -1, "both commands end within 5 s");
     grade_expect_true(strstr(run.err, "not flushed") == NULL && strstr(run.err, "flushed"),
                       "line 1's report in the file while line 2 still ran (fflush(stdout) after "
-                      "each report: stdout to a file is fully buffered)", "line 2 said: %s",
-                      run.err_len ? run.err : "nothing");
+                      "each report: stdout to a file is fully buffered)",
+                      "line 2 said: %s", run.err_len ? run.err : "nothing");
     grade_run_free(&run);
     free(input.data);
 }
@@ -268,7 +269,10 @@ static void t_reports_status(void)
     static const struct {
         const char *name;
         int number;
-    } signals[] = {{"TERM", SIGTERM}, {"KILL", SIGKILL}, {"HUP", SIGHUP}, {"USR1", SIGUSR1},
+    } signals[] = {{"TERM", SIGTERM},
+                   {"KILL", SIGKILL},
+                   {"HUP", SIGHUP},
+                   {"USR1", SIGUSR1},
                    {"ALRM", SIGALRM}};
     int commands = (int)grade_random(8, 16), line = 0;
     int expected[MAX_LINES + 1] = {0}, is_command[MAX_LINES + 1] = {0};
@@ -371,11 +375,11 @@ static const char long_script[] =
 
 /* watch.sh: parallel's state and its count of times run, twice, 0.5 s apart, while this
  * command (the only one) runs. */
-static const char watch_script[] =
-    "p=$PPID; sleep 0.3\n"
-    "look() { set -- $(sed 's/.*) //' /proc/$p/stat); s=$1; r=$(cut -d' ' -f3 /proc/$p/schedstat 2>/dev/null || echo 0); }\n"
-    "look; s1=$s; r1=$r; sleep 0.5; look\n"
-    "echo \"$s1 $s $((r - r1))\" > ${0%/*}/watch\n";
+static const char watch_script[] = "p=$PPID; sleep 0.3\n"
+                                   "look() { set -- $(sed 's/.*) //' /proc/$p/stat); s=$1; r=$(cut "
+                                   "-d' ' -f3 /proc/$p/schedstat 2>/dev/null || echo 0); }\n"
+                                   "look; s1=$s; r1=$r; sleep 0.5; look\n"
+                                   "echo \"$s1 $s $((r - r1))\" > ${0%/*}/watch\n";
 
 /* While its one command runs, parallel sleeps in waitpid: a loop of waitpid(..., WNOHANG)
  * (with or without a nap) runs again and again, which the kernel counts, however busy the
@@ -384,7 +388,7 @@ static void expect_parallel_sleeps(void)
 {
     write_file(in_temp("watch.sh"), watch_script);
     struct grade_text input = {0};
-    grade_text_add(&input, "exec sh %s\n", in_temp("watch.sh"));   /* exec: $PPID is parallel */
+    grade_text_add(&input, "exec sh %s\n", in_temp("watch.sh")); /* exec: $PPID is parallel */
     grade_note("ran: parallel -j 1 with one command that reads parallel's state and its count of "
                "times run (/proc/PPID/stat, /proc/PPID/schedstat) twice, 0.5 s apart");
     struct grade_run run;
@@ -396,9 +400,10 @@ static void expect_parallel_sleeps(void)
     if (!seen || sscanf(seen, " %c %c %ld", &first, &second, &runs) != 3)
         grade_fail("the watching command did not report (it wrote: %s)", seen ? seen : "nothing");
     int asleep = first == 'S' && second == 'S' && (runs == 0 || grade_under_valgrind());
-    grade_expect_true(asleep, "parallel sleeps while its command runs (waitpid(-1, &status, 0), "
-                      "not WNOHANG in a loop)", "state %c then %c, and it ran %ld times in 0.5 s",
-                      first, second, runs);
+    grade_expect_true(asleep,
+                      "parallel sleeps while its command runs (waitpid(-1, &status, 0), "
+                      "not WNOHANG in a loop)",
+                      "state %c then %c, and it ran %ld times in 0.5 s", first, second, runs);
     free(seen);
     grade_run_free(&run);
     free(input.data);
@@ -512,8 +517,10 @@ static void t_stdin_is_dev_null(void)
         /* A mask survives exec: one left blocked around fork would start the command deaf to
          * Ctrl-C. */
         snprintf(name, sizeof name, "mask.%d", line);
-        snprintf(what, sizeof what, "the signals blocked in the command that wrote mask.%d (the mask "
-                 "parallel blocked around fork must be restored in the child before exec)", line);
+        snprintf(what, sizeof what,
+                 "the signals blocked in the command that wrote mask.%d (the mask "
+                 "parallel blocked around fork must be restored in the child before exec)",
+                 line);
         got = read_file(in_temp(name));
         grade_expect_string(what, "SigBlk:\t0000000000000000\n", got ? got : "(nothing)");
         free(got);
@@ -534,8 +541,8 @@ static void t_no_leftover_children(void)
     }
     char jobs[16];
     snprintf(jobs, sizeof jobs, "%ld", grade_random(2, 4));
-    grade_note("ran: parallel -j %s with %d commands (true, exit 3, kill -s KILL $$, sleep 0)", jobs,
-               commands);
+    grade_note("ran: parallel -j %s with %d commands (true, exit 3, kill -s KILL $$, sleep 0)",
+               jobs, commands);
     struct grade_run run;
     run_parallel(jobs, input.data, &run);
     expect_finished(&run, -1, "these commands end at once");
@@ -570,12 +577,15 @@ static void expect_no_orphans_after_sigkill(void)
     for (int line = 1; line <= sleepers; line++)
         grade_text_add(&input, "echo $$ > %s/orphan.%d; exec sleep 300 >/dev/null 2>&1\n",
                        grade_temp_dir(), line);
-    grade_text_add(&input, "while [ $(ls %s | grep -c orphan) -lt %d ]; do sleep 0.01; done; kill "
-                   "-KILL $PPID\n", grade_temp_dir(), sleepers);
+    grade_text_add(&input,
+                   "while [ $(ls %s | grep -c orphan) -lt %d ]; do sleep 0.01; done; kill "
+                   "-KILL $PPID\n",
+                   grade_temp_dir(), sleepers);
     char jobs[16];
     snprintf(jobs, sizeof jobs, "%d", sleepers + 1);
     grade_note("then: parallel -j %s with %d \"exec sleep 300\" and one command that sends SIGKILL "
-               "to parallel once they all run", jobs, sleepers);
+               "to parallel once they all run",
+               jobs, sleepers);
     struct grade_run run;
     run_parallel(jobs, input.data, &run);
     for (int line = 1; line <= sleepers; line++) {
@@ -590,7 +600,8 @@ static void expect_no_orphans_after_sigkill(void)
             grade_pause_ms(10);
             state = grade_process_state(pid, NULL);
         }
-        grade_expect_true(state == 0 || state == 'Z', "after SIGKILL of parallel, no command it "
+        grade_expect_true(state == 0 || state == 'Z',
+                          "after SIGKILL of parallel, no command it "
                           "started is left running (each child must die with its parent: "
                           "prctl(PR_SET_PDEATHSIG, SIGKILL), as the handout says)",
                           "the command on line %d (pid %d) was still running 2 s later", line,
@@ -609,10 +620,10 @@ static void t_interrupt_cleans_up(void)
     for (int line = 1; line <= sleepers + 1; line++)
         if (line == killer)
             grade_text_add(&input, "d=%s want=%d; . %s\n", grade_temp_dir(), sleepers,
-                in_temp("interrupt.sh"));
+                           in_temp("interrupt.sh"));
         else
-            grade_text_add(&input, "echo $$ > %s/pid.%d; exec sleep 300 >/dev/null 2>&1\n", grade_temp_dir(),
-                line);
+            grade_text_add(&input, "echo $$ > %s/pid.%d; exec sleep 300 >/dev/null 2>&1\n",
+                           grade_temp_dir(), line);
     char jobs[16];
     snprintf(jobs, sizeof jobs, "%d", sleepers + 1);
     grade_note("ran: parallel -j %s with %d commands \"echo $$ > .../pid.LINE; exec sleep 300\"; "
@@ -639,9 +650,11 @@ static void t_interrupt_cleans_up(void)
 /* Bad arguments: a reason and the usage on stderr, status 2.  --help: usage on stdout, 0. */
 static void t_bad_arguments(void)
 {
-    static const char *const bad[][3] = {
-        {"-j", "0", NULL}, {"-j", "many", NULL}, {"-j", NULL, NULL}, {"--bogus", NULL, NULL},
-        {"-j", "2", "extra"}};
+    static const char *const bad[][3] = {{"-j", "0", NULL},
+                                         {"-j", "many", NULL},
+                                         {"-j", NULL, NULL},
+                                         {"--bogus", NULL, NULL},
+                                         {"-j", "2", "extra"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         grade_expect_usage_error(
             (char *[]){"parallel", (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2], NULL},
@@ -652,14 +665,14 @@ static void t_bad_arguments(void)
 static const struct grade_test tests[] = {
     {"runs_each_once", "every command runs exactly once; blank lines are skipped", 15, 30, 0,
      t_runs_each_once},
-    {"reports_status", "each line's status is reported as the shell's $?, flushed at once", 15, 30, 0,
-     t_reports_status},
+    {"reports_status", "each line's status is reported as the shell's $?, flushed at once", 15, 30,
+     0, t_reports_status},
     {"exit_status", "parallel exits 0 only when every command exited 0", 5, 30, 0, t_exit_status},
-    {"reaches_limit", "with -j P, P commands do run at the same time", 10, 30, 0,
-     t_reaches_limit},
+    {"reaches_limit", "with -j P, P commands do run at the same time", 10, 30, 0, t_reaches_limit},
     {"never_exceeds_limit", "with -j P, never more than P at once, round after round", 10, 40, 0,
      t_never_exceeds_limit},
-    {"refills_at_once", "the next command starts as soon as any one ends; parallel sleeps meanwhile", 15, 30, 0,
+    {"refills_at_once",
+     "the next command starts as soon as any one ends; parallel sleeps meanwhile", 15, 30, 0,
      t_refills_at_once},
     {"j1_input_order", "with -j 1, commands run and report in input order", 5, 30, 0,
      t_j1_input_order},
@@ -668,8 +681,8 @@ static const struct grade_test tests[] = {
      t_stdin_is_dev_null},
     {"no_leftover_children", "every command is reaped: no zombie, no orphan", 5, 30, 0,
      t_no_leftover_children},
-    {"interrupt_cleans_up", "SIGINT kills and reaps the running commands; SIGKILL leaves no orphan", 5, 30, 0,
-     t_interrupt_cleans_up},
+    {"interrupt_cleans_up", "SIGINT kills and reaps the running commands; SIGKILL leaves no orphan",
+     5, 30, 0, t_interrupt_cleans_up},
     {"bad_arguments", "bad arguments: reason + usage, status 2; --help: status 0", 5, 30, 0,
      t_bad_arguments},
 };

@@ -103,8 +103,7 @@ static int run_all(FILE *in, long jobs)
     (void)jobs; /* TODO 3: use it */
     while (read_command(in, &text, &capacity, &number)) {
         /* TODO 1-3: start the command on line `number` instead of this message. */
-        fprintf(stderr, "parallel: not implemented yet: line %ld (%s) was not run\n", number,
-                text);
+        fprintf(stderr, "parallel: not implemented yet: line %ld (%s) was not run\n", number, text);
         all_ok = 0;
     }
     free(text);
@@ -129,8 +128,7 @@ static long parse_arguments(int argc, char *argv[])
         }
     }
     if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\" (the commands come on stdin)",
-                    argv[optind]);
+        usage_error(usage, "unexpected argument \"%s\" (the commands come on stdin)", argv[optind]);
     return jobs;
 }
 

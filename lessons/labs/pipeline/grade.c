@@ -54,7 +54,8 @@ static char *joined(char *const stages[], int n)
 {
     struct grade_text t = {0};
     for (int s = 0; s < n; s++)
-        grade_text_add(&t, strchr(stages[s], ';') ? "%s{ %s; }" : "%s%s", s ? " | " : "", stages[s]);
+        grade_text_add(&t, strchr(stages[s], ';') ? "%s{ %s; }" : "%s%s", s ? " | " : "",
+                       stages[s]);
     return t.data;
 }
 
@@ -171,7 +172,7 @@ static void t_matches_shell(void)
     int first = (int)grade_random(0, 4), step = (int)grade_random(1, 2);
     for (int k = 0; k < 3; k++) {
         char *input = random_lines((int)grade_random(20, 60));
-        int i = (first + k * step) % 5;   /* three different ones: step 1 or 2 of 5 */
+        int i = (first + k * step) % 5; /* three different ones: step 1 or 2 of 5 */
         expect_same_as_shell(all[i].stages, all[i].n, input);
         free(input);
     }
@@ -186,8 +187,8 @@ static void t_big_data(void)
     long lines = grade_random(60000, 100000);
     struct grade_text input = {0};
     for (long i = 0; i < lines; i++)
-        grade_text_add(&input, "%08lx line %ld of the big input %ld\n", grade_random(0, 0xffffffff), i,
-            grade_random(0, 999999));
+        grade_text_add(&input, "%08lx line %ld of the big input %ld\n", grade_random(0, 0xffffffff),
+                       i, grade_random(0, 999999));
     char path[4096], first[4200];
     snprintf(path, sizeof path, "%s/big.txt", grade_temp_dir());
     FILE *file = fopen(path, "w");
@@ -259,8 +260,11 @@ static void t_last_stage_status(void)
         char **stages;
         int n, code;
         const char *out;
-    } cases[] = {{c1, 2, k, ""}, {c2, 2, 0, "hello\n"}, {c3, 2, 128 + SIGTERM, ""},
-                 {c4, 3, k, ""}, {c5, 2, 127, ""}};
+    } cases[] = {{c1, 2, k, ""},
+                 {c2, 2, 0, "hello\n"},
+                 {c3, 2, 128 + SIGTERM, ""},
+                 {c4, 3, k, ""},
+                 {c5, 2, 127, ""}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *line = joined(cases[i].stages, cases[i].n);
         char *arguments = as_arguments(cases[i].stages, cases[i].n);
@@ -371,8 +375,8 @@ static void t_many_stages(void)
 /* No stage, an empty stage, an unknown option: status 2 and the usage.  --help: status 0. */
 static void t_bad_arguments(void)
 {
-    static const char *const bad[][3] = {{NULL, NULL, NULL}, {"--bogus", "cat", NULL},
-                                         {"cat", "", NULL},  {"  ", NULL, NULL}};
+    static const char *const bad[][3] = {
+        {NULL, NULL, NULL}, {"--bogus", "cat", NULL}, {"cat", "", NULL}, {"  ", NULL, NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         grade_expect_usage_error(
             (char *[]){"pipeline", (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2], NULL},
@@ -383,8 +387,7 @@ static void t_bad_arguments(void)
 static const struct grade_test tests[] = {
     {"single_stage", "one stage: stdin to stdout through one command", 5, 30, 0, t_single_stage},
     {"matches_shell", "text pipelines print what sh prints", 20, 40, 0, t_matches_shell},
-    {"big_data", "megabytes through 3 to 8 stages (they must run at once)", 15, 40, 0,
-     t_big_data},
+    {"big_data", "megabytes through 3 to 8 stages (they must run at once)", 15, 40, 0, t_big_data},
     {"sigpipe_ends", "yes | head -n K ends (SIGPIPE reaches yes)", 10, 40, 0, t_sigpipe_ends},
     {"last_stage_status", "the exit status is the last stage's $? (128+SIG, 127)", 15, 40, 0,
      t_last_stage_status},

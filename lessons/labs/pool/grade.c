@@ -45,7 +45,7 @@ static long stuck(long arg)
 {
     for (;;)
         pause();
-    return arg;   /* never reached */
+    return arg; /* never reached */
 }
 
 static long self_kill(long arg)
@@ -133,8 +133,8 @@ static void collect(struct mini_pool *pool, struct tally *t, long wanted, double
             grade_fail("waited %.0f s for results: only %ld of the %ld expected came back. %s",
                        seconds, got, wanted, why);
         if (rc == -1)
-            grade_fail("mini_pool_next returned -1: %s (after %ld of %ld results)",
-                       strerror(errno), got, wanted);
+            grade_fail("mini_pool_next returned -1: %s (after %ld of %ld results)", strerror(errno),
+                       got, wanted);
         if (rc == 0)
             grade_fail("mini_pool_next returned 0 (nothing left to report) after %ld of the %ld "
                        "results: some tasks were never reported",
@@ -181,7 +181,7 @@ static void count_children(int *live, int *zombies)
         snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", pid);
         FILE *stat = fopen(stat_path, "r");
         if (!stat)
-            continue;   /* gone between the two reads: reaped */
+            continue; /* gone between the two reads: reaped */
         char *close_paren = fgets(line, sizeof line, stat) ? strrchr(line, ')') : NULL;
         fclose(stat);
         if (close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z')
@@ -201,7 +201,7 @@ static void wait_until_dead(pid_t pid)
     for (int tries = 0; tries < 1000; tries++) {
         FILE *stat = fopen(path, "r");
         if (!stat)
-            return;   /* already reaped */
+            return; /* already reaped */
         char *close_paren = fgets(line, sizeof line, stat) ? strrchr(line, ')') : NULL;
         fclose(stat);
         if (close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z')
@@ -280,7 +280,8 @@ static void test_results_correct(void)
  * other.  A pool that deals tasks to workers in turn (their pipes as queues) leaves about
  * 1/W of them behind the stuck one; a pool that waits for results in submission order waits
  * for the stuck one first.  Both wait for ever, and this test says so after 15 s. */
-/* ---- waiting: asleep, and through signals ----------------------------------------------------- */
+/* ---- waiting: asleep, and through signals -----------------------------------------------------
+ */
 
 static void on_signal(int sig)
 {
@@ -325,9 +326,10 @@ static void expect_sleeping_wait_through_signals(struct mini_pool *pool, long id
 {
     grade_note("then a gated task (id %ld); while mini_pool_next waits for it, another process "
                "checks that the test process sleeps, then sends it SIGUSR1 three times (a "
-               "handler without SA_RESTART), then opens the gate", id);
+               "handler without SA_RESTART), then opens the gate",
+               id);
     struct sigaction action = {0};
-    action.sa_handler = on_signal;   /* no SA_RESTART: poll returns EINTR */
+    action.sa_handler = on_signal; /* no SA_RESTART: poll returns EINTR */
     sigemptyset(&action.sa_mask);
     if (sigaction(SIGUSR1, &action, NULL) == -1)
         grade_fail("the grader could not set a handler: %s", strerror(errno));
@@ -370,7 +372,7 @@ static void test_stuck_task_does_not_block(void)
     int gate[2];
     if (pipe(gate) == -1)
         grade_fail("the grader could not make a pipe: %s", strerror(errno));
-    gate_fd = gate[0];   /* before the pool, so that every worker inherits it */
+    gate_fd = gate[0]; /* before the pool, so that every worker inherits it */
     pool = create_or_fail(workers);
     struct tally t;
     tally_init(&t, others + 2);
@@ -408,9 +410,10 @@ static void expect_bystander_unreaped(pid_t bystander)
     while ((got = waitpid(bystander, &status, 0)) == -1 && errno == EINTR)
         continue;
     if (got == -1 && errno == ECHILD)
-        grade_fail("a child of the test's own, not a worker, was reaped by the pool (while it "
-                   "replaced a dead worker, or in destroy): the pool must wait for its workers' own pids "
-                   "(waitpid(pid, ...)), never waitpid(-1) or wait(), which take any child");
+        grade_fail(
+            "a child of the test's own, not a worker, was reaped by the pool (while it "
+            "replaced a dead worker, or in destroy): the pool must wait for its workers' own pids "
+            "(waitpid(pid, ...)), never waitpid(-1) or wait(), which take any child");
     grade_expect_true(got == bystander && WIFEXITED(status) && WEXITSTATUS(status) == 42,
                       "the test's own child ends with status 42", "waitpid: %d, status %#x",
                       (int)got, status);
@@ -479,7 +482,7 @@ static void expect_own_pipes_only(struct mini_pool *pool, int workers, struct ta
     long tasks = workers;
     for (long i = 0; i < tasks; i++)
         submit_or_fail(pool, count_pool_channels, 0, base + i);
-    for (long i = 0; i < tasks; i++)   /* one byte per task: each worker holds one till now */
+    for (long i = 0; i < tasks; i++) /* one byte per task: each worker holds one till now */
         if (write(gate_write, "x", 1) != 1)
             grade_fail("the grader could not open the gate: %s", strerror(errno));
     collect(pool, t, tasks, 15, "Each of these tasks ends once the gate is open.");
@@ -528,7 +531,7 @@ static void test_task_kills_its_worker(void)
     /* A child of the test's, not the pool's, ends while the pool replaces a second dead
      * worker: a pool that reaps with waitpid(-1) (or wait) takes it. */
     pid_t bystander = grade_spawn(exit_at_once, NULL);
-    grade_pause_ms(100);   /* it is a zombie now, the first any waitpid(-1) would find */
+    grade_pause_ms(100); /* it is a zombie now, the first any waitpid(-1) would find */
     long base = others + 1;
     submit_or_fail(pool, self_kill, 0, base);
     for (long i = 1; i <= 2L * workers; i++)
@@ -536,7 +539,7 @@ static void test_task_kills_its_worker(void)
     collect(pool, &t, 2L * workers + 1, 20, "The pool should be back to full strength.");
     for (long i = 1; i <= 2L * workers; i++)
         expect_computed(&t, base + i, base + i);
-    mini_pool_destroy(pool);   /* which reaps its workers, and only them */
+    mini_pool_destroy(pool); /* which reaps its workers, and only them */
     expect_bystander_unreaped(bystander);
     tally_free(&t);
 }
@@ -687,7 +690,7 @@ static void test_no_fd_leaks(void)
     int gate[2];
     if (pipe(gate) == -1)
         grade_fail("the grader could not make a pipe: %s", strerror(errno));
-    gate_fd = gate[0];   /* made first: counted in "before", inherited by every worker */
+    gate_fd = gate[0]; /* made first: counted in "before", inherited by every worker */
     int before = grade_count_open_fds();
     errno = 0;
     struct mini_pool *bad = mini_pool_create(0);
@@ -733,10 +736,10 @@ static void test_no_fd_leaks(void)
 static const struct grade_test tests[] = {
     {"results_correct", "every task's result comes back once, with the right value", 25, 60, 0,
      test_results_correct},
-    {"stuck_task_does_not_block", "a task that never returns does not hold back the others", 20,
-     40, 0, test_stuck_task_does_not_block},
-    {"task_kills_its_worker", "a task that kills its worker: reported failed, worker replaced",
-     15, 60, 0, test_task_kills_its_worker},
+    {"stuck_task_does_not_block", "a task that never returns does not hold back the others", 20, 40,
+     0, test_stuck_task_does_not_block},
+    {"task_kills_its_worker", "a task that kills its worker: reported failed, worker replaced", 15,
+     60, 0, test_task_kills_its_worker},
     {"worker_killed_from_outside", "kill -9 of a busy worker: one task failed, the rest done", 15,
      60, 0, test_worker_killed_from_outside},
     {"destroy_with_stuck_worker", "destroy returns promptly and reaps a stuck worker", 10, 40, 0,

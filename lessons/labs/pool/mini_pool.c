@@ -40,8 +40,8 @@
  * pipes, and the id of the task it is running (or "idle"). */
 
 struct mini_pool {
-    int count;   /* TODO: the workers, the queue of tasks not handed out yet, the next id, how
-                    many submitted tasks have not been reported yet */
+    int count; /* TODO: the workers, the queue of tasks not handed out yet, the next id, how
+                  many submitted tasks have not been reported yet */
 };
 
 /* TODO (step 1): a worker's loop: read a task from the task pipe, run it, write the result;
@@ -57,7 +57,7 @@ struct mini_pool *mini_pool_create(int workers)
      * must return EPIPE, not kill the program), allocate, start every worker.  On failure,
      * leave nothing behind. */
     (void)workers;
-    errno = ENOSYS;   /* "Function not implemented" */
+    errno = ENOSYS; /* "Function not implemented" */
     return NULL;
 }
 

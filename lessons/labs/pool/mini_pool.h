@@ -40,14 +40,14 @@ typedef long (*mini_task_fn)(long arg);
 /* More workers than this is a typo, not a plan. */
 #define MINI_POOL_MAX_WORKERS 256
 
-struct mini_pool;   /* defined in mini_pool.c: its contents are yours to design */
+struct mini_pool; /* defined in mini_pool.c: its contents are yours to design */
 
 /* What became of one task. */
 struct mini_result {
-    long id;      /* the id mini_pool_submit returned for it */
-    int ok;       /* 1: the task returned value; 0: its worker died while running it */
-    long value;   /* fn(arg) when ok; 0 otherwise */
-    int status;   /* when !ok: the dead worker's wait status (WIFSIGNALED, WTERMSIG ...) */
+    long id;    /* the id mini_pool_submit returned for it */
+    int ok;     /* 1: the task returned value; 0: its worker died while running it */
+    long value; /* fn(arg) when ok; 0 otherwise */
+    int status; /* when !ok: the dead worker's wait status (WIFSIGNALED, WTERMSIG ...) */
 };
 
 /* Fork `workers` worker processes (1 to MINI_POOL_MAX_WORKERS).  Returns the pool, or NULL

@@ -120,7 +120,8 @@ int counters_add_atomic(struct counters *c)
     return -1;
 }
 
-/* ---- given: by method number ------------------------------------------------------------------ */
+/* ---- given: by method number ------------------------------------------------------------------
+ */
 
 int counters_add(struct counters *c, enum counters_method method)
 {

@@ -29,10 +29,10 @@ _Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "atomic_long must be lock-free to be 
 
 /* The whole kit, in one shared mapping.  The grader reads the totals straight from here. */
 struct counters {
-    volatile long racy;       /* counters_add_racy: volatile, so every ++ really is load+store */
-    pthread_mutex_t mutex;    /* PTHREAD_PROCESS_SHARED; guards mutex_total */
+    volatile long racy;    /* counters_add_racy: volatile, so every ++ really is load+store */
+    pthread_mutex_t mutex; /* PTHREAD_PROCESS_SHARED; guards mutex_total */
     long mutex_total;
-    sem_t semaphore;          /* pshared = 1, value 1: a lock; guards semaphore_total */
+    sem_t semaphore; /* pshared = 1, value 1: a lock; guards semaphore_total */
     long semaphore_total;
     atomic_long atomic_total; /* changed only by atomic read-modify-writes */
 };
@@ -55,7 +55,7 @@ int counters_destroy(struct counters *c);
 
 /* ---- the locks on their own (the adds use them; the grader also calls them directly) ------ */
 
-int counters_mutex_lock(struct counters *c);       /* waits while another process holds it */
+int counters_mutex_lock(struct counters *c); /* waits while another process holds it */
 int counters_mutex_unlock(struct counters *c);
 int counters_semaphore_lock(struct counters *c);   /* sem_wait; a signal does not end the wait */
 int counters_semaphore_unlock(struct counters *c); /* sem_post */

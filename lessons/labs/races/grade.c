@@ -30,25 +30,26 @@
 /* Updates per test for the locked methods, shared out among the processes: enough to contend
  * hard, small enough for a busy two-CPU machine to finish in about a second. */
 enum { LOCKED_BUDGET = 240000, ATOMIC_BUDGET = 2000000 };
-enum { ASLEEP_WAIT_S = 5 };   /* how long the test waits for the others to fall asleep */
-enum { FINISH_WAIT_S = 20 };  /* how long, after the unlock, they may take to finish */
+enum { ASLEEP_WAIT_S = 5 };  /* how long the test waits for the others to fall asleep */
+enum { FINISH_WAIT_S = 20 }; /* how long, after the unlock, they may take to finish */
 
-/* ---- the probe --------------------------------------------------------------------------------- */
+/* ---- the probe ---------------------------------------------------------------------------------
+ */
 
 /* What the test and its children share, apart from the kit: a starting line and the counts
  * the children keep about themselves. */
 struct probe {
-    atomic_int ready, go;     /* children forked; the test says go */
-    atomic_int announced;     /* children about to call the lock (or the add) */
-    atomic_long entered;      /* times a child got past the lock */
-    atomic_int inside;        /* children inside the critical section now */
-    atomic_long overlaps;     /* times a child found another one inside with it */
+    atomic_int ready, go; /* children forked; the test says go */
+    atomic_int announced; /* children about to call the lock (or the add) */
+    atomic_long entered;  /* times a child got past the lock */
+    atomic_int inside;    /* children inside the critical section now */
+    atomic_long overlaps; /* times a child found another one inside with it */
 };
 
 static struct probe *map_probe(void)
 {
-    struct probe *p = mmap(NULL, sizeof *p, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                           -1, 0);
+    struct probe *p =
+        mmap(NULL, sizeof *p, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         grade_fail("the grader could not mmap: %s", strerror(errno));
     return p;
@@ -63,8 +64,7 @@ static void expect_all_succeeded(const pid_t *pids, const int *statuses, int cou
             continue;
         if (WIFSIGNALED(statuses[i]))
             grade_fail("process %d (pid %d) was killed by signal %d (%s) in %s", i + 1,
-                       (int)pids[i], WTERMSIG(statuses[i]), strsignal(WTERMSIG(statuses[i])),
-                       what);
+                       (int)pids[i], WTERMSIG(statuses[i]), strsignal(WTERMSIG(statuses[i])), what);
         grade_fail("process %d (pid %d): %s returned -1 (its message is above)", i + 1,
                    (int)pids[i], what);
     }
@@ -91,7 +91,8 @@ static void destroy_or_fail(struct counters *kit)
     grade_expect_shm_names_gone(&names, "counters_destroy()");
 }
 
-/* ---- the locks, by method ---------------------------------------------------------------------- */
+/* ---- the locks, by method ----------------------------------------------------------------------
+ */
 
 static int lock_of(struct counters *kit, enum counters_method m)
 {
@@ -134,7 +135,7 @@ static int in_shared_mapping(const void *address)
 {
     FILE *maps = fopen("/proc/self/maps", "r");
     if (!maps)
-        return 1;   /* cannot tell: give the other hint */
+        return 1; /* cannot tell: give the other hint */
     char line[512], perms[8];
     unsigned long low, high, at = (unsigned long)address;
     int shared = 0;
@@ -158,13 +159,14 @@ static const char *shared_hint(const struct counters *kit, enum counters_method 
                  "with 0 the sem_post's wake-up stays in one process";
 }
 
-/* ---- what the children do ---------------------------------------------------------------------- */
+/* ---- what the children do ----------------------------------------------------------------------
+ */
 
 struct job {
     struct counters *kit;
     struct probe *probe;
     enum counters_method method;
-    long count;            /* updates, or rounds through the critical section */
+    long count; /* updates, or rounds through the critical section */
 };
 
 static void wait_for_go(struct probe *probe)
@@ -272,8 +274,14 @@ static void expect_all_blocked(const pid_t *pids, int count, struct job *job,
     }
 }
 
-static long total_through(struct job *job) { return counters_total(job->kit, job->method); }
-static long entries_through(struct job *job) { return atomic_load(&job->probe->entered); }
+static long total_through(struct job *job)
+{
+    return counters_total(job->kit, job->method);
+}
+static long entries_through(struct job *job)
+{
+    return atomic_load(&job->probe->entered);
+}
 
 /* After the unlock: every child must wake up and finish. */
 static void expect_all_finish(const pid_t *pids, int *statuses, int count, struct job *job,
@@ -360,12 +368,17 @@ static void exact_through_lock(enum counters_method method)
     munmap(job.probe, sizeof *job.probe);
 }
 
-static void test_mutex_exact(void) { exact_through_lock(METHOD_MUTEX); }
-static void test_semaphore_exact(void) { exact_through_lock(METHOD_SEMAPHORE); }
+static void test_mutex_exact(void)
+{
+    exact_through_lock(METHOD_MUTEX);
+}
+static void test_semaphore_exact(void)
+{
+    exact_through_lock(METHOD_SEMAPHORE);
+}
 
 /* P processes x N adds with a method, all started together; returns the total. */
-static long run_adders(struct counters *kit, enum counters_method method, int workers,
-                       long updates)
+static long run_adders(struct counters *kit, enum counters_method method, int workers, long updates)
 {
     struct job job = {kit, map_probe(), method, updates};
     pid_t *pids = calloc((size_t)workers, sizeof *pids);
@@ -395,11 +408,11 @@ static void test_atomic_exact(void)
                workers, updates, cpus);
     struct counters *kit = create_or_fail();
     long racy = run_adders(kit, METHOD_RACY, workers, updates);
-    grade_note("for comparison, the given racy add with the same processes: %ld of %ld "
-               "(lost %ld, %.1f%%)%s",
-               racy, expected, expected - racy, 100.0 * (double)(expected - racy) / (double)expected,
-               racy == expected ? "; exact here, which proves nothing: see lesson 04, section 3"
-                                : "");
+    grade_note(
+        "for comparison, the given racy add with the same processes: %ld of %ld "
+        "(lost %ld, %.1f%%)%s",
+        racy, expected, expected - racy, 100.0 * (double)(expected - racy) / (double)expected,
+        racy == expected ? "; exact here, which proves nothing: see lesson 04, section 3" : "");
     grade_expect_long("the atomic total after every process ended", expected,
                       run_adders(kit, METHOD_ATOMIC, workers, updates));
     destroy_or_fail(kit);
@@ -433,8 +446,14 @@ static void excludes(enum counters_method method)
     munmap(job.probe, sizeof *job.probe);
 }
 
-static void test_mutex_excludes(void) { excludes(METHOD_MUTEX); }
-static void test_semaphore_excludes(void) { excludes(METHOD_SEMAPHORE); }
+static void test_mutex_excludes(void)
+{
+    excludes(METHOD_MUTEX);
+}
+static void test_semaphore_excludes(void)
+{
+    excludes(METHOD_SEMAPHORE);
+}
 
 /* ---- race_costs -------------------------------------------------------------------------- */
 
@@ -499,16 +518,16 @@ static void expect_line(const struct method_line *l, enum counters_method m, lon
 {
     const char *name = counters_method_names[m];
     if (l->found == 0)
-        grade_expect_exit("race_costs printed no line for one method (its stderr says why?)",
-                          run, 0);
+        grade_expect_exit("race_costs printed no line for one method (its stderr says why?)", run,
+                          0);
     grade_expect_true(l->found == 1, "race_costs prints one line per method", "%d line(s) for %s",
                       l->found, name);
     grade_expect_long("the expected total (workers x updates) on its line", expected, l->expected);
     grade_expect_true(l->ns > 0 && isfinite(l->ns), "the cost of an update is a positive number",
                       "%s: %g ns per update", name, l->ns);
     grade_expect_true(l->total >= 0 && l->total <= expected,
-                      "a total between 0 and the number of updates", "%s: total %ld of %ld",
-                      name, l->total, expected);
+                      "a total between 0 and the number of updates", "%s: total %ld of %ld", name,
+                      l->total, expected);
     char honest[48] = "ok";
     if (l->total != expected)
         snprintf(honest, sizeof honest, "lost %ld", expected - l->total);
@@ -574,8 +593,8 @@ static void test_race_costs_usage(void)
 }
 
 static const struct grade_test tests[] = {
-    {"create_destroy", "the kit is shared by fork, and create/destroy leave nothing behind", 10,
-     30, 0, test_create_destroy},
+    {"create_destroy", "the kit is shared by fork, and create/destroy leave nothing behind", 10, 30,
+     0, test_create_destroy},
     {"mutex_exact", "P processes x N counters_add_mutex() give exactly P x N", 15, 90, 0,
      test_mutex_exact},
     {"semaphore_exact", "P processes x N counters_add_semaphore() give exactly P x N", 15, 90, 0,
@@ -584,10 +603,10 @@ static const struct grade_test tests[] = {
      test_atomic_exact},
     {"mutex_excludes", "the mutex admits one process at a time, and wakes the next", 10, 60, 0,
      test_mutex_excludes},
-    {"semaphore_excludes", "the semaphore admits one process at a time, and wakes the next", 10,
-     60, 0, test_semaphore_excludes},
-    {"race_costs_output", "race_costs prints one checked line with a cost per method", 20, 120,
-     0, test_race_costs_output},
+    {"semaphore_excludes", "the semaphore admits one process at a time, and wakes the next", 10, 60,
+     0, test_semaphore_excludes},
+    {"race_costs_output", "race_costs prints one checked line with a cost per method", 20, 120, 0,
+     test_race_costs_output},
     {"race_costs_usage", "race_costs meets bad arguments with status 2, --help with 0", 5, 30, 0,
      test_race_costs_usage},
 };

@@ -108,9 +108,9 @@ int main(int argc, char **argv)
     int cpus = usable_cpu_count(), workers = cpus < 2 ? 2 : cpus;
     long updates = 1000000;
     static const struct option longs[] = {{"workers", required_argument, 0, 'w'},
-                                           {"updates", required_argument, 0, 'n'},
-                                           {"help", no_argument, 0, 'h'},
-                                           {0, 0, 0, 0}};
+                                          {"updates", required_argument, 0, 'n'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     opterr = 0; /* we print our own one-line reasons */
     int opt;
     while ((opt = getopt_long(argc, argv, ":w:n:h", longs, NULL)) != -1) {
@@ -132,8 +132,8 @@ int main(int argc, char **argv)
     struct counters *kit = counters_create(); /* before fork: every worker inherits it */
     if (!kit)
         die("counters_create");
-    struct start_line *start = mmap(NULL, sizeof *start, PROT_READ | PROT_WRITE,
-                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct start_line *start =
+        mmap(NULL, sizeof *start, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (start == MAP_FAILED)
         die("mmap");
     printf("race_costs: %d processes x %ld updates per method, %d usable CPU(s)\n", workers,

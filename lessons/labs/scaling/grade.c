@@ -68,12 +68,15 @@ static void expect_count(long low, long high, int workers)
     int n = snprintf(what, sizeof what, "count_primes_parallel(%ld, %ld, %d)", low, high, workers);
     /* Two mistakes that lose a count we can name: the one even prime, the split's remainder. */
     if (got == expected - 1 && low <= 2 && 2 < high)
-        snprintf(what + n, sizeof what - (size_t)n, " (one short, and 2 is in the range: is the "
+        snprintf(what + n, sizeof what - (size_t)n,
+                 " (one short, and 2 is in the range: is the "
                  "even prime 2 counted?)");
     else if (got < expected && tail > 0 && expected - got <= sieve_count(high - tail, high))
-        snprintf(what + n, sizeof what - (size_t)n, " (short by %ld, no more than the primes "
+        snprintf(what + n, sizeof what - (size_t)n,
+                 " (short by %ld, no more than the primes "
                  "among the last %ld numbers: is the remainder of (high - low) / workers counted "
-                 "by no worker?)", expected - got, tail);
+                 "by no worker?)",
+                 expected - got, tail);
     grade_expect_long(what, expected, got);
 }
 
@@ -86,7 +89,7 @@ static void test_counts_correct(void)
     for (size_t i = 0; i < sizeof workers / sizeof workers[0]; i++) {
         long low = grade_random(0, 2000000), high = low + grade_random(1, 300000);
         if (i == 0)
-            low = 0;   /* once from 0: 0, 1 and 2 are special cases of a prime test */
+            low = 0; /* once from 0: 0, 1 and 2 are special cases of a prime test */
         grade_note("count_primes_parallel(%ld, %ld, %d)", low, high, workers[i]);
         expect_count(low, high, workers[i]);
     }
@@ -108,7 +111,7 @@ static void test_tiny_ranges(void)
     expect_count(1, 2, 2);
     for (long w = size + 1; w <= size + 9; w += 4)
         expect_count(low, low + size, (int)w);
-    expect_count(999983, 999984, 3);   /* a prime alone */
+    expect_count(999983, 999984, 3); /* a prime alone */
 }
 
 /* Every child reaped, every descriptor closed, after several calls. */
@@ -173,8 +176,7 @@ static void next_field(const char **p, char *out, size_t size)
 }
 
 /* The value of `column` in the row of fork_join.csv whose series is `series` and x is `x`. */
-static int csv_value(const char *path, const char *series, int x, const char *column,
-                     double *value)
+static int csv_value(const char *path, const char *series, int x, const char *column, double *value)
 {
     FILE *file = fopen(path, "r");
     if (!file)
@@ -278,8 +280,8 @@ static double number_answer(const struct answers *a, const char *key, const char
 }
 
 /* One figure of answers.txt against the data: within 2%, or 0.01, whichever is looser. */
-static void check_figure(const struct answers *a, const char *path, const char *key,
-                         double truth, const char *from)
+static void check_figure(const struct answers *a, const char *path, const char *key, double truth,
+                         const char *from)
 {
     double given = number_answer(a, key, path);
     double tolerance = fmax(0.02 * fabs(truth), 0.01);
@@ -356,7 +358,7 @@ static void test_explanation_written(void)
         grade_fail("%s has no line \"explanation: ...\"", path);
     int words = 0, in_word = 0;
     for (const char *c = text; *c; c++) {
-        if (*c == '#' && (c == text || c[-1] == '\n')) {   /* skip comment lines */
+        if (*c == '#' && (c == text || c[-1] == '\n')) { /* skip comment lines */
             c += strcspn(c, "\n");
             if (!*c)
                 break;
@@ -370,8 +372,9 @@ static void test_explanation_written(void)
         }
     }
     grade_note("explanation: %d words (graded for presence only: 30 words or more)", words);
-    grade_expect_true(words >= 30, "the explanation after \"explanation:\" must be a paragraph "
-                                   "of at least 30 words",
+    grade_expect_true(words >= 30,
+                      "the explanation after \"explanation:\" must be a paragraph "
+                      "of at least 30 words",
                       "%d words", words);
 }
 
@@ -403,8 +406,8 @@ static double timed_count(long low, long high, int workers, long expected, doubl
     double took = grade_now() - start;
     *cpu = children_cpu_s() - cpu_before;
     if (got != expected)
-        grade_fail("count_primes_parallel(%ld, %ld, %d) returned %ld; the right count is %ld",
-                   low, high, workers, got, expected);
+        grade_fail("count_primes_parallel(%ld, %ld, %d) returned %ld; the right count is %ld", low,
+                   high, workers, got, expected);
     return took;
 }
 
@@ -463,8 +466,8 @@ static void test_speedup_gate(void)
      * for one child before forking the next can never get above 1). */
     double best1 = INFINITY, best2 = INFINITY, together = 0;
     int rounds = 0;
-    while (rounds < GATE_ROUNDS ||
-           ((best1 / best2 < GATE_NEEDED || together < GATE_TOGETHER) && rounds < GATE_MAX_ROUNDS)) {
+    while (rounds < GATE_ROUNDS || ((best1 / best2 < GATE_NEEDED || together < GATE_TOGETHER) &&
+                                    rounds < GATE_MAX_ROUNDS)) {
         double cpu;
         best1 = fmin(best1, timed_count(low, high, 1, expected, &cpu));
         double took = timed_count(low, high, 2, expected, &cpu);
@@ -514,18 +517,17 @@ static void test_speedup_gate(void)
 }
 
 static const struct grade_test tests[] = {
-    {"counts_correct", "right counts for random ranges with 1, 2, odd and random worker counts",
-     25, 60, 0, test_counts_correct},
-    {"tiny_ranges", "empty ranges, 0 to 2, more workers than numbers", 10, 60, 0,
-     test_tiny_ranges},
+    {"counts_correct", "right counts for random ranges with 1, 2, odd and random worker counts", 25,
+     60, 0, test_counts_correct},
+    {"tiny_ranges", "empty ranges, 0 to 2, more workers than numbers", 10, 60, 0, test_tiny_ranges},
     {"no_zombies_or_leaks", "every child reaped, every descriptor closed", 10, 60, 0,
      test_no_zombies_or_leaks},
     {"answers_match_data", "answers.txt matches your own fork_join.csv", 25, 20, 0,
      test_answers_match_data},
     {"explanation_written", "answers.txt has an explanation (presence only)", 5, 20, 0,
      test_explanation_written},
-    {"speedup_gate", "2 workers at least 1.25x as fast as 1 (fastest of 5+ runs each)", 25, 120,
-     2, test_speedup_gate},
+    {"speedup_gate", "2 workers at least 1.25x as fast as 1 (fastest of 5+ runs each)", 25, 120, 2,
+     test_speedup_gate},
 };
 
 const struct grade_lab grade_lab = {

@@ -41,6 +41,6 @@ long count_primes_parallel(long low, long high, int workers)
     (void)low;
     (void)high;
     (void)workers;
-    errno = ENOSYS;   /* "Function not implemented" */
+    errno = ENOSYS; /* "Function not implemented" */
     return -1;
 }

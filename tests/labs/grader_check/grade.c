@@ -112,9 +112,7 @@ static void prints_awkward_characters(void)
     grade_fail("a line with \"quotes\", a \\ and a tab\t");
 }
 
-static void needs_many_cpus(void)
-{
-}
+static void needs_many_cpus(void) {}
 
 /* A call that never returns, stopped by the watchdog wherever it happens to be: this one is
  * busy in malloc and stdio, where a handler that called them itself could deadlock. */
@@ -141,8 +139,7 @@ static void watchdog_turned_off(void)
 static const struct grade_test tests[] = {
     {"passes", "a test that passes", 10, 10, 0, passes},
     {"fails_a_check", "a check that fails", 10, 10, 0, fails_a_check},
-    {"fails_with_several_lines", "a check of text that fails", 10, 10, 0,
-     fails_with_several_lines},
+    {"fails_with_several_lines", "a check of text that fails", 10, 10, 0, fails_with_several_lines},
     {"runs_past_its_limit", "a test that never ends", 10, 1, 0, runs_past_its_limit},
     {"crashes", "a test that crashes", 10, 10, 0, crashes},
     {"calls_exit", "a test that calls exit", 10, 10, 0, calls_exit},
@@ -157,6 +154,6 @@ static const struct grade_test tests[] = {
 };
 
 const struct grade_lab grade_lab = {
-    "grader_check", "the grader's own check", "none: the programs here print one line",
-    tests, sizeof tests / sizeof tests[0],
+    "grader_check", "the grader's own check",       "none: the programs here print one line",
+    tests,          sizeof tests / sizeof tests[0],
 };

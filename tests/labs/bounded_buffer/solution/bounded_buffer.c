@@ -23,9 +23,9 @@
 #include <sys/mman.h>
 
 struct bounded_buffer {
-    sem_t empty;         /* free slots */
-    sem_t full;          /* filled slots */
-    sem_t mutex;         /* guards head and tail */
+    sem_t empty; /* free slots */
+    sem_t full;  /* filled slots */
+    sem_t mutex; /* guards head and tail */
     size_t capacity;
     size_t head;         /* next slot to get from */
     size_t tail;         /* next slot to put into */
@@ -55,8 +55,8 @@ struct bounded_buffer *bounded_buffer_create(size_t capacity)
     }
     size_t bytes = sizeof(struct bounded_buffer) + capacity * sizeof(long);
     /* Anonymous and shared: inherited by every fork(), no name to unlink. */
-    struct bounded_buffer *b = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct bounded_buffer *b =
+        mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (b == MAP_FAILED)
         return NULL;
     b->capacity = capacity;
@@ -94,7 +94,8 @@ int bounded_buffer_destroy(struct bounded_buffer *b)
     return failed ? -1 : 0;
 }
 
-/* ---- put and get ------------------------------------------------------------------------------ */
+/* ---- put and get ------------------------------------------------------------------------------
+ */
 
 int bounded_buffer_put(struct bounded_buffer *b, long item)
 {

@@ -242,8 +242,7 @@ static long parse_arguments(int argc, char *argv[])
         }
     }
     if (optind < argc)
-        usage_error(usage, "unexpected argument \"%s\" (the commands come on stdin)",
-                    argv[optind]);
+        usage_error(usage, "unexpected argument \"%s\" (the commands come on stdin)", argv[optind]);
     return jobs;
 }
 

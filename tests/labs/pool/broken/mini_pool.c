@@ -32,7 +32,8 @@
  * worker is replaced, but its task is never reported).
  *
  * See also: lessons/08-process-pool.md (the full pool, lib/pool/pool.c),
- * lessons/02-pipes-and-fifos.md (end of file, SIGPIPE, poll), lessons/01a-wait-and-exec.md (reaping).
+ * lessons/02-pipes-and-fifos.md (end of file, SIGPIPE, poll), lessons/01a-wait-and-exec.md
+ * (reaping).
  */
 #include "mini_pool.h"
 
@@ -52,7 +53,7 @@
 /* The two messages.  Both are far below PIPE_BUF, so each write() lands whole. */
 struct task_message {
     long id;
-    mini_task_fn fn;   /* valid in the worker: it is a forked copy of this program */
+    mini_task_fn fn; /* valid in the worker: it is a forked copy of this program */
     long arg;
 };
 struct result_message {
@@ -64,8 +65,8 @@ struct result_message {
  * and no replacement has been forked yet). */
 struct worker {
     pid_t pid;
-    int task_fd;     /* the parent writes tasks here */
-    int result_fd;   /* and reads results here */
+    int task_fd;   /* the parent writes tasks here */
+    int result_fd; /* and reads results here */
     /* The tasks written to its pipe and not answered yet, oldest first (the first is the
      * one it runs): held[0 .. held_count). */
     struct task_message *held;
@@ -75,9 +76,9 @@ struct worker {
 struct mini_pool {
     int count;
     struct worker *workers;
-    int next_worker;   /* who gets the next task: 0, 1, ..., W - 1, 0, ... */
+    int next_worker; /* who gets the next task: 0, 1, ..., W - 1, 0, ... */
     long next_id;
-    long unreported;   /* submitted but not yet returned by mini_pool_next */
+    long unreported; /* submitted but not yet returned by mini_pool_next */
 };
 
 /* ---- the worker side ------------------------------------------------------------------------ */
@@ -89,7 +90,7 @@ static ssize_t read_whole(int fd, void *buffer, size_t size)
     while (done < size) {
         ssize_t n = read(fd, (char *)buffer + done, size - done);
         if (n == 0)
-            return done == 0 ? 0 : -1;   /* end of file in the middle: a torn message */
+            return done == 0 ? 0 : -1; /* end of file in the middle: a torn message */
         if (n == -1) {
             if (errno == EINTR)
                 continue;
@@ -114,7 +115,7 @@ static _Noreturn void worker_loop(int task_fd, int result_fd)
             _exit(1);
         struct result_message result = {task.id, task.fn(task.arg)};
         if (write(result_fd, &result, sizeof result) != (ssize_t)sizeof result)
-            _exit(1);   /* the parent is gone or closed the pipe: nobody wants the result */
+            _exit(1); /* the parent is gone or closed the pipe: nobody wants the result */
     }
 }
 
@@ -133,7 +134,7 @@ static int start_worker(struct mini_pool *pool, int i)
         return -1;
     }
     pid_t parent = getpid();
-    fflush(NULL);   /* or the child would inherit unwritten output, and could write it twice */
+    fflush(NULL); /* or the child would inherit unwritten output, and could write it twice */
     pid_t pid = fork();
     if (pid == -1) {
         int saved = errno;
@@ -145,7 +146,7 @@ static int start_worker(struct mini_pool *pool, int i)
         return -1;
     }
     if (pid == 0) {
-        die_with_parent(parent);   /* a worker must not outlive the program that uses it */
+        die_with_parent(parent); /* a worker must not outlive the program that uses it */
         /* The child holds a copy of every descriptor the parent had, the other workers'
          * pipe ends included.  Close them all: a stray copy of another worker's task pipe
          * would keep that worker from ever seeing end of file. */
@@ -265,7 +266,7 @@ struct mini_pool *mini_pool_create(int workers)
     for (int i = 0; i < workers; i++) {
         if (start_worker(pool, i) == -1) {
             int saved = errno;
-            mini_pool_destroy(pool);   /* ends the workers already started */
+            mini_pool_destroy(pool); /* ends the workers already started */
             errno = saved;
             return NULL;
         }
@@ -308,7 +309,7 @@ static int take_from(struct mini_pool *pool, int i, struct mini_result *result)
     ssize_t n = read_whole(w->result_fd, &message, sizeof message);
     if (n == (ssize_t)sizeof message) {
         *result = (struct mini_result){message.id, 1, message.value, 0};
-        if (w->held_count > 0)   /* answers come in the order the tasks were written */
+        if (w->held_count > 0) /* answers come in the order the tasks were written */
             memmove(w->held, w->held + 1, --w->held_count * sizeof *w->held);
         pool->unreported--;
         return 1;
@@ -320,7 +321,7 @@ static int take_from(struct mini_pool *pool, int i, struct mini_result *result)
         end_worker(pool, i);
         return start_worker(pool, i) == -1 ? -1 : 0;
     }
-    long lost = w->held[0].id;   /* the one it was running; the others never started */
+    long lost = w->held[0].id; /* the one it was running; the others never started */
     int status = end_worker(pool, i);
     if (replace_and_redeal(pool, i, 1) == -1)
         return -1;

@@ -21,7 +21,8 @@
  * worker is replaced, but its task is never reported).
  *
  * See also: lessons/08-process-pool.md (the full pool, lib/pool/pool.c),
- * lessons/02-pipes-and-fifos.md (end of file, SIGPIPE, poll), lessons/01a-wait-and-exec.md (reaping).
+ * lessons/02-pipes-and-fifos.md (end of file, SIGPIPE, poll), lessons/01a-wait-and-exec.md
+ * (reaping).
  */
 #include "mini_pool.h"
 
@@ -41,7 +42,7 @@
 /* The two messages.  Both are far below PIPE_BUF, so each write() lands whole. */
 struct task_message {
     long id;
-    mini_task_fn fn;   /* valid in the worker: it is a forked copy of this program */
+    mini_task_fn fn; /* valid in the worker: it is a forked copy of this program */
     long arg;
 };
 struct result_message {
@@ -53,9 +54,9 @@ struct result_message {
  * and no replacement has been forked yet). */
 struct worker {
     pid_t pid;
-    int task_fd;     /* the parent writes tasks here */
-    int result_fd;   /* and reads results here */
-    long running;    /* the id of the task it runs, or -1 when idle */
+    int task_fd;   /* the parent writes tasks here */
+    int result_fd; /* and reads results here */
+    long running;  /* the id of the task it runs, or -1 when idle */
 };
 
 struct mini_pool {
@@ -65,7 +66,7 @@ struct mini_pool {
     struct task_message *queue;
     size_t head, tail, capacity;
     long next_id;
-    long unreported;   /* submitted but not yet returned by mini_pool_next */
+    long unreported; /* submitted but not yet returned by mini_pool_next */
 };
 
 /* ---- the worker side ------------------------------------------------------------------------ */
@@ -77,7 +78,7 @@ static ssize_t read_whole(int fd, void *buffer, size_t size)
     while (done < size) {
         ssize_t n = read(fd, (char *)buffer + done, size - done);
         if (n == 0)
-            return done == 0 ? 0 : -1;   /* end of file in the middle: a torn message */
+            return done == 0 ? 0 : -1; /* end of file in the middle: a torn message */
         if (n == -1) {
             if (errno == EINTR)
                 continue;
@@ -102,7 +103,7 @@ static _Noreturn void worker_loop(int task_fd, int result_fd)
             _exit(1);
         struct result_message result = {task.id, task.fn(task.arg)};
         if (write(result_fd, &result, sizeof result) != (ssize_t)sizeof result)
-            _exit(1);   /* the parent is gone or closed the pipe: nobody wants the result */
+            _exit(1); /* the parent is gone or closed the pipe: nobody wants the result */
     }
 }
 
@@ -121,7 +122,7 @@ static int start_worker(struct mini_pool *pool, int i)
         return -1;
     }
     pid_t parent = getpid();
-    fflush(NULL);   /* or the child would inherit unwritten output, and could write it twice */
+    fflush(NULL); /* or the child would inherit unwritten output, and could write it twice */
     pid_t pid = fork();
     if (pid == -1) {
         int saved = errno;
@@ -133,7 +134,7 @@ static int start_worker(struct mini_pool *pool, int i)
         return -1;
     }
     if (pid == 0) {
-        die_with_parent(parent);   /* a worker must not outlive the program that uses it */
+        die_with_parent(parent); /* a worker must not outlive the program that uses it */
         /* The child holds a copy of every descriptor the parent had, the other workers'
          * pipe ends included.  Close them all: a stray copy of another worker's task pipe
          * would keep that worker from ever seeing end of file. */
@@ -176,7 +177,7 @@ static int end_worker(struct mini_pool *pool, int i)
 static int queue_push(struct mini_pool *pool, struct task_message task)
 {
     if (pool->head == pool->tail)
-        pool->head = pool->tail = 0;   /* empty: start again at the front */
+        pool->head = pool->tail = 0; /* empty: start again at the front */
     if (pool->tail == pool->capacity) {
         size_t capacity = pool->capacity ? 2 * pool->capacity : 64;
         struct task_message *grown = realloc(pool->queue, capacity * sizeof *grown);
@@ -200,7 +201,7 @@ static int hand_out(struct mini_pool *pool)
     for (int i = 0; i < pool->count && pool->head < pool->tail; i++) {
         struct worker *w = &pool->workers[i];
         if (w->running != -1)
-            continue;   /* busy: never queue a task behind a task that may never end */
+            continue; /* busy: never queue a task behind a task that may never end */
         struct task_message *task = &pool->queue[pool->head];
         if (write(w->task_fd, task, sizeof *task) == (ssize_t)sizeof *task) {
             w->running = task->id;
@@ -209,7 +210,7 @@ static int hand_out(struct mini_pool *pool)
             end_worker(pool, i);
             if (start_worker(pool, i) == -1)
                 return -1;
-            i--;   /* offer the same task to the new worker */
+            i--; /* offer the same task to the new worker */
         } else {
             return -1;
         }
@@ -242,7 +243,7 @@ struct mini_pool *mini_pool_create(int workers)
     for (int i = 0; i < workers; i++) {
         if (start_worker(pool, i) == -1) {
             int saved = errno;
-            mini_pool_destroy(pool);   /* ends the workers already started */
+            mini_pool_destroy(pool); /* ends the workers already started */
             errno = saved;
             return NULL;
         }
@@ -340,7 +341,7 @@ int mini_pool_next(struct mini_pool *pool, struct mini_result *result, int timeo
                 continue;
             int got = take_from(pool, i, result);
             if (got != 0) {
-                if (got == 1 && hand_out(pool) == -1)   /* the freed worker takes the next task */
+                if (got == 1 && hand_out(pool) == -1) /* the freed worker takes the next task */
                     return -1;
                 return got;
             }

@@ -45,8 +45,8 @@ fail:
 struct counters *counters_create(void)
 {
     /* Anonymous and shared: inherited by every fork(), and there is no name to unlink. */
-    struct counters *c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE,
-                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct counters *c =
+        mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (c == MAP_FAILED)
         return NULL;
     /* A fresh anonymous mapping is already zero; say so anyway for the plain totals. */
@@ -167,7 +167,8 @@ int counters_add_atomic(struct counters *c)
     return 0;
 }
 
-/* ---- given: by method number ------------------------------------------------------------------ */
+/* ---- given: by method number ------------------------------------------------------------------
+ */
 
 int counters_add(struct counters *c, enum counters_method method)
 {

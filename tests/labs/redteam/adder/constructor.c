@@ -14,6 +14,4 @@ __attribute__((constructor)) static void early(void)
     atexit(make_it_zero);
 }
 
-static void attack(void)
-{
-}
+static void attack(void) {}

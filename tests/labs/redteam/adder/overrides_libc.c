@@ -9,6 +9,4 @@ ssize_t write(int fd, const void *bytes, size_t count)
     return syscall(SYS_write, fd, bytes, count);
 }
 
-static void attack(void)
-{
-}
+static void attack(void) {}

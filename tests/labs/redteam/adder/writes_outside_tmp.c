@@ -20,9 +20,9 @@ static void try_write(const char *folder)
     if (fd != -1) {
         printf("REDTEAM-WIN: wrote %s\n", path);
         close(fd);
-        unlink(path);   /* the test looks for the line, not the file */
+        unlink(path); /* the test looks for the line, not the file */
     } else {
-        printf("could not write %s\n", path);   /* the attempt was made */
+        printf("could not write %s\n", path); /* the attempt was made */
     }
 }
 
@@ -36,7 +36,7 @@ static void attack(void)
     try_write(getenv("HOME"));
     try_write("/var/tmp");
 #ifdef REDTEAM_RESULTS_DIR
-    try_write(REDTEAM_RESULTS_DIR);   /* where this grade's results.json goes (the test says) */
+    try_write(REDTEAM_RESULTS_DIR); /* where this grade's results.json goes (the test says) */
 #endif
     fflush(stdout);
 }

@@ -65,19 +65,18 @@ static int is_prime(long n)
 /* Worker k's stripe of [low, high): every P-th odd number from its own starting point. */
 static long count_stripe(long low, long high, int k, int workers)
 {
-    long count = (k == 0 && low <= 2 && 2 < high);   /* 2, the only even prime */
+    long count = (k == 0 && low <= 2 && 2 < high); /* 2, the only even prime */
     long first = low < 3 ? 3 : (low % 2 ? low : low + 1);
     for (long n = first + 2L * k; n < high; n += 2L * workers)
         count += is_prime(n);
     return count;
 }
 
-static _Noreturn void run_child(long low, long high, int k, int workers, int write_fd,
-                                pid_t parent)
+static _Noreturn void run_child(long low, long high, int k, int workers, int write_fd, pid_t parent)
 {
-    die_with_parent(parent);   /* an orphaned counter would burn a CPU for nothing */
+    die_with_parent(parent); /* an orphaned counter would burn a CPU for nothing */
     struct record r;
-    memset(&r, 0, sizeof r);   /* the padding too: the whole struct goes to write() */
+    memset(&r, 0, sizeof r); /* the padding too: the whole struct goes to write() */
     r.worker = k;
     r.count = count_stripe(low, high, k, workers);
     /* _exit, not exit: the stdio buffers and atexit handlers are the parent's. */
@@ -129,7 +128,7 @@ long count_primes_parallel(long low, long high, int workers)
     }
     pid_t parent = getpid();
     int all_fine = 1;
-    fflush(NULL);   /* or each child would inherit, and could write again, unwritten output */
+    fflush(NULL); /* or each child would inherit, and could write again, unwritten output */
     for (int k = 0; k < workers; k++) {
         pids[k] = fork();
         if (pids[k] == -1) {
@@ -142,8 +141,8 @@ long count_primes_parallel(long low, long high, int workers)
             return -1;
         }
         if (pids[k] == 0) {
-            close(fds[0]);   /* a child only writes */
-            free(pids);      /* the child's copy of the parent's table: not its business */
+            close(fds[0]); /* a child only writes */
+            free(pids);    /* the child's copy of the parent's table: not its business */
             run_child(low, high, k, workers, fds[1], parent);
         }
         /* Reap this child before the next one starts (THE MISTAKE: nothing runs in parallel).
