@@ -101,9 +101,10 @@ Test(grader, a_submission_that_does_not_build_scores_zero_and_says_why)
     expect_valid_results(&g, "a failed build");
     cr_expect(!exited_with(&g.run, 0), "a failed build must not exit 0");
     expect_text(g.run.out, "did not build");
-    expect_text(g.run.out, "does_not_build/adder.c:4:"); /* the compiler's own words */
+    /* The compiler's own words, at the line of `return a + b` (its semicolon is missing). */
+    expect_text(g.run.out, "does_not_build/adder.c:6:");
     cr_expect_eq((int)json_get(g.results, "score")->number, 0);
-    expect_text(json_get(g.results, "output")->string, "does_not_build/adder.c:4:");
+    expect_text(json_get(g.results, "output")->string, "does_not_build/adder.c:6:");
     grading_free(&g);
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 
 #include "support/error.h"
 
-enum { MAX_NAMES = 256, NAME_SIZE = 96, FIRST_CHILD_ROOM = 64 };
+/* A registered name may be a path in $TMPDIR, which can be as long as any path: PATH_MAX. */
+enum { MAX_NAMES = 256, NAME_SIZE = PATH_MAX, FIRST_CHILD_ROOM = 64 };
 
 struct name_entry {
     enum ipc_kind kind;
@@ -139,7 +141,7 @@ void cleanup_install(void)
 void cleanup_add_name(enum ipc_kind kind, const char *name)
 {
     if (strlen(name) >= NAME_SIZE)
-        die("cleanup_add_name: name too long: %s", name);
+        die_with_code(ENAMETOOLONG, "cleanup_add_name: %s", name);
     for (int i = 0; i < MAX_NAMES; i++)
         if (!names[i].used) {
             names[i].kind = kind;
