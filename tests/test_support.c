@@ -109,8 +109,8 @@ Test(support, a_long_tmpdir_is_registered_and_cleaned_up)
         struct program_run r;
         run_expect(&r, programs[p], 120, 0);
         program_run_free(&r);
-        cr_assert_eq(count_dir_entries_containing(deep, "forklore-"), 0,
-                     "%s left its folder in %s", programs[p][0], deep);
+        cr_assert_eq(count_dir_entries_containing(deep, "forklore-"), 0, "%s left its folder in %s",
+                     programs[p][0], deep);
     }
     remove_dir(dir);
 }
