@@ -163,16 +163,16 @@ $(TESTS): $(call obj,$(TEST_C)) $(BENCH_LIBRARY) $(LIBRARY)
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(PROGRAMS) $(BENCH) $(TESTS) $(MPI_ALL)
+test-run: $(PROGRAMS) $(EXAMPLES) $(BENCH) $(TESTS) $(MPI_ALL)
 	@bash tests/run_tests.sh $(OUT)
 
 valgrind: deps
-	@$(MAKE) --no-print-directory $(PROGRAMS) $(BENCH) $(TESTS)
+	@$(MAKE) --no-print-directory $(PROGRAMS) $(EXAMPLES) $(BENCH) $(TESTS)
 	@bash tests/valgrind_gate.sh $(OUT)
 
 sanitize: deps
 	@$(MAKE) --no-print-directory OUT=$(OUT)/sanitize EXTRA_CFLAGS='$(SANITIZE_FLAGS)' \
-	    $(OUT)/sanitize/tests/forklore-tests $(patsubst $(OUT)/%,$(OUT)/sanitize/%,$(PROGRAMS) $(BENCH))
+	    $(OUT)/sanitize/tests/forklore-tests $(patsubst $(OUT)/%,$(OUT)/sanitize/%,$(PROGRAMS) $(EXAMPLES) $(BENCH))
 	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	    bash tests/run_tests.sh $(OUT)/sanitize --no-valgrind
 
