@@ -1,5 +1,5 @@
 /* test_queues.c - the queue programs (mqueue_demo, shm_queue_demo) and the "predict, then run"
- * questions of lessons/03-queues-and-shared-memory.md. */
+ * questions of lessons/03-queues-and-shared-memory.md and lessons/05b-inside-the-queue.md. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "queues/shm_queue.h"
 
 enum { TIME_LIMIT = 30 }; /* seconds; the harness scales it under valgrind */
 
@@ -267,4 +268,24 @@ Test(lesson_queues, predict_6)
     cr_assert_eq(count_dir_entries_containing("/dev/shm", entry), 0, "%s left behind", entry);
     cr_assert_eq(count_abandoned_ipc("/dev/shm", "queue"), 0, "a queue whose creator is gone");
     program_run_free(&run);
+}
+
+/* --- lesson 05b: predict, then run ------------------------------------------------------------ */
+
+/* Q1: a ring of one slot is refused, by the demo's argument check and by the queue itself: with
+ * capacity 1, the sequence number pos + 1 would mean both "full, for the consumer of pos" and
+ * "free, for the producer of pos + 1". */
+Test(lesson_inside_queue, predict_1)
+{
+    struct program_run run;
+    char *argv[] = {"shm_queue_demo", "-q", "1", NULL};
+    run_ok(argv, &run);
+    cr_assert(exited_with(&run, 2), "stderr: %s", run.err);
+    cr_assert_eq(count_lines_containing(run.err, "from 2 to"), 1, "stderr: %s", run.err);
+    program_run_free(&run);
+
+    struct shm_queue *q = NULL;
+    cr_assert_eq(shm_queue_create(&q, NULL, 64, 1), EINVAL);
+    cr_assert_eq(shm_queue_create(&q, NULL, 64, 2), 0);
+    cr_assert_eq(shm_queue_destroy(q), 0);
 }

@@ -3,7 +3,7 @@
  *
  * Six single-producer single-consumer rings of 256 messages, each the one before plus one
  * idea, each measured as a stream (ns per message, one way) and as a round trip (ns, there
- * and back, on two rings), between the two CPUs, in the same run (lesson 03's ladder plot):
+ * and back, on two rings), between the two CPUs, in the same run (lesson 05b's ladder plot):
  *   1 plain          the two counters side by side on one cache line, the slots packed after
  *                    them (a message straddles two lines); every push reads the consumer's
  *                    counter, every pop (and every failed pop while waiting) the producer's

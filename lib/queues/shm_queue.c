@@ -61,6 +61,9 @@
  * ever needs to read the other's counter.  The producer stores enqueue_pos before it publishes
  * the slot, so a consumer that has the message also sees it counted (task_done relies on it).
  * enqueue_pos carries no closed bit here: the producer's plain store would wipe it out.
+ *
+ * See also: lessons/05b-inside-the-queue.md (this file read section by section: the ring, the
+ *   wake-up, the orderings, and what makes it fast).
  */
 #define _GNU_SOURCE
 #include "queues/shm_queue.h"

@@ -30,7 +30,8 @@
  *   feeder thread; this one copies bytes into a ring in shared memory.
  *
  * See also: lib/queues/shm_queue.h (the library), mqueue_demo.c (the kernel's queues),
- *   lessons/03-queues-and-shared-memory.md.
+ *   lessons/03-queues-and-shared-memory.md (using the queue), lessons/05b-inside-the-queue.md
+ *   (how it works).
  */
 #include <errno.h>
 #include <fcntl.h>
