@@ -82,7 +82,7 @@ help:
 	@echo 'make sanitize   build into $(OUT)/sanitize with ASan+UBSan and run the Criterion suite'
 	@echo 'make valgrind   run only the valgrind gate (tests, programs and labs under memcheck)'
 	@echo 'make deps       check for Criterion, gnuplot and valgrind; install what is missing'
-	@echo 'make lesson-figures  redraw the reference run'"'"'s plots that lesson 09 shows (gnuplot)'
+	@echo 'make lesson-figures  redraw the reference run'"'"'s plots that lessons 09b and 09c show (gnuplot)'
 	@echo 'make grade LAB=NAME  a clean build of one lab (lessons/labs/NAME), then its grader;'
 	@echo '                TEST=GLOB grades some tests, SEED=N replays inputs, LAB_SRC=DIR grades'
 	@echo '                the files in DIR instead, JSON=FILE moves results.json'
@@ -194,7 +194,7 @@ compare: $(BENCH)
 deps:
 	@bash tools/ensure_deps.sh
 
-# Lesson 09 shows the reference run's plots; the SVGs are kept in git so a reader sees them
+# Lessons 09b and 09c show the reference run's plots; the SVGs are kept in git so a reader sees them
 # without building, and this redraws them from bench/reference (gnuplot, from `make deps`).
 LESSON_PLOTS = fork_join-speedup fork_join-efficiency pool_schedule-speedup
 lesson-figures:

@@ -1,5 +1,6 @@
 /* test_lesson_bench.c - the answers to the "predict, then run" questions of
- * lessons/09-benchmarking.md (1-4) and lessons/09b-reading-results.md (5-10).
+ * lessons/09-benchmarking.md (1-3), lessons/09b-timing-and-overlap.md (4) and
+ * lessons/09c-reading-results.md (5-10).
  *
  * Every answer is checked by behaviour, never by a time: which core counts the driver sweeps
  * and under what names, how many runs it counts, how it derives speedups from its own medians,
