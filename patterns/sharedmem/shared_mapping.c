@@ -97,7 +97,8 @@ static _Noreturn void child(enum kind kind, struct record *r, int go_fd)
     r->counter = 42;
     snprintf(r->note, sizeof r->note, "written by child %ld", (long)getpid());
     fflush(stdout);
-    _exit(0); /* not exit(): the parent's atexit handlers are the parent's */
+    release(kind, r); /* the child's mapping, or its own copy of the heap block: its to free */
+    _exit(0);         /* not exit(): the parent's atexit handlers are the parent's */
 }
 
 static int run_kind(enum kind kind)
