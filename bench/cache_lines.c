@@ -44,21 +44,27 @@ static inline void pause_once(void)
 #endif
 }
 
-/* Spin until *word == want; 0, or -1 if IPC_WAIT_SECONDS pass first (the clock is read only
- * every few thousand spins, so it costs the wait nothing). */
+/* One look of a spin that has not seen its value yet: pause, and every few thousand looks read
+ * the clock (so it costs the wait nothing).  Returns 1 once IPC_WAIT_SECONDS have passed since
+ * the first reading, which *give_up (0 at the start) remembers. */
+static int spin_gave_up(unsigned spins, int64_t *give_up)
+{
+    pause_once();
+    if (spins % 4096 != 0)
+        return 0;
+    int64_t now = monotonic_ns();
+    if (*give_up == 0)
+        *give_up = now + (int64_t)IPC_WAIT_SECONDS * 1000000000;
+    return now > *give_up;
+}
+
+/* Spin until *word == want; 0, or -1 if IPC_WAIT_SECONDS pass first. */
 static int spin_until_equal(_Atomic uint64_t *word, uint64_t want)
 {
     int64_t give_up = 0;
-    for (unsigned spins = 1; atomic_load_explicit(word, memory_order_acquire) != want; spins++) {
-        pause_once();
-        if (spins % 4096 == 0) {
-            int64_t now = monotonic_ns();
-            if (give_up == 0)
-                give_up = now + (int64_t)IPC_WAIT_SECONDS * 1000000000;
-            else if (now > give_up)
-                return -1;
-        }
-    }
+    for (unsigned spins = 1; atomic_load_explicit(word, memory_order_acquire) != want; spins++)
+        if (spin_gave_up(spins, &give_up))
+            return -1;
     return 0;
 }
 
@@ -66,16 +72,9 @@ int spin_until_at_least(_Atomic uint64_t *word, uint64_t want, uint64_t *seen)
 {
     int64_t give_up = 0;
     for (unsigned spins = 1; (*seen = atomic_load_explicit(word, memory_order_acquire)) < want;
-         spins++) {
-        pause_once();
-        if (spins % 4096 == 0) {
-            int64_t now = monotonic_ns();
-            if (give_up == 0)
-                give_up = now + (int64_t)IPC_WAIT_SECONDS * 1000000000;
-            else if (now > give_up)
-                return -1;
-        }
-    }
+         spins++)
+        if (spin_gave_up(spins, &give_up))
+            return -1;
     return 0;
 }
 

@@ -180,6 +180,22 @@ static int produce_tagged(struct shm_queue *q, long producer)
 
 static int result_pipe[2];
 
+/* The test process, once every consumer is reaped: close its write end and add up the tally
+ * each consumer sent. */
+static struct tally collect_tallies(void)
+{
+    close(result_pipe[1]);
+    struct tally total = {0}, t;
+    while (read(result_pipe[0], &t, sizeof t) == (ssize_t)sizeof t) {
+        total.count += t.count;
+        total.sum += t.sum;
+        total.xor_hash ^= t.xor_hash;
+        total.out_of_order += t.out_of_order;
+    }
+    close(result_pipe[0]);
+    return total;
+}
+
 static int consume_until_closed(struct shm_queue *q, long unused)
 {
     (void)unused;
@@ -221,15 +237,7 @@ Test(shm_queue, many_producers_many_consumers_deliver_each_message_once)
     cr_assert_eq(shm_queue_close(q), 0);
     for (int c = 0; c < CONSUMERS; c++)
         cr_assert_eq(reap(consumers[c]), 0, "consumer %d", c);
-    close(result_pipe[1]);
-    struct tally total = {0}, t;
-    while (read(result_pipe[0], &t, sizeof t) == (ssize_t)sizeof t) {
-        total.count += t.count;
-        total.sum += t.sum;
-        total.xor_hash ^= t.xor_hash;
-        total.out_of_order += t.out_of_order;
-    }
-    close(result_pipe[0]);
+    struct tally total = collect_tallies();
     uint64_t n = (uint64_t)PRODUCERS * PER_PRODUCER, expected_xor = 0;
     for (uint64_t id = 0; id < n; id++)
         expected_xor ^= hash64(id + 1);
@@ -568,15 +576,7 @@ static void exactly_once_along(struct shm_queue *q, int producers, enum path pus
     cr_assert_eq(shm_queue_close(q), 0);
     for (int c = 0; c < consumers; c++)
         cr_assert_eq(reap(consumer[c]), 0, "consumer %d", c);
-    close(result_pipe[1]);
-    struct tally total = {0}, t;
-    while (read(result_pipe[0], &t, sizeof t) == (ssize_t)sizeof t) {
-        total.count += t.count;
-        total.sum += t.sum;
-        total.xor_hash ^= t.xor_hash;
-        total.out_of_order += t.out_of_order;
-    }
-    close(result_pipe[0]);
+    struct tally total = collect_tallies();
     uint64_t expected_count = 0, expected_sum = 0, expected_xor = 0;
     for (int p = 0; p < producers; p++)
         for (uint64_t i = 0; i < PER_PRODUCER; i++) {
