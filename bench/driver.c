@@ -203,13 +203,16 @@ static void expand_plan(const struct workload *w, int quick, struct point_list *
         add_point(out, &variants[v]);
     }
     /* Scaling points in the order a time budget cuts them best (plan_measure_order): k = 1 and
-     * the full count of every variant and both series first, the rest spread evenly after. */
+     * the full count of every variant first, the rest spread evenly after; the oversubscribed
+     * twins (2 per CPU) only after every point of the main series, k = 1 aside (it always
+     * runs), so a tight budget keeps enough of each main series to fit a model, and leaves out
+     * first the points with the most processes to fork. */
     int *order = malloc(sizeof *order * (size_t)(nk > 0 ? nk : 1));
     if (!order)
         die("malloc: %d core counts", nk);
     plan_measure_order(only_cores ? NULL : &machine, ks, nk, order);
-    for (int i = 0; i < nk && w->shape == SHAPE_SCALING; i++)
-        for (int per_cpu = 1; per_cpu <= 2; per_cpu++)
+    for (int per_cpu = 1; per_cpu <= 2; per_cpu++)
+        for (int i = 0; i < nk && w->shape == SHAPE_SCALING; i++)
             for (int v = 0; v < n; v++) {
                 struct point p = variants[v];
                 p.x = order[i];
@@ -883,6 +886,76 @@ static void sort_within_series(struct reduced_point *r, int n)
     }
 }
 
+/* The smallest share of its problem size a scaling workload is run at: below it the fixed
+ * costs (forks, a pool's start) are all a point would measure, so the budget cuts points
+ * instead. */
+static const double SIZE_SCALE_FLOOR = 1.0 / 64;
+
+/* Choose the problem size of a scaling workload so that its sweep fits share_s (or keep the
+ * full size where it does).  One calibration run of each variant's k = 1 point (with its
+ * setup and teardown) gives T1; each point of the variant would cost T1 x cost_factor x
+ * (repeats + 1); the variant's sum, against its equal part of 85% of the share (the rest is
+ * for what the estimate leaves out: forks, setups, repeats of a wide spread), gives its scale.
+ * A variant is a unit (its series and its 2-per-CPU twin): within it every point has the same
+ * size, so each speedup over k = 1 compares equal work; a weak-scaling variant, whose largest
+ * points cost the most, is scaled on its own and does not shrink the strong ones. */
+static void choose_size_scale(const struct workload *w, const struct options *o,
+                              struct point_list *plan, double share_s)
+{
+    if (w->shape != SHAPE_SCALING || share_s <= 0 || o->quick > 1)
+        return;
+    int64_t started = monotonic_ns();
+    int variants = 0;
+    for (int i = 0; i < plan->count; i++)
+        if (plan->points[i].variant + 1 > variants)
+            variants = plan->points[i].variant + 1;
+    double *t1 = calloc((size_t)variants, sizeof *t1),
+           *total = calloc((size_t)variants, sizeof *total);
+    if (!t1 || !total)
+        die("calloc: %d variants", variants);
+    for (int i = 0; i < plan->count; i++) {
+        const struct point *p = &plan->points[i];
+        if (!essential(w, p) || t1[p->variant] > 0)
+            continue;
+        pin_to_cpus(cpu_ids, p->cpus);
+        pinned_now = pinned_cpu_count();
+        char detail[DETAIL_SIZE] = "";
+        fflush(NULL); /* setup may fork */
+        if (w->setup && w->setup(p, detail, sizeof detail) != 0)
+            die("%s (%s): setting up the calibration run: %s", w->name, p->series, detail);
+        t1[p->variant] = run_once(w, p).wall_ns;
+        if (w->teardown)
+            w->teardown(p);
+    }
+    int used = 0;
+    for (int i = 0; i < plan->count; i++) {
+        const struct point *p = &plan->points[i];
+        used += total[p->variant] == 0;
+        total[p->variant] += t1[p->variant] * cost_factor(w, p) * (o->repeats + 1);
+    }
+    double part_ns =
+        0.85 * (share_s * 1e9 - (double)(monotonic_ns() - started)) / (used ? used : 1);
+    for (int v = 0; v < variants; v++) {
+        if (total[v] <= part_ns || total[v] == 0)
+            continue;
+        double scale = part_ns > 0 ? part_ns / total[v] : 0;
+        scale = scale > SIZE_SCALE_FLOOR ? scale : SIZE_SCALE_FLOOR;
+        const char *series = NULL;
+        for (int i = 0; i < plan->count; i++)
+            if (plan->points[i].variant == v) {
+                plan->points[i].size_scale = scale;
+                series = plan->points[i].series;
+            }
+        printf("bench: %s, %s: problem size %.3g of the plan's, chosen for the time budget (at "
+               "full size its sweep would take about %.1f s of %.1f s)%s\n",
+               w->name, series, scale, total[v] / 1e9, part_ns / 1e9,
+               scale == SIZE_SCALE_FLOOR ? "; the smallest size allowed, so points may be left out"
+                                         : "");
+    }
+    free(t1);
+    free(total);
+}
+
 /* Run a workload's points within share_s seconds (0: no limit).  Before each point its cost
  * is estimated from the last point measured (its time per run, times the cost_factor ratio,
  * times the runs it will take); a point whose estimate would pass the share is left out,
@@ -893,10 +966,11 @@ static void run_workload(const struct workload *w, const struct options *o, FILE
     struct point_list plan = {0};
     expand_plan(w, o->quick, &plan);
     int n = plan.count;
+    int64_t started = monotonic_ns();
+    choose_size_scale(w, o, &plan, share_s);
     struct reduced_point *reduced = calloc((size_t)(n > 0 ? n : 1), sizeof *reduced);
     if (!reduced)
         die("calloc: %d points", n);
-    int64_t started = monotonic_ns();
     int64_t deadline = share_s > 0 ? started + (int64_t)(share_s * 1e9) : 0;
     /* What the points measured so far cost, per series (the last one measured of each): a run's
      * time over its cost_factor, and the setup's time per worker (a pool's, an MPI job's start

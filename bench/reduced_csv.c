@@ -63,6 +63,7 @@ static const struct column columns[] = {
     {"note", TEXT, TEXT_AT(note), NULL, 0, NULL},
     {"series_name", TEXT, TEXT_AT(point.series), NULL, 0, NULL},
     {"per_cpu", INTEGER, AT(point.per_cpu), 0, "%d", 0, NULL},
+    {"size_scale", NUMBER, AT(point.size_scale), 0, "%.4g", 0, NULL},
     {"cpu_per_wall", DERIVED, 0, 0, "%.4f", 1, cpu_per_wall},
 };
 enum { COLUMNS = sizeof columns / sizeof columns[0] };

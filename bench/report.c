@@ -240,6 +240,32 @@ static void print_notes(FILE *out, const struct reduced_point *r, int n, int mar
     }
 }
 
+/* The series the driver shrank to fit the time budget (point.size_scale below 1), once each:
+ * the twin (2 per CPU) has its series' size, so it is not named again. */
+static void print_problem_sizes(FILE *out, const struct reduced_point *r, int n, int markdown)
+{
+    int printed = 0;
+    for (int i = 0; i < n; i++) {
+        double scale = r[i].point.size_scale;
+        if (scale <= 0 || scale >= 1 || r[i].point.per_cpu > 1)
+            continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(r[j].point.series, r[i].point.series) == 0;
+        if (seen)
+            continue;
+        if (!printed++)
+            fputs(markdown ? "\nProblem sizes chosen for the time budget (the whole sweep at "
+                             "the full size would not fit; speedups compare equal work):\n\n"
+                           : "  problem sizes chosen for the time budget:\n",
+                  out);
+        fprintf(out,
+                markdown ? "- %s: %.3g of the full size, its 2-per-CPU twin too\n"
+                         : "    %s: %.3g of the full size, its 2-per-CPU twin too\n",
+                r[i].point.series, scale);
+    }
+}
+
 void print_summary(FILE *out, const struct workload *w, const struct reduced_point *r, int n,
                    int markdown)
 {
@@ -249,6 +275,8 @@ void print_summary(FILE *out, const struct workload *w, const struct reduced_poi
         scaling_summary(out, r, n, markdown);
     else if (n > 0)
         series_summary(out, w, r, n, markdown);
+    if (w->shape == SHAPE_SCALING)
+        print_problem_sizes(out, r, n, markdown);
     print_notes(out, r, n, markdown);
     if (w->summarize) {
         if (markdown)

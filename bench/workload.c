@@ -18,6 +18,13 @@ void point_label(const struct point *p, char *label, size_t size)
         snprintf(label, size, "%s", p->series);
 }
 
+long scaled_size(const struct point *p, long full, long smallest)
+{
+    double scale = p->size_scale > 0 && p->size_scale < 1 ? p->size_scale : 1;
+    long size = (long)((double)full * scale);
+    return size > smallest ? size : smallest;
+}
+
 int same_series(const struct point *a, const struct point *b)
 {
     return per_cpu_of(a) == per_cpu_of(b) && strcmp(a->series, b->series) == 0;

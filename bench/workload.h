@@ -57,7 +57,17 @@ struct point {
                                 the driver then reports the scaled speedup k * T(1) / T(k) */
     int per_cpu;             /* SCALING: workers per CPU, 1, or 2 for the oversubscribed twin of
                                 the series (the driver sets it; 0 counts as 1) */
+    double size_scale;       /* SCALING: the share of the problem size to run, in (0, 1]: the
+                                driver lowers it for every point of a workload when its sweep at
+                                full size would not fit the time budget (see scaled_size); 0
+                                counts as 1.  Strong scaling: the total shrinks; weak: each
+                                worker's share does.  The CSV keeps it (column size_scale). */
 };
+
+/* A problem size for this point: full (the size the workload plans for p->quick) times
+ * p->size_scale, but never below smallest (the size that still checks the answer, usually the
+ * --smoke size).  Every scaling workload sizes its work through this. */
+long scaled_size(const struct point *p, long full, long smallest);
 
 /* The name a point's series is shown and written under: the series, and ", 2 per CPU" for the
  * oversubscribed twin.  For display only: identity is (series, per_cpu), see same_series. */

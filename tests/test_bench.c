@@ -212,6 +212,59 @@ Test(bench, a_tight_budget_leaves_points_out_and_names_each)
     remove_dir(dir);
 }
 
+/* A budget the full-size sweep cannot fit shrinks the problem instead of dropping points:
+ * pool_schedule burns a fixed CPU time per run (50 ms under --quick), so six runs of each of
+ * its k = 1 points pass a one-second budget on any machine.  Every point then carries a
+ * size_scale below 1, the same for both series of a variant (its 2-per-CPU twin included),
+ * and every answer still checks (bench stops on a wrong one). */
+Test(bench, a_budget_too_small_for_the_full_size_shrinks_each_variant_alike)
+{
+    if (under_valgrind())
+        cr_skip_test("a benchmark run is too heavy for memcheck");
+    char dir[256], path[400];
+    make_temp_dir(dir, sizeof dir, "bench-size");
+    char *argv[] = {"bench",  "--quick", "--repeats",     "5",       "--budget",
+                    "1",      "--only",  "pool_schedule", "--cores", "1",
+                    "--data", dir,       "--plots",       dir,       NULL};
+    struct program_run run;
+    cr_assert_eq(run_program(argv, 120, &run), 0);
+    cr_assert(exited_with(&run, 0), "bench failed: %s", run.err);
+    expect_text(run.out, "problem size");
+    expect_text(run.out, "chosen for the time budget");
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *report = read_file(path, NULL);
+    cr_assert_not_null(report);
+    expect_text(report, "Problem sizes chosen for the time budget");
+    free(report);
+    snprintf(path, sizeof path, "%s/pool_schedule.csv", dir);
+    char *csv = read_file(path, NULL);
+    cr_assert_not_null(csv);
+    double scale_of[8] = {0};
+    int rows = 0;
+    for (char *row = strchr(csv, '\n'); row && row[1]; row = strchr(row + 1, '\n')) {
+        struct reduced_point q;
+        char *end = strchr(row + 1, '\n');
+        if (end)
+            *end = '\0';
+        cr_assert_eq(reduced_csv_parse(csv, row + 1, &q), 0, "%s", row + 1);
+        if (end)
+            *end = '\n';
+        cr_assert(q.point.size_scale > 0 && q.point.size_scale < 1, "%s: scale %g", q.point.series,
+                  q.point.size_scale);
+        cr_assert(q.point.variant >= 0 && q.point.variant < 8);
+        if (scale_of[q.point.variant] == 0)
+            scale_of[q.point.variant] = q.point.size_scale;
+        cr_assert_float_eq(q.point.size_scale, scale_of[q.point.variant], 1e-9,
+                           "one size for a variant and its twin");
+        rows++;
+    }
+    /* Both variants' k = 1 always run; their twins may still be left out on a busy machine. */
+    cr_assert(rows >= 2 && rows <= 4, "two variants and their twins, at k = 1:\n%s", csv);
+    free(csv);
+    program_run_free(&run);
+    remove_dir(dir);
+}
+
 Test(bench, quick_run_writes_checked_data_for_every_point)
 {
     char top[256], dir[300], plots[300];
@@ -397,6 +450,7 @@ Test(bench, reduced_csv_round_trips_every_field)
     p.point.per_cpu = 2;
     p.point.variant = 7;
     p.point.weak = 1;
+    p.point.size_scale = 0.375;
     p.samples = 7, p.low_overlap = 1, p.wide_spread = 1;
     p.wall_median_ns = 123456789, p.wall_min_ns = 100000000, p.wall_max_ns = 200000000;
     p.cpu_median_ns = 246913578;
@@ -425,16 +479,16 @@ Test(bench, reduced_csv_round_trips_every_field)
     cr_assert_eq(q.samples, 7);
     cr_assert_eq(q.low_overlap, 1);
     cr_assert_eq(q.wide_spread, 1);
-    const double want[] = {p.point.x,       p.wall_median_ns, p.wall_min_ns, p.wall_max_ns,
-                           p.cpu_median_ns, p.figure_median,  p.figure_min,  p.figure_max,
-                           p.speedup,       p.speedup_min,    p.speedup_max, p.efficiency,
-                           p.overlap,       p.extra_median,   p.spread,      p.idle,
-                           p.capacity};
-    const double got[] = {q.point.x,       q.wall_median_ns, q.wall_min_ns, q.wall_max_ns,
-                          q.cpu_median_ns, q.figure_median,  q.figure_min,  q.figure_max,
-                          q.speedup,       q.speedup_min,    q.speedup_max, q.efficiency,
-                          q.overlap,       q.extra_median,   q.spread,      q.idle,
-                          q.capacity};
+    const double want[] = {p.point.x,       p.wall_median_ns,  p.wall_min_ns, p.wall_max_ns,
+                           p.cpu_median_ns, p.figure_median,   p.figure_min,  p.figure_max,
+                           p.speedup,       p.speedup_min,     p.speedup_max, p.efficiency,
+                           p.overlap,       p.extra_median,    p.spread,      p.idle,
+                           p.capacity,      p.point.size_scale};
+    const double got[] = {q.point.x,       q.wall_median_ns,  q.wall_min_ns, q.wall_max_ns,
+                          q.cpu_median_ns, q.figure_median,   q.figure_min,  q.figure_max,
+                          q.speedup,       q.speedup_min,     q.speedup_max, q.efficiency,
+                          q.overlap,       q.extra_median,    q.spread,      q.idle,
+                          q.capacity,      q.point.size_scale};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert_float_eq(got[i], want[i], 1e-9 * (1 + fabs(want[i])), "field %zu", i);
     /* The label a reader sees carries the twin's suffix; identity came from the fields. */

@@ -69,11 +69,11 @@ static int worker(int index, void *arg, void *record)
 enum { WEAK_BASE = 4000000 };
 static long limit_for(const struct point *p)
 {
-    return p->quick > 1 ? 20000 : p->quick ? 1000000 : 2500000;
+    return scaled_size(p, p->quick > 1 ? 20000 : p->quick ? 1000000 : 2500000, 20000);
 }
 static long window_for(const struct point *p)
 {
-    return p->quick > 1 ? 2000 : p->quick ? 300000 : 800000;
+    return scaled_size(p, p->quick > 1 ? 2000 : p->quick ? 300000 : 800000, 2000);
 }
 
 static struct share share_of(const struct point *p, int index)

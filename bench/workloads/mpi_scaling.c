@@ -135,7 +135,7 @@ static int run_pool(long limit, struct run_result *r, int64_t *total)
 static int run(const struct point *p, struct run_result *r)
 {
     static long expected = -1, expected_for = -1;
-    long limit = p->quick > 1 ? 20000 : p->quick ? 200000 : 400000;
+    long limit = scaled_size(p, p->quick > 1 ? 20000 : p->quick ? 200000 : 400000, 20000);
     if (expected_for != limit) {
         expected = prime_sieve_count(limit);
         expected_for = limit;

@@ -123,11 +123,11 @@ static int fork_join(const struct prime_range *ranges, int workers, struct prime
 
 static long limit_for(const struct point *p)
 {
-    return p->quick > 1 ? 20000 : p->quick ? 200000 : 400000;
+    return scaled_size(p, p->quick > 1 ? 20000 : p->quick ? 200000 : 400000, 20000);
 }
 static long window_for(const struct point *p)
 {
-    return p->quick > 1 ? 200 : p->quick ? 4000 : 8000;
+    return scaled_size(p, p->quick > 1 ? 200 : p->quick ? 4000 : 8000, 200);
 }
 
 /* The weak series: the same window in every task.  Returns 0, or an error number. */

@@ -86,9 +86,11 @@ static int prepare(const struct point *p, char *detail, size_t size)
 
 static int run(const struct point *p, struct run_result *r)
 {
-    double total_ns = p->quick > 1 ? 2e6
-                      : p->quick   ? 50e6
-                                   : 150e6,
+    double total_ns = (double)scaled_size(p,
+                                          p->quick > 1 ? 2000000
+                                          : p->quick   ? 50000000
+                                                       : 150000000,
+                                          2000000),
            units = TASKS * (TASKS + 1) / 2.0;
     int64_t cost[TASKS], burned[TASKS];
     for (int i = 0; i < TASKS; i++)
