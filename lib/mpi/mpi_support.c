@@ -11,6 +11,7 @@
 #include "support/cleanup.h"
 #include "support/clock.h"
 #include "support/error.h"
+#include "support/full_io.h"
 
 static int my_rank = -1;
 
@@ -103,9 +104,9 @@ void mpi_parse_options(const struct mpi_world *world, void (*parse)(int, char **
     fflush(NULL);
     if (dup2(saved_out, STDOUT_FILENO) == -1 || dup2(saved_err, STDERR_FILENO) == -1)
         die("dup2");
-    close(saved_out);
-    close(saved_err);
-    close(null);
+    close_or_die(saved_out);
+    close_or_die(saved_err);
+    close_or_die(null);
 }
 
 int mpi_wait_message(MPI_Comm comm, int source, int tag, double timeout_s, MPI_Status *status)
