@@ -289,8 +289,11 @@ Test(lesson_bench, predict_3)
     char *csv = slurp(dir, "fork_join.csv");
     int n = read_rows(csv, rows, 128);
     free(csv);
+    /* Under memcheck the 24 s budget runs out early, and a point measured past its deadline
+     * keeps what it has, one run at least (the driver's rule): only natively are 3 sure. */
+    int least = under_valgrind() ? 1 : 3;
     for (int i = 0; i < n; i++) {
-        cr_assert_geq(rows[i].samples, 3, "%s k=%d: %d runs", rows[i].series, rows[i].cpus,
+        cr_assert_geq(rows[i].samples, least, "%s k=%d: %d runs", rows[i].series, rows[i].cpus,
                       rows[i].samples);
         cr_assert_leq(rows[i].samples, 9, "the try bound is 3 x the repeats");
     }
